@@ -1,0 +1,209 @@
+// `clawlink node`: the only command that loads libp2p (imported on demand, so other commands stay fast).
+import { parseDuration, splitList } from '../args.js'
+import { type Command, flag, list, num, str } from '../command.js'
+import { CliError, UsageError } from '../errors.js'
+
+export const node: Command = {
+  name: 'node',
+  summary: "run this agent's node in the foreground",
+  usage:
+    'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
+    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token SECRET | --open] [--json]',
+  details:
+    'Runs until SIGINT/SIGTERM, then tells its peers it is leaving. The data dir (default\n' +
+    '$CLAWLINK_HOME/agents/NAME, CLAWLINK_HOME defaulting to ~/.clawlink) holds the identity, the store and\n' +
+    'the control socket. Mesh key, first found wins: --key-file, CLAWLINK_KEY, --token / CLAWLINK_TOKEN,\n' +
+    '$CLAWLINK_HOME/mesh.key (created on first use). --json prints one JSON object per line: a `started`\n' +
+    'event, then peer and delivery events.',
+  options: {
+    name: { type: 'string', value: 'NAME', description: 'agent name (letters, digits, . _ -)' },
+    caps: { type: 'string', value: 'a,b,c', multiple: true, description: 'capabilities, comma-separated' },
+    description: { type: 'string', value: 'TEXT', description: 'what this agent does' },
+    listen: {
+      type: 'string',
+      value: 'MULTIADDR',
+      multiple: true,
+      description: 'listen address (default /ip4/0.0.0.0/tcp/PORT)',
+    },
+    port: {
+      type: 'number',
+      value: 'N',
+      min: 0,
+      max: 65535,
+      description: 'TCP port to listen on (default: any free)',
+    },
+    peer: {
+      type: 'string',
+      value: 'MULTIADDR',
+      multiple: true,
+      description: 'bootstrap peer to dial and keep dialling',
+    },
+    'no-mdns': { type: 'boolean', description: 'do not discover peers on the LAN with mDNS' },
+    'mdns-tag': {
+      type: 'string',
+      value: 'TAG',
+      description: 'mDNS service tag (or CLAWLINK_MDNS_TAG; default _clawlink._udp.local)',
+    },
+    'key-file': { type: 'string', value: 'FILE', description: 'mesh key file (see clawlink keygen)' },
+    token: {
+      type: 'string',
+      value: 'SECRET',
+      description: 'mesh passphrase, turned into the key with scrypt (or CLAWLINK_TOKEN)',
+    },
+    open: { type: 'boolean', description: 'run without a mesh key: anyone on the network may join' },
+    heartbeat: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'presence heartbeat interval (default 30s)',
+    },
+    'stale-after': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'a peer without heartbeat is stale after (default 120s)',
+    },
+    'offline-after': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'a stale peer is offline after a further (default 10m)',
+    },
+    json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
+  },
+  async run(ctx) {
+    const name = str(ctx, 'name') ?? ctx.env.CLAWLINK_AGENT
+    if (name == null || name === '') throw new UsageError('--name is required', 'node')
+    const duration = (flagName: string) => {
+      const raw = str(ctx, flagName)
+      return raw == null ? undefined : parseDuration(raw, `--${flagName}`)
+    }
+    const heartbeatInterval = duration('heartbeat')
+    const staleAfter = duration('stale-after')
+    const offlineAfter = duration('offline-after')
+    const listen = list(ctx, 'listen')
+    if (listen.length > 0 && num(ctx, 'port') != null)
+      throw new UsageError('give --listen or --port, not both', 'node')
+
+    // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
+    const { ClawLinkNode, EventLog, resolveNodeOptions } = await import('../../node/index.js')
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    for (const addr of [...listen, ...list(ctx, 'peer')]) {
+      try {
+        multiaddr(addr)
+      } catch (err) {
+        throw new UsageError(`invalid multiaddr ${JSON.stringify(addr)}: ${(err as Error).message}`, 'node')
+      }
+    }
+    const options = resolveNodeOptions({
+      name,
+      caps: splitList(ctx.options.caps),
+      description: str(ctx, 'description'),
+      dataDir: str(ctx, 'data-dir'),
+      listen,
+      port: num(ctx, 'port'),
+      peers: list(ctx, 'peer'),
+      mdns: !flag(ctx, 'no-mdns'),
+      mdnsTag: str(ctx, 'mdns-tag'),
+      keyFile: str(ctx, 'key-file'),
+      token: str(ctx, 'token'),
+      open: flag(ctx, 'open'),
+      heartbeatInterval,
+      staleAfter,
+      offlineAfter,
+      json: flag(ctx, 'json'),
+      env: ctx.env,
+    })
+    const log = new EventLog(options.json)
+    const clawlink = new ClawLinkNode(options, log)
+    try {
+      await clawlink.start()
+    } catch (err) {
+      throw new CliError(startFailure(err as Error, options.dataDir))
+    }
+    announceStart(clawlink, log)
+
+    await new Promise<void>((resolve) => {
+      let stopping = false
+      const onSignal = (signal: string) => {
+        if (stopping) {
+          log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
+          process.exit(130)
+        }
+        stopping = true
+        log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
+        clawlink.stop().finally(resolve)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+    log.emit('stopped', {}, 'stopped')
+    return 0
+  },
+}
+
+function startFailure(err: Error, dataDir: string): string {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE')
+    return `cannot listen: the address is in use (${err.message}); pick another --port`
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied: ${err.message}`
+  const known = ['ConfigError', 'DataDirLockedError', 'InvalidMeshKeyError', 'InvalidCardError']
+  if (known.includes(err.name)) return err.message
+  return `the node (data dir ${dataDir}) failed to start: ${err.message}`
+}
+
+function announceStart(
+  clawlink: import('../../node/index.js').ClawLinkNode,
+  log: import('../../node/index.js').EventLog,
+): void {
+  const { options, meshKey } = clawlink
+  const peerId = clawlink.peerId.toString()
+  const addrs = clawlink.libp2p.getMultiaddrs().map((a) => a.toString())
+  const keyArg =
+    meshKey.source === 'open'
+      ? '--open'
+      : meshKey.source === 'home-key'
+        ? ''
+        : meshKey.source === 'key-file'
+          ? ` --key-file ${meshKey.origin}`
+          : meshKey.source === 'env-key'
+            ? ' (with the same CLAWLINK_KEY)'
+            : ' (with the same token)'
+  const join =
+    `clawlink node --name OTHER_NAME${keyArg === '--open' ? ' --open' : keyArg}` +
+    (options.mdns ? '' : ` --peer ${addrs[0] ?? '<this node address>'}`)
+  log.emit(
+    'started',
+    {
+      name: options.name,
+      peerId,
+      dataDir: clawlink.paths.root,
+      addrs,
+      mesh: { fingerprint: meshKey.fingerprint, source: meshKey.source, origin: meshKey.origin },
+      mdns: options.mdns ? options.mdnsTag : null,
+      join,
+    },
+    `node ${options.name} started`,
+  )
+  const lines = [
+    `ClawLink node "${options.name}" is up`,
+    `  peer id    ${peerId}`,
+    `  data dir   ${clawlink.paths.root}`,
+    meshKey.source === 'open'
+      ? '  mesh       OPEN: no mesh key, any host on the network may join'
+      : `  mesh       ${meshKey.fingerprint} (key from ${meshKey.origin})`,
+    `  discovery  ${options.mdns ? `mDNS (${options.mdnsTag})` : 'mDNS off'}${options.peers.length > 0 ? `, ${options.peers.length} bootstrap peer(s)` : ''}`,
+    '  listening',
+    ...addrs.map((a) => `    ${a}`),
+    `Another agent joins with: ${join}`,
+  ]
+  if (meshKey.source === 'home-key') {
+    lines.push(`  (same user: nothing else needed; another machine: copy ${meshKey.origin} there first)`)
+  }
+  log.banner(lines.join('\n'))
+  if (meshKey.source === 'open') {
+    log.emit(
+      'open_mesh',
+      {},
+      'WARNING: running with --open: there is no mesh key and any host on the network may join this node',
+      'warn',
+    )
+  }
+}

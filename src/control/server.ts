@@ -1,0 +1,125 @@
+// The local control API: HTTP/1.1 with JSON bodies on a Unix socket that only this OS user can open.
+import { chmodSync, rmSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ApiErrorJson } from './types.js'
+
+/** Largest request body the API reads. Anything bigger is refused before it is buffered. */
+export const MAX_BODY_SIZE = 4 * 1024 * 1024
+
+export class ApiError extends Error {
+  static override readonly name = 'ApiError'
+  override name = 'ApiError'
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface ApiRequest {
+  method: string
+  path: string
+  query: URLSearchParams
+  body: unknown
+  /** Aborted when the client goes away (long polls stop waiting). */
+  signal: AbortSignal
+}
+
+export type Route = (req: ApiRequest) => Promise<unknown> | unknown
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > MAX_BODY_SIZE)
+    throw new ApiError(413, 'too_large', `request body over ${MAX_BODY_SIZE} bytes`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_SIZE) throw new ApiError(413, 'too_large', `request body over ${MAX_BODY_SIZE} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return undefined
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new ApiError(400, 'bad_json', 'request body is not valid JSON')
+  }
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value ?? null)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+export class ControlServer {
+  private readonly routes = new Map<string, Route>()
+  private server?: Server
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {}
+
+  route(method: string, path: string, handler: Route): void {
+    this.routes.set(`${method} ${path}`, handler)
+  }
+
+  async listen(): Promise<void> {
+    // We hold the data dir lock, so a socket file left here belongs to a dead node.
+    rmSync(this.socketPath, { force: true })
+    const server = createServer((req, res) => void this.handle(req, res))
+    server.headersTimeout = 10_000
+    server.requestTimeout = 0 // long polls may legitimately take minutes
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.socketPath, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    chmodSync(this.socketPath, 0o600)
+    this.server = server
+  }
+
+  async close(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    if (server == null) return
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    rmSync(this.socketPath, { force: true })
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const abort = new AbortController()
+    res.on('close', () => abort.abort())
+    try {
+      const url = new URL(req.url ?? '/', 'http://clawlink')
+      const route = this.routes.get(`${req.method} ${url.pathname}`)
+      if (route == null)
+        throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname}`)
+      const body = await readBody(req)
+      const result = await route({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        body,
+        signal: abort.signal,
+      })
+      if (!res.headersSent) send(res, 200, result)
+    } catch (err) {
+      if (res.headersSent) return
+      if (err instanceof ApiError) {
+        send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiErrorJson)
+      } else {
+        this.onError(err as Error)
+        send(res, 500, {
+          error: { code: 'internal', message: (err as Error).message },
+        } satisfies ApiErrorJson)
+      }
+    }
+  }
+}

@@ -1,0 +1,387 @@
+// One ClawLink node: data dir, identity, mesh key, store, libp2p stack, discovery and the control API.
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import type { ControlServer } from '../control/server.js'
+import { ControlServer as Server } from '../control/server.js'
+import { shortId } from '../control/short-id.js'
+import type { ControlInfo } from '../control/types.js'
+import type { LocalCard, Presence } from '../protocols/presence/index.js'
+import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
+import { VERSION } from '../version.js'
+import { fromStoredPeer, toStoredPeer } from './cards.js'
+import { registerControlRoutes } from './control-routes.js'
+import { type DataDirLock, ensurePrivateDir, lockDataDir } from './data-dir.js'
+import type { EventLog } from './event-log.js'
+import { loadOrCreateIdentity } from './identity.js'
+import { createStack, type Stack } from './libp2p-config.js'
+import { type MeshKey, resolveMeshKey } from './mesh-key.js'
+import type { NodeOptions } from './options.js'
+import { type DataDirPaths, dataDirPaths, runDir, runFileName } from './paths.js'
+import { Redialer } from './redialer.js'
+import { Store } from './store.js'
+
+/** How often dirty peer records are written to the store. */
+const PEER_FLUSH_INTERVAL = 5_000
+/** Remembered peers not heard from for this long are not redialled at start. */
+const REMEMBER_FOR = 7 * 24 * 3600 * 1000
+
+export class ClawLinkNode {
+  readonly options: NodeOptions
+  readonly paths: DataDirPaths
+  readonly log: EventLog
+  private card: LocalCard
+  private lock?: DataDirLock
+  private store?: Store
+  private stack?: Stack
+  private control?: ControlServer
+  private meshKeyInfo?: MeshKey
+  private redialer?: Redialer
+  private runFile?: string
+  private flushTimer?: ReturnType<typeof setInterval>
+  private readonly dirtyPeers = new Set<string>()
+  /** Discovered peers we failed to reach, so the log says it once, not every mDNS round. */
+  private readonly unreachable = new Set<string>()
+  /** PeerIds learned by dialling bootstrap addresses without /p2p. */
+  private readonly bootstrapPeers = new Map<string, string>()
+  readonly startedAt = Date.now()
+
+  constructor(options: NodeOptions, log: EventLog) {
+    validateName(options.name)
+    validateCaps(options.caps)
+    validateDescription(options.description)
+    this.options = options
+    this.log = log
+    this.paths = dataDirPaths(options.dataDir)
+    this.card = {
+      name: options.name,
+      caps: options.caps,
+      description: options.description,
+      machine: options.machine.slice(0, 255),
+      version: VERSION,
+      load: 0,
+      relayOnly: false,
+    }
+  }
+
+  get libp2p(): Stack {
+    if (this.stack == null) throw new Error('node not started')
+    return this.stack
+  }
+
+  get presence(): Presence {
+    return this.libp2p.services.presence
+  }
+
+  get meshKey(): MeshKey {
+    if (this.meshKeyInfo == null) throw new Error('node not started')
+    return this.meshKeyInfo
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId
+  }
+
+  localCard(): LocalCard {
+    return this.card
+  }
+
+  /** Changes this node's card and announces it at once. */
+  async updateCard(update: Partial<Pick<LocalCard, 'name' | 'caps' | 'description'>>): Promise<void> {
+    if (update.name != null) validateName(update.name)
+    if (update.caps != null) validateCaps(update.caps)
+    if (update.description != null) validateDescription(update.description)
+    this.card = { ...this.card, ...update }
+    await this.presence.announce()
+  }
+
+  async start(): Promise<void> {
+    const { paths } = this
+    // Everything the node writes (store, WAL, socket, key files) is for this user only.
+    process.umask(0o077)
+    ensurePrivateDir(paths.root)
+    this.lock = lockDataDir(paths)
+    try {
+      await this.startLocked()
+    } catch (err) {
+      await this.stop().catch(() => {})
+      throw err
+    }
+  }
+
+  private async startLocked(): Promise<void> {
+    const { options, paths } = this
+    this.meshKeyInfo = resolveMeshKey({
+      keyFile: options.keyFile,
+      token: options.token,
+      open: options.open,
+      env: options.env,
+      homeKeyPath: options.homeKeyPath,
+    })
+    const { key } = await loadOrCreateIdentity(paths.identity)
+    this.store = new Store(paths.store)
+    const known = this.store
+      .listPeers()
+      .map(fromStoredPeer)
+      .filter((p) => p != null)
+    this.stack = await createStack({
+      privateKey: key,
+      meshKey: this.meshKeyInfo,
+      listen: options.listen,
+      mdns: options.mdns,
+      mdnsTag: options.mdnsTag,
+      mdnsInterval: options.mdnsInterval,
+      presence: {
+        card: () => this.card,
+        heartbeatInterval: options.heartbeatInterval,
+        staleAfter: options.staleAfter,
+        offlineAfter: options.offlineAfter,
+        known,
+      },
+    })
+    this.wireEvents()
+    this.control = new Server(paths.socket, (err) =>
+      this.log.emit('control_error', { message: err.message }, `control API error: ${err.message}`, 'error'),
+    )
+    ensurePrivateDir(join(paths.socket, '..'))
+    registerControlRoutes(this.control, this)
+    await this.control.listen()
+    await this.stack.start()
+    this.writeControlInfo()
+    this.startRedialer(
+      known.map((k) => ({ id: k.id, lastSeen: k.lastSeen, left: k.leftAt != null, addrs: k.addrs })),
+    )
+    this.flushTimer = setInterval(() => this.flushPeers(), PEER_FLUSH_INTERVAL)
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.flushTimer)
+    this.redialer?.stop()
+    if (this.stack != null) {
+      try {
+        await this.stack.stop()
+      } catch (err) {
+        this.log.emit(
+          'stop_error',
+          { message: (err as Error).message },
+          `error while stopping: ${(err as Error).message}`,
+          'warn',
+        )
+      }
+    }
+    await this.control?.close().catch(() => {})
+    if (this.store != null) {
+      this.flushPeers()
+      this.store.close()
+    }
+    if (this.runFile != null) rmSync(this.runFile, { force: true })
+    rmSync(this.paths.control, { force: true })
+    this.lock?.release()
+    this.lock = undefined
+  }
+
+  isConnected(peer: string): boolean {
+    try {
+      return this.libp2p.getConnections(peerIdFromString(peer)).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  private writeControlInfo(): void {
+    const info: ControlInfo = {
+      pid: process.pid,
+      name: this.card.name,
+      peerId: this.peerId.toString(),
+      dataDir: this.paths.root,
+      socket: this.paths.socket,
+      version: VERSION,
+      startedAt: new Date(this.startedAt).toISOString(),
+    }
+    const text = `${JSON.stringify(info, null, 2)}\n`
+    writeFileSync(this.paths.control, text, { mode: 0o600 })
+    const dir = runDir(this.options.home)
+    ensurePrivateDir(dir)
+    this.runFile = join(dir, runFileName(this.paths.root))
+    writeFileSync(this.runFile, text, { mode: 0o600 })
+  }
+
+  private wireEvents(): void {
+    const libp2p = this.libp2p
+    const presence = libp2p.services.presence
+    const label = (id: string) => {
+      const name = presence.peers().find((p) => p.id === id)?.card.name
+      return name != null ? `${name} (${shortId(id)})` : shortId(id)
+    }
+
+    presence.addEventListener('peer:card', (evt) => {
+      const { record, result } = evt.detail
+      this.dirtyPeers.add(record.id)
+      if (result === 'new' || result === 'updated') {
+        libp2p.peerStore
+          .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
+          .catch(() => {})
+      }
+      if (result === 'updated') {
+        this.log.emit(
+          'peer_updated',
+          { peer: record.id, name: record.card.name, caps: record.card.caps },
+          `peer updated its card: ${label(record.id)} caps=[${record.card.caps.join(',')}]`,
+        )
+      }
+    })
+
+    presence.addEventListener('peer:status', (evt) => {
+      const { record, from, to } = evt.detail
+      this.dirtyPeers.add(record.id)
+      const fields = { peer: record.id, name: record.card.name, machine: record.card.machine, from, to }
+      if (to === 'online') {
+        this.unreachable.delete(record.id)
+        const again = from === 'unknown' ? 'joined' : 'is back'
+        this.log.emit(
+          'peer_online',
+          fields,
+          `peer ${again}: ${label(record.id)} on ${record.card.machine || 'unknown host'}, caps=[${record.card.caps.join(',')}]`,
+        )
+      } else if (to === 'stale') {
+        this.log.emit('peer_stale', fields, `peer stale (no heartbeat): ${label(record.id)}`)
+      } else {
+        const why = record.leftAt != null ? 'left' : 'timed out'
+        this.log.emit(
+          'peer_offline',
+          { ...fields, reason: why },
+          `peer offline (${why}): ${label(record.id)}`,
+        )
+        if (record.leftAt != null) this.redialer?.remove(`peer:${record.id}`)
+      }
+    })
+
+    presence.addEventListener('peer:invalid', (evt) => {
+      const { peer, reason, via } = evt.detail
+      this.log.emit(
+        'peer_invalid',
+        evt.detail,
+        `dropped a bad presence message from ${label(peer)} (${via}): ${reason}`,
+        'warn',
+      )
+    })
+
+    libp2p.addEventListener('peer:discovery', (evt) => {
+      const id = evt.detail.id
+      if (libp2p.getConnections(id).length > 0) return
+      libp2p.dial(id).catch((err: Error) => {
+        const key = id.toString()
+        if (this.unreachable.has(key)) return
+        this.unreachable.add(key)
+        this.log.emit(
+          'dial_failed',
+          { peer: key, source: 'mdns', message: err.message },
+          `could not connect to ${shortId(key)} found by mDNS: ${err.message} (a node of another mesh key?)`,
+          'warn',
+        )
+      })
+    })
+
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      const id = evt.detail.toString()
+      const record = presence.peers().find((p) => p.id === id)
+      if (record != null && record.status !== 'offline') this.addRememberedPeer(id, false)
+    })
+  }
+
+  private startRedialer(
+    known: Array<{ id: string; lastSeen: number; left: boolean; addrs: Uint8Array[] }>,
+  ): void {
+    const libp2p = this.libp2p
+    this.redialer = new Redialer({
+      onFailure: (key, err, attempt, next) => {
+        if (!key.startsWith('addr:') && attempt > 1) return
+        this.log.emit(
+          'dial_failed',
+          { target: key.slice(key.indexOf(':') + 1), attempt, retryInMs: next ?? null, message: err.message },
+          `could not reach ${key.slice(key.indexOf(':') + 1)}: ${err.message}${next != null ? `; retrying in ${Math.round(next / 1000)} s` : '; giving up'}`,
+          attempt === 1 ? 'warn' : 'info',
+        )
+      },
+    })
+    for (const addr of this.options.peers) {
+      const ma = multiaddr(addr)
+      const target = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      this.redialer.add(`addr:${addr}`, {
+        permanent: true,
+        connected: () => {
+          const id = target ?? this.bootstrapPeers.get(addr)
+          return id != null && this.isConnected(id)
+        },
+        dial: async () => {
+          const connection = await libp2p.dial(ma)
+          this.bootstrapPeers.set(addr, connection.remotePeer.toString())
+        },
+      })
+    }
+    const horizon = Date.now() - REMEMBER_FOR
+    for (const peer of known) {
+      if (peer.left || peer.lastSeen < horizon || peer.addrs.length === 0) continue
+      this.addRememberedPeer(peer.id, true)
+    }
+    this.redialer.start()
+  }
+
+  private addRememberedPeer(id: string, fromStore: boolean): void {
+    const redialer = this.redialer
+    if (redialer == null || redialer.has(`peer:${id}`)) return
+    let peerId: PeerId
+    try {
+      peerId = peerIdFromString(id)
+    } catch {
+      return
+    }
+    const record = this.presence.peers().find((p) => p.id === id)
+    // Remembered addresses must be in the peer store before the first dial can use them.
+    const ready =
+      fromStore && record != null
+        ? this.libp2p.peerStore.merge(peerId, { multiaddrs: parseAddrs(record.card.addrs) }).then(
+            () => {},
+            () => {},
+          )
+        : Promise.resolve()
+    redialer.add(`peer:${id}`, {
+      permanent: false,
+      connected: () => this.libp2p.getConnections(peerId).length > 0,
+      dial: async () => {
+        await ready
+        await this.libp2p.dial(peerId)
+      },
+    })
+  }
+
+  private flushPeers(): void {
+    if (this.store == null || this.stack == null || this.dirtyPeers.size === 0) return
+    const records = this.presence.peers().filter((p) => this.dirtyPeers.has(p.id))
+    this.dirtyPeers.clear()
+    try {
+      this.store.transaction(() => {
+        for (const r of records) this.store!.upsertPeer(toStoredPeer(r))
+      })
+    } catch (err) {
+      this.log.emit(
+        'store_error',
+        { message: (err as Error).message },
+        `could not save peers: ${(err as Error).message}`,
+        'error',
+      )
+    }
+  }
+}
+
+function parseAddrs(addrs: Uint8Array[]): Multiaddr[] {
+  return addrs.flatMap((a) => {
+    try {
+      return [multiaddr(a)]
+    } catch {
+      return []
+    }
+  })
+}

@@ -1,0 +1,104 @@
+// The control API's endpoints for the node itself and presence. Inputs are validated here; the
+// CLI is only a client, so nothing it sends is trusted more than a peer's message.
+import { ApiError, type ControlServer } from '../control/server.js'
+import type { PeerJson, RegisterRequest, StatusJson } from '../control/types.js'
+import { InvalidCardError } from '../protocols/presence/index.js'
+import { cardJson, peerJson } from './cards.js'
+import type { ClawLinkNode } from './clawlink-node.js'
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new ApiError(400, 'bad_request', `${field} must be an array of strings`)
+  }
+  return value
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value == null) return undefined
+  if (typeof value !== 'string') throw new ApiError(400, 'bad_request', `${field} must be a string`)
+  return value
+}
+
+function parseRegister(body: unknown): RegisterRequest {
+  if (body == null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ApiError(400, 'bad_request', 'expected a JSON object')
+  }
+  const b = body as Record<string, unknown>
+  for (const key of Object.keys(b)) {
+    if (!['name', 'caps', 'description'].includes(key))
+      throw new ApiError(400, 'bad_request', `unknown field ${key}`)
+  }
+  return {
+    name: optionalString(b.name, 'name'),
+    caps: b.caps == null ? undefined : stringList(b.caps, 'caps'),
+    description: optionalString(b.description, 'description'),
+  }
+}
+
+export function listPeers(node: ClawLinkNode, opts: { all?: boolean; cap?: string } = {}): PeerJson[] {
+  return node.presence
+    .peers()
+    .filter((p) => !p.card.relayOnly)
+    .filter((p) => opts.all === true || p.status === 'online')
+    .filter((p) => opts.cap == null || p.card.caps.includes(opts.cap))
+    .map((p) => peerJson(p, p.status, node.isConnected(p.id)))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+}
+
+export function status(node: ClawLinkNode): StatusJson {
+  const libp2p = node.libp2p
+  const peers = node.presence.peers()
+  const names = new Map(peers.map((p) => [p.id, p.card.name]))
+  const connections = libp2p.getConnections().map((c) => ({
+    peer: c.remotePeer.toString(),
+    name: names.get(c.remotePeer.toString()),
+    addr: c.remoteAddr.toString(),
+    direction: c.direction,
+    relayed: c.remoteAddr.getComponents().some((x) => x.name === 'p2p-circuit'),
+    opened: new Date(c.timeline.open).toISOString(),
+  }))
+  const count = (s: string) => peers.filter((p) => p.status === s && !p.card.relayOnly).length
+  return {
+    card: cardJson(node.peerId.toString(), node.presence.localCard()),
+    dataDir: node.paths.root,
+    mesh: {
+      fingerprint: node.meshKey.fingerprint,
+      open: node.meshKey.source === 'open',
+      source: node.meshKey.source,
+    },
+    listen: node.options.listen,
+    addrs: libp2p.getMultiaddrs().map((a) => a.toString()),
+    mdns: node.options.mdns ? { enabled: true, serviceTag: node.options.mdnsTag } : { enabled: false },
+    peers: {
+      online: count('online'),
+      stale: count('stale'),
+      offline: count('offline'),
+      connected: new Set(connections.map((c) => c.peer)).size,
+    },
+    connections,
+    pid: process.pid,
+    uptimeMs: Date.now() - node.startedAt,
+  }
+}
+
+export function registerControlRoutes(server: ControlServer, node: ClawLinkNode): void {
+  server.route('GET', '/v1/status', () => status(node))
+  server.route('GET', '/v1/peers', (req) => {
+    const cap = req.query.get('cap') ?? undefined
+    return listPeers(node, { all: req.query.get('all') === '1', cap })
+  })
+  server.route('POST', '/v1/register', async (req) => {
+    const update = parseRegister(req.body)
+    try {
+      await node.updateCard(update)
+    } catch (err) {
+      if (err instanceof InvalidCardError) throw new ApiError(400, 'invalid_card', err.message)
+      throw err
+    }
+    return status(node).card
+  })
+  server.route('POST', '/v1/heartbeat', async () => {
+    await node.presence.announce()
+    return { ok: true, online: listPeers(node).length }
+  })
+}

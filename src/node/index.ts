@@ -1,0 +1,9 @@
+/**
+ * @packageDocumentation
+ *
+ * A ClawLink node: everything `clawlink node` runs. The CLI's other commands never import this.
+ */
+export { ClawLinkNode } from './clawlink-node.js'
+export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from './errors.js'
+export { EventLog } from './event-log.js'
+export { DEFAULT_MDNS_TAG, type NodeOptions, type NodeOptionsInput, resolveNodeOptions } from './options.js'

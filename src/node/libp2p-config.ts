@@ -1,0 +1,56 @@
+// The libp2p stack of a ClawLink node, in one place.
+import { noise } from '@chainsafe/libp2p-noise'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { type PresenceInit, presence } from '../protocols/presence/index.js'
+import type { MeshKey } from './mesh-key.js'
+
+export interface StackOptions {
+  privateKey: PrivateKey
+  meshKey: MeshKey
+  listen: string[]
+  mdns: boolean
+  mdnsTag: string
+  mdnsInterval: number
+  presence: PresenceInit
+}
+
+export async function createStack(opts: StackOptions) {
+  // An open mesh must be asked for explicitly (--open): never fall back to no protector by accident.
+  if (opts.meshKey.source !== 'open' && opts.meshKey.fileBytes == null) {
+    throw new Error('mesh key missing: refusing to start an open node without --open')
+  }
+  return createLibp2p({
+    start: false,
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen },
+    transports: [tcp()],
+    connectionProtector:
+      opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: opts.mdns ? [mdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
+    connectionManager: { dialTimeout: 10_000 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // presence depends on `pubsub`: keep it declared first.
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        globalSignaturePolicy: 'StrictSign',
+        runOnLimitedConnection: true,
+      }),
+      presence: presence(opts.presence),
+    },
+  })
+}
+
+export type Stack = Awaited<ReturnType<typeof createStack>>

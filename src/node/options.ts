@@ -1,0 +1,86 @@
+// Options of one node, their defaults, and how they resolve against the user's ClawLink home.
+import { hostname } from 'node:os'
+import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
+import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
+
+/** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
+export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'
+export const DEFAULT_MDNS_INTERVAL = 10_000
+export const DEFAULT_PORT = 0
+
+export interface NodeOptions {
+  name: string
+  caps: string[]
+  description: string
+  home: string
+  dataDir: string
+  listen: string[]
+  peers: string[]
+  mdns: boolean
+  mdnsTag: string
+  mdnsInterval: number
+  keyFile?: string
+  token?: string
+  open: boolean
+  homeKeyPath: string
+  heartbeatInterval: number
+  staleAfter: number
+  offlineAfter: number
+  machine: string
+  env: NodeJS.ProcessEnv
+  /** Print JSON lines instead of human log lines. */
+  json: boolean
+}
+
+export interface NodeOptionsInput {
+  name: string
+  caps?: string[]
+  description?: string
+  dataDir?: string
+  listen?: string[]
+  port?: number
+  peers?: string[]
+  mdns?: boolean
+  mdnsTag?: string
+  mdnsInterval?: number
+  keyFile?: string
+  token?: string
+  open?: boolean
+  heartbeatInterval?: number
+  staleAfter?: number
+  offlineAfter?: number
+  json?: boolean
+  env?: NodeJS.ProcessEnv
+}
+
+export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
+  const env = input.env ?? process.env
+  const home = clawlinkHome(env)
+  const listen =
+    input.listen != null && input.listen.length > 0
+      ? input.listen
+      : [`/ip4/0.0.0.0/tcp/${input.port ?? DEFAULT_PORT}`]
+  const envTag = env.CLAWLINK_MDNS_TAG
+  return {
+    name: input.name,
+    caps: input.caps ?? [],
+    description: input.description ?? '',
+    home,
+    dataDir: input.dataDir ?? defaultDataDir(home, input.name),
+    listen,
+    peers: input.peers ?? [],
+    mdns: input.mdns ?? true,
+    mdnsTag: input.mdnsTag ?? (envTag != null && envTag !== '' ? envTag : DEFAULT_MDNS_TAG),
+    mdnsInterval: input.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
+    keyFile: input.keyFile,
+    token: input.token,
+    open: input.open ?? false,
+    homeKeyPath: defaultMeshKeyPath(home),
+    heartbeatInterval: input.heartbeatInterval ?? HEARTBEAT_INTERVAL,
+    staleAfter: input.staleAfter ?? STALE_AFTER,
+    offlineAfter: input.offlineAfter ?? OFFLINE_AFTER,
+    machine: hostname(),
+    env,
+    json: input.json ?? false,
+  }
+}

@@ -1,0 +1,136 @@
+// The node's embedded store: SQLite (Node's built-in node:sqlite) in the data dir.
+// WAL with synchronous=FULL: a committed transaction survives a crash or power loss, which the
+// delivery protocols rely on before they acknowledge anything.
+import { createRequire } from 'node:module'
+import type { DatabaseSync } from 'node:sqlite'
+
+const require = createRequire(import.meta.url)
+
+function loadSqlite(): typeof import('node:sqlite') {
+  // node:sqlite prints an ExperimentalWarning when loaded; it is stable enough for us, so keep stderr clean.
+  const emit = process.emitWarning
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message
+    if (/SQLite is an experimental feature/.test(text)) return
+    return (emit as (...args: unknown[]) => void).call(process, warning, ...rest)
+  }) as typeof process.emitWarning
+  try {
+    return require('node:sqlite')
+  } finally {
+    process.emitWarning = emit
+  }
+}
+
+/** Schema migrations, applied in order; the index+1 is the schema version. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE peers (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     card TEXT NOT NULL,
+     addrs TEXT NOT NULL,
+     last_seen INTEGER NOT NULL,
+     left_at INTEGER
+   );
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+]
+
+export interface StoredPeer {
+  id: string
+  name: string
+  /** The card as JSON, opaque to the store. */
+  card: string
+  addrs: string[]
+  lastSeen: number
+  leftAt?: number
+}
+
+export class Store {
+  readonly db: DatabaseSync
+
+  constructor(path: string) {
+    const { DatabaseSync } = loadSqlite()
+    this.db = new DatabaseSync(path)
+    this.db.exec(
+      'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;',
+    )
+    this.migrate()
+  }
+
+  private migrate(): void {
+    const version = Number(
+      (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version,
+    )
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!)
+        this.db.exec(`PRAGMA user_version = ${v + 1}`)
+      })
+    }
+  }
+
+  /** Runs fn in one transaction: all of it is durable, or none of it. */
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = fn()
+      this.db.exec('COMMIT')
+      return result
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  upsertPeer(peer: StoredPeer): void {
+    this.db
+      .prepare(
+        `INSERT INTO peers (id, name, card, addrs, last_seen, left_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET name=excluded.name, card=excluded.card, addrs=excluded.addrs,
+           last_seen=excluded.last_seen, left_at=excluded.left_at`,
+      )
+      .run(peer.id, peer.name, peer.card, JSON.stringify(peer.addrs), peer.lastSeen, peer.leftAt ?? null)
+  }
+
+  listPeers(): StoredPeer[] {
+    const rows = this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC').all() as Array<{
+      id: string
+      name: string
+      card: string
+      addrs: string
+      last_seen: number
+      left_at: number | null
+    }>
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      card: r.card,
+      addrs: JSON.parse(r.addrs) as string[],
+      lastSeen: Number(r.last_seen),
+      leftAt: r.left_at == null ? undefined : Number(r.left_at),
+    }))
+  }
+
+  /** Forgets peers not seen since `before`, so the table stays bounded. */
+  prunePeers(before: number): number {
+    return Number(this.db.prepare('DELETE FROM peers WHERE last_seen < ?').run(before).changes)
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      | { value: string }
+      | undefined
+    return row?.value
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+      )
+      .run(key, value)
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close()
+  }
+}

@@ -1,0 +1,26 @@
+export const PROTOCOL_PREFIX = 'clawlink'
+export const PROTOCOL_NAME = 'presence'
+export const PROTOCOL_VERSION = '1.0.0'
+/** Gossipsub topic for cards, heartbeats and leaves. */
+export const TOPIC = 'clawlink/presence/1'
+
+/** A whole presence message (card included) on the wire or in gossip. */
+export const MAX_MESSAGE_SIZE = 8 * 1024
+export const MAX_NAME_LENGTH = 64
+export const MAX_CAPS = 32
+export const MAX_CAP_LENGTH = 64
+export const MAX_DESCRIPTION_LENGTH = 1024
+export const MAX_MACHINE_LENGTH = 255
+export const MAX_VERSION_LENGTH = 64
+export const MAX_ADDRS = 16
+export const MAX_ADDR_LENGTH = 256
+
+/** Defaults, as in ClawLink v1: stale after 120 s without a heartbeat. */
+export const HEARTBEAT_INTERVAL = 30_000
+export const STALE_AFTER = 120_000
+/** How long a stale peer stays stale before it is offline. */
+export const OFFLINE_AFTER = 600_000
+/** Time allowed for one card exchange or leave notice. */
+export const TIMEOUT = 5_000
+export const MAX_INBOUND_STREAMS = 4
+export const MAX_OUTBOUND_STREAMS = 4

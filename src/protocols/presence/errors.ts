@@ -1,0 +1,4 @@
+export class InvalidCardError extends Error {
+  static override readonly name = 'InvalidCardError'
+  override name = 'InvalidCardError'
+}

@@ -1,0 +1,79 @@
+/**
+ * @packageDocumentation
+ *
+ * The ClawLink presence protocol: agent cards, heartbeats and leaves.
+ *
+ * - `/clawlink/presence/1.0.0`: on every new connection the dialling side sends its card and the other
+ *   answers with its own (one length-prefixed `PresenceMessage` each way). A leaving node sends a LEAVE.
+ * - gossipsub topic `clawlink/presence/1`: the same messages, signed (StrictSign), every heartbeat.
+ */
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { ComponentLogger, PeerId } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { AgentCard } from './pb/presence.js'
+import type { AnnounceResult, PeerRecord, StatusChange } from './peer-table.js'
+import { Presence } from './presence.js'
+
+export { validateCaps, validateCard, validateDescription, validateName } from './card.js'
+export * as limits from './constants.js'
+export { InvalidCardError } from './errors.js'
+export { AgentCard, PresenceMessage } from './pb/presence.js'
+export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
+export { PeerTable } from './peer-table.js'
+export { Presence } from './presence.js'
+
+/** The fields of this node's card that the node decides; addresses and start time are added here. */
+export type LocalCard = Omit<AgentCard, 'addrs' | 'startedAt'>
+
+/** A peer remembered from an earlier run (as stored by the node). */
+export interface KnownPeer {
+  id: string
+  name: string
+  caps: string[]
+  description: string
+  machine: string
+  version: string
+  startedAt: number
+  load: number
+  addrs: Uint8Array[]
+  relayOnly: boolean
+  lastSeen: number
+  leftAt?: number
+}
+
+export interface PresenceInit {
+  /** This node's card, read at every announcement so changes go out with the next one. */
+  card: () => LocalCard
+  heartbeatInterval?: number
+  staleAfter?: number
+  offlineAfter?: number
+  /** Injectable clock (ms). */
+  now?: () => number
+  protocolPrefix?: string
+  topic?: string
+  timeout?: number
+  known?: KnownPeer[]
+}
+
+export interface PresenceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  logger: ComponentLogger
+  /** The gossipsub service, configured under the name `pubsub` before this one. */
+  pubsub: GossipSub
+}
+
+export interface PresenceEvents {
+  /** A card was accepted from a peer (new, changed, or a heartbeat). */
+  'peer:card': CustomEvent<{ record: PeerRecord; result: AnnounceResult; via: 'direct' | 'gossip' }>
+  /** A peer's status changed: joined (→ online), went stale, went offline, came back. */
+  'peer:status': CustomEvent<StatusChange>
+  /** A peer sent a malformed or oversized presence message; it was dropped. */
+  'peer:invalid': CustomEvent<{ peer: string; reason: string; via: 'direct' | 'gossip' }>
+}
+
+export function presence(init: PresenceInit): (components: PresenceComponents) => Presence {
+  return (components) => new Presence(components, init)
+}

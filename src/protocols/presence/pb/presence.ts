@@ -1,0 +1,505 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface AgentCard {
+  name: string
+  caps: string[]
+  description: string
+  machine: string
+  version: string
+  startedAt: bigint
+  load: number
+  addrs: Uint8Array<ArrayBuffer>[]
+  relayOnly: boolean
+}
+
+export namespace AgentCard {
+  let _codec: Codec<AgentCard>
+
+  export const codec = (): Codec<AgentCard> => {
+    if (_codec == null) {
+      _codec = message<AgentCard>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(10)
+          w.string(obj.name)
+        }
+
+        if (obj.caps != null && obj.caps.length > 0) {
+          for (const value of obj.caps) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if ((obj.description != null && obj.description !== '')) {
+          w.uint32(26)
+          w.string(obj.description)
+        }
+
+        if ((obj.machine != null && obj.machine !== '')) {
+          w.uint32(34)
+          w.string(obj.machine)
+        }
+
+        if ((obj.version != null && obj.version !== '')) {
+          w.uint32(42)
+          w.string(obj.version)
+        }
+
+        if ((obj.startedAt != null && obj.startedAt !== 0n)) {
+          w.uint32(48)
+          w.uint64(obj.startedAt)
+        }
+
+        if ((obj.load != null && obj.load !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.load)
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(66)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.relayOnly != null && obj.relayOnly !== false)) {
+          w.uint32(72)
+          w.bool(obj.relayOnly)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          name: '',
+          caps: [],
+          description: '',
+          machine: '',
+          version: '',
+          startedAt: 0n,
+          load: 0,
+          addrs: [],
+          relayOnly: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.name = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.caps != null && obj.caps.length === opts.limits.caps) {
+                throw new MaxLengthError('Decode error - repeated field "caps" had too many elements')
+              }
+
+              obj.caps.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.description = reader.string()
+              break
+            }
+            case 4: {
+              obj.machine = reader.string()
+              break
+            }
+            case 5: {
+              obj.version = reader.string()
+              break
+            }
+            case 6: {
+              obj.startedAt = reader.uint64()
+              break
+            }
+            case 7: {
+              obj.load = reader.uint32()
+              break
+            }
+            case 8: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
+            case 9: {
+              obj.relayOnly = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          caps: 0,
+          addrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.caps != null && obj.caps === opts.limits.caps) {
+                throw new MaxLengthError('Streaming decode error - repeated field "caps" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.caps[]`,
+                index: obj.caps,
+                value: reader.string()
+              }
+
+              obj.caps++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.description`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.machine`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.startedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.load`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.relayOnly`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AgentCardNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface AgentCardCapsFieldEvent {
+    field: '$.caps[]'
+    index: number
+    value: string
+  }
+
+  export interface AgentCardDescriptionFieldEvent {
+    field: '$.description'
+    value: string
+  }
+
+  export interface AgentCardMachineFieldEvent {
+    field: '$.machine'
+    value: string
+  }
+
+  export interface AgentCardVersionFieldEvent {
+    field: '$.version'
+    value: string
+  }
+
+  export interface AgentCardStartedAtFieldEvent {
+    field: '$.startedAt'
+    value: bigint
+  }
+
+  export interface AgentCardLoadFieldEvent {
+    field: '$.load'
+    value: number
+  }
+
+  export interface AgentCardAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AgentCardRelayOnlyFieldEvent {
+    field: '$.relayOnly'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<AgentCard>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, AgentCard.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): AgentCard {
+    return decodeMessage(buf, AgentCard.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent> {
+    return streamMessage(buf, AgentCard.codec(), opts)
+  }
+}
+
+export interface PresenceMessage {
+  type: PresenceMessage.Type
+  card?: AgentCard
+  seq: bigint
+}
+
+export namespace PresenceMessage {
+  export enum Type {
+    ANNOUNCE = 'ANNOUNCE',
+    LEAVE = 'LEAVE'
+  }
+
+  enum __TypeValues {
+    ANNOUNCE = 0,
+    LEAVE = 1
+  }
+
+  export namespace Type {
+    export const codec = (): Codec<Type> => {
+      return enumeration<Type>(__TypeValues)
+    }
+  }
+
+  let _codec: Codec<PresenceMessage>
+
+  export const codec = (): Codec<PresenceMessage> => {
+    if (_codec == null) {
+      _codec = message<PresenceMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.type != null && __TypeValues[obj.type] !== 0) {
+          w.uint32(8)
+          PresenceMessage.Type.codec().encode(obj.type, w)
+        }
+
+        if (obj.card != null) {
+          w.uint32(18)
+          AgentCard.codec().encode(obj.card, w)
+        }
+
+        if ((obj.seq != null && obj.seq !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.seq)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          type: Type.ANNOUNCE,
+          seq: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.type = PresenceMessage.Type.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.card = AgentCard.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.card
+              })
+              break
+            }
+            case 3: {
+              obj.seq = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.type`,
+                value: PresenceMessage.Type.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield * AgentCard.codec().stream(reader, reader.uint32(), `${prefix}.card`, {
+                limits: opts.limits?.card
+              })
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PresenceMessageTypeFieldEvent {
+    field: '$.type'
+    value: PresenceMessage.Type
+  }
+
+  export interface PresenceMessageCardNameFieldEvent {
+    field: '$.card.name'
+    value: string
+  }
+
+  export interface PresenceMessageCardCapsFieldEvent {
+    field: '$.card.caps[]'
+    index: number
+    value: string
+  }
+
+  export interface PresenceMessageCardDescriptionFieldEvent {
+    field: '$.card.description'
+    value: string
+  }
+
+  export interface PresenceMessageCardMachineFieldEvent {
+    field: '$.card.machine'
+    value: string
+  }
+
+  export interface PresenceMessageCardVersionFieldEvent {
+    field: '$.card.version'
+    value: string
+  }
+
+  export interface PresenceMessageCardStartedAtFieldEvent {
+    field: '$.card.startedAt'
+    value: bigint
+  }
+
+  export interface PresenceMessageCardLoadFieldEvent {
+    field: '$.card.load'
+    value: number
+  }
+
+  export interface PresenceMessageCardAddrsFieldEvent {
+    field: '$.card.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PresenceMessageCardRelayOnlyFieldEvent {
+    field: '$.card.relayOnly'
+    value: boolean
+  }
+
+  export interface PresenceMessageSeqFieldEvent {
+    field: '$.seq'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<PresenceMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PresenceMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): PresenceMessage {
+    return decodeMessage(buf, PresenceMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageSeqFieldEvent> {
+    return streamMessage(buf, PresenceMessage.codec(), opts)
+  }
+}

@@ -1,0 +1,146 @@
+// What this node knows of other agents, and their status over time. Pure state: the clock is injected,
+// so the online → stale → offline machine is tested without waiting.
+import type { AgentCard } from './pb/presence.js'
+
+export type PeerStatus = 'online' | 'stale' | 'offline'
+
+export interface PresenceTimings {
+  /** No heartbeat for this long: stale. */
+  staleAfter: number
+  /** Stale for this long more: offline. */
+  offlineAfter: number
+}
+
+export interface PeerRecord {
+  id: string
+  card: AgentCard
+  /** Orders messages of one run of the peer; with card.startedAt it only grows. */
+  seq: bigint
+  /** Local clock, ms: when we last heard from the peer. */
+  lastSeen: number
+  /** Local clock, ms: when the peer said it was leaving (cleared when it comes back). */
+  leftAt?: number
+}
+
+export type AnnounceResult = 'new' | 'updated' | 'refreshed' | 'ignored'
+
+export interface StatusChange {
+  record: PeerRecord
+  from: PeerStatus | 'unknown'
+  to: PeerStatus
+}
+
+/** (startedAt, seq) of b is newer than of a */
+function newer(a: { card: AgentCard; seq: bigint }, startedAt: bigint, seq: bigint): number {
+  if (startedAt !== a.card.startedAt) return startedAt > a.card.startedAt ? 1 : -1
+  if (seq !== a.seq) return seq > a.seq ? 1 : -1
+  return 0
+}
+
+function sameCard(a: AgentCard, b: AgentCard): boolean {
+  return (
+    a.name === b.name &&
+    a.description === b.description &&
+    a.machine === b.machine &&
+    a.version === b.version &&
+    a.load === b.load &&
+    a.relayOnly === b.relayOnly &&
+    a.caps.join('\n') === b.caps.join('\n') &&
+    a.addrs.length === b.addrs.length &&
+    a.addrs.every((x, i) => Buffer.compare(x, b.addrs[i]!) === 0)
+  )
+}
+
+export class PeerTable {
+  private readonly peers = new Map<string, PeerRecord>()
+  /** Status each peer had at the last sweep, to report transitions once. */
+  private readonly reported = new Map<string, PeerStatus>()
+
+  constructor(
+    private readonly timings: PresenceTimings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  status(record: PeerRecord): PeerStatus {
+    if (record.leftAt != null) return 'offline'
+    const age = this.now() - record.lastSeen
+    if (age < this.timings.staleAfter) return 'online'
+    if (age < this.timings.staleAfter + this.timings.offlineAfter) return 'stale'
+    return 'offline'
+  }
+
+  get(id: string): PeerRecord | undefined {
+    return this.peers.get(id)
+  }
+
+  list(): PeerRecord[] {
+    return [...this.peers.values()]
+  }
+
+  /** Loads peers remembered from an earlier run; their status follows from their last-seen time. */
+  restore(records: PeerRecord[]): void {
+    for (const r of records) {
+      if (!this.peers.has(r.id)) {
+        this.peers.set(r.id, r)
+        this.reported.set(r.id, this.status(r))
+      }
+    }
+  }
+
+  /** Applies a card the peer itself sent (directly or signed in gossip). Older messages are ignored. */
+  announce(id: string, card: AgentCard, seq: bigint): { result: AnnounceResult; change?: StatusChange } {
+    const existing = this.peers.get(id)
+    if (existing != null) {
+      const order = newer(existing, card.startedAt, seq)
+      if (order < 0) return { result: 'ignored' }
+      if (order === 0 && existing.leftAt != null) return { result: 'ignored' }
+    }
+    const record: PeerRecord = { id, card, seq, lastSeen: this.now() }
+    this.peers.set(id, record)
+    const change = this.track(record)
+    if (existing == null) return { result: 'new', change }
+    return { result: sameCard(existing.card, card) ? 'refreshed' : 'updated', change }
+  }
+
+  /** The peer says it is leaving. Only a message at least as new as what we hold counts. */
+  leave(id: string, startedAt: bigint, seq: bigint): StatusChange | undefined {
+    const existing = this.peers.get(id)
+    if (existing == null || newer(existing, startedAt, seq) < 0) return undefined
+    existing.seq = seq > existing.seq ? seq : existing.seq
+    existing.leftAt = this.now()
+    existing.lastSeen = existing.leftAt
+    return this.track(existing)
+  }
+
+  /** Status transitions that happened through time alone since the last sweep. */
+  sweep(): StatusChange[] {
+    const changes: StatusChange[] = []
+    for (const record of this.peers.values()) {
+      const change = this.track(record)
+      if (change != null) changes.push(change)
+    }
+    return changes
+  }
+
+  /** Drops peers offline for longer than `forgetAfter` ms. */
+  forget(forgetAfter: number): string[] {
+    const gone: string[] = []
+    const horizon = this.now() - forgetAfter
+    for (const [id, record] of this.peers) {
+      if (record.lastSeen < horizon && this.status(record) === 'offline') {
+        this.peers.delete(id)
+        this.reported.delete(id)
+        gone.push(id)
+      }
+    }
+    return gone
+  }
+
+  private track(record: PeerRecord): StatusChange | undefined {
+    const to = this.status(record)
+    const from = this.reported.get(record.id) ?? 'unknown'
+    if (from === to) return undefined
+    this.reported.set(record.id, to)
+    return { record, from, to }
+  }
+}
