@@ -93,7 +93,13 @@ export class ClawLinkNode {
     if (update.name != null) validateName(update.name)
     if (update.caps != null) validateCaps(update.caps)
     if (update.description != null) validateDescription(update.description)
-    this.card = { ...this.card, ...update }
+    const card = { ...this.card }
+    if (update.name != null) card.name = update.name
+    if (update.caps != null) card.caps = update.caps
+    if (update.description != null) card.description = update.description
+    this.card = card
+    // the CLI finds nodes by name through these files
+    if (update.name != null) this.writeControlInfo()
     await this.presence.announce()
   }
 

@@ -20,6 +20,8 @@ export const HEARTBEAT_INTERVAL = 30_000
 export const STALE_AFTER = 120_000
 /** How long a stale peer stays stale before it is offline. */
 export const OFFLINE_AFTER = 600_000
+/** Delay that coalesces re-announcements triggered by peers joining. */
+export const ANNOUNCE_DEBOUNCE = 200
 /** Time allowed for one card exchange or leave notice. */
 export const TIMEOUT = 5_000
 export const MAX_INBOUND_STREAMS = 4

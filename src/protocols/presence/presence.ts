@@ -1,10 +1,12 @@
-import type { Message } from '@libp2p/gossipsub'
+import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { pbStream } from '@libp2p/utils'
+import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { validateCard } from './card.js'
 import {
+  ANNOUNCE_DEBOUNCE,
   HEARTBEAT_INTERVAL,
   MAX_ADDR_LENGTH,
   MAX_ADDRS,
@@ -46,6 +48,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private heartbeatTimer?: ReturnType<typeof setInterval>
   private sweepTimer?: ReturnType<typeof setInterval>
   private topologyId?: string
+  private announceSoonTimer?: ReturnType<typeof setTimeout>
 
   constructor(components: PresenceComponents, init: PresenceInit) {
     super()
@@ -68,6 +71,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.handleStream = this.handleStream.bind(this)
     this.onGossip = this.onGossip.bind(this)
     this.validate = this.validate.bind(this)
+    this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
   }
 
   readonly [Symbol.toStringTag] = '@clawlink/presence'
@@ -98,6 +102,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.addEventListener('message', this.onGossip)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic)
     void this.announce()
     this.heartbeatTimer = setInterval(() => void this.announce(), this.heartbeatInterval)
@@ -109,14 +114,15 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.stopping = true
     clearInterval(this.heartbeatTimer)
     clearInterval(this.sweepTimer)
+    clearTimeout(this.announceSoonTimer)
     const leave = this.message(PresenceMessage.Type.LEAVE)
     const signal = AbortSignal.timeout(Math.min(this.timeout, 2_000))
     const direct = this.components.connectionManager.getConnections().map(async (connection) => {
       const stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
       try {
-        await pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
-          .pb(PresenceMessage)
-          .write(leave, { signal })
+        await lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).write(PresenceMessage.encode(leave), {
+          signal,
+        })
         await stream.close({ signal })
       } catch (err) {
         stream.abort(err as Error)
@@ -131,6 +137,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     if (this.topologyId != null) registrar.unregister(this.topologyId)
     await registrar.unhandle(this.protocol)
     pubsub.removeEventListener('message', this.onGossip)
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.topicValidators.delete(this.topic)
     try {
       pubsub.unsubscribe(this.topic)
@@ -142,6 +149,18 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   async announce(): Promise<void> {
     if (!this.started || this.stopping) return
     await this.publish(this.message(PresenceMessage.Type.ANNOUNCE))
+  }
+
+  /**
+   * Announces shortly, coalescing triggers. Used when a peer joins our topic or comes online: our card
+   * then reaches peers that know us only through others, without waiting for the next heartbeat.
+   */
+  announceSoon(): void {
+    if (this.announceSoonTimer != null || !this.started || this.stopping) return
+    this.announceSoonTimer = setTimeout(() => {
+      this.announceSoonTimer = undefined
+      void this.announce()
+    }, ANNOUNCE_DEBOUNCE)
   }
 
   /** Every known peer with its current status. */
@@ -184,9 +203,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
-      const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(PresenceMessage)
-      await pb.write(this.message(PresenceMessage.Type.ANNOUNCE), { signal })
-      const reply = await pb.read({ signal })
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+      await lp.write(PresenceMessage.encode(this.message(PresenceMessage.Type.ANNOUNCE)), { signal })
+      const reply = decodeMessage(await lp.read({ signal }))
       await stream.close({ signal })
       this.apply(peerId, reply, 'direct')
     } catch (err) {
@@ -198,11 +217,11 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private async handleStream(stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(this.timeout)
     try {
-      const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(PresenceMessage)
-      const msg = await pb.read({ signal })
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+      const msg = decodeMessage(await lp.read({ signal }))
       this.apply(connection.remotePeer, msg, 'direct')
       if (msg.type === PresenceMessage.Type.ANNOUNCE && !this.stopping) {
-        await pb.write(this.message(PresenceMessage.Type.ANNOUNCE), { signal })
+        await lp.write(PresenceMessage.encode(this.message(PresenceMessage.Type.ANNOUNCE)), { signal })
       }
       await stream.close({ signal })
     } catch (err) {
@@ -216,7 +235,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       if (msg.type !== 'signed') return TopicValidatorResult.Reject
       if (msg.data.byteLength > MAX_MESSAGE_SIZE)
         throw new InvalidCardError(`message of ${msg.data.byteLength} bytes`)
-      checkMessage(PresenceMessage.decode(msg.data))
+      checkMessage(decodeMessage(msg.data))
       return TopicValidatorResult.Accept
     } catch (err) {
       this.reportInvalid(msg.type === 'signed' ? msg.from : _propagationSource, err, 'gossip')
@@ -224,12 +243,16 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
+  private onSubscriptionChange(evt: CustomEvent<SubscriptionChangeData>): void {
+    if (evt.detail.subscriptions.some((s) => s.topic === this.topic && s.subscribe)) this.announceSoon()
+  }
+
   private onGossip(evt: CustomEvent<Message>): void {
     const msg = evt.detail
     if (msg.topic !== this.topic || msg.type !== 'signed') return
     if (msg.from.equals(this.components.peerId)) return
     try {
-      this.apply(msg.from, PresenceMessage.decode(msg.data), 'gossip')
+      this.apply(msg.from, decodeMessage(msg.data), 'gossip')
     } catch (err) {
       this.reportInvalid(msg.from, err, 'gossip')
     }
@@ -249,7 +272,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     if (result === 'ignored') return
     const record = this.table.get(id)!
     this.safeDispatch('peer:card', { record, result, via })
-    if (change != null) this.safeDispatch('peer:status', change)
+    if (change != null) {
+      this.safeDispatch('peer:status', change)
+      if (change.to === 'online') this.announceSoon()
+    }
   }
 
   private reportInvalid(peer: PeerId, err: unknown, via: 'direct' | 'gossip'): void {
@@ -266,6 +292,15 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     } catch (err) {
       this.log.error('presence listener failed - %e', err)
     }
+  }
+}
+
+/** Decodes a message a peer sent; anything that is not one is an InvalidCardError. */
+function decodeMessage(bytes: Uint8Array | Uint8ArrayList): PresenceMessage {
+  try {
+    return PresenceMessage.decode(bytes)
+  } catch (err) {
+    throw new InvalidCardError(`malformed presence message: ${(err as Error).message}`)
   }
 }
 

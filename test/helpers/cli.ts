@@ -1,0 +1,130 @@
+// Drives the real `clawlink` command as a user would: separate processes, their own homes.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../bin/clawlink.js', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs one CLI command to completion (killed after `timeout` ms). */
+export function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { timeout?: number; input?: string; nodeArgs?: string[] } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 20_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+/** Runs a command that must succeed with --json output, and parses it. */
+export async function cliJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+  const r = await cli([...args, '--json'], env)
+  if (r.code !== 0) throw new Error(`clawlink ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}
+
+export interface NodeProcess {
+  proc: ChildProcess
+  peerId: string
+  addrs: string[]
+  events: Array<Record<string, unknown>>
+  stderr: () => string
+  /** Resolves with the exit code once the process ends. */
+  exited: Promise<number | null>
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `clawlink node --json ...` and waits for its `started` event. */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv, timeout = 20_000): Promise<NodeProcess> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, 'node', '--json', ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const events: Array<Record<string, unknown>> = []
+    let stderr = ''
+    let buffered = ''
+    const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)))
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`node did not start in ${timeout} ms: ${stderr}`))
+    }, timeout)
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    proc.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString()
+      let nl = buffered.indexOf('\n')
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 1)
+        nl = buffered.indexOf('\n')
+        if (line === '') continue
+        const event = JSON.parse(line) as Record<string, unknown>
+        events.push(event)
+        if (event.event === 'started') {
+          clearTimeout(timer)
+          resolve({
+            proc,
+            peerId: event.peerId as string,
+            addrs: event.addrs as string[],
+            events,
+            stderr: () => stderr,
+            exited,
+            async stop(signal: NodeJS.Signals = 'SIGTERM') {
+              if (proc.exitCode == null && proc.signalCode == null) proc.kill(signal)
+              return exited
+            },
+          })
+        }
+      }
+    })
+    exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`node exited with ${code} before starting: ${stderr}`))
+    })
+  })
+}
+
+/** Polls `check` until it returns a value or `timeout` ms pass. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeout = 15_000,
+  interval = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeout
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const v = await check()
+      if (v !== undefined) return v
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, interval))
+  }
+  throw new Error(`condition not met in ${timeout} ms${last != null ? `: ${(last as Error).message}` : ''}`)
+}
