@@ -1,5 +1,5 @@
 // The CLI's side of the control API: JSON over HTTP on the node's Unix socket.
-import { request } from 'node:http'
+import { connect } from 'node:net'
 import type { ApiErrorJson } from '../control/types.js'
 import { CliError } from './errors.js'
 
@@ -23,51 +23,84 @@ export class ControlClient {
     return this.call<T>('POST', path, body, opts)
   }
 
+  /**
+   * One request on a fresh connection. Plain HTTP/1.1 over node:net rather than node:http: importing
+   * node:http costs ~70 ms, a third of a CLI call's budget.
+   */
   call<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body))
+    const head =
+      `${method} ${path} HTTP/1.1\r\nHost: clawlink\r\nConnection: close\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`
     return new Promise<T>((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: this.socket,
-          path,
-          method,
-          headers:
-            payload != null ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('error', reject)
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8')
-            let json: unknown
-            try {
-              json = text === '' ? null : JSON.parse(text)
-            } catch {
-              reject(new CliError(`the node ${this.label} sent a malformed answer`))
-              return
-            }
-            if ((res.statusCode ?? 500) >= 400) {
-              const message = (json as ApiErrorJson | null)?.error?.message ?? `HTTP ${res.statusCode}`
-              reject(new CliError(message))
-              return
-            }
-            resolve(json as T)
-          })
-        },
+      const socket = connect(this.socket)
+      const chunks: Buffer[] = []
+      let settled = false
+      const fail = (err: Error) => {
+        if (settled) return
+        settled = true
+        socket.destroy()
+        reject(err)
+      }
+      socket.setTimeout(opts.timeout ?? 30_000, () =>
+        fail(new CliError(`the node ${this.label} did not answer in time`)),
       )
-      req.setTimeout(opts.timeout ?? 30_000, () => {
-        req.destroy(new CliError(`the node ${this.label} did not answer in time`))
-      })
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err instanceof CliError) return reject(err)
+      socket.on('connect', () => socket.end(Buffer.concat([Buffer.from(head), payload])))
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      socket.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          reject(new CliError(`the node ${this.label} is not running (its control socket does not answer)`))
+          fail(new CliError(`the node ${this.label} is not running (its control socket does not answer)`))
         } else {
-          reject(new CliError(`cannot talk to the node ${this.label}: ${err.message}`))
+          fail(new CliError(`cannot talk to the node ${this.label}: ${err.message}`))
         }
       })
-      req.end(payload)
+      socket.on('close', () => {
+        if (settled) return
+        try {
+          const { status, body: text } = parseResponse(Buffer.concat(chunks))
+          const json = text === '' ? null : (JSON.parse(text) as unknown)
+          settled = true
+          if (status >= 400) {
+            reject(new CliError((json as ApiErrorJson | null)?.error?.message ?? `HTTP ${status}`))
+          } else {
+            resolve(json as T)
+          }
+        } catch {
+          fail(new CliError(`the node ${this.label} sent a malformed answer`))
+        }
+      })
     })
   }
+}
+
+/** Splits a complete HTTP/1.1 response (Content-Length or chunked body) into status and body text. */
+export function parseResponse(raw: Buffer): { status: number; body: string } {
+  const split = raw.indexOf('\r\n\r\n')
+  if (split < 0) throw new Error('incomplete response')
+  const head = raw.subarray(0, split).toString('latin1').split('\r\n')
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1])
+  if (!Number.isInteger(status)) throw new Error('bad status line')
+  let body = raw.subarray(split + 4)
+  const chunked = head.some((h) => /^transfer-encoding:\s*chunked/i.test(h))
+  if (chunked) {
+    const parts: Buffer[] = []
+    let at = 0
+    for (;;) {
+      const eol = body.indexOf('\r\n', at)
+      if (eol < 0) throw new Error('truncated chunk')
+      const size = Number.parseInt(body.subarray(at, eol).toString('latin1'), 16)
+      if (!Number.isInteger(size) || size < 0) throw new Error('bad chunk size')
+      if (size === 0) break
+      parts.push(body.subarray(eol + 2, eol + 2 + size))
+      at = eol + 2 + size + 2
+    }
+    body = Buffer.concat(parts)
+  } else {
+    const length = head.map((h) => /^content-length:\s*(\d+)/i.exec(h)?.[1]).find((v) => v != null)
+    if (length != null) {
+      if (body.length < Number(length)) throw new Error('truncated body')
+      body = body.subarray(0, Number(length))
+    }
+  }
+  return { status, body: body.toString('utf8') }
 }

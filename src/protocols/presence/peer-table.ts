@@ -105,8 +105,14 @@ export class PeerTable {
   /** The peer says it is leaving. Only a message at least as new as what we hold counts. */
   leave(id: string, startedAt: bigint, seq: bigint): StatusChange | undefined {
     const existing = this.peers.get(id)
-    if (existing == null || newer(existing, startedAt, seq) < 0) return undefined
-    existing.seq = seq > existing.seq ? seq : existing.seq
+    if (existing == null) return undefined
+    const order = newer(existing, startedAt, seq)
+    if (order < 0) return undefined
+    if (order > 0) {
+      // Remember the position of the leave (its run too), so older messages of that run stay ignored.
+      if (startedAt !== existing.card.startedAt) existing.card = { ...existing.card, startedAt }
+      existing.seq = seq
+    }
     existing.leftAt = this.now()
     existing.lastSeen = existing.leftAt
     return this.track(existing)

@@ -1,0 +1,12 @@
+// `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
+import { runDiscoveryBench } from './discovery.ts'
+
+const only = process.argv[2]
+const benches: Record<string, () => Promise<void>> = {
+  discovery: runDiscoveryBench,
+}
+for (const [name, run] of Object.entries(benches)) {
+  if (only != null && only !== name) continue
+  console.log(`\n=== ${name}`)
+  await run()
+}
