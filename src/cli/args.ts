@@ -134,7 +134,8 @@ export function parseDuration(raw: string, flag: string): number {
     throw new UsageError(
       `${flag} expects a duration such as 500ms, 30s, 5m, 1h or 7d; got ${JSON.stringify(raw)}`,
     )
-  const ms = Number(m[1]) * UNITS[m[2] ?? 's']!
+  // Rounded before the range check, so `0.4ms` is refused as zero rather than returned as 0.
+  const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!)
   if (!Number.isFinite(ms) || ms <= 0 || ms > 365 * UNITS.d!) throw new UsageError(`${flag} is out of range`)
-  return Math.round(ms)
+  return ms
 }

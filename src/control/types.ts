@@ -69,3 +69,81 @@ export interface ControlInfo {
   version: string
   startedAt: string
 }
+
+// ---- tasks ----
+
+export type TaskState = 'submitted' | 'delivered' | 'working' | 'completed' | 'failed' | 'canceled' | 'rejected' | 'expired'
+export type Priority = 'low' | 'normal' | 'high' | 'urgent'
+
+export interface PeerRef {
+  id: string
+  name: string
+}
+
+export interface TaskJson {
+  id: string
+  /** `sent`: this agent delegated it; `received`: this agent was asked */
+  direction: 'sent' | 'received'
+  from: PeerRef
+  to: PeerRef
+  task: string
+  /** the parsed JSON context, or null */
+  context: unknown
+  priority: Priority
+  state: TaskState
+  result: string | null
+  /** why it was rejected, failed, canceled or expired, when known */
+  reason: string | null
+  createdAt: string
+  updatedAt: string
+  expiresAt: string
+}
+
+export interface DelegateRequest {
+  /** name, PeerId or unique PeerId prefix; or give `cap` */
+  to?: string
+  cap?: string
+  task: string
+  /** JSON text */
+  context?: string
+  priority?: Priority
+  /** ms */
+  ttl?: number
+  /** ms to wait for a final state; 0 or absent: return at once */
+  wait?: number
+}
+
+export interface RespondRequest {
+  id: string
+  result: string
+  status?: 'working' | 'completed' | 'failed' | 'rejected' | 'in_progress'
+  /** v1 habit: the delegator's name or id, checked against the task */
+  to?: string
+}
+
+export interface CancelRequest {
+  id: string
+  reason?: string
+}
+
+export type EventType = 'task' | 'task_update'
+
+/** One thing that happened for this agent, as `poll` returns it. */
+export interface EventJson {
+  /** position in this node's event log */
+  seq: number
+  type: EventType
+  /** the task id */
+  id: string
+  /** the other party */
+  from: PeerRef
+  /** this agent */
+  to: PeerRef
+  task: string
+  context: unknown
+  priority: Priority
+  state: TaskState
+  result: string | null
+  reason: string | null
+  timestamp: string
+}

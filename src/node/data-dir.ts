@@ -1,5 +1,5 @@
 // A node's data dir: created private (0700) and locked so two nodes never share one.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { DataDirLockedError } from './errors.js'
 import type { DataDirPaths } from './paths.js'
 
@@ -28,8 +28,20 @@ export interface DataDirLock {
  */
 export function lockDataDir(paths: DataDirPaths): DataDirLock {
   for (let attempt = 0; attempt < 3; attempt++) {
+    // Written aside and hard-linked into place: the lock appears with our pid already in it, so a
+    // node starting at the same moment never reads an empty lock and takes it for a stale one.
+    const tmp = `${paths.lock}.${process.pid}.tmp`
+    writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 })
+    let linked = false
     try {
-      writeFileSync(paths.lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 })
+      linkSync(tmp, paths.lock)
+      linked = true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    } finally {
+      rmSync(tmp, { force: true })
+    }
+    if (linked) {
       return {
         release() {
           try {
@@ -37,8 +49,6 @@ export function lockDataDir(paths: DataDirPaths): DataDirLock {
           } catch {}
         },
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
     let holder = Number.NaN
     try {

@@ -40,7 +40,7 @@ export interface DataDirPaths {
 export function dataDirPaths(dataDir: string): DataDirPaths {
   const root = resolve(dataDir)
   let socket = join(root, 'control.sock')
-  if (socket.length > MAX_SOCKET_PATH) {
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     // Deep data dirs would overflow sun_path; fall back to a short per-user path keyed by the dir.
     const digest = createHash('sha256').update(root).digest('hex').slice(0, 16)
     socket = join(tmpdir(), `clawlink-${process.getuid?.() ?? 'u'}`, `${digest}.sock`)

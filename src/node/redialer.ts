@@ -50,7 +50,9 @@ export class Redialer {
       target,
       attempt: existing?.attempt ?? 0,
       nextAt: 0,
-      dialing: existing?.dialing ?? false,
+      // A dial still in flight belongs to the replaced state and clears only its flag, so the new state
+      // must start idle: copying `dialing: true` here left the replacement never dialled again.
+      dialing: false,
     })
   }
 
@@ -97,7 +99,11 @@ export class Redialer {
           const drop = !state.target.permanent && state.attempt >= this.maxAttempts
           const wait = drop ? undefined : this.delay(state.attempt)
           state.nextAt = Date.now() + (wait ?? 0)
-          this.onFailure?.(key, err, state.attempt, wait)
+          try {
+            this.onFailure?.(key, err, state.attempt, wait)
+          } catch {
+            // A failing listener must neither skip the drop below nor become an unhandled rejection.
+          }
           if (drop && this.targets.get(key) === state) this.targets.delete(key)
         })
         .finally(() => {

@@ -100,9 +100,9 @@ describe('PeerTable announce', () => {
 
   it('compares addrs by content, not identity', () => {
     table.announce('p1', card(), 1n)
-    expect(table.announce('p1', card({ addrs: [Uint8Array.from([4, 127, 0, 0, 1, 6, 0x0f, 0xa0])] }), 2n).result).toBe(
-      'refreshed',
-    )
+    expect(
+      table.announce('p1', card({ addrs: [Uint8Array.from([4, 127, 0, 0, 1, 6, 0x0f, 0xa0])] }), 2n).result,
+    ).toBe('refreshed')
   })
 
   it('ignores a message with a lower seq of the same run', () => {
@@ -269,7 +269,7 @@ describe('PeerTable leave', () => {
     expect(statusOf('p1')).toBe('offline')
   })
 
-  it('of a newer run we never saw announced is not undone by that run\'s delayed first announce', () => {
+  it("of a newer run we never saw announced is not undone by that run's delayed first announce", () => {
     table.announce('p1', card({ startedAt: 1_000n }), 50n)
     // The peer restarted (startedAt 2000), announced seq 1 and left with seq 2; the leave arrives first.
     expect(brief(table.leave('p1', 2_000n, 2n))?.to).toBe('offline')

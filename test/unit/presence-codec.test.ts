@@ -1,5 +1,11 @@
 import type { Stream } from '@libp2p/interface'
-import { InvalidDataLengthError, InvalidDataLengthLengthError, lpStream, pbStream, streamPair } from '@libp2p/utils'
+import {
+  InvalidDataLengthError,
+  InvalidDataLengthLengthError,
+  lpStream,
+  pbStream,
+  streamPair,
+} from '@libp2p/utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { validateCard } from '../../src/protocols/presence/card.js'
 import {
@@ -133,11 +139,16 @@ describe('validateCard', () => {
     rejects({ version: '1'.repeat(65) }, /version too long/)
   })
 
-  it('rejects a machine name over 255 characters', () => rejects({ machine: 'm'.repeat(256) }, /machine too long/))
+  it('rejects a machine name over 255 characters', () =>
+    rejects({ machine: 'm'.repeat(256) }, /machine too long/))
 
   it('rejects too many addrs (17)', () =>
-    rejects({ addrs: Array.from({ length: MAX_ADDRS + 1 }, () => Uint8Array.from([1])) }, /too many addresses/))
-  it('rejects an empty addr', () => rejects({ addrs: [Uint8Array.from([1]), new Uint8Array(0)] }, /address of 0 bytes/))
+    rejects(
+      { addrs: Array.from({ length: MAX_ADDRS + 1 }, () => Uint8Array.from([1])) },
+      /too many addresses/,
+    ))
+  it('rejects an empty addr', () =>
+    rejects({ addrs: [Uint8Array.from([1]), new Uint8Array(0)] }, /address of 0 bytes/))
   it('rejects an addr over 256 bytes', () =>
     rejects({ addrs: [new Uint8Array(MAX_ADDR_LENGTH + 1)] }, /address of 257 bytes/))
 

@@ -1,0 +1,109 @@
+// The agent's inbox: events (incoming tasks, updates of delegated ones, expiries) in the node's store,
+// handed out by `poll` highest priority first, oldest first within a priority. An event is appended
+// in the same transaction that stores what caused it, so it exists exactly once.
+import type { DatabaseSync } from 'node:sqlite'
+import type { EventJson, EventType } from '../control/types.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  seen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_unseen ON events (seen, priority DESC, seq);
+`
+
+/** Seen events are kept this long for `tasks` history, then pruned. */
+const KEEP_SEEN = 7 * 24 * 3600 * 1000
+
+export type NewEvent = Omit<EventJson, 'seq'>
+
+const PRIORITY_RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 }
+
+export class Inbox {
+  private readonly waiters = new Set<() => void>()
+  private notifyScheduled = false
+
+  constructor(private readonly db: DatabaseSync) {
+    db.exec(SCHEMA)
+  }
+
+  /** Appends an event; call inside the transaction that stores its cause. Waiters wake after it commits. */
+  append(event: NewEvent): void {
+    this.db
+      .prepare('INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)')
+      .run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
+    if (!this.notifyScheduled) {
+      this.notifyScheduled = true
+      // the synchronous transaction around us has committed by the time this runs
+      setImmediate(() => {
+        this.notifyScheduled = false
+        for (const wake of [...this.waiters]) wake()
+      })
+    }
+  }
+
+  unseenCount(): number {
+    return Number((this.db.prepare('SELECT count(*) AS n FROM events WHERE seen = 0').get() as { n: number }).n)
+  }
+
+  /** Unseen events, most urgent first, oldest first within a priority; marks them seen unless `peek`. */
+  take(limit: number, peek: boolean, types?: EventType[]): EventJson[] {
+    const typeFilter = types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
+    const rows = this.db
+      .prepare(`SELECT seq, payload FROM events WHERE seen = 0 ${typeFilter} ORDER BY priority DESC, seq LIMIT ?`)
+      .all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
+    const events = rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
+    if (!peek && events.length > 0) {
+      const mark = this.db.prepare('UPDATE events SET seen = 1 WHERE seq = ?')
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        for (const e of events) mark.run(e.seq)
+        this.db.exec('COMMIT')
+      } catch (err) {
+        this.db.exec('ROLLBACK')
+        throw err
+      }
+    }
+    return events
+  }
+
+  /** Like take, but waits up to `waitMs` for the first event (no polling loop: appends wake it). */
+  async poll(opts: {
+    limit: number
+    peek: boolean
+    waitMs: number
+    signal?: AbortSignal
+    types?: EventType[]
+  }): Promise<EventJson[]> {
+    const deadline = Date.now() + opts.waitMs
+    for (;;) {
+      const events = this.take(opts.limit, opts.peek, opts.types)
+      const left = deadline - Date.now()
+      if (events.length > 0 || left <= 0 || opts.signal?.aborted === true) return events
+      // another poller may take what woke us: then we go back to waiting until the deadline
+      await this.nextAppend(left, opts.signal)
+    }
+  }
+
+  private nextAppend(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.waiters.delete(done)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.waiters.add(done)
+      signal?.addEventListener('abort', done)
+    })
+  }
+
+  prune(now = Date.now()): void {
+    this.db.prepare('DELETE FROM events WHERE seen = 1 AND created_at < ?').run(now - KEEP_SEEN)
+  }
+}

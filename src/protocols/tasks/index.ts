@@ -1,0 +1,61 @@
+/**
+ * @packageDocumentation
+ *
+ * The ClawLink tasks protocol, `/clawlink/task/1.0.0`: one length-prefixed `TaskMessage` per stream,
+ * answered by one `TaskAck` once the receiver has stored it durably (or refused it for good).
+ */
+import type { ComponentLogger, Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { TaskMessage } from './pb/task.js'
+import type { TaskRow, TaskStore } from './task-store.js'
+import { Tasks } from './tasks.js'
+
+export { Tasks } from './tasks.js'
+export { TaskStore, TERMINAL, type TaskRow, type TaskEvent, type OutboxRow } from './task-store.js'
+export { TaskMessage, TaskAck } from './pb/task.js'
+export { TaskError, InvalidTaskMessageError } from './errors.js'
+export { isJson, taskSize } from './validate.js'
+export * as limits from './constants.js'
+
+export interface TasksInit {
+  store: TaskStore
+  /** Bytes of task text plus context (and of a result); default 1 MiB. */
+  maxTaskSize?: number
+  /** Open incoming tasks per sender before new ones are rejected; default 1000. */
+  maxPendingPerSender?: number
+  /** The name a peer goes by, for stored tasks and events. */
+  nameOf?: (peer: string) => string | undefined
+  protocolPrefix?: string
+}
+
+export interface TasksComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+interface MessageInfo {
+  peer: string
+  taskId: string
+  kind: TaskMessage.Kind
+}
+
+export interface TasksEvents {
+  'task:received': CustomEvent<TaskRow>
+  'task:updated': CustomEvent<TaskRow>
+  'task:delivered': CustomEvent<TaskRow>
+  'task:expired': CustomEvent<TaskRow>
+  /** any state change of any task (for waiters and load) */
+  'task:changed': CustomEvent<TaskRow>
+  'message:acked': CustomEvent<MessageInfo>
+  'message:refused': CustomEvent<MessageInfo & { reason: string }>
+  'message:rejected': CustomEvent<MessageInfo & { reason: string }>
+  'message:invalid': CustomEvent<{ peer: string; reason: string }>
+  'notice:dropped': CustomEvent<MessageInfo>
+  'delivery:failed': CustomEvent<MessageInfo & { attempt: number; retryInMs: number; error: string }>
+}
+
+export function tasks(init: TasksInit): (components: TasksComponents) => Tasks {
+  return (components) => new Tasks(components, init)
+}

@@ -1,0 +1,512 @@
+import { decodeMessage, encodeMessage, enumeration, message, streamMessage } from 'protons-runtime'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface TaskMessage {
+  kind: TaskMessage.Kind
+  msgId: string
+  taskId: string
+  task: string
+  context: string
+  priority: TaskMessage.Priority
+  createdAt: bigint
+  expiresAt: bigint
+  state: TaskMessage.State
+  result: string
+  reason: string
+}
+
+export namespace TaskMessage {
+  export enum Kind {
+    DELEGATE = 'DELEGATE',
+    UPDATE = 'UPDATE',
+    CANCEL = 'CANCEL'
+  }
+
+  enum __KindValues {
+    DELEGATE = 0,
+    UPDATE = 1,
+    CANCEL = 2
+  }
+
+  export namespace Kind {
+    export const codec = (): Codec<Kind> => {
+      return enumeration<Kind>(__KindValues)
+    }
+  }
+
+  export enum Priority {
+    LOW = 'LOW',
+    NORMAL = 'NORMAL',
+    HIGH = 'HIGH',
+    URGENT = 'URGENT'
+  }
+
+  enum __PriorityValues {
+    LOW = 0,
+    NORMAL = 1,
+    HIGH = 2,
+    URGENT = 3
+  }
+
+  export namespace Priority {
+    export const codec = (): Codec<Priority> => {
+      return enumeration<Priority>(__PriorityValues)
+    }
+  }
+
+  export enum State {
+    UNSPECIFIED = 'UNSPECIFIED',
+    WORKING = 'WORKING',
+    COMPLETED = 'COMPLETED',
+    FAILED = 'FAILED',
+    REJECTED = 'REJECTED',
+    CANCELED = 'CANCELED'
+  }
+
+  enum __StateValues {
+    UNSPECIFIED = 0,
+    WORKING = 1,
+    COMPLETED = 2,
+    FAILED = 3,
+    REJECTED = 4,
+    CANCELED = 5
+  }
+
+  export namespace State {
+    export const codec = (): Codec<State> => {
+      return enumeration<State>(__StateValues)
+    }
+  }
+
+  let _codec: Codec<TaskMessage>
+
+  export const codec = (): Codec<TaskMessage> => {
+    if (_codec == null) {
+      _codec = message<TaskMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.kind != null && __KindValues[obj.kind] !== 0) {
+          w.uint32(8)
+          TaskMessage.Kind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.msgId != null && obj.msgId !== '')) {
+          w.uint32(18)
+          w.string(obj.msgId)
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(26)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.task != null && obj.task !== '')) {
+          w.uint32(34)
+          w.string(obj.task)
+        }
+
+        if ((obj.context != null && obj.context !== '')) {
+          w.uint32(42)
+          w.string(obj.context)
+        }
+
+        if (obj.priority != null && __PriorityValues[obj.priority] !== 0) {
+          w.uint32(48)
+          TaskMessage.Priority.codec().encode(obj.priority, w)
+        }
+
+        if ((obj.createdAt != null && obj.createdAt !== 0n)) {
+          w.uint32(56)
+          w.uint64(obj.createdAt)
+        }
+
+        if ((obj.expiresAt != null && obj.expiresAt !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.expiresAt)
+        }
+
+        if (obj.state != null && __StateValues[obj.state] !== 0) {
+          w.uint32(72)
+          TaskMessage.State.codec().encode(obj.state, w)
+        }
+
+        if ((obj.result != null && obj.result !== '')) {
+          w.uint32(82)
+          w.string(obj.result)
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(90)
+          w.string(obj.reason)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kind: Kind.DELEGATE,
+          msgId: '',
+          taskId: '',
+          task: '',
+          context: '',
+          priority: Priority.LOW,
+          createdAt: 0n,
+          expiresAt: 0n,
+          state: State.UNSPECIFIED,
+          result: '',
+          reason: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.kind = TaskMessage.Kind.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.msgId = reader.string()
+              break
+            }
+            case 3: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 4: {
+              obj.task = reader.string()
+              break
+            }
+            case 5: {
+              obj.context = reader.string()
+              break
+            }
+            case 6: {
+              obj.priority = TaskMessage.Priority.codec().decode(reader)
+              break
+            }
+            case 7: {
+              obj.createdAt = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.expiresAt = reader.uint64()
+              break
+            }
+            case 9: {
+              obj.state = TaskMessage.State.codec().decode(reader)
+              break
+            }
+            case 10: {
+              obj.result = reader.string()
+              break
+            }
+            case 11: {
+              obj.reason = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.kind`,
+                value: TaskMessage.Kind.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.msgId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.task`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.context`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.priority`,
+                value: TaskMessage.Priority.codec().decode(reader)
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.createdAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.expiresAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.state`,
+                value: TaskMessage.State.codec().decode(reader)
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.result`,
+                value: reader.string()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskMessageKindFieldEvent {
+    field: '$.kind'
+    value: TaskMessage.Kind
+  }
+
+  export interface TaskMessageMsgIdFieldEvent {
+    field: '$.msgId'
+    value: string
+  }
+
+  export interface TaskMessageTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface TaskMessageTaskFieldEvent {
+    field: '$.task'
+    value: string
+  }
+
+  export interface TaskMessageContextFieldEvent {
+    field: '$.context'
+    value: string
+  }
+
+  export interface TaskMessagePriorityFieldEvent {
+    field: '$.priority'
+    value: TaskMessage.Priority
+  }
+
+  export interface TaskMessageCreatedAtFieldEvent {
+    field: '$.createdAt'
+    value: bigint
+  }
+
+  export interface TaskMessageExpiresAtFieldEvent {
+    field: '$.expiresAt'
+    value: bigint
+  }
+
+  export interface TaskMessageStateFieldEvent {
+    field: '$.state'
+    value: TaskMessage.State
+  }
+
+  export interface TaskMessageResultFieldEvent {
+    field: '$.result'
+    value: string
+  }
+
+  export interface TaskMessageReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): TaskMessage {
+    return decodeMessage(buf, TaskMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent> {
+    return streamMessage(buf, TaskMessage.codec(), opts)
+  }
+}
+
+export interface TaskAck {
+  status: TaskAck.Status
+  reason: string
+}
+
+export namespace TaskAck {
+  export enum Status {
+    OK = 'OK',
+    REJECTED = 'REJECTED'
+  }
+
+  enum __StatusValues {
+    OK = 0,
+    REJECTED = 1
+  }
+
+  export namespace Status {
+    export const codec = (): Codec<Status> => {
+      return enumeration<Status>(__StatusValues)
+    }
+  }
+
+  let _codec: Codec<TaskAck>
+
+  export const codec = (): Codec<TaskAck> => {
+    if (_codec == null) {
+      _codec = message<TaskAck>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.status != null && __StatusValues[obj.status] !== 0) {
+          w.uint32(8)
+          TaskAck.Status.codec().encode(obj.status, w)
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(18)
+          w.string(obj.reason)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          status: Status.OK,
+          reason: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.status = TaskAck.Status.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.reason = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.status`,
+                value: TaskAck.Status.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskAckStatusFieldEvent {
+    field: '$.status'
+    value: TaskAck.Status
+  }
+
+  export interface TaskAckReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskAck>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskAck.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAck>): TaskAck {
+    return decodeMessage(buf, TaskAck.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAck>): Generator<TaskAckStatusFieldEvent | TaskAckReasonFieldEvent> {
+    return streamMessage(buf, TaskAck.codec(), opts)
+  }
+}

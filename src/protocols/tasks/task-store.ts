@@ -1,0 +1,490 @@
+// Durable task state: tasks sent and received, the outbox of messages not yet acknowledged, and the
+// ids of messages already received. Every change that a peer or the agent will rely on is one
+// SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
+import { randomUUID } from 'node:crypto'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { Priority, TaskJson, TaskState } from '../../control/types.js'
+import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
+import { TaskError } from './errors.js'
+import { TaskMessage } from './pb/task.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+  peer TEXT NOT NULL,
+  peer_name TEXT NOT NULL,
+  task TEXT NOT NULL,
+  context TEXT,
+  priority TEXT NOT NULL,
+  state TEXT NOT NULL,
+  result TEXT,
+  reason TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (direction, peer, id)
+);
+CREATE INDEX IF NOT EXISTS tasks_id ON tasks (id);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks (direction, state);
+CREATE TABLE IF NOT EXISTS outbox (
+  msg_id TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at);
+CREATE TABLE IF NOT EXISTS seen_messages (
+  peer TEXT NOT NULL,
+  msg_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (peer, msg_id)
+);
+`
+
+export const TERMINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected', 'expired'])
+const RANK: Record<TaskState, number> = {
+  submitted: 0,
+  delivered: 1,
+  working: 2,
+  completed: 3,
+  failed: 3,
+  canceled: 3,
+  rejected: 3,
+  expired: 3,
+}
+
+const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
+export const priorityToWire: Record<Priority, TaskMessage.Priority> = {
+  low: TaskMessage.Priority.LOW,
+  normal: TaskMessage.Priority.NORMAL,
+  high: TaskMessage.Priority.HIGH,
+  urgent: TaskMessage.Priority.URGENT,
+}
+const priorityFromWire = (p: TaskMessage.Priority): Priority =>
+  PRIORITIES.find((x) => priorityToWire[x] === p) ?? 'normal'
+
+export const stateToWire: Partial<Record<TaskState, TaskMessage.State>> = {
+  working: TaskMessage.State.WORKING,
+  completed: TaskMessage.State.COMPLETED,
+  failed: TaskMessage.State.FAILED,
+  rejected: TaskMessage.State.REJECTED,
+  canceled: TaskMessage.State.CANCELED,
+}
+const stateFromWire = (s: TaskMessage.State): TaskState | undefined =>
+  (Object.keys(stateToWire) as TaskState[]).find((k) => stateToWire[k] === s)
+
+export interface TaskRow {
+  id: string
+  direction: 'sent' | 'received'
+  peer: string
+  peerName: string
+  task: string
+  context: string | null
+  priority: Priority
+  state: TaskState
+  result: string | null
+  reason: string | null
+  createdAt: number
+  updatedAt: number
+  expiresAt: number
+}
+
+export interface OutboxRow {
+  msgId: string
+  peer: string
+  kind: TaskMessage.Kind
+  taskId: string
+  payload: Uint8Array
+  expiresAt: number
+  attempts: number
+  nextAt: number
+}
+
+/** What happened to a task, for the agent's inbox and the log. */
+export interface TaskEvent {
+  type: 'task' | 'task_update'
+  row: TaskRow
+}
+
+export interface TaskStoreInit {
+  db: DatabaseSync
+  /** Called inside the transaction that made the change, so the event exists exactly once. */
+  onEvent: (event: TaskEvent) => void
+  /** Our own PeerId and name, for JSON. */
+  self: () => { id: string; name: string }
+  now?: () => number
+}
+
+type Row = Record<string, string | number | null | Uint8Array>
+
+function toTask(r: Row): TaskRow {
+  return {
+    id: r.id as string,
+    direction: r.direction as 'sent' | 'received',
+    peer: r.peer as string,
+    peerName: r.peer_name as string,
+    task: r.task as string,
+    context: (r.context as string | null) ?? null,
+    priority: r.priority as Priority,
+    state: r.state as TaskState,
+    result: (r.result as string | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    expiresAt: Number(r.expires_at),
+  }
+}
+
+export type ReceiveResult = { status: 'stored'; row: TaskRow } | { status: 'duplicate' } | { status: 'rejected'; reason: string }
+
+export class TaskStore {
+  private readonly db: DatabaseSync
+  private readonly onEvent: TaskStoreInit['onEvent']
+  private readonly self: TaskStoreInit['self']
+  private readonly now: () => number
+  private readonly stmt: Record<string, StatementSync>
+
+  constructor(init: TaskStoreInit) {
+    this.db = init.db
+    this.onEvent = init.onEvent
+    this.self = init.self
+    this.now = init.now ?? Date.now
+    this.db.exec(SCHEMA)
+    const p = (sql: string) => this.db.prepare(sql)
+    this.stmt = {
+      insertTask: p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
+        created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`),
+      getTask: p('SELECT * FROM tasks WHERE direction = ? AND peer = ? AND id = ?'),
+      findTask: p('SELECT * FROM tasks WHERE id = ?'),
+      setState: p('UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?'),
+      insertOutbox: p(`INSERT INTO outbox (msg_id, peer, kind, task_id, payload, created_at, expires_at, next_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      deleteOutbox: p('DELETE FROM outbox WHERE msg_id = ?'),
+      getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
+      due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at LIMIT ?'),
+      nextDue: p('SELECT min(next_at) AS t FROM outbox'),
+      failed: p('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE msg_id = ?'),
+      kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
+      seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
+      markSeen: p('INSERT OR IGNORE INTO seen_messages (peer, msg_id, at) VALUES (?, ?, ?)'),
+      pending: p(`SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND peer = ? AND state IN ('delivered', 'working')`),
+      open: p(`SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`),
+      expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
+      outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
+    }
+  }
+
+  private tx<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      const out = fn()
+      this.db.exec('COMMIT')
+      return out
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  get(direction: 'sent' | 'received', peer: string, id: string): TaskRow | undefined {
+    const r = this.stmt.getTask!.get(direction, peer, id) as Row | undefined
+    return r == null ? undefined : toTask(r)
+  }
+
+  /** Tasks with this id (normally one; ids are chosen by delegators, so two peers could collide). */
+  find(id: string): TaskRow[] {
+    return (this.stmt.findTask!.all(id) as Row[]).map(toTask)
+  }
+
+  list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
+    const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
+    return (this.db.prepare(`SELECT * FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(opts.limit ?? 1000) as Row[]).map(
+      toTask,
+    )
+  }
+
+  /** Incoming tasks not yet final: the load this agent announces. */
+  openCount(): number {
+    return Number((this.stmt.open!.get() as { n: number }).n)
+  }
+
+  outboxSize(): number {
+    return Number((this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n)
+  }
+
+  toJson(row: TaskRow): TaskJson {
+    const me = this.self()
+    const peer = { id: row.peer, name: row.peerName }
+    let context: unknown = null
+    if (row.context != null) {
+      try {
+        context = JSON.parse(row.context)
+      } catch {
+        context = row.context
+      }
+    }
+    return {
+      id: row.id,
+      direction: row.direction,
+      from: row.direction === 'sent' ? me : peer,
+      to: row.direction === 'sent' ? peer : me,
+      task: row.task,
+      context,
+      priority: row.priority,
+      state: row.state,
+      result: row.result,
+      reason: row.reason,
+      createdAt: new Date(row.createdAt).toISOString(),
+      updatedAt: new Date(row.updatedAt).toISOString(),
+      expiresAt: new Date(row.expiresAt).toISOString(),
+    }
+  }
+
+  private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
+    const now = this.now()
+    this.stmt.insertOutbox!.run(msg.msgId, peer, msg.kind, msg.taskId, TaskMessage.encode(msg), now, expiresAt, now)
+  }
+
+  private setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
+    const updatedAt = this.now()
+    this.stmt.setState!.run(state, result, reason, updatedAt, row.direction, row.peer, row.id)
+    return { ...row, state, result, reason, updatedAt }
+  }
+
+  /** A new task from this agent: stored with its DELEGATE message in the outbox, in one transaction. */
+  delegate(input: {
+    peer: string
+    peerName: string
+    task: string
+    context: string | null
+    priority: Priority
+    ttl: number
+  }): TaskRow {
+    const now = this.now()
+    const id = randomUUID()
+    const expiresAt = now + input.ttl
+    const msg: TaskMessage = {
+      kind: TaskMessage.Kind.DELEGATE,
+      msgId: id,
+      taskId: id,
+      task: input.task,
+      context: input.context ?? '',
+      priority: priorityToWire[input.priority],
+      createdAt: BigInt(now),
+      expiresAt: BigInt(expiresAt),
+      state: TaskMessage.State.UNSPECIFIED,
+      result: '',
+      reason: '',
+    }
+    return this.tx(() => {
+      this.stmt.insertTask!.run(id, 'sent', input.peer, input.peerName, input.task, input.context, input.priority, 'submitted', now, now, expiresAt)
+      this.enqueue(input.peer, msg, expiresAt)
+      return this.get('sent', input.peer, id)!
+    })
+  }
+
+  /** This agent answers a task it received. */
+  respond(row: TaskRow, state: TaskState, result: string): TaskRow {
+    if (row.direction !== 'received') throw new TaskError('not_yours', `task ${row.id} was not delegated to this agent`)
+    if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
+    if (RANK[state] < RANK[row.state]) throw new TaskError('invalid', `task ${row.id} is ${row.state}; it cannot go back to ${state}`)
+    const msg: TaskMessage = {
+      kind: TaskMessage.Kind.UPDATE,
+      msgId: randomUUID(),
+      taskId: row.id,
+      task: '',
+      context: '',
+      priority: priorityToWire[row.priority],
+      createdAt: BigInt(this.now()),
+      expiresAt: 0n,
+      state: stateToWire[state]!,
+      result,
+      reason: '',
+    }
+    return this.tx(() => {
+      const updated = this.setState(row, state, result, null)
+      this.enqueue(row.peer, msg, this.now() + NOTICE_TTL)
+      return updated
+    })
+  }
+
+  /** This agent withdraws a task it delegated. An undelivered task is simply not sent. */
+  cancel(row: TaskRow, reason: string | null): TaskRow {
+    if (row.direction !== 'sent') throw new TaskError('not_yours', `task ${row.id} was not delegated by this agent`)
+    if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
+    return this.tx(() => {
+      const undelivered = this.stmt.outboxForTask!.all(row.peer, row.id, TaskMessage.Kind.DELEGATE) as Row[]
+      for (const r of undelivered) this.stmt.deleteOutbox!.run(r.msg_id as string)
+      if (undelivered.length === 0) {
+        this.enqueue(
+          row.peer,
+          {
+            kind: TaskMessage.Kind.CANCEL,
+            msgId: randomUUID(),
+            taskId: row.id,
+            task: '',
+            context: '',
+            priority: priorityToWire[row.priority],
+            createdAt: BigInt(this.now()),
+            expiresAt: 0n,
+            state: TaskMessage.State.CANCELED,
+            result: '',
+            reason: reason ?? '',
+          },
+          this.now() + NOTICE_TTL,
+        )
+      }
+      return this.setState(row, 'canceled', row.result, reason)
+    })
+  }
+
+  /** A DELEGATE from `peer`: stored with its inbox event, unless seen before or over the sender's quota. */
+  receiveDelegate(peer: string, peerName: string, msg: TaskMessage, maxPending: number): ReceiveResult {
+    return this.tx(() => {
+      if (this.get('received', peer, msg.taskId) != null) return { status: 'duplicate' }
+      const expiresAt = Number(msg.expiresAt)
+      if (expiresAt <= this.now()) return { status: 'rejected', reason: 'the task expired before it arrived' }
+      const pending = Number((this.stmt.pending!.get(peer) as { n: number }).n)
+      if (pending >= maxPending) {
+        return { status: 'rejected', reason: `inbox full: ${pending} tasks from you are still open (limit ${maxPending})` }
+      }
+      const now = this.now()
+      const priority = priorityFromWire(msg.priority)
+      const context = msg.context === '' ? null : msg.context
+      this.stmt.insertTask!.run(msg.taskId, 'received', peer, peerName, msg.task, context, priority, 'delivered', Number(msg.createdAt) || now, now, expiresAt)
+      const row = this.get('received', peer, msg.taskId)!
+      this.onEvent({ type: 'task', row })
+      return { status: 'stored', row }
+    })
+  }
+
+  /** An UPDATE (the assignee's answer) or CANCEL (the delegator's withdrawal) from `peer`. */
+  receiveNotice(peer: string, msg: TaskMessage): ReceiveResult {
+    const direction = msg.kind === TaskMessage.Kind.UPDATE ? 'sent' : 'received'
+    return this.tx(() => {
+      if (this.stmt.seen!.get(peer, msg.msgId) != null) return { status: 'duplicate' }
+      const row = this.get(direction, peer, msg.taskId)
+      if (row == null) {
+        return { status: 'rejected', reason: `no task ${msg.taskId} between us` }
+      }
+      const state = msg.kind === TaskMessage.Kind.CANCEL ? 'canceled' : stateFromWire(msg.state)
+      if (state == null) return { status: 'rejected', reason: 'update without a valid state' }
+      this.stmt.markSeen!.run(peer, msg.msgId, this.now())
+      // terminal states are final; out-of-order updates never move a task backwards
+      if (TERMINAL.has(row.state) || RANK[state] < RANK[row.state]) return { status: 'duplicate' }
+      const reason = msg.reason === '' ? null : msg.reason
+      const result = msg.kind === TaskMessage.Kind.UPDATE ? msg.result : row.result
+      const updated = this.setState(row, state, result, reason)
+      if (updated.direction === 'sent') {
+        // an answer means the DELEGATE arrived, even if its ack was lost
+        for (const r of this.stmt.outboxForTask!.all(peer, row.id, TaskMessage.Kind.DELEGATE) as Row[]) {
+          this.stmt.deleteOutbox!.run(r.msg_id as string)
+        }
+      }
+      this.onEvent({ type: 'task_update', row: updated })
+      return { status: 'stored', row: updated }
+    })
+  }
+
+  /** Messages due for (re)sending, oldest first. */
+  due(limit: number): OutboxRow[] {
+    return (this.stmt.due!.all(this.now(), limit) as Row[]).map((r) => ({
+      msgId: r.msg_id as string,
+      peer: r.peer as string,
+      kind: r.kind as TaskMessage.Kind,
+      taskId: r.task_id as string,
+      payload: r.payload as Uint8Array,
+      expiresAt: Number(r.expires_at),
+      attempts: Number(r.attempts),
+      nextAt: Number(r.next_at),
+    }))
+  }
+
+  /** When the next message is due, if any. */
+  nextDue(): number | undefined {
+    const t = (this.stmt.nextDue!.get() as { t: number | null }).t
+    return t == null ? undefined : Number(t)
+  }
+
+  /** The peer acknowledged: the message is done, and a DELEGATE makes the task `delivered`. */
+  acked(msg: OutboxRow): TaskRow | undefined {
+    return this.tx(() => {
+      this.stmt.deleteOutbox!.run(msg.msgId)
+      if (msg.kind !== TaskMessage.Kind.DELEGATE) return undefined
+      const row = this.get('sent', msg.peer, msg.taskId)
+      if (row == null || row.state !== 'submitted') return undefined
+      return this.setState(row, 'delivered', null, null)
+    })
+  }
+
+  /** The peer refused the message for good: a refused DELEGATE makes the task `rejected`. */
+  refused(msg: OutboxRow, reason: string): TaskRow | undefined {
+    return this.tx(() => {
+      this.stmt.deleteOutbox!.run(msg.msgId)
+      if (msg.kind !== TaskMessage.Kind.DELEGATE) return undefined
+      const row = this.get('sent', msg.peer, msg.taskId)
+      if (row == null || TERMINAL.has(row.state)) return undefined
+      const updated = this.setState(row, 'rejected', null, reason)
+      this.onEvent({ type: 'task_update', row: updated })
+      return updated
+    })
+  }
+
+  retryLater(msg: OutboxRow, nextAt: number, error: string): void {
+    this.stmt.failed!.run(nextAt, error.slice(0, 500), msg.msgId)
+  }
+
+  /** Makes every message to `peer` due now (it just connected). */
+  kick(peer: string): number {
+    const now = this.now()
+    return Number(this.stmt.kickPeer!.run(now, peer, now).changes)
+  }
+
+  /**
+   * Drops messages whose time is up. An undelivered task becomes `expired` and its delegator is told;
+   * a response or cancellation that never got through is dropped (and reported to the caller).
+   */
+  expire(): Array<{ msg: OutboxRow; row?: TaskRow }> {
+    const now = this.now()
+    return this.tx(() => {
+      const out: Array<{ msg: OutboxRow; row?: TaskRow }> = []
+      for (const r of this.stmt.expiredOutbox!.all(now) as Row[]) {
+        const msg: OutboxRow = {
+          msgId: r.msg_id as string,
+          peer: r.peer as string,
+          kind: r.kind as TaskMessage.Kind,
+          taskId: r.task_id as string,
+          payload: r.payload as Uint8Array,
+          expiresAt: Number(r.expires_at),
+          attempts: Number(r.attempts),
+          nextAt: Number(r.next_at),
+        }
+        this.stmt.deleteOutbox!.run(msg.msgId)
+        let row: TaskRow | undefined
+        if (msg.kind === TaskMessage.Kind.DELEGATE) {
+          const task = this.get('sent', msg.peer, msg.taskId)
+          if (task != null && task.state === 'submitted') {
+            const last = (r.last_error as string | null) ?? 'the agent could not be reached'
+            row = this.setState(task, 'expired', null, `not delivered before its TTL ran out (${last})`)
+            this.onEvent({ type: 'task_update', row })
+          }
+        }
+        out.push({ msg, row })
+      }
+      this.db.prepare('DELETE FROM seen_messages WHERE at < ?').run(now - SEEN_RETENTION)
+      return out
+    })
+  }
+
+  /** A fresh message id, e.g. for tests that replay messages. */
+  static newId(): string {
+    return randomUUID()
+  }
+}

@@ -1,0 +1,298 @@
+import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import type { Priority, TaskState } from '../../control/types.js'
+import {
+  MAX_ACK_SIZE,
+  MAX_INBOUND_STREAMS,
+  MAX_IN_FLIGHT_PER_PEER,
+  MAX_OUTBOUND_STREAMS,
+  MAX_PENDING_PER_SENDER,
+  MAX_TASK_SIZE,
+  MESSAGE_OVERHEAD,
+  PROTOCOL_NAME,
+  PROTOCOL_PREFIX,
+  PROTOCOL_VERSION,
+  RETRY_MAX,
+  RETRY_MIN,
+  SEND_TIMEOUT,
+} from './constants.js'
+import { InvalidTaskMessageError, TaskError } from './errors.js'
+import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
+import { TaskAck, TaskMessage } from './pb/task.js'
+import { type OutboxRow, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
+import { taskSize, validateMessage } from './validate.js'
+
+/**
+ * Tasks: durable store-and-forward delegation. Each message (DELEGATE, UPDATE, CANCEL) goes on its own
+ * stream and is acknowledged only after the receiver committed it; the sender keeps it in its outbox
+ * and retries with backoff, and at once when the peer connects, until acked or expired.
+ */
+export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
+  readonly protocol: string
+  readonly maxTaskSize: number
+  private readonly components: TasksComponents
+  private readonly store: TaskStore
+  private readonly maxPending: number
+  private readonly nameOf: (peer: string) => string | undefined
+  private readonly log: Logger
+  private readonly inFlight = new Map<string, Set<string>>()
+  private readonly waiters = new Map<string, Set<(row: TaskRow) => void>>()
+  private timer?: ReturnType<typeof setTimeout>
+  private timerAt = Number.POSITIVE_INFINITY
+  private started = false
+
+  constructor(components: TasksComponents, init: TasksInit) {
+    super()
+    this.components = components
+    this.store = init.store
+    this.log = components.logger.forComponent('clawlink:tasks')
+    this.protocol = `/${init.protocolPrefix ?? PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.maxTaskSize = init.maxTaskSize ?? MAX_TASK_SIZE
+    this.maxPending = init.maxPendingPerSender ?? MAX_PENDING_PER_SENDER
+    this.nameOf = init.nameOf ?? (() => undefined)
+    this.handleStream = this.handleStream.bind(this)
+    this.onConnect = this.onConnect.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = '@clawlink/tasks'
+
+  async start(): Promise<void> {
+    await this.components.registrar.handle(this.protocol, this.handleStream, {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      runOnLimitedConnection: true,
+    })
+    this.components.events.addEventListener('peer:connect', this.onConnect)
+    this.started = true
+  }
+
+  afterStart(): void {
+    this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.started = false
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.components.events.removeEventListener('peer:connect', this.onConnect)
+    await this.components.registrar.unhandle(this.protocol)
+  }
+
+  isStarted(): boolean {
+    return this.started
+  }
+
+  // ---- the agent's side ----
+
+  delegate(input: { peer: string; peerName: string; task: string; context: string | null; priority: Priority; ttl: number }): TaskRow {
+    if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
+    const size = taskSize(input.task, input.context)
+    if (size > this.maxTaskSize) {
+      throw new TaskError('too_large', `task and context are ${size} bytes; the limit is ${this.maxTaskSize}`)
+    }
+    const row = this.store.delegate(input)
+    this.changed(row)
+    this.schedule(0)
+    return row
+  }
+
+  respond(row: TaskRow, state: TaskState, result: string): TaskRow {
+    const size = Buffer.byteLength(result, 'utf8')
+    if (size > this.maxTaskSize) throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
+    const updated = this.store.respond(row, state, result)
+    this.changed(updated)
+    this.schedule(0)
+    return updated
+  }
+
+  cancel(row: TaskRow, reason: string | null): TaskRow {
+    const updated = this.store.cancel(row, reason)
+    this.changed(updated)
+    this.schedule(0)
+    return updated
+  }
+
+  /** Resolves with the task once it is final, or as it is when `ms` pass or `signal` aborts. */
+  async waitFinal(row: TaskRow, ms: number, signal?: AbortSignal): Promise<TaskRow> {
+    const key = `${row.direction}/${row.peer}/${row.id}`
+    const current = this.store.get(row.direction, row.peer, row.id) ?? row
+    if (TERMINAL.has(current.state) || ms <= 0) return current
+    return new Promise<TaskRow>((resolve) => {
+      const set = this.waiters.get(key) ?? new Set()
+      this.waiters.set(key, set)
+      const finish = () => {
+        clearTimeout(timer)
+        set.delete(onChange)
+        if (set.size === 0) this.waiters.delete(key)
+        signal?.removeEventListener('abort', finish)
+        resolve(this.store.get(row.direction, row.peer, row.id) ?? current)
+      }
+      const onChange = (r: TaskRow) => {
+        if (TERMINAL.has(r.state)) finish()
+      }
+      const timer = setTimeout(finish, ms)
+      set.add(onChange)
+      signal?.addEventListener('abort', finish)
+    })
+  }
+
+  // ---- delivery ----
+
+  private onConnect(evt: CustomEvent<PeerId>): void {
+    if (this.store.kick(evt.detail.toString()) > 0) this.schedule(0)
+  }
+
+  /** Retry a peer's messages now (it connected, or came online). */
+  kick(peer: string): void {
+    if (this.store.kick(peer) > 0) this.schedule(0)
+  }
+
+  private schedule(delay: number): void {
+    if (!this.started) return
+    const at = Date.now() + Math.max(0, delay)
+    if (this.timer != null && this.timerAt <= at) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerAt = Number.POSITIVE_INFINITY
+      this.pump()
+    }, Math.max(0, delay))
+  }
+
+  private pump(): void {
+    if (!this.started) return
+    try {
+      for (const { msg, row } of this.store.expire()) {
+        if (row != null) {
+          this.changed(row)
+          this.safeDispatch('task:expired', row)
+        } else {
+          this.safeDispatch('notice:dropped', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
+        }
+      }
+      for (const msg of this.store.due(2_000)) {
+        const set = this.inFlight.get(msg.peer) ?? new Set<string>()
+        if (set.has(msg.msgId) || set.size >= MAX_IN_FLIGHT_PER_PEER) continue
+        set.add(msg.msgId)
+        this.inFlight.set(msg.peer, set)
+        void this.send(msg).finally(() => {
+          set.delete(msg.msgId)
+          if (set.size === 0 && this.inFlight.get(msg.peer) === set) this.inFlight.delete(msg.peer)
+          this.schedule(0)
+        })
+      }
+    } catch (err) {
+      this.log.error('delivery pass failed - %e', err)
+    }
+    const next = this.store.nextDue()
+    // wake for the next due message; at least once a second to expire what is due to expire
+    this.schedule(next == null ? 1_000 : Math.min(1_000, Math.max(20, next - Date.now())))
+  }
+
+  private async send(msg: OutboxRow): Promise<void> {
+    const signal = AbortSignal.timeout(SEND_TIMEOUT)
+    let stream: Stream | undefined
+    try {
+      const peer = peerIdFromString(msg.peer)
+      stream = await this.components.connectionManager.openStream(peer, this.protocol, {
+        signal,
+        runOnLimitedConnection: true,
+      })
+      const lp = lpStream(stream, { maxDataLength: MAX_ACK_SIZE })
+      await lp.write(msg.payload, { signal })
+      const ack = TaskAck.decode(await lp.read({ signal }))
+      await stream.close({ signal }).catch(() => {})
+      if (!this.started) return
+      if (ack.status === TaskAck.Status.OK) {
+        const row = this.store.acked(msg)
+        if (row != null) {
+          this.changed(row)
+          this.safeDispatch('task:delivered', row)
+        }
+        this.safeDispatch('message:acked', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
+      } else {
+        const row = this.store.refused(msg, ack.reason || 'refused')
+        if (row != null) this.changed(row)
+        this.safeDispatch('message:refused', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind, reason: ack.reason })
+      }
+    } catch (err) {
+      stream?.abort(err as Error)
+      if (!this.started) return
+      const attempt = msg.attempts + 1
+      const delay = Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
+      const message = (err as Error).message ?? String(err)
+      this.store.retryLater(msg, Date.now() + delay, message)
+      this.safeDispatch('delivery:failed', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind, attempt, retryInMs: Math.round(delay), error: message })
+    }
+  }
+
+  // ---- receiving ----
+
+  private async handleStream(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(SEND_TIMEOUT)
+    const lp = lpStream(stream, { maxDataLength: this.maxTaskSize + MESSAGE_OVERHEAD })
+    let ack: TaskAck
+    try {
+      let msg: TaskMessage
+      try {
+        msg = TaskMessage.decode(await lp.read({ signal }))
+      } catch (err) {
+        if ((err as Error).name === 'InvalidDataLengthError') {
+          throw new InvalidTaskMessageError(`message over ${this.maxTaskSize + MESSAGE_OVERHEAD} bytes`)
+        }
+        if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') throw err
+        if ((err as Error).name === 'UnexpectedEOFError' || (err as Error).name === 'StreamResetError') throw err
+        throw new InvalidTaskMessageError(`malformed message: ${(err as Error).message}`)
+      }
+      validateMessage(msg, this.maxTaskSize)
+      const name = this.nameOf(peer) ?? peer.slice(0, 16)
+      const result =
+        msg.kind === TaskMessage.Kind.DELEGATE
+          ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
+          : this.store.receiveNotice(peer, msg)
+      if (result.status === 'rejected') {
+        ack = { status: TaskAck.Status.REJECTED, reason: result.reason }
+        this.safeDispatch('message:rejected', { peer, taskId: msg.taskId, kind: msg.kind, reason: result.reason })
+      } else {
+        ack = { status: TaskAck.Status.OK, reason: '' }
+        if (result.status === 'stored') {
+          this.changed(result.row)
+          this.safeDispatch(msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated', result.row)
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof InvalidTaskMessageError)) {
+        // not stored (a storage failure, a reset, a timeout): no ack, so the sender tries again
+        this.log('receiving from %s failed - %e', peer, err)
+        stream.abort(err as Error)
+        return
+      }
+      ack = { status: TaskAck.Status.REJECTED, reason: err.message }
+      this.safeDispatch('message:invalid', { peer, reason: err.message })
+    }
+    try {
+      await lp.write(TaskAck.encode(ack), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }
+
+  private changed(row: TaskRow): void {
+    const set = this.waiters.get(`${row.direction}/${row.peer}/${row.id}`)
+    if (set != null) for (const fn of [...set]) fn(row)
+    this.safeDispatch('task:changed', row)
+  }
+
+  private safeDispatch<K extends keyof TasksEvents>(type: K, detail: TasksEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail })
+    } catch (err) {
+      this.log.error('tasks listener failed - %e', err)
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// Checks on task messages from peers and on task input from the agent, before anything is stored.
+import { MAX_ID_LENGTH, MAX_REASON_LENGTH } from './constants.js'
+import { InvalidTaskMessageError } from './errors.js'
+import { TaskMessage } from './pb/task.js'
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
+
+export function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+/** Task text plus context, in bytes: what the size limit applies to. */
+export function taskSize(task: string, context: string | null | undefined): number {
+  return byteLength(task) + (context == null ? 0 : byteLength(context))
+}
+
+export function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Throws InvalidTaskMessageError unless the message is well-formed for its kind. */
+export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
+  const fail = (why: string) => {
+    throw new InvalidTaskMessageError(why)
+  }
+  for (const [field, value] of [
+    ['msg_id', msg.msgId],
+    ['task_id', msg.taskId],
+  ] as const) {
+    if (value.length === 0 || value.length > MAX_ID_LENGTH || !ID_RE.test(value)) fail(`invalid ${field}`)
+  }
+  if (byteLength(msg.reason) > MAX_REASON_LENGTH) fail('reason too long')
+  switch (msg.kind) {
+    case TaskMessage.Kind.DELEGATE: {
+      if (msg.task.trim() === '') fail('empty task')
+      if (taskSize(msg.task, msg.context) > maxTaskSize) fail(`task and context over ${maxTaskSize} bytes`)
+      if (msg.context !== '' && !isJson(msg.context)) fail('context is not valid JSON')
+      if (!Object.values(TaskMessage.Priority).includes(msg.priority)) fail('invalid priority')
+      if (msg.expiresAt === 0n || msg.expiresAt > BigInt(Number.MAX_SAFE_INTEGER)) fail('invalid expiry')
+      if (msg.createdAt > BigInt(Number.MAX_SAFE_INTEGER)) fail('invalid creation time')
+      break
+    }
+    case TaskMessage.Kind.UPDATE: {
+      const allowed = [
+        TaskMessage.State.WORKING,
+        TaskMessage.State.COMPLETED,
+        TaskMessage.State.FAILED,
+        TaskMessage.State.REJECTED,
+      ]
+      if (!allowed.includes(msg.state)) fail('invalid state for an update')
+      if (byteLength(msg.result) > maxTaskSize) fail(`result over ${maxTaskSize} bytes`)
+      break
+    }
+    case TaskMessage.Kind.CANCEL:
+      break
+    default:
+      fail('unknown message kind')
+  }
+}
