@@ -1,8 +1,8 @@
 // Issue 2 figures: how fast a second agent appears, how fast the CLI answers, what an idle node costs.
 import { join } from 'node:path'
 import {
-  BIN,
   type BenchNode,
+  BIN,
   cpuMs,
   median,
   percentile,
@@ -22,7 +22,10 @@ async function joinTimes(mode: 'mdns' | 'peer'): Promise<{ fromSpawn: number[]; 
   const w = world()
   const fromSpawn: number[] = []
   const fromStarted: number[] = []
-  const first = await spawnNode(['--name', 'first', ...LISTEN, ...(mode === 'peer' ? ['--no-mdns'] : [])], w.env)
+  const first = await spawnNode(
+    ['--name', 'first', ...LISTEN, ...(mode === 'peer' ? ['--no-mdns'] : [])],
+    w.env,
+  )
   try {
     for (let i = 0; i < RUNS; i++) {
       const name = `second-${i}`
@@ -96,7 +99,7 @@ export async function runDiscoveryBench(): Promise<void> {
       'max from spawn ms': round(Math.max(...peer.fromSpawn)),
     },
   ]
-  printTable('Second agent appears in the first one\'s discover (separate processes, loopback)', rows)
+  printTable("Second agent appears in the first one's discover (separate processes, loopback)", rows)
   printTable('CLI cold start and idle node', [cli])
   const path = saveResult('discovery', { join: { mdns, peer }, summary: rows, cli })
   console.log(`\nwrote ${join(path)}`)

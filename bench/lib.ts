@@ -88,7 +88,10 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv, dataDir?: stri
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const events: Array<Record<string, unknown>> = []
-  const waiters: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = []
+  const waiters: Array<{
+    pred: (e: Record<string, unknown>) => boolean
+    resolve: (e: Record<string, unknown>) => void
+  }> = []
   let buf = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => {
@@ -118,7 +121,10 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv, dataDir?: stri
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = events.find(pred)
       if (found != null) return resolve(found)
-      const timer = setTimeout(() => reject(new Error(`event not seen in ${timeout} ms; stderr: ${stderr}`)), timeout)
+      const timer = setTimeout(
+        () => reject(new Error(`event not seen in ${timeout} ms; stderr: ${stderr}`)),
+        timeout,
+      )
       waiters.push({
         pred,
         resolve: (e) => {

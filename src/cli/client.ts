@@ -45,7 +45,8 @@ export class ControlClient {
       socket.setTimeout(opts.timeout ?? 30_000, () =>
         fail(new CliError(`the node ${this.label} did not answer in time`)),
       )
-      socket.on('connect', () => socket.end(Buffer.concat([Buffer.from(head), payload])))
+      // write, not end: a half-closed socket would look like a client that left, ending long polls
+      socket.on('connect', () => socket.write(Buffer.concat([Buffer.from(head), payload])))
       socket.on('data', (c: Buffer) => chunks.push(c))
       socket.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {

@@ -3,7 +3,7 @@ import { chmodSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ApiErrorJson } from './types.js'
 
-/** Largest request body the API reads. Anything bigger is refused before it is buffered. */
+/** Default largest request body the API reads. Anything bigger is refused before it is buffered. */
 export const MAX_BODY_SIZE = 4 * 1024 * 1024
 
 export class ApiError extends Error {
@@ -29,15 +29,14 @@ export interface ApiRequest {
 
 export type Route = (req: ApiRequest) => Promise<unknown> | unknown
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > MAX_BODY_SIZE)
-    throw new ApiError(413, 'too_large', `request body over ${MAX_BODY_SIZE} bytes`)
+  if (declared > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY_SIZE) throw new ApiError(413, 'too_large', `request body over ${MAX_BODY_SIZE} bytes`)
+    if (size > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
     chunks.push(chunk as Buffer)
   }
   if (size === 0) return undefined
@@ -61,6 +60,7 @@ export class ControlServer {
   constructor(
     private readonly socketPath: string,
     private readonly onError: (err: Error) => void = () => {},
+    private readonly maxBody = MAX_BODY_SIZE,
   ) {}
 
   route(method: string, path: string, handler: Route): void {
@@ -101,7 +101,7 @@ export class ControlServer {
       const route = this.routes.get(`${req.method} ${url.pathname}`)
       if (route == null)
         throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname}`)
-      const body = await readBody(req)
+      const body = await readBody(req, this.maxBody)
       const result = await route({
         method: req.method ?? 'GET',
         path: url.pathname,

@@ -72,7 +72,15 @@ export interface ControlInfo {
 
 // ---- tasks ----
 
-export type TaskState = 'submitted' | 'delivered' | 'working' | 'completed' | 'failed' | 'canceled' | 'rejected' | 'expired'
+export type TaskState =
+  | 'submitted'
+  | 'delivered'
+  | 'working'
+  | 'completed'
+  | 'failed'
+  | 'canceled'
+  | 'rejected'
+  | 'expired'
 export type Priority = 'low' | 'normal' | 'high' | 'urgent'
 
 export interface PeerRef {

@@ -5,17 +5,19 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import type { ControlServer } from '../control/server.js'
-import { ControlServer as Server } from '../control/server.js'
+import { MAX_BODY_SIZE, ControlServer as Server } from '../control/server.js'
 import { shortId } from '../control/short-id.js'
 import type { ControlInfo } from '../control/types.js'
 import type { LocalCard, Presence } from '../protocols/presence/index.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
+import { type TaskEvent, TaskStore, type Tasks } from '../protocols/tasks/index.js'
 import { VERSION } from '../version.js'
 import { fromStoredPeer, toStoredPeer } from './cards.js'
 import { registerControlRoutes } from './control-routes.js'
 import { type DataDirLock, ensurePrivateDir, lockDataDir } from './data-dir.js'
 import type { EventLog } from './event-log.js'
 import { loadOrCreateIdentity } from './identity.js'
+import { Inbox } from './inbox.js'
 import { createStack, type Stack } from './libp2p-config.js'
 import { type MeshKey, resolveMeshKey } from './mesh-key.js'
 import type { NodeOptions } from './options.js'
@@ -35,6 +37,8 @@ export class ClawLinkNode {
   private card: LocalCard
   private lock?: DataDirLock
   private store?: Store
+  private taskStoreRef?: TaskStore
+  private agentInbox?: Inbox
   private stack?: Stack
   private control?: ControlServer
   private meshKeyInfo?: MeshKey
@@ -73,6 +77,25 @@ export class ClawLinkNode {
 
   get presence(): Presence {
     return this.libp2p.services.presence
+  }
+
+  get tasks(): Tasks {
+    return this.libp2p.services.tasks
+  }
+
+  get taskStore(): TaskStore {
+    if (this.taskStoreRef == null) throw new Error('node not started')
+    return this.taskStoreRef
+  }
+
+  get inbox(): Inbox {
+    if (this.agentInbox == null) throw new Error('node not started')
+    return this.agentInbox
+  }
+
+  /** The other party's current name, if presence knows it. */
+  nameOf(peer: string): string | undefined {
+    return this.stack?.services.presence.peers().find((p) => p.id === peer)?.card.name
   }
 
   get meshKey(): MeshKey {
@@ -128,6 +151,13 @@ export class ClawLinkNode {
     })
     const { key } = await loadOrCreateIdentity(paths.identity)
     this.store = new Store(paths.store)
+    const inbox = new Inbox(this.store.db)
+    this.agentInbox = inbox
+    this.taskStoreRef = new TaskStore({
+      db: this.store.db,
+      self: () => ({ id: this.stack?.peerId.toString() ?? '', name: this.card.name }),
+      onEvent: (event) => inbox.append(this.eventJson(event)),
+    })
     const known = this.store
       .listPeers()
       .map(fromStoredPeer)
@@ -139,8 +169,14 @@ export class ClawLinkNode {
       mdns: options.mdns,
       mdnsTag: options.mdnsTag,
       mdnsInterval: options.mdnsInterval,
+      tasks: {
+        store: this.taskStoreRef,
+        maxTaskSize: options.maxTaskSize,
+        maxPendingPerSender: options.maxInbox,
+        nameOf: (peer) => this.nameOf(peer),
+      },
       presence: {
-        card: () => this.card,
+        card: () => ({ ...this.card, load: this.taskStoreRef?.openCount() ?? 0 }),
         heartbeatInterval: options.heartbeatInterval,
         staleAfter: options.staleAfter,
         offlineAfter: options.offlineAfter,
@@ -148,8 +184,17 @@ export class ClawLinkNode {
       },
     })
     this.wireEvents()
-    this.control = new Server(paths.socket, (err) =>
-      this.log.emit('control_error', { message: err.message }, `control API error: ${err.message}`, 'error'),
+    this.control = new Server(
+      paths.socket,
+      (err) =>
+        this.log.emit(
+          'control_error',
+          { message: err.message },
+          `control API error: ${err.message}`,
+          'error',
+        ),
+      // a task may be JSON-escaped to several times its size; leave room for that
+      Math.max(MAX_BODY_SIZE, options.maxTaskSize * 6 + 64 * 1024),
     )
     ensurePrivateDir(join(paths.socket, '..'))
     registerControlRoutes(this.control, this)
@@ -193,6 +238,24 @@ export class ClawLinkNode {
       return this.libp2p.getConnections(peerIdFromString(peer)).length > 0
     } catch {
       return false
+    }
+  }
+
+  private eventJson(event: TaskEvent): Parameters<Inbox['append']>[0] {
+    const json = this.taskStore.toJson(event.row)
+    const self = { id: this.peerId.toString(), name: this.card.name }
+    return {
+      type: event.type,
+      id: json.id,
+      from: { id: event.row.peer, name: this.nameOf(event.row.peer) ?? event.row.peerName },
+      to: self,
+      task: json.task,
+      context: json.context,
+      priority: json.priority,
+      state: json.state,
+      result: json.result,
+      reason: json.reason,
+      timestamp: new Date().toISOString(),
     }
   }
 
@@ -245,6 +308,7 @@ export class ClawLinkNode {
       const fields = { peer: record.id, name: record.card.name, machine: record.card.machine, from, to }
       if (to === 'online') {
         this.unreachable.delete(record.id)
+        libp2p.services.tasks.kick(record.id)
         const again = from === 'unknown' ? 'joined' : 'is back'
         this.log.emit(
           'peer_online',
@@ -263,6 +327,8 @@ export class ClawLinkNode {
         if (record.leftAt != null) this.redialer?.remove(`peer:${record.id}`)
       }
     })
+
+    this.wireTaskEvents(label)
 
     presence.addEventListener('peer:invalid', (evt) => {
       const { peer, reason, via } = evt.detail
@@ -294,6 +360,99 @@ export class ClawLinkNode {
       const id = evt.detail.toString()
       const record = presence.peers().find((p) => p.id === id)
       if (record != null && record.status !== 'offline') this.addRememberedPeer(id, false)
+    })
+  }
+
+  private wireTaskEvents(label: (id: string) => string): void {
+    const tasks = this.libp2p.services.tasks
+    const presence = this.libp2p.services.presence
+    const short = (id: string) => id.slice(0, 8)
+    const excerpt = (text: string) =>
+      (text.length > 60 ? `${text.slice(0, 57)}...` : text).replace(/\s+/g, ' ')
+    let load = this.taskStore.openCount()
+    tasks.addEventListener('task:changed', () => {
+      const now = this.taskStore.openCount()
+      if (now !== load) {
+        load = now
+        presence.announceSoon()
+      }
+    })
+    tasks.addEventListener('task:received', ({ detail: t }) => {
+      this.log.emit(
+        'task_received',
+        { task: t.id, from: t.peer, name: t.peerName, priority: t.priority },
+        `task ${short(t.id)} from ${label(t.peer)} (${t.priority}): ${excerpt(t.task)}`,
+      )
+    })
+    tasks.addEventListener('task:delivered', ({ detail: t }) => {
+      this.log.emit(
+        'task_delivered',
+        { task: t.id, to: t.peer },
+        `task ${short(t.id)} delivered to ${label(t.peer)}`,
+      )
+    })
+    tasks.addEventListener('task:updated', ({ detail: t }) => {
+      const who = t.direction === 'sent' ? label(t.peer) : `${label(t.peer)} (delegator)`
+      this.log.emit(
+        'task_updated',
+        { task: t.id, peer: t.peer, state: t.state, direction: t.direction },
+        `task ${short(t.id)} is ${t.state}, says ${who}`,
+      )
+    })
+    tasks.addEventListener('task:expired', ({ detail: t }) => {
+      this.log.emit(
+        'task_expired',
+        { task: t.id, to: t.peer, reason: t.reason },
+        `task ${short(t.id)} for ${label(t.peer)} expired undelivered: ${t.reason}`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('message:refused', ({ detail: m }) => {
+      this.log.emit(
+        'task_refused',
+        { task: m.taskId, peer: m.peer, kind: m.kind, reason: m.reason },
+        `${label(m.peer)} refused ${m.kind.toLowerCase()} for task ${short(m.taskId)}: ${m.reason}`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('message:rejected', ({ detail: m }) => {
+      this.log.emit(
+        'task_rejected_incoming',
+        { task: m.taskId, peer: m.peer, kind: m.kind, reason: m.reason },
+        `refused ${m.kind.toLowerCase()} for task ${short(m.taskId)} from ${label(m.peer)}: ${m.reason}`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('message:invalid', ({ detail: m }) => {
+      this.log.emit(
+        'task_invalid',
+        m,
+        `dropped a bad task message from ${label(m.peer)}: ${m.reason}`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('notice:dropped', ({ detail: m }) => {
+      this.log.emit(
+        'notice_dropped',
+        { task: m.taskId, peer: m.peer, kind: m.kind },
+        `gave up sending ${m.kind.toLowerCase()} for task ${short(m.taskId)} to ${label(m.peer)}: it stayed unreachable`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('delivery:failed', ({ detail: m }) => {
+      if (m.attempt !== 1 && m.attempt % 10 !== 0) return
+      this.log.emit(
+        'delivery_failed',
+        {
+          task: m.taskId,
+          peer: m.peer,
+          kind: m.kind,
+          attempt: m.attempt,
+          retryInMs: m.retryInMs,
+          error: m.error,
+        },
+        `could not deliver ${m.kind.toLowerCase()} for task ${short(m.taskId)} to ${label(m.peer)} (attempt ${m.attempt}): ${m.error}; retrying in ${Math.round(m.retryInMs / 1000)} s and when it connects`,
+      )
     })
   }
 

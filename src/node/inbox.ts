@@ -47,14 +47,19 @@ export class Inbox {
   }
 
   unseenCount(): number {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM events WHERE seen = 0').get() as { n: number }).n)
+    return Number(
+      (this.db.prepare('SELECT count(*) AS n FROM events WHERE seen = 0').get() as { n: number }).n,
+    )
   }
 
   /** Unseen events, most urgent first, oldest first within a priority; marks them seen unless `peek`. */
   take(limit: number, peek: boolean, types?: EventType[]): EventJson[] {
-    const typeFilter = types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
+    const typeFilter =
+      types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
     const rows = this.db
-      .prepare(`SELECT seq, payload FROM events WHERE seen = 0 ${typeFilter} ORDER BY priority DESC, seq LIMIT ?`)
+      .prepare(
+        `SELECT seq, payload FROM events WHERE seen = 0 ${typeFilter} ORDER BY priority DESC, seq LIMIT ?`,
+      )
       .all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
     const events = rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
     if (!peek && events.length > 0) {

@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
+import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import type { MeshKey } from './mesh-key.js'
 
 export interface StackOptions {
@@ -20,6 +21,7 @@ export interface StackOptions {
   mdnsTag: string
   mdnsInterval: number
   presence: PresenceInit
+  tasks: TasksInit
 }
 
 export async function createStack(opts: StackOptions) {
@@ -49,6 +51,7 @@ export async function createStack(opts: StackOptions) {
         runOnLimitedConnection: true,
       }),
       presence: presence(opts.presence),
+      tasks: tasks(opts.tasks),
     },
   })
 }

@@ -1,6 +1,7 @@
 // Options of one node, their defaults, and how they resolve against the user's ClawLink home.
 import { hostname } from 'node:os'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
+import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE } from '../protocols/tasks/constants.js'
 import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
@@ -27,6 +28,10 @@ export interface NodeOptions {
   staleAfter: number
   offlineAfter: number
   machine: string
+  /** bytes of task text plus context (and of a result) */
+  maxTaskSize: number
+  /** open incoming tasks per sender */
+  maxInbox: number
   env: NodeJS.ProcessEnv
   /** Print JSON lines instead of human log lines. */
   json: boolean
@@ -49,6 +54,8 @@ export interface NodeOptionsInput {
   heartbeatInterval?: number
   staleAfter?: number
   offlineAfter?: number
+  maxTaskSize?: number
+  maxInbox?: number
   json?: boolean
   env?: NodeJS.ProcessEnv
 }
@@ -80,6 +87,8 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     staleAfter: input.staleAfter ?? STALE_AFTER,
     offlineAfter: input.offlineAfter ?? OFFLINE_AFTER,
     machine: hostname(),
+    maxTaskSize: input.maxTaskSize ?? MAX_TASK_SIZE,
+    maxInbox: input.maxInbox ?? MAX_PENDING_PER_SENDER,
     env,
     json: input.json ?? false,
   }

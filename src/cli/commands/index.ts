@@ -1,13 +1,30 @@
 import type { Command } from '../command.js'
+import { cancel } from './cancel.js'
+import { delegate } from './delegate.js'
 import { discover } from './discover.js'
 import { heartbeat } from './heartbeat.js'
 import { keygen } from './keygen.js'
 import { node } from './node.js'
+import { poll } from './poll.js'
 import { register } from './register.js'
+import { respond } from './respond.js'
 import { status } from './status.js'
+import { tasks } from './tasks.js'
 
 /** Every command, in the order `clawlink --help` lists them. */
-export const COMMANDS: Command[] = [node, discover, status, register, heartbeat, keygen]
+export const COMMANDS: Command[] = [
+  node,
+  discover,
+  delegate,
+  poll,
+  respond,
+  cancel,
+  tasks,
+  status,
+  register,
+  heartbeat,
+  keygen,
+]
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name)

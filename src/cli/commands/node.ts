@@ -66,6 +66,20 @@ export const node: Command = {
       value: 'DURATION',
       description: 'a stale peer is offline after a further (default 10m)',
     },
+    'max-task-size': {
+      type: 'number',
+      value: 'BYTES',
+      min: 1024,
+      max: 256 * 1024 * 1024,
+      description: 'largest task text + context, and result (default 1 MiB)',
+    },
+    'max-inbox': {
+      type: 'number',
+      value: 'N',
+      min: 1,
+      max: 1_000_000,
+      description: 'open tasks accepted per sender (default 1000)',
+    },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
   },
   async run(ctx) {
@@ -108,6 +122,8 @@ export const node: Command = {
       heartbeatInterval,
       staleAfter,
       offlineAfter,
+      maxTaskSize: num(ctx, 'max-task-size'),
+      maxInbox: num(ctx, 'max-inbox'),
       json: flag(ctx, 'json'),
       env: ctx.env,
     })

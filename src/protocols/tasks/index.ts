@@ -10,12 +10,12 @@ import type { TaskMessage } from './pb/task.js'
 import type { TaskRow, TaskStore } from './task-store.js'
 import { Tasks } from './tasks.js'
 
-export { Tasks } from './tasks.js'
-export { TaskStore, TERMINAL, type TaskRow, type TaskEvent, type OutboxRow } from './task-store.js'
-export { TaskMessage, TaskAck } from './pb/task.js'
-export { TaskError, InvalidTaskMessageError } from './errors.js'
-export { isJson, taskSize } from './validate.js'
 export * as limits from './constants.js'
+export { InvalidTaskMessageError, TaskError } from './errors.js'
+export { TaskAck, TaskMessage } from './pb/task.js'
+export { type OutboxRow, type TaskEvent, type TaskRow, TaskStore, TERMINAL } from './task-store.js'
+export { Tasks } from './tasks.js'
+export { isJson, taskSize } from './validate.js'
 
 export interface TasksInit {
   store: TaskStore

@@ -48,7 +48,13 @@ CREATE TABLE IF NOT EXISTS seen_messages (
 );
 `
 
-export const TERMINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected', 'expired'])
+export const TERMINAL: ReadonlySet<TaskState> = new Set([
+  'completed',
+  'failed',
+  'canceled',
+  'rejected',
+  'expired',
+])
 const RANK: Record<TaskState, number> = {
   submitted: 0,
   delivered: 1,
@@ -142,7 +148,10 @@ function toTask(r: Row): TaskRow {
   }
 }
 
-export type ReceiveResult = { status: 'stored'; row: TaskRow } | { status: 'duplicate' } | { status: 'rejected'; reason: string }
+export type ReceiveResult =
+  | { status: 'stored'; row: TaskRow }
+  | { status: 'duplicate' }
+  | { status: 'rejected'; reason: string }
 
 export class TaskStore {
   private readonly db: DatabaseSync
@@ -159,12 +168,16 @@ export class TaskStore {
     this.db.exec(SCHEMA)
     const p = (sql: string) => this.db.prepare(sql)
     this.stmt = {
-      insertTask: p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
+      insertTask:
+        p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
         created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`),
       getTask: p('SELECT * FROM tasks WHERE direction = ? AND peer = ? AND id = ?'),
       findTask: p('SELECT * FROM tasks WHERE id = ?'),
-      setState: p('UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?'),
-      insertOutbox: p(`INSERT INTO outbox (msg_id, peer, kind, task_id, payload, created_at, expires_at, next_at)
+      setState: p(
+        'UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?',
+      ),
+      insertOutbox:
+        p(`INSERT INTO outbox (msg_id, peer, kind, task_id, payload, created_at, expires_at, next_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteOutbox: p('DELETE FROM outbox WHERE msg_id = ?'),
       getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
@@ -174,8 +187,12 @@ export class TaskStore {
       kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
       seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
       markSeen: p('INSERT OR IGNORE INTO seen_messages (peer, msg_id, at) VALUES (?, ?, ?)'),
-      pending: p(`SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND peer = ? AND state IN ('delivered', 'working')`),
-      open: p(`SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`),
+      pending: p(
+        `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND peer = ? AND state IN ('delivered', 'working')`,
+      ),
+      open: p(
+        `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`,
+      ),
       expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
       outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
     }
@@ -205,9 +222,11 @@ export class TaskStore {
 
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
     const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
-    return (this.db.prepare(`SELECT * FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(opts.limit ?? 1000) as Row[]).map(
-      toTask,
-    )
+    return (
+      this.db
+        .prepare(`SELECT * FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`)
+        .all(opts.limit ?? 1000) as Row[]
+    ).map(toTask)
   }
 
   /** Incoming tasks not yet final: the load this agent announces. */
@@ -249,7 +268,16 @@ export class TaskStore {
 
   private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
     const now = this.now()
-    this.stmt.insertOutbox!.run(msg.msgId, peer, msg.kind, msg.taskId, TaskMessage.encode(msg), now, expiresAt, now)
+    this.stmt.insertOutbox!.run(
+      msg.msgId,
+      peer,
+      msg.kind,
+      msg.taskId,
+      TaskMessage.encode(msg),
+      now,
+      expiresAt,
+      now,
+    )
   }
 
   private setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
@@ -284,7 +312,19 @@ export class TaskStore {
       reason: '',
     }
     return this.tx(() => {
-      this.stmt.insertTask!.run(id, 'sent', input.peer, input.peerName, input.task, input.context, input.priority, 'submitted', now, now, expiresAt)
+      this.stmt.insertTask!.run(
+        id,
+        'sent',
+        input.peer,
+        input.peerName,
+        input.task,
+        input.context,
+        input.priority,
+        'submitted',
+        now,
+        now,
+        expiresAt,
+      )
       this.enqueue(input.peer, msg, expiresAt)
       return this.get('sent', input.peer, id)!
     })
@@ -292,9 +332,11 @@ export class TaskStore {
 
   /** This agent answers a task it received. */
   respond(row: TaskRow, state: TaskState, result: string): TaskRow {
-    if (row.direction !== 'received') throw new TaskError('not_yours', `task ${row.id} was not delegated to this agent`)
+    if (row.direction !== 'received')
+      throw new TaskError('not_yours', `task ${row.id} was not delegated to this agent`)
     if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
-    if (RANK[state] < RANK[row.state]) throw new TaskError('invalid', `task ${row.id} is ${row.state}; it cannot go back to ${state}`)
+    if (RANK[state] < RANK[row.state])
+      throw new TaskError('invalid', `task ${row.id} is ${row.state}; it cannot go back to ${state}`)
     const msg: TaskMessage = {
       kind: TaskMessage.Kind.UPDATE,
       msgId: randomUUID(),
@@ -317,7 +359,8 @@ export class TaskStore {
 
   /** This agent withdraws a task it delegated. An undelivered task is simply not sent. */
   cancel(row: TaskRow, reason: string | null): TaskRow {
-    if (row.direction !== 'sent') throw new TaskError('not_yours', `task ${row.id} was not delegated by this agent`)
+    if (row.direction !== 'sent')
+      throw new TaskError('not_yours', `task ${row.id} was not delegated by this agent`)
     if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
     return this.tx(() => {
       const undelivered = this.stmt.outboxForTask!.all(row.peer, row.id, TaskMessage.Kind.DELEGATE) as Row[]
@@ -353,12 +396,27 @@ export class TaskStore {
       if (expiresAt <= this.now()) return { status: 'rejected', reason: 'the task expired before it arrived' }
       const pending = Number((this.stmt.pending!.get(peer) as { n: number }).n)
       if (pending >= maxPending) {
-        return { status: 'rejected', reason: `inbox full: ${pending} tasks from you are still open (limit ${maxPending})` }
+        return {
+          status: 'rejected',
+          reason: `inbox full: ${pending} tasks from you are still open (limit ${maxPending})`,
+        }
       }
       const now = this.now()
       const priority = priorityFromWire(msg.priority)
       const context = msg.context === '' ? null : msg.context
-      this.stmt.insertTask!.run(msg.taskId, 'received', peer, peerName, msg.task, context, priority, 'delivered', Number(msg.createdAt) || now, now, expiresAt)
+      this.stmt.insertTask!.run(
+        msg.taskId,
+        'received',
+        peer,
+        peerName,
+        msg.task,
+        context,
+        priority,
+        'delivered',
+        Number(msg.createdAt) || now,
+        now,
+        expiresAt,
+      )
       const row = this.get('received', peer, msg.taskId)!
       this.onEvent({ type: 'task', row })
       return { status: 'stored', row }

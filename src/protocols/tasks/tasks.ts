@@ -5,8 +5,8 @@ import { TypedEventEmitter } from 'main-event'
 import type { Priority, TaskState } from '../../control/types.js'
 import {
   MAX_ACK_SIZE,
-  MAX_INBOUND_STREAMS,
   MAX_IN_FLIGHT_PER_PEER,
+  MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
   MAX_PENDING_PER_SENDER,
   MAX_TASK_SIZE,
@@ -86,7 +86,14 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   // ---- the agent's side ----
 
-  delegate(input: { peer: string; peerName: string; task: string; context: string | null; priority: Priority; ttl: number }): TaskRow {
+  delegate(input: {
+    peer: string
+    peerName: string
+    task: string
+    context: string | null
+    priority: Priority
+    ttl: number
+  }): TaskRow {
     if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
     const size = taskSize(input.task, input.context)
     if (size > this.maxTaskSize) {
@@ -100,7 +107,8 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   respond(row: TaskRow, state: TaskState, result: string): TaskRow {
     const size = Buffer.byteLength(result, 'utf8')
-    if (size > this.maxTaskSize) throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
+    if (size > this.maxTaskSize)
+      throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
     const updated = this.store.respond(row, state, result)
     this.changed(updated)
     this.schedule(0)
@@ -155,11 +163,14 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     if (this.timer != null && this.timerAt <= at) return
     clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.timerAt = Number.POSITIVE_INFINITY
-      this.pump()
-    }, Math.max(0, delay))
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        this.timerAt = Number.POSITIVE_INFINITY
+        this.pump()
+      },
+      Math.max(0, delay),
+    )
   }
 
   private pump(): void {
@@ -216,16 +227,29 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       } else {
         const row = this.store.refused(msg, ack.reason || 'refused')
         if (row != null) this.changed(row)
-        this.safeDispatch('message:refused', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind, reason: ack.reason })
+        this.safeDispatch('message:refused', {
+          peer: msg.peer,
+          taskId: msg.taskId,
+          kind: msg.kind,
+          reason: ack.reason,
+        })
       }
     } catch (err) {
       stream?.abort(err as Error)
       if (!this.started) return
       const attempt = msg.attempts + 1
-      const delay = Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
+      const delay =
+        Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
       const message = (err as Error).message ?? String(err)
       this.store.retryLater(msg, Date.now() + delay, message)
-      this.safeDispatch('delivery:failed', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind, attempt, retryInMs: Math.round(delay), error: message })
+      this.safeDispatch('delivery:failed', {
+        peer: msg.peer,
+        taskId: msg.taskId,
+        kind: msg.kind,
+        attempt,
+        retryInMs: Math.round(delay),
+        error: message,
+      })
     }
   }
 
@@ -245,7 +269,8 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
           throw new InvalidTaskMessageError(`message over ${this.maxTaskSize + MESSAGE_OVERHEAD} bytes`)
         }
         if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') throw err
-        if ((err as Error).name === 'UnexpectedEOFError' || (err as Error).name === 'StreamResetError') throw err
+        if ((err as Error).name === 'UnexpectedEOFError' || (err as Error).name === 'StreamResetError')
+          throw err
         throw new InvalidTaskMessageError(`malformed message: ${(err as Error).message}`)
       }
       validateMessage(msg, this.maxTaskSize)
@@ -256,12 +281,20 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
           : this.store.receiveNotice(peer, msg)
       if (result.status === 'rejected') {
         ack = { status: TaskAck.Status.REJECTED, reason: result.reason }
-        this.safeDispatch('message:rejected', { peer, taskId: msg.taskId, kind: msg.kind, reason: result.reason })
+        this.safeDispatch('message:rejected', {
+          peer,
+          taskId: msg.taskId,
+          kind: msg.kind,
+          reason: result.reason,
+        })
       } else {
         ack = { status: TaskAck.Status.OK, reason: '' }
         if (result.status === 'stored') {
           this.changed(result.row)
-          this.safeDispatch(msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated', result.row)
+          this.safeDispatch(
+            msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated',
+            result.row,
+          )
         }
       }
     } catch (err) {

@@ -1,0 +1,40 @@
+import type { EventJson } from '../../control/types.js'
+import { type Command, flag, num } from '../command.js'
+import { connect } from '../connect.js'
+import { printJson } from '../format.js'
+import { printEvents } from '../task-format.js'
+
+export const poll: Command = {
+  name: 'poll',
+  summary: 'new events for this agent: tasks, results, expiries',
+  usage: 'poll [--wait SECONDS] [--peek] [--limit N] [--json]',
+  details:
+    'Returns events most urgent first, oldest first within a priority, and marks them seen (not with --peek).\n' +
+    '--wait returns the moment an event arrives, or an empty list when SECONDS pass.\n' +
+    '--json prints an array of {seq, type (task | task_update), id (the task id), from {id, name} (the other\n' +
+    'agent), to {id, name} (this agent), task, context, priority, state, result, reason, timestamp}.',
+  options: {
+    wait: {
+      type: 'number',
+      value: 'SECONDS',
+      min: 0,
+      max: 86400,
+      description: 'wait this long for an event',
+    },
+    peek: { type: 'boolean', description: 'do not mark the events seen' },
+    limit: { type: 'number', value: 'N', min: 1, max: 1000, description: 'at most N events (default 100)' },
+    json: { type: 'boolean', description: 'print JSON' },
+  },
+  async run(ctx) {
+    const wait = num(ctx, 'wait') ?? 0
+    const query = new URLSearchParams({
+      wait: String(Math.round(wait * 1000)),
+      limit: String(num(ctx, 'limit') ?? 100),
+    })
+    if (flag(ctx, 'peek')) query.set('peek', '1')
+    const events = await connect(ctx).get<EventJson[]>(`/v1/poll?${query}`, { timeout: wait * 1000 + 30_000 })
+    if (flag(ctx, 'json')) printJson(events)
+    else printEvents(events)
+    return 0
+  },
+}
