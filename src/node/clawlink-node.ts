@@ -48,6 +48,8 @@ export class ClawLinkNode {
   private readonly dirtyPeers = new Set<string>()
   /** Discovered peers we failed to reach, so the log says it once, not every mDNS round. */
   private readonly unreachable = new Set<string>()
+  /** name, caps and description each peer last announced, to log real card changes only */
+  private readonly offers = new Map<string, string>()
   /** PeerIds learned by dialling bootstrap addresses without /p2p. */
   private readonly bootstrapPeers = new Map<string, string>()
   readonly startedAt = Date.now()
@@ -293,7 +295,11 @@ export class ClawLinkNode {
           .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
           .catch(() => {})
       }
-      if (result === 'updated') {
+      // load and addresses change often; people care when what the agent offers changes
+      const offer = `${record.card.name}\n${record.card.caps.join(',')}\n${record.card.description}`
+      const before = this.offers.get(record.id)
+      this.offers.set(record.id, offer)
+      if (result === 'updated' && before != null && before !== offer) {
         this.log.emit(
           'peer_updated',
           { peer: record.id, name: record.card.name, caps: record.card.caps },
