@@ -13,7 +13,7 @@ function describe(agents: KnownAgent[]): string {
     .join('\n')
 }
 
-/** A name (unique, or unique among online agents), a PeerId, or a unique PeerId prefix (8+ characters). */
+/** A name (unique, or unique among online agents), a PeerId, or a unique PeerId prefix (12+ characters). */
 export function resolveAgent(query: string, known: KnownAgent[], self: string): PeerRef {
   const agents = known.filter((a) => !a.card.relayOnly)
   const exact = agents.find((a) => a.id === query)
@@ -29,7 +29,8 @@ export function resolveAgent(query: string, known: KnownAgent[], self: string): 
       `several agents are named ${query}; use a PeerId (or prefix):\n${describe(named)}`,
     )
   }
-  if (query.length >= 8) {
+  // every Ed25519 PeerId starts with 12D3KooW: a prefix must say more than that
+  if (query.length >= 12) {
     const prefixed = agents.filter((a) => a.id.startsWith(query))
     if (prefixed.length === 1) return { id: prefixed[0]!.id, name: prefixed[0]!.card.name }
     if (prefixed.length > 1)

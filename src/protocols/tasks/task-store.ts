@@ -83,6 +83,8 @@ export const stateToWire: Partial<Record<TaskState, TaskMessage.State>> = {
   rejected: TaskMessage.State.REJECTED,
   canceled: TaskMessage.State.CANCELED,
 }
+/** What an assignee's response may set. */
+const RESPONSE_STATES: ReadonlySet<TaskState> = new Set(['working', 'completed', 'failed', 'rejected'])
 const stateFromWire = (s: TaskMessage.State): TaskState | undefined =>
   (Object.keys(stateToWire) as TaskState[]).find((k) => stateToWire[k] === s)
 
@@ -181,7 +183,7 @@ export class TaskStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteOutbox: p('DELETE FROM outbox WHERE msg_id = ?'),
       getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
-      due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at LIMIT ?'),
+      due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
       nextDue: p('SELECT min(next_at) AS t FROM outbox'),
       failed: p('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE msg_id = ?'),
       kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
@@ -334,57 +336,70 @@ export class TaskStore {
   respond(row: TaskRow, state: TaskState, result: string): TaskRow {
     if (row.direction !== 'received')
       throw new TaskError('not_yours', `task ${row.id} was not delegated to this agent`)
-    if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
-    if (RANK[state] < RANK[row.state])
-      throw new TaskError('invalid', `task ${row.id} is ${row.state}; it cannot go back to ${state}`)
-    const msg: TaskMessage = {
-      kind: TaskMessage.Kind.UPDATE,
-      msgId: randomUUID(),
-      taskId: row.id,
-      task: '',
-      context: '',
-      priority: priorityToWire[row.priority],
-      createdAt: BigInt(this.now()),
-      expiresAt: 0n,
-      state: stateToWire[state]!,
-      result,
-      reason: '',
-    }
+    // only these travel in an UPDATE (the receiver refuses CANCELED; the others have no wire state)
+    if (!RESPONSE_STATES.has(state)) throw new TaskError('invalid', `a response cannot make a task ${state}`)
     return this.tx(() => {
-      const updated = this.setState(row, state, result, null)
+      // the stored state, not the caller's copy: the delegator may have canceled meanwhile
+      const current = this.get(row.direction, row.peer, row.id)
+      if (current == null) throw new TaskError('not_found', `no task ${row.id}`)
+      if (TERMINAL.has(current.state))
+        throw new TaskError('final', `task ${row.id} is already ${current.state}`)
+      if (RANK[state] < RANK[current.state])
+        throw new TaskError('invalid', `task ${row.id} is ${current.state}; it cannot go back to ${state}`)
+      const msg: TaskMessage = {
+        kind: TaskMessage.Kind.UPDATE,
+        msgId: randomUUID(),
+        taskId: row.id,
+        task: '',
+        context: '',
+        priority: priorityToWire[current.priority],
+        createdAt: BigInt(this.now()),
+        expiresAt: 0n,
+        state: stateToWire[state]!,
+        result,
+        reason: '',
+      }
+      const updated = this.setState(current, state, result, null)
       this.enqueue(row.peer, msg, this.now() + NOTICE_TTL)
       return updated
     })
+  }
+
+  private enqueueCancel(row: TaskRow, reason: string | null): void {
+    this.enqueue(
+      row.peer,
+      {
+        kind: TaskMessage.Kind.CANCEL,
+        msgId: randomUUID(),
+        taskId: row.id,
+        task: '',
+        context: '',
+        priority: priorityToWire[row.priority],
+        createdAt: BigInt(this.now()),
+        expiresAt: 0n,
+        state: TaskMessage.State.CANCELED,
+        result: '',
+        reason: reason ?? '',
+      },
+      this.now() + NOTICE_TTL,
+    )
   }
 
   /** This agent withdraws a task it delegated. An undelivered task is simply not sent. */
   cancel(row: TaskRow, reason: string | null): TaskRow {
     if (row.direction !== 'sent')
       throw new TaskError('not_yours', `task ${row.id} was not delegated by this agent`)
-    if (TERMINAL.has(row.state)) throw new TaskError('final', `task ${row.id} is already ${row.state}`)
     return this.tx(() => {
+      // the stored state, not the caller's copy: an answer may have arrived meanwhile
+      const current = this.get(row.direction, row.peer, row.id)
+      if (current == null) throw new TaskError('not_found', `no task ${row.id}`)
+      if (TERMINAL.has(current.state))
+        throw new TaskError('final', `task ${row.id} is already ${current.state}`)
       const undelivered = this.stmt.outboxForTask!.all(row.peer, row.id, TaskMessage.Kind.DELEGATE) as Row[]
       for (const r of undelivered) this.stmt.deleteOutbox!.run(r.msg_id as string)
-      if (undelivered.length === 0) {
-        this.enqueue(
-          row.peer,
-          {
-            kind: TaskMessage.Kind.CANCEL,
-            msgId: randomUUID(),
-            taskId: row.id,
-            task: '',
-            context: '',
-            priority: priorityToWire[row.priority],
-            createdAt: BigInt(this.now()),
-            expiresAt: 0n,
-            state: TaskMessage.State.CANCELED,
-            result: '',
-            reason: reason ?? '',
-          },
-          this.now() + NOTICE_TTL,
-        )
-      }
-      return this.setState(row, 'canceled', row.result, reason)
+      // (a DELEGATE already in flight is handled in acked())
+      if (undelivered.length === 0) this.enqueueCancel(current, reason)
+      return this.setState(current, 'canceled', current.result, reason)
     })
   }
 
@@ -435,6 +450,12 @@ export class TaskStore {
       const state = msg.kind === TaskMessage.Kind.CANCEL ? 'canceled' : stateFromWire(msg.state)
       if (state == null) return { status: 'rejected', reason: 'update without a valid state' }
       this.stmt.markSeen!.run(peer, msg.msgId, this.now())
+      if (row.direction === 'sent' && row.state === 'canceled') {
+        // the assignee is working on a task we canceled: our DELEGATE arrived although its ack was
+        // lost after we withdrew it, so no CANCEL went out. Send one now.
+        const queued = this.stmt.outboxForTask!.all(peer, row.id, TaskMessage.Kind.CANCEL) as Row[]
+        if (queued.length === 0 && !TERMINAL.has(state)) this.enqueueCancel(row, row.reason)
+      }
       // terminal states are final; out-of-order updates never move a task backwards
       if (TERMINAL.has(row.state) || RANK[state] < RANK[row.state]) return { status: 'duplicate' }
       const reason = msg.reason === '' ? null : msg.reason
@@ -477,6 +498,12 @@ export class TaskStore {
       this.stmt.deleteOutbox!.run(msg.msgId)
       if (msg.kind !== TaskMessage.Kind.DELEGATE) return undefined
       const row = this.get('sent', msg.peer, msg.taskId)
+      if (row?.state === 'canceled') {
+        // canceled while this DELEGATE was in flight: the peer has the task now, so tell it
+        const queued = this.stmt.outboxForTask!.all(row.peer, row.id, TaskMessage.Kind.CANCEL)
+        if (queued.length === 0) this.enqueueCancel(row, row.reason)
+        return undefined
+      }
       if (row == null || row.state !== 'submitted') return undefined
       return this.setState(row, 'delivered', null, null)
     })

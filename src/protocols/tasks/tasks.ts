@@ -38,6 +38,8 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   private readonly nameOf: (peer: string) => string | undefined
   private readonly log: Logger
   private readonly inFlight = new Map<string, Set<string>>()
+  /** `${peer}/${taskId}` of messages being sent */
+  private readonly inFlightTasks = new Set<string>()
   private readonly waiters = new Map<string, Set<(row: TaskRow) => void>>()
   private timer?: ReturnType<typeof setTimeout>
   private timerAt = Number.POSITIVE_INFINITY
@@ -184,13 +186,22 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
           this.safeDispatch('notice:dropped', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
         }
       }
+      // messages about one task go one at a time, in order: a later update never overtakes an earlier one
+      const busyTasks = new Set([...this.inFlightTasks])
       for (const msg of this.store.due(2_000)) {
         const set = this.inFlight.get(msg.peer) ?? new Set<string>()
-        if (set.has(msg.msgId) || set.size >= MAX_IN_FLIGHT_PER_PEER) continue
+        const taskKey = `${msg.peer}/${msg.taskId}`
+        if (set.has(msg.msgId) || set.size >= MAX_IN_FLIGHT_PER_PEER || busyTasks.has(taskKey)) {
+          busyTasks.add(taskKey)
+          continue
+        }
+        busyTasks.add(taskKey)
+        this.inFlightTasks.add(taskKey)
         set.add(msg.msgId)
         this.inFlight.set(msg.peer, set)
         void this.send(msg).finally(() => {
           set.delete(msg.msgId)
+          this.inFlightTasks.delete(taskKey)
           if (set.size === 0 && this.inFlight.get(msg.peer) === set) this.inFlight.delete(msg.peer)
           this.schedule(0)
         })

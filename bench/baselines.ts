@@ -1,0 +1,121 @@
+// Baselines measured in the same run as ClawLink's figures: a raw TCP echo and a bare libp2p stream
+// echo (TCP + pnet + Noise + yamux, a new stream per message, as the task protocol does).
+import { randomBytes } from 'node:crypto'
+import { connect, createServer, type Socket } from 'node:net'
+import { noise } from '@chainsafe/libp2p-noise'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+
+export interface Echo {
+  /** One request/response round trip of `payload`. */
+  roundTrip(payload: Uint8Array): Promise<void>
+  close(): Promise<void>
+}
+
+/** Length-prefixed echo over one TCP connection per worker (requests on one socket are serialized). */
+export async function tcpEcho(): Promise<Echo & { connection(): Promise<Echo> }> {
+  const server = createServer((socket) => socket.pipe(socket))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  const sockets: Socket[] = []
+  const open = async (): Promise<Echo> => {
+    const socket = connect(port, '127.0.0.1')
+    socket.setNoDelay(true)
+    sockets.push(socket)
+    await new Promise<void>((r) => socket.once('connect', () => r()))
+    return {
+      roundTrip(payload) {
+        return new Promise<void>((resolve) => {
+          let got = 0
+          const onData = (d: Buffer) => {
+            got += d.length
+            if (got >= payload.length) {
+              socket.off('data', onData)
+              resolve()
+            }
+          }
+          socket.on('data', onData)
+          socket.write(payload)
+        })
+      },
+      async close() {
+        socket.destroy()
+      },
+    }
+  }
+  const first = await open()
+  return {
+    roundTrip: (p) => first.roundTrip(p),
+    connection: open,
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
+const ECHO_PROTOCOL = '/bench/echo/1.0.0'
+
+export async function libp2pEcho(): Promise<Echo> {
+  const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`)
+  const make = () =>
+    createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionProtector: preSharedKey({ psk }),
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+  const server = await make()
+  const client = await make()
+  await server.handle(
+    ECHO_PROTOCOL,
+    async (stream) => {
+      const lp = lpStream(stream)
+      await lp.write(await lp.read())
+      await stream.close()
+    },
+    { maxInboundStreams: 1024 },
+  )
+  await client.dial(server.getMultiaddrs()[0]!)
+  return {
+    async roundTrip(payload) {
+      const stream = await client.dialProtocol(server.peerId, ECHO_PROTOCOL, {
+        maxOutboundStreams: 1024,
+      } as never)
+      const lp = lpStream(stream)
+      await lp.write(payload)
+      await lp.read()
+      await stream.close()
+    },
+    async close() {
+      await client.stop()
+      await server.stop()
+    },
+  }
+}
+
+/** Runs `op` `count` times with `concurrency` workers; returns per-op latencies (ms) and ops/s. */
+export async function load(
+  count: number,
+  concurrency: number,
+  op: (i: number, worker: number) => Promise<void>,
+): Promise<{ latencies: number[]; perSecond: number }> {
+  const latencies: number[] = []
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (next < count) {
+        const i = next++
+        const s = performance.now()
+        await op(i, worker)
+        latencies.push(performance.now() - s)
+      }
+    }),
+  )
+  return { latencies, perSecond: count / ((performance.now() - t0) / 1000) }
+}
