@@ -22,9 +22,13 @@ export function printEvents(events: EventJson[]): void {
   }
   const out: string[] = []
   for (const e of events) {
-    if (e.type === 'task') {
+    if (e.type === 'broadcast') {
+      const tags = e.tags != null && e.tags.length > 0 ? ` [${e.tags.join(',')}]` : ''
+      out.push(`[broadcast] ${e.topic}${tags} from ${e.from.name} (${shortId(e.from.id)}), ${e.timestamp}`)
+      out.push(indent(e.content ?? ''))
+    } else if (e.type === 'task') {
       out.push(`[task] ${e.id} from ${e.from.name} (${shortId(e.from.id)}), priority ${e.priority}`)
-      out.push(indent(e.task))
+      out.push(indent(e.task ?? ''))
       if (e.context != null) out.push(`  context: ${JSON.stringify(e.context)}`)
       out.push(
         `  answer with: clawlink respond --msg-id ${e.id} --result "..." [--status working|completed|failed|rejected]`,

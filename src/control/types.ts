@@ -134,24 +134,50 @@ export interface CancelRequest {
   reason?: string
 }
 
-export type EventType = 'task' | 'task_update'
+export type EventType = 'task' | 'task_update' | 'broadcast'
 
-/** One thing that happened for this agent, as `poll` returns it. */
+/**
+ * One thing that happened for this agent, as `poll` returns it. Task events carry the task fields;
+ * broadcast events carry `topic`, `tags` and `content`.
+ */
 export interface EventJson {
   /** position in this node's event log */
   seq: number
   type: EventType
-  /** the task id */
+  /** the task id, or the broadcast id */
   id: string
-  /** the other party */
+  /** the other party: the other agent of a task, or a broadcast's author */
   from: PeerRef
   /** this agent */
   to: PeerRef
-  task: string
-  context: unknown
+  task?: string
+  context?: unknown
   priority: Priority
-  state: TaskState
-  result: string | null
-  reason: string | null
+  state?: TaskState
+  result?: string | null
+  reason?: string | null
+  topic?: string
+  tags?: string[]
+  content?: string
   timestamp: string
+}
+
+// ---- knowledge ----
+
+export interface BroadcastRequest {
+  content: string
+  topic?: string
+  tags?: string[]
+}
+
+export interface BroadcastJson {
+  id: string
+  author: PeerRef
+  topic: string
+  tags: string[]
+  content: string
+  /** when the author sent it (its clock), ISO 8601 */
+  time: string
+  /** when this node got it, ISO 8601 */
+  receivedAt: string
 }

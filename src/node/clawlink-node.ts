@@ -8,6 +8,12 @@ import type { ControlServer } from '../control/server.js'
 import { MAX_BODY_SIZE, ControlServer as Server } from '../control/server.js'
 import { shortId } from '../control/short-id.js'
 import type { ControlInfo } from '../control/types.js'
+import {
+  type Knowledge,
+  KnowledgeStore,
+  type VerifiedBroadcast,
+  type Via,
+} from '../protocols/knowledge/index.js'
 import type { LocalCard, Presence } from '../protocols/presence/index.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import { type TaskEvent, TaskStore, type Tasks } from '../protocols/tasks/index.js'
@@ -39,6 +45,9 @@ export class ClawLinkNode {
   private store?: Store
   private taskStoreRef?: TaskStore
   private agentInbox?: Inbox
+  private knowledgeStoreRef?: KnowledgeStore
+  /** when this node first ran: history from before that is not pushed to the agent as events */
+  private firstStartedAt = Date.now()
   private stack?: Stack
   private control?: ControlServer
   private meshKeyInfo?: MeshKey
@@ -88,6 +97,15 @@ export class ClawLinkNode {
   get taskStore(): TaskStore {
     if (this.taskStoreRef == null) throw new Error('node not started')
     return this.taskStoreRef
+  }
+
+  get knowledge(): Knowledge {
+    return this.libp2p.services.knowledge
+  }
+
+  get knowledgeStore(): KnowledgeStore {
+    if (this.knowledgeStoreRef == null) throw new Error('node not started')
+    return this.knowledgeStoreRef
   }
 
   get inbox(): Inbox {
@@ -155,6 +173,12 @@ export class ClawLinkNode {
     this.store = new Store(paths.store)
     const inbox = new Inbox(this.store.db)
     this.agentInbox = inbox
+    const store = this.store
+    const first = store.getMeta('first_started_at')
+    if (first == null) store.setMeta('first_started_at', String(this.firstStartedAt))
+    else this.firstStartedAt = Number(first)
+    const knowledgeStore = new KnowledgeStore(store.db)
+    this.knowledgeStoreRef = knowledgeStore
     this.taskStoreRef = new TaskStore({
       db: this.store.db,
       self: () => ({ id: this.stack?.peerId.toString() ?? '', name: this.card.name }),
@@ -176,6 +200,14 @@ export class ClawLinkNode {
         maxTaskSize: options.maxTaskSize,
         maxPendingPerSender: options.maxInbox,
         nameOf: (peer) => this.nameOf(peer),
+      },
+      knowledge: {
+        store: knowledgeStore,
+        maxItems: options.knowledgeMax,
+        maxAge: options.knowledgeMaxAge,
+        rate: options.broadcastRate,
+        burst: options.broadcastRate * 5,
+        accept: (b, via) => this.acceptBroadcast(b, via),
       },
       presence: {
         card: () => ({ ...this.card, load: this.taskStoreRef?.openCount() ?? 0 }),
@@ -241,6 +273,39 @@ export class ClawLinkNode {
     } catch {
       return false
     }
+  }
+
+  /** Stores a broadcast and, for one the agent has not seen, its poll event, in one transaction. */
+  private acceptBroadcast(b: VerifiedBroadcast, via: Via): boolean {
+    const isNew = this.store!.transaction(() => {
+      if (!this.knowledgeStore.put(b)) return false
+      if (via === 'live' || (via === 'history' && b.time >= this.firstStartedAt)) {
+        this.inbox.append({
+          type: 'broadcast',
+          id: b.id,
+          from: { id: b.author, name: this.nameOf(b.author) ?? b.author.slice(0, 16) },
+          to: { id: this.peerId.toString(), name: this.card.name },
+          priority: 'normal',
+          topic: b.topic,
+          tags: b.tags,
+          content: b.content,
+          timestamp: new Date(b.time).toISOString(),
+        })
+      }
+      return true
+    })
+    if (isNew && via === 'live') {
+      const name = this.nameOf(b.author) ?? b.author.slice(0, 16)
+      this.log.emit(
+        'broadcast_received',
+        { id: b.id, author: b.author, name, topic: b.topic, tags: b.tags },
+        `broadcast on ${b.topic} from ${name}: ${b.content.length > 60 ? `${b.content.slice(0, 57)}...` : b.content}`.replace(
+          /\s+/g,
+          ' ',
+        ),
+      )
+    }
+    return isNew
   }
 
   private eventJson(event: TaskEvent): Parameters<Inbox['append']>[0] {
@@ -335,6 +400,32 @@ export class ClawLinkNode {
     })
 
     this.wireTaskEvents(label)
+
+    const knowledge = libp2p.services.knowledge
+    knowledge.addEventListener('sync:done', ({ detail }) => {
+      if (detail.fetched === 0) return
+      this.log.emit(
+        'history_synced',
+        detail,
+        `caught up on ${detail.fetched} broadcast(s) from ${label(detail.peer)} in ${detail.ms} ms`,
+      )
+    })
+    knowledge.addEventListener('broadcast:invalid', ({ detail }) => {
+      this.log.emit(
+        'broadcast_invalid',
+        detail,
+        `dropped a bad broadcast from ${label(detail.peer)} (${detail.via}): ${detail.reason}`,
+        'warn',
+      )
+    })
+    knowledge.addEventListener('broadcast:throttled', ({ detail }) => {
+      this.log.emit(
+        'broadcast_throttled',
+        detail,
+        `${label(detail.peer)} broadcasts faster than ${this.options.broadcastRate}/s; dropping the excess`,
+        'warn',
+      )
+    })
 
     presence.addEventListener('peer:invalid', (evt) => {
       const { peer, reason, via } = evt.detail

@@ -5,6 +5,7 @@ import type { PeerJson, RegisterRequest, StatusJson } from '../control/types.js'
 import { InvalidCardError } from '../protocols/presence/index.js'
 import { cardJson, peerJson } from './cards.js'
 import type { ClawLinkNode } from './clawlink-node.js'
+import { registerKnowledgeRoutes } from './knowledge-routes.js'
 import { registerTaskRoutes } from './task-routes.js'
 
 function stringList(value: unknown, field: string): string[] {
@@ -99,6 +100,7 @@ export function registerControlRoutes(server: ControlServer, node: ClawLinkNode)
     return status(node).card
   })
   registerTaskRoutes(server, node)
+  registerKnowledgeRoutes(server, node)
   server.route('POST', '/v1/heartbeat', async () => {
     await node.presence.announce()
     return { ok: true, online: listPeers(node).length }

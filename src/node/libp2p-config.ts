@@ -9,6 +9,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import type { MeshKey } from './mesh-key.js'
@@ -22,6 +23,7 @@ export interface StackOptions {
   mdnsInterval: number
   presence: PresenceInit
   tasks: TasksInit
+  knowledge: KnowledgeInit
 }
 
 export async function createStack(opts: StackOptions) {
@@ -52,6 +54,7 @@ export async function createStack(opts: StackOptions) {
       }),
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
+      knowledge: knowledge(opts.knowledge),
     },
   })
 }

@@ -1,5 +1,6 @@
 // Options of one node, their defaults, and how they resolve against the user's ClawLink home.
 import { hostname } from 'node:os'
+import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE } from '../protocols/tasks/constants.js'
 import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
@@ -32,6 +33,11 @@ export interface NodeOptions {
   maxTaskSize: number
   /** open incoming tasks per sender */
   maxInbox: number
+  /** broadcasts kept: at most this many, none older than knowledgeMaxAge ms */
+  knowledgeMax: number
+  knowledgeMaxAge: number
+  /** live broadcasts accepted per author per second (burst 5x) */
+  broadcastRate: number
   env: NodeJS.ProcessEnv
   /** Print JSON lines instead of human log lines. */
   json: boolean
@@ -56,6 +62,9 @@ export interface NodeOptionsInput {
   offlineAfter?: number
   maxTaskSize?: number
   maxInbox?: number
+  knowledgeMax?: number
+  knowledgeMaxAge?: number
+  broadcastRate?: number
   json?: boolean
   env?: NodeJS.ProcessEnv
 }
@@ -89,6 +98,9 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     machine: hostname(),
     maxTaskSize: input.maxTaskSize ?? MAX_TASK_SIZE,
     maxInbox: input.maxInbox ?? MAX_PENDING_PER_SENDER,
+    knowledgeMax: input.knowledgeMax ?? MAX_ITEMS,
+    knowledgeMaxAge: input.knowledgeMaxAge ?? MAX_AGE,
+    broadcastRate: input.broadcastRate ?? RATE,
     env,
     json: input.json ?? false,
   }

@@ -1,9 +1,11 @@
 import type { Command } from '../command.js'
+import { broadcast } from './broadcast.js'
 import { cancel } from './cancel.js'
 import { delegate } from './delegate.js'
 import { discover } from './discover.js'
 import { heartbeat } from './heartbeat.js'
 import { keygen } from './keygen.js'
+import { knowledge } from './knowledge.js'
 import { node } from './node.js'
 import { poll } from './poll.js'
 import { register } from './register.js'
@@ -20,6 +22,8 @@ export const COMMANDS: Command[] = [
   respond,
   cancel,
   tasks,
+  broadcast,
+  knowledge,
   status,
   register,
   heartbeat,

@@ -80,6 +80,27 @@ export const node: Command = {
       max: 1_000_000,
       description: 'open tasks accepted per sender (default 1000)',
     },
+    'knowledge-max': {
+      type: 'number',
+      value: 'N',
+      min: 1,
+      max: 10_000_000,
+      description: 'broadcasts kept (default 10000)',
+    },
+    'knowledge-days': {
+      type: 'number',
+      value: 'DAYS',
+      min: 0.001,
+      max: 3650,
+      description: 'longest a broadcast is kept (default 7)',
+    },
+    'broadcast-rate': {
+      type: 'number',
+      value: 'N',
+      min: 0.01,
+      max: 100_000,
+      description: 'live broadcasts accepted per author per second (default 20, burst 5x)',
+    },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
   },
   async run(ctx) {
@@ -124,6 +145,10 @@ export const node: Command = {
       offlineAfter,
       maxTaskSize: num(ctx, 'max-task-size'),
       maxInbox: num(ctx, 'max-inbox'),
+      knowledgeMax: num(ctx, 'knowledge-max'),
+      knowledgeMaxAge:
+        num(ctx, 'knowledge-days') != null ? num(ctx, 'knowledge-days')! * 86_400_000 : undefined,
+      broadcastRate: num(ctx, 'broadcast-rate'),
       json: flag(ctx, 'json'),
       env: ctx.env,
     })

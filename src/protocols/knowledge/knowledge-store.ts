@@ -1,0 +1,146 @@
+// Broadcasts this node holds, deduplicated by id and bounded by count and age.
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { VerifiedBroadcast } from './broadcast.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS broadcasts (
+  id TEXT PRIMARY KEY,
+  author TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  content TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS broadcasts_time ON broadcasts (time, id);
+CREATE INDEX IF NOT EXISTS broadcasts_topic ON broadcasts (topic, time);
+`
+
+export interface StoredBroadcast extends Omit<VerifiedBroadcast, 'raw'> {
+  receivedAt: number
+}
+
+export interface ListFilter {
+  topic?: string
+  tag?: string
+  author?: string
+  since?: number
+  limit?: number
+}
+
+type Row = Record<string, string | number | Uint8Array | null>
+
+function toStored(r: Row): StoredBroadcast {
+  return {
+    id: r.id as string,
+    author: r.author as string,
+    topic: r.topic as string,
+    tags: JSON.parse(r.tags as string) as string[],
+    content: r.content as string,
+    time: Number(r.time),
+    receivedAt: Number(r.received_at),
+  }
+}
+
+export class KnowledgeStore {
+  private readonly db: DatabaseSync
+  private readonly stmt: Record<string, StatementSync>
+
+  constructor(db: DatabaseSync) {
+    this.db = db
+    db.exec(SCHEMA)
+    this.stmt = {
+      insert:
+        db.prepare(`INSERT OR IGNORE INTO broadcasts (id, author, topic, tags, content, time, received_at, raw)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      has: db.prepare('SELECT 1 FROM broadcasts WHERE id = ?'),
+      raw: db.prepare('SELECT raw FROM broadcasts WHERE id = ?'),
+      ids: db.prepare(`SELECT id, time FROM broadcasts WHERE time >= ? AND (time > ? OR (time = ? AND id > ?))
+        ORDER BY time, id LIMIT ?`),
+      count: db.prepare('SELECT count(*) AS n FROM broadcasts'),
+    }
+  }
+
+  /** Stores a verified broadcast; false if it was already here. Call inside a transaction with its event. */
+  put(b: VerifiedBroadcast, receivedAt = Date.now()): boolean {
+    const r = this.stmt.insert!.run(
+      b.id,
+      b.author,
+      b.topic,
+      JSON.stringify(b.tags),
+      b.content,
+      b.time,
+      receivedAt,
+      b.raw,
+    )
+    return Number(r.changes) > 0
+  }
+
+  has(id: string): boolean {
+    return this.stmt.has!.get(id) != null
+  }
+
+  raw(id: string): Uint8Array | undefined {
+    const r = this.stmt.raw!.get(id) as { raw: Uint8Array } | undefined
+    return r?.raw
+  }
+
+  count(): number {
+    return Number((this.stmt.count!.get() as { n: number }).n)
+  }
+
+  /** Ids (with times) of broadcasts at or after `since`, after the cursor `time:id`, oldest first. */
+  idsSince(since: number, cursor: string, limit: number): Array<{ id: string; time: number }> {
+    let afterTime = -1
+    let afterId = ''
+    const m = /^(\d+):([0-9a-f]*)$/.exec(cursor)
+    if (m != null) {
+      afterTime = Number(m[1])
+      afterId = m[2]!
+    }
+    const rows = this.stmt.ids!.all(since, afterTime, afterTime, afterId, limit) as Array<{
+      id: string
+      time: number
+    }>
+    return rows.map((r) => ({ id: r.id, time: Number(r.time) }))
+  }
+
+  /** Newest first. */
+  list(filter: ListFilter = {}): StoredBroadcast[] {
+    const where: string[] = []
+    const args: Array<string | number> = []
+    if (filter.topic != null) {
+      where.push('topic = ?')
+      args.push(filter.topic)
+    }
+    if (filter.author != null) {
+      where.push('author = ?')
+      args.push(filter.author)
+    }
+    if (filter.since != null) {
+      where.push('time >= ?')
+      args.push(filter.since)
+    }
+    if (filter.tag != null) {
+      where.push('EXISTS (SELECT 1 FROM json_each(broadcasts.tags) WHERE value = ?)')
+      args.push(filter.tag)
+    }
+    const sql = `SELECT * FROM broadcasts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY time DESC, id DESC LIMIT ?`
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toStored)
+  }
+
+  /** Drops broadcasts older than `maxAge` and all but the newest `maxItems`. */
+  prune(maxItems: number, maxAge: number, now = Date.now()): number {
+    const old = Number(this.db.prepare('DELETE FROM broadcasts WHERE time < ?').run(now - maxAge).changes)
+    const extra = Number(
+      this.db
+        .prepare(
+          `DELETE FROM broadcasts WHERE id IN (SELECT id FROM broadcasts ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?)`,
+        )
+        .run(maxItems).changes,
+    )
+    return old + extra
+  }
+}

@@ -1,0 +1,31 @@
+// A token bucket per key (an author): BURST at once, then RATE per second.
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>()
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one token for `key`; false when the key is over its rate. */
+  take(key: string): boolean {
+    const now = this.now()
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now }
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate)
+    b.at = now
+    this.buckets.set(key, b)
+    if (this.buckets.size > 10_000) this.evictFull()
+    if (b.tokens < 1) return false
+    b.tokens -= 1
+    return true
+  }
+
+  /** Forgets keys whose bucket is full again, so the map stays small. */
+  private evictFull(): void {
+    const now = this.now()
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.buckets.delete(key)
+    }
+  }
+}
