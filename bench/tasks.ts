@@ -40,7 +40,16 @@ class Collector {
   }
   wait(id: string): Promise<void> {
     if (this.arrived.delete(id)) return Promise.resolve()
-    return new Promise((r) => this.waiting.set(id, r))
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`task ${id} did not reach the receiver in 60 s`)),
+        60_000,
+      )
+      this.waiting.set(id, () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
   }
   stop(): void {
     this.running = false
@@ -55,7 +64,8 @@ export async function runTasksBench(): Promise<void> {
   const w = world()
   const listen = ['--listen', '/ip4/127.0.0.1/tcp/0']
   const a = await spawnNode(['--name', 'bench-a', ...listen], w.env)
-  const b = await spawnNode(['--name', 'bench-b', ...listen], w.env)
+  // the receiver never answers here, so let its inbox hold every task the run sends
+  const b = await spawnNode(['--name', 'bench-b', '--max-inbox', '1000000', ...listen], w.env)
   const tcp = await tcpEcho()
   const p2p: Echo = await libp2pEcho()
   try {
