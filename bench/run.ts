@@ -1,11 +1,13 @@
 // `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
 import { runDiscoveryBench } from './discovery.ts'
+import { runKnowledgeBench } from './knowledge.ts'
 import { runTasksBench } from './tasks.ts'
 
 const only = process.argv[2]
 const benches: Record<string, () => Promise<void>> = {
   discovery: runDiscoveryBench,
   tasks: runTasksBench,
+  knowledge: runKnowledgeBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BroadcastJson, EventJson, PeerJson } from '../../src/control/types.js'
 import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
-import { type NodeProcess, cli, cliJson, eventually, spawnNode } from '../helpers/cli.js'
+import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
 
@@ -25,7 +25,10 @@ describe('knowledge broadcasts, end to end', () => {
     return (name: string) => {
       const home = mkdtempSync(join(tmpdir(), `clawlink-${name}-`))
       homes.push(home)
-      return { name, env: { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name } }
+      return {
+        name,
+        env: { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name },
+      }
     }
   }
 
@@ -44,7 +47,11 @@ describe('knowledge broadcasts, end to end', () => {
 
   it('reaches every online agent with topic and tags, not echoed to its author; late joiners and returning agents catch up', async () => {
     const agent = mesh()
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(agent) as [ReturnType<typeof agent>, ReturnType<typeof agent>, ReturnType<typeof agent>]
+    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(agent) as [
+      ReturnType<typeof agent>,
+      ReturnType<typeof agent>,
+      ReturnType<typeof agent>,
+    ]
     await start(alice)
     await start(bob)
     const carolProc = await start(carol)
@@ -53,7 +60,15 @@ describe('knowledge broadcasts, end to end', () => {
     await seesAll(carol.env, ['alice', 'bob'])
 
     const sent = await cliJson<BroadcastJson>(
-      ['broadcast', '--content', 'the parser bug is in tokenize()', '--topic', 'findings', '--tags', 'bug,parser'],
+      [
+        'broadcast',
+        '--content',
+        'the parser bug is in tokenize()',
+        '--topic',
+        'findings',
+        '--tags',
+        'bug,parser',
+      ],
       alice.env,
     )
     expect(sent).toMatchObject({ topic: 'findings', tags: ['bug', 'parser'], author: { name: 'alice' } })
@@ -79,8 +94,14 @@ describe('knowledge broadcasts, end to end', () => {
 
     // carol goes away; two more broadcasts are made while she is gone
     await carolProc.stop('SIGTERM')
-    const second = await cliJson<BroadcastJson>(['broadcast', '--content', 'fixed in 4f2a', '--topic', 'findings'], bob.env)
-    const third = await cliJson<BroadcastJson>(['broadcast', '--content', 'release tonight', '--tags', 'release'], alice.env)
+    const second = await cliJson<BroadcastJson>(
+      ['broadcast', '--content', 'fixed in 4f2a', '--topic', 'findings'],
+      bob.env,
+    )
+    const third = await cliJson<BroadcastJson>(
+      ['broadcast', '--content', 'release tonight', '--tags', 'release'],
+      alice.env,
+    )
 
     // dave starts afterwards and gets all three through history sync, without anyone repeating them
     const dave = agent('dave')
@@ -90,11 +111,18 @@ describe('knowledge broadcasts, end to end', () => {
       return list.length === 3 ? list : undefined
     })
     expect(daveHas.map((b) => b.id)).toEqual([third.id, second.id, sent.id])
-    expect(daveHas[2]).toMatchObject({ author: { name: 'alice' }, content: 'the parser bug is in tokenize()' })
-    expect((await cliJson<BroadcastJson[]>(['knowledge', '--topic', 'findings', '--from', 'bob'], dave.env)).map((b) => b.id)).toEqual([
-      second.id,
-    ])
-    expect((await cliJson<BroadcastJson[]>(['knowledge', '--tag', 'release'], dave.env)).map((b) => b.id)).toEqual([third.id])
+    expect(daveHas[2]).toMatchObject({
+      author: { name: 'alice' },
+      content: 'the parser bug is in tokenize()',
+    })
+    expect(
+      (await cliJson<BroadcastJson[]>(['knowledge', '--topic', 'findings', '--from', 'bob'], dave.env)).map(
+        (b) => b.id,
+      ),
+    ).toEqual([second.id])
+    expect(
+      (await cliJson<BroadcastJson[]>(['knowledge', '--tag', 'release'], dave.env)).map((b) => b.id),
+    ).toEqual([third.id])
 
     // carol comes back and catches up; what she missed appears in her poll, once
     await start(carol)
@@ -106,7 +134,11 @@ describe('knowledge broadcasts, end to end', () => {
     await new Promise((r) => setTimeout(r, 1_000))
     all.push(...(await cliJson<EventJson[]>(['poll'], carol.env)))
     expect(all.map((e) => e.id).sort()).toEqual([second.id, third.id].sort())
-    expect((await cliJson<BroadcastJson[]>(['knowledge'], carol.env)).map((b) => b.id)).toEqual([third.id, second.id, sent.id])
+    expect((await cliJson<BroadcastJson[]>(['knowledge'], carol.env)).map((b) => b.id)).toEqual([
+      third.id,
+      second.id,
+      sent.id,
+    ])
   }, 90_000)
 
   it('refuses bad broadcasts with a clear error', async () => {
@@ -115,7 +147,11 @@ describe('knowledge broadcasts, end to end', () => {
     await start(alice)
     const cases: Array<[string[], number, RegExp]> = [
       [['--content', 'x'.repeat(70_000)], 1, /70000 bytes; the limit is 65536/],
-      [['--content', 'x', '--tags', Array.from({ length: 17 }, (_, i) => `t${i}`).join(',')], 1, /too many tags: 17/],
+      [
+        ['--content', 'x', '--tags', Array.from({ length: 17 }, (_, i) => `t${i}`).join(',')],
+        1,
+        /too many tags: 17/,
+      ],
       [['--content', 'x', '--topic', 'Not A Slug'], 1, /invalid topic/],
       [['--content', '   '], 1, /content is empty/],
       [[], 2, /--content is required/],

@@ -48,6 +48,8 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private readonly now: () => number
   private readonly log: Logger
   private readonly syncing = new Set<string>()
+  /** ids some sync is fetching right now */
+  private readonly claimed = new Set<string>()
   private readonly throttledAt = new Map<string, number>()
   private topologyId?: string
   private pruneTimer?: ReturnType<typeof setInterval>
@@ -184,6 +186,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     const t0 = Date.now()
     let stream: Stream | undefined
     let fetched = 0
+    const claims: string[] = []
     try {
       const signal = AbortSignal.timeout(SYNC_TIMEOUT * 10)
       stream = await this.components.connectionManager.openStream(peerId, this.syncProtocol, {
@@ -207,7 +210,13 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
         cursor = res.cursor
       }
       while (missing.length > 0 && this.started) {
-        const batch = missing.splice(0, SYNC_GET_BATCH)
+        // syncs with several peers run at once: each fetches only ids no other sync is fetching
+        const batch = missing
+          .splice(0, SYNC_GET_BATCH)
+          .filter((id) => !this.claimed.has(id) && !this.store.has(id))
+        if (batch.length === 0) continue
+        for (const id of batch) this.claimed.add(id)
+        claims.push(...batch)
         const res = await ask({ kind: SyncRequest.Kind.GET, since: 0n, cursor: '', ids: batch })
         if (res.items.length === 0) break
         const got = new Set<string>()
@@ -224,7 +233,9 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
           }
         }
         // a response is cut at its byte limit: ask again for the rest
-        missing.unshift(...batch.filter((id) => !got.has(id) && !this.store.has(id)))
+        const rest = batch.filter((id) => !got.has(id) && !this.store.has(id))
+        for (const id of batch) this.claimed.delete(id)
+        missing.unshift(...rest)
         if (got.size === 0) break
       }
       await stream.close({ signal }).catch(() => {})
@@ -233,6 +244,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
       stream?.abort(err as Error)
       this.log('history sync from %s failed - %e', peer, err)
     } finally {
+      for (const id of claims) this.claimed.delete(id)
       this.syncing.delete(peer)
     }
     return fetched
