@@ -134,7 +134,7 @@ export interface CancelRequest {
   reason?: string
 }
 
-export type EventType = 'task' | 'task_update' | 'broadcast'
+export type EventType = 'task' | 'task_update' | 'broadcast' | 'file_updated'
 
 /**
  * One thing that happened for this agent, as `poll` returns it. Task events carry the task fields;
@@ -159,6 +159,12 @@ export interface EventJson {
   topic?: string
   tags?: string[]
   content?: string
+  /** file_updated: the key, and its new winning version */
+  key?: string
+  version?: number
+  size?: number
+  deleted?: boolean
+  conflict?: boolean
   timestamp: string
 }
 
@@ -180,4 +186,55 @@ export interface BroadcastJson {
   time: string
   /** when this node got it, ISO 8601 */
   receivedAt: string
+}
+
+// ---- files ----
+
+export interface FileJson {
+  key: string
+  version: number
+  author: PeerRef
+  /** ISO 8601, the author's clock */
+  time: string
+  size: number
+  sha256: string
+  mediaType: string
+  deleted: boolean
+  /** another retained version was written without seeing this one: someone should merge */
+  conflict: boolean
+  /** versions retained in history */
+  versions: number
+}
+
+export interface FileVersionJson {
+  key: string
+  version: number
+  /** the highest version its author had seen */
+  base: number
+  author: PeerRef
+  time: string
+  size: number
+  sha256: string
+  mediaType: string
+  deleted: boolean
+  /** the version the map resolves to */
+  winner: boolean
+  /** written concurrently with the winner (a losing write, kept) */
+  conflict: boolean
+  /** whether this node holds the content */
+  local: boolean
+}
+
+export interface FilePutRequest {
+  key: string
+  /** absolute path of a file this node can read */
+  path: string
+  base?: number
+  type?: string
+}
+
+export interface FileGetResponse {
+  file: FileVersionJson
+  /** where this node keeps the verified content (read it, do not change it) */
+  path: string
 }

@@ -9,6 +9,13 @@ import { MAX_BODY_SIZE, ControlServer as Server } from '../control/server.js'
 import { shortId } from '../control/short-id.js'
 import type { ControlInfo } from '../control/types.js'
 import {
+  BlobStore,
+  FileStore,
+  type Files,
+  type KeyState,
+  type VerifiedEntry,
+} from '../protocols/files/index.js'
+import {
   type Knowledge,
   KnowledgeStore,
   type VerifiedBroadcast,
@@ -46,6 +53,10 @@ export class ClawLinkNode {
   private taskStoreRef?: TaskStore
   private agentInbox?: Inbox
   private knowledgeStoreRef?: KnowledgeStore
+  private fileStoreRef?: FileStore
+  private blobStoreRef?: BlobStore
+  /** blob transfers in progress: sha256 → bytes received, size (for progress bars) */
+  readonly transfers = new Map<string, { received: number; size: number }>()
   /** when this node first ran: history from before that is not pushed to the agent as events */
   private firstStartedAt = Date.now()
   private stack?: Stack
@@ -106,6 +117,20 @@ export class ClawLinkNode {
   get knowledgeStore(): KnowledgeStore {
     if (this.knowledgeStoreRef == null) throw new Error('node not started')
     return this.knowledgeStoreRef
+  }
+
+  get files(): Files {
+    return this.libp2p.services.files
+  }
+
+  get fileStore(): FileStore {
+    if (this.fileStoreRef == null) throw new Error('node not started')
+    return this.fileStoreRef
+  }
+
+  get blobStore(): BlobStore {
+    if (this.blobStoreRef == null) throw new Error('node not started')
+    return this.blobStoreRef
   }
 
   get inbox(): Inbox {
@@ -179,6 +204,11 @@ export class ClawLinkNode {
     else this.firstStartedAt = Number(first)
     const knowledgeStore = new KnowledgeStore(store.db)
     this.knowledgeStoreRef = knowledgeStore
+    const fileStore = new FileStore(store.db)
+    this.fileStoreRef = fileStore
+    const blobStore = new BlobStore(paths.blobs)
+    await blobStore.init()
+    this.blobStoreRef = blobStore
     this.taskStoreRef = new TaskStore({
       db: this.store.db,
       self: () => ({ id: this.stack?.peerId.toString() ?? '', name: this.card.name }),
@@ -208,6 +238,14 @@ export class ClawLinkNode {
         rate: options.broadcastRate,
         burst: options.broadcastRate * 5,
         accept: (b, via) => this.acceptBroadcast(b, via),
+      },
+      files: {
+        store: fileStore,
+        blobs: blobStore,
+        maxFileSize: options.maxFileSize,
+        eagerSize: options.eagerFetchSize,
+        historyLimit: options.fileHistory,
+        accept: (entry, via, apply) => this.acceptEntry(entry, via, apply),
       },
       presence: {
         card: () => ({ ...this.card, load: this.taskStoreRef?.openCount() ?? 0 }),
@@ -273,6 +311,62 @@ export class ClawLinkNode {
     } catch {
       return false
     }
+  }
+
+  /** Stores a file entry; when someone else's entry changes a key's winner, the agent's event goes with it. */
+  private acceptEntry(
+    entry: VerifiedEntry,
+    via: 'own' | 'live' | 'sync',
+    apply: () => { before?: KeyState; after?: KeyState },
+  ): boolean {
+    let changed: KeyState | undefined
+    const isNew = this.store!.transaction(() => {
+      if (!this.fileStore.put(entry)) return false
+      const { before, after } = apply()
+      if (after != null && (before?.winner.id !== after.winner.id || before?.conflict !== after.conflict)) {
+        changed = after
+        if (via !== 'own') {
+          const w = after.winner
+          this.inbox.append({
+            type: 'file_updated',
+            id: w.id,
+            from: { id: w.author, name: this.authorName(w.author) },
+            to: { id: this.peerId.toString(), name: this.card.name },
+            priority: 'normal',
+            key: w.key,
+            version: w.version,
+            size: w.size,
+            deleted: w.deleted,
+            conflict: after.conflict,
+            timestamp: new Date(w.time).toISOString(),
+          })
+        }
+      }
+      return true
+    })
+    if (changed != null && via !== 'own') {
+      const w = changed.winner
+      this.log.emit(
+        'file_updated',
+        {
+          key: w.key,
+          version: w.version,
+          author: w.author,
+          size: w.size,
+          deleted: w.deleted,
+          conflict: changed.conflict,
+          via,
+        },
+        `${w.key} is now version ${w.version} by ${this.authorName(w.author)}${w.deleted ? ' (deleted)' : ` (${w.size} bytes)`}${changed.conflict ? '; CONFLICT: a concurrent write is kept in its history' : ''}`,
+        changed.conflict ? 'warn' : 'info',
+      )
+    }
+    return isNew
+  }
+
+  authorName(id: string): string {
+    if (this.stack != null && id === this.peerId.toString()) return this.card.name
+    return this.nameOf(id) ?? id.slice(0, 16)
   }
 
   /** Stores a broadcast and, for one the agent has not seen, its poll event, in one transaction. */
@@ -425,6 +519,35 @@ export class ClawLinkNode {
         `${label(detail.peer)} broadcasts faster than ${this.options.broadcastRate}/s; dropping the excess`,
         'warn',
       )
+    })
+
+    const files = libp2p.services.files
+    files.addEventListener('entry:invalid', ({ detail }) => {
+      this.log.emit(
+        'file_entry_invalid',
+        detail,
+        `dropped a bad file entry from ${label(detail.peer)} (${detail.via}): ${detail.reason}`,
+        'warn',
+      )
+    })
+    files.addEventListener('blob:invalid', ({ detail }) => {
+      this.log.emit(
+        'blob_invalid',
+        detail,
+        `discarded content ${detail.sha256.slice(0, 12)} from ${label(detail.peer)}: ${detail.reason}; trying another peer`,
+        'warn',
+      )
+    })
+    files.addEventListener('blob:fetched', ({ detail }) => {
+      this.transfers.delete(detail.sha256)
+      this.log.emit(
+        'blob_fetched',
+        detail,
+        `fetched ${detail.size} bytes (${detail.sha256.slice(0, 12)}) from ${label(detail.peer)}`,
+      )
+    })
+    files.addEventListener('blob:progress', ({ detail }) => {
+      this.transfers.set(detail.sha256, { received: detail.received, size: detail.size })
     })
 
     presence.addEventListener('peer:invalid', (evt) => {

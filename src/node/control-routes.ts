@@ -5,6 +5,7 @@ import type { PeerJson, RegisterRequest, StatusJson } from '../control/types.js'
 import { InvalidCardError } from '../protocols/presence/index.js'
 import { cardJson, peerJson } from './cards.js'
 import type { ClawLinkNode } from './clawlink-node.js'
+import { registerFileRoutes } from './file-routes.js'
 import { registerKnowledgeRoutes } from './knowledge-routes.js'
 import { registerTaskRoutes } from './task-routes.js'
 
@@ -101,6 +102,7 @@ export function registerControlRoutes(server: ControlServer, node: ClawLinkNode)
   })
   registerTaskRoutes(server, node)
   registerKnowledgeRoutes(server, node)
+  registerFileRoutes(server, node)
   server.route('POST', '/v1/heartbeat', async () => {
     await node.presence.announce()
     return { ok: true, online: listPeers(node).length }

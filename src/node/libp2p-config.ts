@@ -9,6 +9,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
@@ -24,6 +25,7 @@ export interface StackOptions {
   presence: PresenceInit
   tasks: TasksInit
   knowledge: KnowledgeInit
+  files: FilesInit
 }
 
 export async function createStack(opts: StackOptions) {
@@ -55,6 +57,7 @@ export async function createStack(opts: StackOptions) {
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
       knowledge: knowledge(opts.knowledge),
+      files: files(opts.files),
     },
   })
 }

@@ -1,5 +1,6 @@
 // Options of one node, their defaults, and how they resolve against the user's ClawLink home.
 import { hostname } from 'node:os'
+import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/files/constants.js'
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE } from '../protocols/tasks/constants.js'
@@ -38,6 +39,10 @@ export interface NodeOptions {
   knowledgeMaxAge: number
   /** live broadcasts accepted per author per second (burst 5x) */
   broadcastRate: number
+  /** largest shared file; files up to eagerFetchSize are replicated at once; versions kept per key */
+  maxFileSize: number
+  eagerFetchSize: number
+  fileHistory: number
   env: NodeJS.ProcessEnv
   /** Print JSON lines instead of human log lines. */
   json: boolean
@@ -65,6 +70,9 @@ export interface NodeOptionsInput {
   knowledgeMax?: number
   knowledgeMaxAge?: number
   broadcastRate?: number
+  maxFileSize?: number
+  eagerFetchSize?: number
+  fileHistory?: number
   json?: boolean
   env?: NodeJS.ProcessEnv
 }
@@ -101,6 +109,9 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     knowledgeMax: input.knowledgeMax ?? MAX_ITEMS,
     knowledgeMaxAge: input.knowledgeMaxAge ?? MAX_AGE,
     broadcastRate: input.broadcastRate ?? RATE,
+    maxFileSize: input.maxFileSize ?? MAX_FILE_SIZE,
+    eagerFetchSize: input.eagerFetchSize ?? EAGER_FETCH_SIZE,
+    fileHistory: input.fileHistory ?? HISTORY_LIMIT,
     env,
     json: input.json ?? false,
   }

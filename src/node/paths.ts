@@ -33,6 +33,7 @@ export interface DataDirPaths {
   identity: string
   lock: string
   store: string
+  blobs: string
   control: string
   socket: string
 }
@@ -50,6 +51,7 @@ export function dataDirPaths(dataDir: string): DataDirPaths {
     identity: join(root, 'identity.key'),
     lock: join(root, 'node.lock'),
     store: join(root, 'store.db'),
+    blobs: join(root, 'blobs'),
     control: join(root, 'control.json'),
     socket,
   }

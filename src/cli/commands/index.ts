@@ -3,6 +3,11 @@ import { broadcast } from './broadcast.js'
 import { cancel } from './cancel.js'
 import { delegate } from './delegate.js'
 import { discover } from './discover.js'
+import { fileGet } from './file-get.js'
+import { fileHistory } from './file-history.js'
+import { fileList } from './file-list.js'
+import { filePut } from './file-put.js'
+import { fileRm } from './file-rm.js'
 import { heartbeat } from './heartbeat.js'
 import { keygen } from './keygen.js'
 import { knowledge } from './knowledge.js'
@@ -24,6 +29,11 @@ export const COMMANDS: Command[] = [
   tasks,
   broadcast,
   knowledge,
+  filePut,
+  fileGet,
+  fileList,
+  fileHistory,
+  fileRm,
   status,
   register,
   heartbeat,

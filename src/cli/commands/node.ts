@@ -101,6 +101,27 @@ export const node: Command = {
       max: 100_000,
       description: 'live broadcasts accepted per author per second (default 20, burst 5x)',
     },
+    'max-file-size': {
+      type: 'number',
+      value: 'BYTES',
+      min: 1,
+      max: 2 ** 50,
+      description: 'largest shared file (default 1 GiB)',
+    },
+    'eager-fetch-size': {
+      type: 'number',
+      value: 'BYTES',
+      min: 0,
+      max: 2 ** 50,
+      description: 'files up to this are replicated at once (default 16 MiB)',
+    },
+    'file-history': {
+      type: 'number',
+      value: 'N',
+      min: 1,
+      max: 10_000,
+      description: 'versions kept per key (default 20)',
+    },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
   },
   async run(ctx) {
@@ -149,6 +170,9 @@ export const node: Command = {
       knowledgeMaxAge:
         num(ctx, 'knowledge-days') != null ? num(ctx, 'knowledge-days')! * 86_400_000 : undefined,
       broadcastRate: num(ctx, 'broadcast-rate'),
+      maxFileSize: num(ctx, 'max-file-size'),
+      eagerFetchSize: num(ctx, 'eager-fetch-size'),
+      fileHistory: num(ctx, 'file-history'),
       json: flag(ctx, 'json'),
       env: ctx.env,
     })

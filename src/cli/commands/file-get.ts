@@ -1,0 +1,69 @@
+import { createReadStream, createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { FileGetResponse, FileVersionJson } from '../../control/types.js'
+import { type Command, flag, num, str } from '../command.js'
+import { connect } from '../connect.js'
+import { CliError, UsageError } from '../errors.js'
+import { printJson } from '../format.js'
+import { withProgress } from '../progress.js'
+
+export const fileGet: Command = {
+  name: 'file-get',
+  summary: 'read a file from the shared file map',
+  usage: 'file-get --key K [--output PATH] [--version V] [--json]',
+  details:
+    'Writes the content to PATH (atomically) or to stdout. Content not yet on this node is fetched from a\n' +
+    'peer that has it and verified by its hash first. --version reads an older version kept in history.\n' +
+    '--json (with --output) prints the version: {key, version, base, author, time, size, sha256,\n' +
+    'mediaType, deleted, winner, conflict, local}.',
+  options: {
+    key: { type: 'string', value: 'K', description: 'the key' },
+    output: { type: 'string', short: 'o', value: 'PATH', description: 'write here instead of stdout' },
+    version: { type: 'number', value: 'V', min: 1, description: 'an older version' },
+    json: { type: 'boolean', description: 'print the version as JSON (needs --output)' },
+  },
+  async run(ctx) {
+    const key = str(ctx, 'key')
+    if (key == null) throw new UsageError('--key is required', 'file-get')
+    const output = str(ctx, 'output')
+    if (flag(ctx, 'json') && output == null)
+      throw new UsageError('--json needs --output (stdout carries the content)', 'file-get')
+    const api = connect(ctx)
+    const version = num(ctx, 'version')
+    // ask first what it is (size, hash), so a long fetch can show progress
+    const history = await api
+      .get<FileVersionJson[]>(`/v1/files/history?key=${encodeURIComponent(key)}`)
+      .catch(() => [])
+    const target =
+      version == null ? history.find((v) => v.winner) : history.find((v) => v.version === version)
+    const got = await withProgress(
+      api,
+      target?.local === false ? target.sha256 : undefined,
+      target?.size ?? 0,
+      api.post<FileGetResponse>('/v1/files/get', { key, version }, { timeout: 60 * 60_000 }),
+    )
+    try {
+      if (output == null) {
+        await pipeline(createReadStream(got.path), process.stdout, { end: false })
+      } else {
+        const dest = resolve(output)
+        const tmp = join(dirname(dest), `.${process.pid}.clawlink.tmp`)
+        try {
+          await pipeline(createReadStream(got.path), createWriteStream(tmp, { mode: 0o644 }))
+          await rename(tmp, dest)
+        } catch (err) {
+          await rm(tmp, { force: true })
+          throw err
+        }
+        if (flag(ctx, 'json')) printJson(got.file)
+        else process.stderr.write(`${key} version ${got.file.version} (${got.file.size} bytes) -> ${dest}\n`)
+      }
+    } catch (err) {
+      if (err instanceof CliError) throw err
+      throw new CliError(`could not write ${output ?? 'stdout'}: ${(err as Error).message}`)
+    }
+    return 0
+  },
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { FileJson, FilePutRequest } from '../../control/types.js'
+import { type Command, flag, num, str } from '../command.js'
+import { connect } from '../connect.js'
+import { UsageError } from '../errors.js'
+import { printJson } from '../format.js'
+
+export const filePut: Command = {
+  name: 'file-put',
+  summary: 'write a file into the shared file map',
+  usage: 'file-put --key K --file PATH [--base VERSION] [--type MEDIA] [--json]',
+  details:
+    'K is path-like (reports/q3.md): at most 512 bytes, no leading /, no .. segment. --file - reads stdin.\n' +
+    'With --base, the write is refused (exit 1) unless the current version is VERSION (compare-and-swap):\n' +
+    'get the latest, merge, and write again. Prints the new version. --json prints {key, version, author,\n' +
+    'time, size, sha256, mediaType, deleted, conflict, versions}.',
+  options: {
+    key: { type: 'string', value: 'K', description: 'the key' },
+    file: { type: 'string', value: 'PATH', description: 'the content (- reads stdin)' },
+    base: { type: 'number', value: 'VERSION', min: 0, description: 'only if the current version is this' },
+    type: {
+      type: 'string',
+      value: 'MEDIA',
+      description: 'media type (default: from the key, else application/octet-stream)',
+    },
+    json: { type: 'boolean', description: 'print JSON' },
+  },
+  async run(ctx) {
+    const key = str(ctx, 'key')
+    const file = str(ctx, 'file')
+    if (key == null) throw new UsageError('--key is required', 'file-put')
+    if (file == null) throw new UsageError('--file is required', 'file-put')
+    const api = connect(ctx)
+    let path = resolve(file)
+    let temp: string | undefined
+    if (file === '-') {
+      temp = join(tmpdir(), `clawlink-put-${process.pid}-${randomBytes(4).toString('hex')}`)
+      await pipeline(process.stdin, createWriteStream(temp, { mode: 0o600 }))
+      path = temp
+    }
+    try {
+      const body: FilePutRequest = { key, path, base: num(ctx, 'base'), type: str(ctx, 'type') }
+      const f = await api.post<FileJson>('/v1/files/put', body, { timeout: 30 * 60_000 })
+      if (flag(ctx, 'json')) printJson(f)
+      else process.stdout.write(`${f.key} version ${f.version} (${f.size} bytes)\n`)
+    } finally {
+      if (temp != null) await rm(temp, { force: true })
+    }
+    return 0
+  },
+}

@@ -1,0 +1,32 @@
+export const PROTOCOL_PREFIX = 'clawlink'
+export const SYNC_PROTOCOL_NAME = 'files-sync'
+export const BLOB_PROTOCOL_NAME = 'blob'
+export const PROTOCOL_VERSION = '1.0.0'
+/** Gossipsub topic announcing new entries. */
+export const TOPIC = 'clawlink/files/1'
+export const SIGNING_DOMAIN = 'clawlink/files/1'
+
+export const MAX_KEY_BYTES = 512
+export const MAX_MEDIA_TYPE_LENGTH = 128
+/** Largest file, by default; configurable per node. */
+export const MAX_FILE_SIZE = 1024 * 1024 * 1024
+/** Files up to this size are fetched by every node as soon as they are announced. */
+export const EAGER_FETCH_SIZE = 16 * 1024 * 1024
+/** Versions kept per key; older ones (and blobs no longer referenced) are dropped. */
+export const HISTORY_LIMIT = 20
+export const MAX_ENTRY_SIZE = 2048
+/** Accepted clock skew for an entry's time. */
+export const MAX_FUTURE_SKEW = 5 * 60 * 1000
+
+export const SYNC_IDS_PAGE = 1000
+export const SYNC_GET_BATCH = 256
+export const MAX_SYNC_MESSAGE = 1024 * 1024
+export const MAX_SYNC_REQUESTS = 10_000
+export const SYNC_TIMEOUT = 30_000
+
+/** Blob content travels in frames of this size. */
+export const CHUNK_SIZE = 256 * 1024
+/** A blob transfer may not stall longer than this between frames. */
+export const BLOB_IDLE_TIMEOUT = 30_000
+/** Blob fetches running at once. */
+export const MAX_CONCURRENT_FETCHES = 4

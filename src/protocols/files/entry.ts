@@ -1,0 +1,157 @@
+// Signed file-map entries: made by their author, verified by every node, forwarded unchanged.
+import { createHash } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import {
+  MAX_ENTRY_SIZE,
+  MAX_FUTURE_SKEW,
+  MAX_KEY_BYTES,
+  MAX_MEDIA_TYPE_LENGTH,
+  SIGNING_DOMAIN,
+} from './constants.js'
+import { FileError, InvalidEntryError } from './errors.js'
+import { Entry, EntryBody } from './pb/files.js'
+
+const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+const CONTROL_RE = /[\u0000-\u001f\u007f]/
+const MEDIA_RE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;.*)?$/i
+
+export interface EntryFields {
+  key: string
+  version: number
+  base: number
+  time: number
+  size: number
+  /** hex; empty for a deletion */
+  sha256: string
+  mediaType: string
+  deleted: boolean
+}
+
+export interface VerifiedEntry extends EntryFields {
+  /** sha256 of the signed body, first 32 hex digits */
+  id: string
+  author: string
+  raw: Uint8Array
+}
+
+/** A key is path-like: at most 512 bytes, no leading '/', no '..' segment, no NUL or control characters. */
+export function validateKey(key: string): void {
+  const bad = (why: string) =>
+    new FileError('invalid_key', `invalid key ${JSON.stringify(key.slice(0, 80))}: ${why}`)
+  if (key.length === 0) throw bad('empty')
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw bad(`longer than ${MAX_KEY_BYTES} bytes`)
+  if (key.startsWith('/')) throw bad("starts with '/'")
+  if (CONTROL_RE.test(key)) throw bad('contains NUL or control characters')
+  if (key.split('/').some((seg) => seg === '..')) throw bad("contains a '..' segment")
+}
+
+export function validateMediaType(mediaType: string): void {
+  if (mediaType.length > MAX_MEDIA_TYPE_LENGTH || !MEDIA_RE.test(mediaType)) {
+    throw new FileError(
+      'invalid',
+      `invalid media type ${JSON.stringify(mediaType.slice(0, 80))} (like text/markdown)`,
+    )
+  }
+}
+
+function signedBytes(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DOMAIN.length + body.length)
+  out.set(DOMAIN)
+  out.set(body, DOMAIN.length)
+  return out
+}
+
+export function entryId(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex').slice(0, 32)
+}
+
+export async function createEntry(
+  key: PrivateKey,
+  authorBytes: Uint8Array,
+  f: EntryFields,
+): Promise<Uint8Array> {
+  const body = EntryBody.encode({
+    key: f.key,
+    version: BigInt(f.version),
+    base: BigInt(f.base),
+    author: authorBytes as Uint8Array<ArrayBuffer>,
+    time: BigInt(f.time),
+    size: BigInt(f.size),
+    sha256: Uint8Array.from(Buffer.from(f.sha256, 'hex')),
+    mediaType: f.mediaType,
+    deleted: f.deleted,
+  })
+  const signature = await key.sign(signedBytes(body))
+  return Entry.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
+}
+
+/** Decodes and verifies an entry from anyone; throws InvalidEntryError. */
+export async function openEntry(
+  raw: Uint8Array | Uint8ArrayList,
+  maxFileSize: number,
+  now = Date.now(),
+): Promise<VerifiedEntry> {
+  const bytes = raw instanceof Uint8Array ? raw : raw.subarray()
+  if (bytes.byteLength > MAX_ENTRY_SIZE) throw new InvalidEntryError(`entry of ${bytes.byteLength} bytes`)
+  let msg: Entry
+  let body: EntryBody
+  try {
+    msg = Entry.decode(bytes)
+    body = EntryBody.decode(msg.body)
+  } catch (err) {
+    throw new InvalidEntryError(`malformed entry: ${(err as Error).message}`)
+  }
+  let author: string
+  let ok = false
+  try {
+    const peerId = peerIdFromMultihash(Digest.decode(body.author))
+    author = peerId.toString()
+    if (peerId.publicKey == null) throw new Error('the author id does not carry its public key')
+    ok = await peerId.publicKey.verify(signedBytes(msg.body), msg.signature)
+  } catch (err) {
+    throw new InvalidEntryError(`entry with an unusable author: ${(err as Error).message}`)
+  }
+  if (!ok) throw new InvalidEntryError('entry signature does not match its author and content')
+  try {
+    validateKey(body.key)
+    if (body.mediaType !== '') validateMediaType(body.mediaType)
+  } catch (err) {
+    throw new InvalidEntryError((err as Error).message)
+  }
+  const num = (v: bigint, what: string) => {
+    const n = Number(v)
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidEntryError(`${what} out of range`)
+    return n
+  }
+  const version = num(body.version, 'version')
+  const base = num(body.base, 'base')
+  const time = num(body.time, 'time')
+  const size = num(body.size, 'size')
+  if (version < 1 || base >= version) throw new InvalidEntryError('version must be above base')
+  if (time > now + MAX_FUTURE_SKEW)
+    throw new InvalidEntryError('entry from the future (clock skew over 5 minutes)')
+  if (size > maxFileSize)
+    throw new InvalidEntryError(`file of ${size} bytes is over this node's limit of ${maxFileSize}`)
+  if (body.deleted ? body.sha256.length !== 0 || size !== 0 : body.sha256.length !== 32) {
+    throw new InvalidEntryError(
+      body.deleted ? 'a deletion carries no content' : 'content hash must be 32 bytes',
+    )
+  }
+  return {
+    id: entryId(msg.body),
+    author,
+    key: body.key,
+    version,
+    base,
+    time,
+    size,
+    sha256: Buffer.from(body.sha256).toString('hex'),
+    mediaType: body.mediaType,
+    deleted: body.deleted,
+    raw: Uint8Array.from(bytes),
+  }
+}

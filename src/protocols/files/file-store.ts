@@ -1,0 +1,179 @@
+// The replicated file map's entries: every retained version of every key, and which one wins.
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { VerifiedEntry } from './entry.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS file_entries (
+  id TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  base INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS file_entries_key ON file_entries (key, version DESC, author DESC);
+CREATE INDEX IF NOT EXISTS file_entries_sha ON file_entries (sha256);
+CREATE TABLE IF NOT EXISTS file_entries_pruned (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+`
+
+export interface StoredEntry extends Omit<VerifiedEntry, 'raw'> {
+  receivedAt: number
+}
+
+export interface KeyState {
+  key: string
+  winner: StoredEntry
+  /** another retained version was written without seeing the winner */
+  conflict: boolean
+  /** retained versions, winner first */
+  versions: number
+}
+
+type Row = Record<string, string | number | Uint8Array | null>
+
+function toEntry(r: Row): StoredEntry {
+  return {
+    id: r.id as string,
+    key: r.key as string,
+    version: Number(r.version),
+    base: Number(r.base),
+    author: r.author as string,
+    time: Number(r.time),
+    size: Number(r.size),
+    sha256: r.sha256 as string,
+    mediaType: r.media_type as string,
+    deleted: Number(r.deleted) === 1,
+    receivedAt: Number(r.received_at),
+  }
+}
+
+/** The winner: highest version, then highest PeerId. Entries come sorted that way. */
+export function stateOf(key: string, entries: StoredEntry[]): KeyState | undefined {
+  const winner = entries[0]
+  if (winner == null) return undefined
+  const conflict = entries.some((e) => e.id !== winner.id && e.version > winner.base)
+  return { key, winner, conflict, versions: entries.length }
+}
+
+export class FileStore {
+  private readonly db: DatabaseSync
+  private readonly stmt: Record<string, StatementSync>
+
+  constructor(db: DatabaseSync) {
+    this.db = db
+    db.exec(SCHEMA)
+    this.stmt = {
+      insert:
+        db.prepare(`INSERT OR IGNORE INTO file_entries (id, key, version, base, author, time, size, sha256, media_type,
+        deleted, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      has: db.prepare(
+        'SELECT 1 FROM file_entries WHERE id = ? UNION ALL SELECT 1 FROM file_entries_pruned WHERE id = ?',
+      ),
+      raw: db.prepare('SELECT raw FROM file_entries WHERE id = ?'),
+      history: db.prepare(
+        'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC',
+      ),
+      ids: db.prepare('SELECT rowid, id FROM file_entries WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+      maxVersion: db.prepare('SELECT max(version) AS v FROM file_entries WHERE key = ?'),
+      prune: db.prepare(
+        `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC LIMIT -1 OFFSET ?`,
+      ),
+      del: db.prepare('DELETE FROM file_entries WHERE id = ?'),
+      markPruned: db.prepare('INSERT OR IGNORE INTO file_entries_pruned (id, at) VALUES (?, ?)'),
+      shas: db.prepare(`SELECT DISTINCT sha256 FROM file_entries WHERE deleted = 0`),
+      refs: db.prepare('SELECT 1 FROM file_entries WHERE sha256 = ? AND deleted = 0 LIMIT 1'),
+      keys: db.prepare(`SELECT DISTINCT key FROM file_entries WHERE key >= ? AND key < ? ORDER BY key`),
+      missing:
+        db.prepare(`SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at
+        FROM file_entries WHERE deleted = 0 AND size <= ? ORDER BY received_at`),
+    }
+  }
+
+  /** Stores an entry unless known (or pruned before); true if new. Call inside a transaction. */
+  put(e: VerifiedEntry, receivedAt = Date.now()): boolean {
+    if (this.has(e.id)) return false
+    const r = this.stmt.insert!.run(
+      e.id,
+      e.key,
+      e.version,
+      e.base,
+      e.author,
+      e.time,
+      e.size,
+      e.sha256,
+      e.mediaType,
+      e.deleted ? 1 : 0,
+      receivedAt,
+      e.raw,
+    )
+    return Number(r.changes) > 0
+  }
+
+  has(id: string): boolean {
+    return this.stmt.has!.get(id, id) != null
+  }
+
+  raw(id: string): Uint8Array | undefined {
+    return (this.stmt.raw!.get(id) as { raw: Uint8Array } | undefined)?.raw
+  }
+
+  history(key: string): StoredEntry[] {
+    return (this.stmt.history!.all(key) as Row[]).map(toEntry)
+  }
+
+  state(key: string): KeyState | undefined {
+    return stateOf(key, this.history(key))
+  }
+
+  maxVersion(key: string): number {
+    return Number((this.stmt.maxVersion!.get(key) as { v: number | null }).v ?? 0)
+  }
+
+  /** Keys starting with `prefix`, each with its winner and conflict flag. */
+  list(prefix = ''): KeyState[] {
+    const rows = this.stmt.keys!.all(prefix, `${prefix}\u{10FFFF}`) as Array<{ key: string }>
+    return rows.map((r) => this.state(r.key)).filter((s): s is KeyState => s != null)
+  }
+
+  /** Entry ids in insertion order after `cursor` (a rowid), for sync. */
+  ids(cursor: number, limit: number): Array<{ rowid: number; id: string }> {
+    return (this.stmt.ids!.all(cursor, limit) as Array<{ rowid: number; id: string }>).map((r) => ({
+      rowid: Number(r.rowid),
+      id: r.id,
+    }))
+  }
+
+  /** Keeps the newest `limit` versions of `key`; returns how many were dropped. */
+  prune(key: string, limit: number, now = Date.now()): number {
+    const old = this.stmt.prune!.all(key, limit) as Array<{ id: string }>
+    for (const { id } of old) {
+      this.stmt.del!.run(id)
+      this.stmt.markPruned!.run(id, now)
+    }
+    return old.length
+  }
+
+  /** Content hashes referenced by a retained entry (blobs not listed here may be collected). */
+  referenced(): Set<string> {
+    return new Set((this.stmt.shas!.all() as Array<{ sha256: string }>).map((r) => r.sha256))
+  }
+
+  references(sha256: string): boolean {
+    return this.stmt.refs!.get(sha256) != null
+  }
+
+  /** Retained, non-deleted entries up to `maxSize` bytes (whose content a node fetches eagerly). */
+  eager(maxSize: number): StoredEntry[] {
+    return (this.stmt.missing!.all(maxSize) as Row[]).map(toEntry)
+  }
+
+  forgetPruned(before: number): void {
+    this.db.prepare('DELETE FROM file_entries_pruned WHERE at < ?').run(before)
+  }
+}

@@ -1,0 +1,457 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import type { BlobStore } from './blob-store.js'
+import {
+  BLOB_IDLE_TIMEOUT,
+  BLOB_PROTOCOL_NAME,
+  CHUNK_SIZE,
+  EAGER_FETCH_SIZE,
+  HISTORY_LIMIT,
+  MAX_CONCURRENT_FETCHES,
+  MAX_FILE_SIZE,
+  MAX_SYNC_MESSAGE,
+  MAX_SYNC_REQUESTS,
+  PROTOCOL_PREFIX,
+  PROTOCOL_VERSION,
+  SYNC_GET_BATCH,
+  SYNC_IDS_PAGE,
+  SYNC_PROTOCOL_NAME,
+  SYNC_TIMEOUT,
+  TOPIC,
+} from './constants.js'
+import { createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
+import { FileError, InvalidEntryError } from './errors.js'
+import type { FileStore, KeyState } from './file-store.js'
+import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
+import { BlobHeader, BlobRequest, SyncRequest, SyncResponse } from './pb/files.js'
+
+const ID_RE = /^[0-9a-f]{32}$/
+const RETRY_MISSING = 30_000
+const GC_INTERVAL = 5 * 60_000
+
+/**
+ * Shared files: a replicated map of signed, versioned entries, and content-addressed blobs. Entries
+ * are announced over gossipsub and exchanged on every new connection (anti-entropy); blobs move over
+ * a direct stream in frames, verified by hash, and are fetched eagerly up to a size, lazily above it.
+ */
+export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
+  readonly syncProtocol: string
+  readonly blobProtocol: string
+  readonly topic: string
+  readonly maxFileSize: number
+  private readonly components: FilesComponents
+  private readonly store: FileStore
+  private readonly blobs: BlobStore
+  private readonly accept: FilesInit['accept']
+  private readonly eagerSize: number
+  private readonly historyLimit: number
+  private readonly log: Logger
+  private readonly syncing = new Set<string>()
+  private readonly fetching = new Map<string, Promise<boolean>>()
+  private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
+  private active = 0
+  private topologyId?: string
+  private retryTimer?: ReturnType<typeof setInterval>
+  private gcTimer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor(components: FilesComponents, init: FilesInit) {
+    super()
+    this.components = components
+    this.store = init.store
+    this.blobs = init.blobs
+    this.accept = init.accept
+    this.maxFileSize = init.maxFileSize ?? MAX_FILE_SIZE
+    this.eagerSize = init.eagerSize ?? EAGER_FETCH_SIZE
+    this.historyLimit = init.historyLimit ?? HISTORY_LIMIT
+    this.log = components.logger.forComponent('clawlink:files')
+    const prefix = init.protocolPrefix ?? PROTOCOL_PREFIX
+    this.syncProtocol = `/${prefix}/${SYNC_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.blobProtocol = `/${prefix}/${BLOB_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.topic = init.topic ?? TOPIC
+    this.handleSync = this.handleSync.bind(this)
+    this.handleBlob = this.handleBlob.bind(this)
+    this.validate = this.validate.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = '@clawlink/files'
+
+  isStarted(): boolean {
+    return this.started
+  }
+
+  async start(): Promise<void> {
+    const { registrar } = this.components
+    await registrar.handle(this.syncProtocol, this.handleSync, {
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+      runOnLimitedConnection: true,
+    })
+    await registrar.handle(this.blobProtocol, this.handleBlob, {
+      maxInboundStreams: 16,
+      maxOutboundStreams: 16,
+      runOnLimitedConnection: true,
+    })
+    this.topologyId = await registrar.register(this.syncProtocol, {
+      notifyOnLimitedConnection: true,
+      onConnect: (peerId) => {
+        void this.syncFrom(peerId)
+      },
+    })
+    this.started = true
+  }
+
+  afterStart(): void {
+    const { pubsub } = this.components
+    pubsub.topicValidators.set(this.topic, this.validate)
+    pubsub.subscribe(this.topic)
+    this.fetchMissing()
+    this.retryTimer = setInterval(() => this.fetchMissing(), RETRY_MISSING)
+    this.gcTimer = setInterval(() => {
+      this.collectGarbage().catch((err) => this.log.error('blob garbage collection failed - %e', err))
+    }, GC_INTERVAL)
+  }
+
+  async stop(): Promise<void> {
+    this.started = false
+    clearInterval(this.retryTimer)
+    clearInterval(this.gcTimer)
+    const { registrar, pubsub } = this.components
+    if (this.topologyId != null) registrar.unregister(this.topologyId)
+    await registrar.unhandle(this.syncProtocol)
+    await registrar.unhandle(this.blobProtocol)
+    pubsub.topicValidators.delete(this.topic)
+    try {
+      pubsub.unsubscribe(this.topic)
+    } catch {}
+  }
+
+  // ---- writing ----
+
+  /**
+   * Writes `key` as this node: content already in the blob store (`content`), or a deletion. With
+   * `base`, refuses unless the current winner has that version (compare-and-swap).
+   */
+  async write(
+    key: string,
+    content: { sha256: string; size: number; mediaType: string } | 'delete',
+    base?: number,
+  ): Promise<VerifiedEntry> {
+    const current = this.checkBase(key, base)
+    if (content === 'delete' && (current == null || current.winner.deleted)) {
+      throw new FileError('not_found', `no file ${key}`)
+    }
+    const known = this.store.maxVersion(key)
+    const fields: EntryFields = {
+      key,
+      version: known + 1,
+      base: known,
+      time: Date.now(),
+      size: content === 'delete' ? 0 : content.size,
+      sha256: content === 'delete' ? '' : content.sha256,
+      mediaType: content === 'delete' ? '' : content.mediaType,
+      deleted: content === 'delete',
+    }
+    const raw = await createEntry(
+      this.components.privateKey,
+      this.components.peerId.toMultihash().bytes,
+      fields,
+    )
+    const entry = await openEntry(raw, Number.MAX_SAFE_INTEGER)
+    this.take(entry, 'own')
+    try {
+      await this.components.pubsub.publish(this.topic, raw)
+    } catch (err) {
+      this.log('publish failed - %e', err)
+    }
+    return entry
+  }
+
+  /** With a base version (compare-and-swap), throws a conflict unless the current winner has it. */
+  checkBase(key: string, base?: number): KeyState | undefined {
+    const current = this.store.state(key)
+    const at = current?.winner.version ?? 0
+    if (base != null && at !== base) {
+      const by = current != null ? ` (by ${current.winner.author.slice(0, 16)})` : ''
+      throw new FileError(
+        'conflict',
+        `${key} is at version ${at}${by}, not ${base}: get it, merge, and write again with --base ${at}`,
+      )
+    }
+    return current
+  }
+
+  /** Stores an entry, prunes the key's history, and reports a changed winner. */
+  private take(entry: VerifiedEntry, via: 'own' | 'live' | 'sync'): boolean {
+    const before = this.store.state(entry.key)
+    const isNew = this.accept(entry, via, () => {
+      this.store.prune(entry.key, this.historyLimit)
+      const after = this.store.state(entry.key)
+      return { before, after }
+    })
+    if (isNew && !entry.deleted && entry.size <= this.eagerSize)
+      this.enqueue(entry.sha256, entry.size, entry.author)
+    return isNew
+  }
+
+  // ---- gossip ----
+
+  private async validate(propagationSource: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    const peer = msg.type === 'signed' ? msg.from.toString() : propagationSource.toString()
+    try {
+      if (msg.type !== 'signed') throw new InvalidEntryError('unsigned gossip message')
+      const entry = await openEntry(msg.data, this.maxFileSize)
+      if (entry.author !== peer) throw new InvalidEntryError('gossip sender is not the entry author')
+      if (!msg.from.equals(this.components.peerId)) this.take(entry, 'live')
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      if (err instanceof InvalidEntryError) {
+        this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'live' })
+        return TopicValidatorResult.Reject
+      }
+      this.log.error('could not handle an entry from %s - %e', peer, err)
+      return TopicValidatorResult.Ignore
+    }
+  }
+
+  // ---- anti-entropy ----
+
+  /** Pulls from `peer` the entries we lack. */
+  async syncFrom(peerId: PeerId): Promise<number> {
+    const peer = peerId.toString()
+    if (!this.started || this.syncing.has(peer)) return 0
+    this.syncing.add(peer)
+    let stream: Stream | undefined
+    let fetched = 0
+    try {
+      const signal = AbortSignal.timeout(SYNC_TIMEOUT * 10)
+      stream = await this.components.connectionManager.openStream(peerId, this.syncProtocol, {
+        signal,
+        runOnLimitedConnection: true,
+      })
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
+      const ask = async (req: SyncRequest): Promise<SyncResponse> => {
+        await lp.write(SyncRequest.encode(req), { signal })
+        return SyncResponse.decode(await lp.read({ signal }), {
+          limits: { ids: SYNC_IDS_PAGE, entries: SYNC_GET_BATCH },
+        })
+      }
+      const missing: string[] = []
+      let cursor = ''
+      for (let page = 0; page < MAX_SYNC_REQUESTS / 2; page++) {
+        const res = await ask({ kind: SyncRequest.Kind.IDS, cursor, ids: [] })
+        for (const id of res.ids) if (ID_RE.test(id) && !this.store.has(id)) missing.push(id)
+        if (!res.more || res.ids.length === 0) break
+        cursor = res.cursor
+      }
+      while (missing.length > 0 && this.started) {
+        const batch = missing.splice(0, SYNC_GET_BATCH)
+        const res = await ask({ kind: SyncRequest.Kind.GET, cursor: '', ids: batch })
+        if (res.entries.length === 0) break
+        for (const raw of res.entries) {
+          try {
+            const entry = await openEntry(raw, this.maxFileSize)
+            if (!batch.includes(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
+            if (this.take(entry, 'sync')) fetched++
+          } catch (err) {
+            if (!(err instanceof InvalidEntryError)) throw err
+            this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
+          }
+        }
+      }
+      await stream.close({ signal }).catch(() => {})
+      this.safeDispatch('sync:done', { peer, fetched })
+      this.fetchMissing()
+    } catch (err) {
+      stream?.abort(err as Error)
+      this.log('file sync from %s failed - %e', peer, err)
+    } finally {
+      this.syncing.delete(peer)
+    }
+    return fetched
+  }
+
+  private async handleSync(stream: Stream, connection: Connection): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+    try {
+      for (let n = 0; n < MAX_SYNC_REQUESTS; n++) {
+        let req: SyncRequest
+        try {
+          req = SyncRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }), {
+            limits: { ids: SYNC_GET_BATCH },
+          })
+        } catch (err) {
+          if ((err as Error).name === 'UnexpectedEOFError') break
+          throw err
+        }
+        let res: SyncResponse
+        if (req.kind === SyncRequest.Kind.IDS) {
+          const after = /^\d+$/.test(req.cursor) ? Number(req.cursor) : 0
+          const page = this.store.ids(after, SYNC_IDS_PAGE)
+          res = {
+            ids: page.map((p) => p.id),
+            more: page.length === SYNC_IDS_PAGE,
+            cursor: String(page.at(-1)?.rowid ?? after),
+            entries: [],
+          }
+        } else {
+          const entries = req.ids.slice(0, SYNC_GET_BATCH).flatMap((id) => {
+            const raw = this.store.raw(id)
+            return raw != null ? [raw as Uint8Array<ArrayBuffer>] : []
+          })
+          res = { ids: [], more: false, cursor: '', entries }
+        }
+        await lp.write(SyncResponse.encode(res))
+      }
+      await stream.close()
+    } catch (err) {
+      this.log('file sync request from %p failed - %e', connection.remotePeer, err)
+      stream.abort(err as Error)
+    }
+  }
+
+  // ---- blobs ----
+
+  private async handleBlob(stream: Stream): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 256 })
+    try {
+      const req = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
+      const sha = Buffer.from(req.sha256).toString('hex')
+      // only content of retained entries is served: a peer cannot probe for arbitrary blobs
+      if (req.sha256.length !== 32 || !this.store.references(sha) || !(await this.blobs.has(sha))) {
+        await lp.write(BlobHeader.encode({ found: false, size: 0n }))
+        await stream.close()
+        return
+      }
+      const path = this.blobs.path(sha)
+      const { size } = await stat(path)
+      await lp.write(BlobHeader.encode({ found: true, size: BigInt(size) }))
+      for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_SIZE })) {
+        await lp.write(chunk as Buffer, { signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
+      }
+      await stream.close()
+    } catch (err) {
+      this.log('serving a blob failed - %e', err)
+      stream.abort(err as Error)
+    }
+  }
+
+  /** Fetches a blob from one peer; false if it does not have it; throws if the transfer fails. */
+  private async fetchFrom(peer: string, sha256: string, size: number): Promise<boolean> {
+    const stream = await this.components.connectionManager.openStream(
+      peerIdFromString(peer),
+      this.blobProtocol,
+      {
+        signal: AbortSignal.timeout(SYNC_TIMEOUT),
+        runOnLimitedConnection: true,
+      },
+    )
+    const lp = lpStream(stream, { maxDataLength: CHUNK_SIZE })
+    const writer = await this.blobs.writer({ sha256, size })
+    try {
+      await lp.write(BlobRequest.encode({ sha256: Uint8Array.from(Buffer.from(sha256, 'hex')) }))
+      const header = BlobHeader.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
+      if (!header.found) {
+        await writer.abort()
+        await stream.close().catch(() => {})
+        return false
+      }
+      if (Number(header.size) !== size)
+        throw new FileError('invalid', `peer offers ${header.size} bytes, the entry says ${size}`)
+      while (writer.written < size) {
+        const frame = await lp.read({ signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
+        await writer.write(frame.subarray())
+        this.safeDispatch('blob:progress', { sha256, received: writer.written, size })
+      }
+      await writer.finish()
+      await stream.close().catch(() => {})
+      return true
+    } catch (err) {
+      await writer.abort()
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  /**
+   * Makes sure this node holds a blob: fetched from the author first, then from any connected peer.
+   * A corrupted or truncated transfer is discarded and the next peer tried.
+   */
+  ensureBlob(sha256: string, size: number, author?: string): Promise<boolean> {
+    const running = this.fetching.get(sha256)
+    if (running != null) return running
+    const job = (async () => {
+      if (await this.blobs.has(sha256)) return true
+      const self = this.components.peerId.toString()
+      const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
+      const peers = [...new Set([...(author != null && author !== self ? [author] : []), ...connected])]
+      for (const peer of peers) {
+        try {
+          if (await this.fetchFrom(peer, sha256, size)) {
+            this.safeDispatch('blob:fetched', { sha256, size, peer })
+            return true
+          }
+        } catch (err) {
+          const reason = (err as Error).message
+          if (err instanceof FileError) this.safeDispatch('blob:invalid', { sha256, peer, reason })
+          else this.log('fetching %s from %s failed - %e', sha256, peer, err)
+        }
+      }
+      return false
+    })().finally(() => this.fetching.delete(sha256))
+    this.fetching.set(sha256, job)
+    return job
+  }
+
+  private enqueue(sha256: string, size: number, author: string): void {
+    if (this.fetching.has(sha256) || this.queue.some((q) => q.sha256 === sha256)) return
+    this.queue.push({ sha256, size, author })
+    this.drain()
+  }
+
+  private drain(): void {
+    while (this.started && this.active < MAX_CONCURRENT_FETCHES && this.queue.length > 0) {
+      const next = this.queue.shift()!
+      this.active++
+      void this.ensureBlob(next.sha256, next.size, next.author)
+        .catch(() => false)
+        .finally(() => {
+          this.active--
+          this.drain()
+        })
+    }
+  }
+
+  /** Queues every eagerly replicated blob this node lacks. */
+  fetchMissing(): void {
+    if (!this.started) return
+    void (async () => {
+      for (const e of this.store.eager(this.eagerSize)) {
+        if (!(await this.blobs.has(e.sha256))) this.enqueue(e.sha256, e.size, e.author)
+      }
+    })().catch((err) => this.log.error('scanning for missing blobs failed - %e', err))
+  }
+
+  /** Drops blobs no retained entry references. */
+  async collectGarbage(): Promise<number> {
+    return this.blobs.gc(this.store.referenced())
+  }
+
+  state(key: string): KeyState | undefined {
+    return this.store.state(key)
+  }
+
+  private safeDispatch<K extends keyof FilesEvents>(type: K, detail: FilesEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail })
+    } catch (err) {
+      this.log.error('files listener failed - %e', err)
+    }
+  }
+}

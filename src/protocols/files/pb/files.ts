@@ -1,0 +1,953 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface EntryBody {
+  key: string
+  version: bigint
+  base: bigint
+  author: Uint8Array<ArrayBuffer>
+  time: bigint
+  size: bigint
+  sha256: Uint8Array<ArrayBuffer>
+  mediaType: string
+  deleted: boolean
+}
+
+export namespace EntryBody {
+  let _codec: Codec<EntryBody>
+
+  export const codec = (): Codec<EntryBody> => {
+    if (_codec == null) {
+      _codec = message<EntryBody>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.key != null && obj.key !== '')) {
+          w.uint32(10)
+          w.string(obj.key)
+        }
+
+        if ((obj.version != null && obj.version !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.version)
+        }
+
+        if ((obj.base != null && obj.base !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.base)
+        }
+
+        if ((obj.author != null && obj.author.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.author)
+        }
+
+        if ((obj.time != null && obj.time !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.time)
+        }
+
+        if ((obj.size != null && obj.size !== 0n)) {
+          w.uint32(48)
+          w.uint64(obj.size)
+        }
+
+        if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.sha256)
+        }
+
+        if ((obj.mediaType != null && obj.mediaType !== '')) {
+          w.uint32(66)
+          w.string(obj.mediaType)
+        }
+
+        if ((obj.deleted != null && obj.deleted !== false)) {
+          w.uint32(72)
+          w.bool(obj.deleted)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          key: '',
+          version: 0n,
+          base: 0n,
+          author: uint8ArrayAlloc(0),
+          time: 0n,
+          size: 0n,
+          sha256: uint8ArrayAlloc(0),
+          mediaType: '',
+          deleted: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.key = reader.string()
+              break
+            }
+            case 2: {
+              obj.version = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.base = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.author = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.time = reader.uint64()
+              break
+            }
+            case 6: {
+              obj.size = reader.uint64()
+              break
+            }
+            case 7: {
+              obj.sha256 = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.mediaType = reader.string()
+              break
+            }
+            case 9: {
+              obj.deleted = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.base`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.author`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.time`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.sha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.mediaType`,
+                value: reader.string()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.deleted`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EntryBodyKeyFieldEvent {
+    field: '$.key'
+    value: string
+  }
+
+  export interface EntryBodyVersionFieldEvent {
+    field: '$.version'
+    value: bigint
+  }
+
+  export interface EntryBodyBaseFieldEvent {
+    field: '$.base'
+    value: bigint
+  }
+
+  export interface EntryBodyAuthorFieldEvent {
+    field: '$.author'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EntryBodyTimeFieldEvent {
+    field: '$.time'
+    value: bigint
+  }
+
+  export interface EntryBodySizeFieldEvent {
+    field: '$.size'
+    value: bigint
+  }
+
+  export interface EntryBodySha256FieldEvent {
+    field: '$.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EntryBodyMediaTypeFieldEvent {
+    field: '$.mediaType'
+    value: string
+  }
+
+  export interface EntryBodyDeletedFieldEvent {
+    field: '$.deleted'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<EntryBody>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, EntryBody.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EntryBody>): EntryBody {
+    return decodeMessage(buf, EntryBody.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EntryBody>): Generator<EntryBodyKeyFieldEvent | EntryBodyVersionFieldEvent | EntryBodyBaseFieldEvent | EntryBodyAuthorFieldEvent | EntryBodyTimeFieldEvent | EntryBodySizeFieldEvent | EntryBodySha256FieldEvent | EntryBodyMediaTypeFieldEvent | EntryBodyDeletedFieldEvent> {
+    return streamMessage(buf, EntryBody.codec(), opts)
+  }
+}
+
+export interface Entry {
+  body: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace Entry {
+  let _codec: Codec<Entry>
+
+  export const codec = (): Codec<Entry> => {
+    if (_codec == null) {
+      _codec = message<Entry>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.body != null && obj.body.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.body)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          body: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.body = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.body`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EntryBodyFieldEvent {
+    field: '$.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EntrySignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Entry>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Entry.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Entry {
+    return decodeMessage(buf, Entry.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Generator<EntryBodyFieldEvent | EntrySignatureFieldEvent> {
+    return streamMessage(buf, Entry.codec(), opts)
+  }
+}
+
+export interface SyncRequest {
+  kind: SyncRequest.Kind
+  cursor: string
+  ids: string[]
+}
+
+export namespace SyncRequest {
+  export enum Kind {
+    IDS = 'IDS',
+    GET = 'GET'
+  }
+
+  enum __KindValues {
+    IDS = 0,
+    GET = 1
+  }
+
+  export namespace Kind {
+    export const codec = (): Codec<Kind> => {
+      return enumeration<Kind>(__KindValues)
+    }
+  }
+
+  let _codec: Codec<SyncRequest>
+
+  export const codec = (): Codec<SyncRequest> => {
+    if (_codec == null) {
+      _codec = message<SyncRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.kind != null && __KindValues[obj.kind] !== 0) {
+          w.uint32(8)
+          SyncRequest.Kind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.cursor != null && obj.cursor !== '')) {
+          w.uint32(18)
+          w.string(obj.cursor)
+        }
+
+        if (obj.ids != null && obj.ids.length > 0) {
+          for (const value of obj.ids) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kind: Kind.IDS,
+          cursor: '',
+          ids: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.kind = SyncRequest.Kind.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.cursor = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.ids != null && obj.ids.length === opts.limits.ids) {
+                throw new MaxLengthError('Decode error - repeated field "ids" had too many elements')
+              }
+
+              obj.ids.push(reader.string())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          ids: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.kind`,
+                value: SyncRequest.Kind.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.cursor`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.ids != null && obj.ids === opts.limits.ids) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ids" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.ids[]`,
+                index: obj.ids,
+                value: reader.string()
+              }
+
+              obj.ids++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SyncRequestKindFieldEvent {
+    field: '$.kind'
+    value: SyncRequest.Kind
+  }
+
+  export interface SyncRequestCursorFieldEvent {
+    field: '$.cursor'
+    value: string
+  }
+
+  export interface SyncRequestIdsFieldEvent {
+    field: '$.ids[]'
+    index: number
+    value: string
+  }
+
+  export function encode (obj: Partial<SyncRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SyncRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): SyncRequest {
+    return decodeMessage(buf, SyncRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestKindFieldEvent | SyncRequestCursorFieldEvent | SyncRequestIdsFieldEvent> {
+    return streamMessage(buf, SyncRequest.codec(), opts)
+  }
+}
+
+export interface SyncResponse {
+  ids: string[]
+  more: boolean
+  cursor: string
+  entries: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace SyncResponse {
+  let _codec: Codec<SyncResponse>
+
+  export const codec = (): Codec<SyncResponse> => {
+    if (_codec == null) {
+      _codec = message<SyncResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.ids != null && obj.ids.length > 0) {
+          for (const value of obj.ids) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(16)
+          w.bool(obj.more)
+        }
+
+        if ((obj.cursor != null && obj.cursor !== '')) {
+          w.uint32(26)
+          w.string(obj.cursor)
+        }
+
+        if (obj.entries != null && obj.entries.length > 0) {
+          for (const value of obj.entries) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          ids: [],
+          more: false,
+          cursor: '',
+          entries: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.ids != null && obj.ids.length === opts.limits.ids) {
+                throw new MaxLengthError('Decode error - repeated field "ids" had too many elements')
+              }
+
+              obj.ids.push(reader.string())
+              break
+            }
+            case 2: {
+              obj.more = reader.bool()
+              break
+            }
+            case 3: {
+              obj.cursor = reader.string()
+              break
+            }
+            case 4: {
+              if (opts.limits?.entries != null && obj.entries.length === opts.limits.entries) {
+                throw new MaxLengthError('Decode error - repeated field "entries" had too many elements')
+              }
+
+              obj.entries.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          ids: 0,
+          entries: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.ids != null && obj.ids === opts.limits.ids) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ids" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.ids[]`,
+                index: obj.ids,
+                value: reader.string()
+              }
+
+              obj.ids++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.cursor`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.entries != null && obj.entries === opts.limits.entries) {
+                throw new MaxLengthError('Streaming decode error - repeated field "entries" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.entries[]`,
+                index: obj.entries,
+                value: reader.bytes()
+              }
+
+              obj.entries++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SyncResponseIdsFieldEvent {
+    field: '$.ids[]'
+    index: number
+    value: string
+  }
+
+  export interface SyncResponseMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
+  export interface SyncResponseCursorFieldEvent {
+    field: '$.cursor'
+    value: string
+  }
+
+  export interface SyncResponseEntriesFieldEvent {
+    field: '$.entries[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SyncResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SyncResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): SyncResponse {
+    return decodeMessage(buf, SyncResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseIdsFieldEvent | SyncResponseMoreFieldEvent | SyncResponseCursorFieldEvent | SyncResponseEntriesFieldEvent> {
+    return streamMessage(buf, SyncResponse.codec(), opts)
+  }
+}
+
+export interface BlobRequest {
+  sha256: Uint8Array<ArrayBuffer>
+}
+
+export namespace BlobRequest {
+  let _codec: Codec<BlobRequest>
+
+  export const codec = (): Codec<BlobRequest> => {
+    if (_codec == null) {
+      _codec = message<BlobRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.sha256)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          sha256: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.sha256 = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.sha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobRequestSha256FieldEvent {
+    field: '$.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<BlobRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): BlobRequest {
+    return decodeMessage(buf, BlobRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestSha256FieldEvent> {
+    return streamMessage(buf, BlobRequest.codec(), opts)
+  }
+}
+
+export interface BlobHeader {
+  found: boolean
+  size: bigint
+}
+
+export namespace BlobHeader {
+  let _codec: Codec<BlobHeader>
+
+  export const codec = (): Codec<BlobHeader> => {
+    if (_codec == null) {
+      _codec = message<BlobHeader>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.found != null && obj.found !== false)) {
+          w.uint32(8)
+          w.bool(obj.found)
+        }
+
+        if ((obj.size != null && obj.size !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.size)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          found: false,
+          size: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.found = reader.bool()
+              break
+            }
+            case 2: {
+              obj.size = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.found`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BlobHeaderFoundFieldEvent {
+    field: '$.found'
+    value: boolean
+  }
+
+  export interface BlobHeaderSizeFieldEvent {
+    field: '$.size'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<BlobHeader>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, BlobHeader.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobHeader>): BlobHeader {
+    return decodeMessage(buf, BlobHeader.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobHeader>): Generator<BlobHeaderFoundFieldEvent | BlobHeaderSizeFieldEvent> {
+    return streamMessage(buf, BlobHeader.codec(), opts)
+  }
+}
