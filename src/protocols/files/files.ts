@@ -5,6 +5,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { startResync } from '../resync.js'
 import { TypedEventEmitter } from 'main-event'
 import type { BlobStore } from './blob-store.js'
 import {
@@ -53,6 +54,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly historyLimit: number
   private readonly log: Logger
   private readonly syncing = new Set<string>()
+  private readonly syncAgain = new Set<string>()
   private readonly fetching = new Map<string, Promise<boolean>>()
   private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
   private active = 0
@@ -60,6 +62,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private retryTimer?: ReturnType<typeof setInterval>
   private gcTimer?: ReturnType<typeof setInterval>
   private started = false
+  private stopResync?: () => void
 
   constructor(components: FilesComponents, init: FilesInit) {
     super()
@@ -111,6 +114,12 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.subscribe(this.topic)
+    this.stopResync = startResync({
+      pubsub,
+      connectionManager: this.components.connectionManager,
+      topic: this.topic,
+      sync: (peer) => this.syncFrom(peer),
+    })
     this.fetchMissing()
     this.retryTimer = setInterval(() => this.fetchMissing(), RETRY_MISSING)
     this.gcTimer = setInterval(() => {
@@ -120,6 +129,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   async stop(): Promise<void> {
     this.started = false
+    this.stopResync?.()
     clearInterval(this.retryTimer)
     clearInterval(this.gcTimer)
     const { registrar, pubsub } = this.components
@@ -225,7 +235,12 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   /** Pulls from `peer` the entries we lack. */
   async syncFrom(peerId: PeerId): Promise<number> {
     const peer = peerId.toString()
-    if (!this.started || this.syncing.has(peer)) return 0
+    if (!this.started) return 0
+    if (this.syncing.has(peer)) {
+      // asked again while pulling: pull once more afterwards, for what the running pass may miss
+      this.syncAgain.add(peer)
+      return 0
+    }
     this.syncing.add(peer)
     let stream: Stream | undefined
     let fetched = 0
@@ -273,6 +288,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       this.log('file sync from %s failed - %e', peer, err)
     } finally {
       this.syncing.delete(peer)
+      if (this.syncAgain.delete(peer)) setTimeout(() => void this.syncFrom(peerId), 0)
     }
     return fetched
   }

@@ -2,6 +2,7 @@ import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { startResync } from '../resync.js'
 import { TypedEventEmitter } from 'main-event'
 import { type BroadcastInput, createBroadcast, openBroadcast, type VerifiedBroadcast } from './broadcast.js'
 import {
@@ -48,12 +49,14 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private readonly now: () => number
   private readonly log: Logger
   private readonly syncing = new Set<string>()
+  private readonly syncAgain = new Set<string>()
   /** ids some sync is fetching right now */
   private readonly claimed = new Set<string>()
   private readonly throttledAt = new Map<string, number>()
   private topologyId?: string
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
+  private stopResync?: () => void
 
   constructor(components: KnowledgeComponents, init: KnowledgeInit) {
     super()
@@ -97,12 +100,19 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.subscribe(this.topic)
+    this.stopResync = startResync({
+      pubsub,
+      connectionManager: this.components.connectionManager,
+      topic: this.topic,
+      sync: (peer) => this.syncFrom(peer),
+    })
     this.prune()
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL)
   }
 
   async stop(): Promise<void> {
     this.started = false
+    this.stopResync?.()
     clearInterval(this.pruneTimer)
     const { registrar, pubsub } = this.components
     if (this.topologyId != null) registrar.unregister(this.topologyId)
@@ -181,7 +191,12 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   /** Pulls from `peer` the broadcasts we lack within the retention window. */
   async syncFrom(peerId: PeerId): Promise<number> {
     const peer = peerId.toString()
-    if (!this.started || this.syncing.has(peer)) return 0
+    if (!this.started) return 0
+    if (this.syncing.has(peer)) {
+      // asked again while pulling: pull once more afterwards, for what the running pass may miss
+      this.syncAgain.add(peer)
+      return 0
+    }
     this.syncing.add(peer)
     const t0 = Date.now()
     let stream: Stream | undefined
@@ -246,6 +261,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     } finally {
       for (const id of claims) this.claimed.delete(id)
       this.syncing.delete(peer)
+      if (this.syncAgain.delete(peer)) setTimeout(() => void this.syncFrom(peerId), 0)
     }
     return fetched
   }

@@ -1,0 +1,127 @@
+// The shared file map with nodes in one process: concurrent writes, catching up, corrupted transfers.
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type TestMesh, seen, startNode, testMesh } from '../helpers/in-process.js'
+
+type Node = Awaited<ReturnType<typeof startNode>>
+
+async function put(node: Node, mesh: TestMesh, key: string, content: Uint8Array | string, base?: number) {
+  const path = join(mesh.home, `put-${randomBytes(4).toString('hex')}`)
+  writeFileSync(path, content)
+  const blob = await node.blobStore.importFile(path, node.files.maxFileSize)
+  return node.files.write(key, { ...blob, mediaType: 'text/plain' }, base)
+}
+
+function content(node: Node, key: string): string | undefined {
+  const state = node.files.state(key)
+  if (state == null || state.winner.deleted) return undefined
+  try {
+    return readFileSync(node.blobStore.path(state.winner.sha256), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+describe('shared files (in-process nodes)', () => {
+  let mesh: TestMesh
+  afterEach(async () => {
+    await mesh.cleanup()
+  })
+
+  it('two writes of one key made while disconnected converge to the same winner; the other is kept, flagged', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false })
+    const b = await startNode(mesh, { name: 'bob', mdns: false })
+    await put(a, mesh, 'plan.md', 'base plan')
+    // bob gets version 1 by connecting once, then they part
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    await vi.waitFor(() => expect(content(b, 'plan.md')).toBe('base plan'), { timeout: 10_000 })
+    await b.libp2p.hangUp(a.peerId)
+    await a.libp2p.hangUp(b.peerId)
+    // a's and b's redialers would reconnect them: stop that by stopping the node's redialer targets
+    for (const n of [a, b]) (n as unknown as { redialer: { stop(): void } }).redialer.stop()
+    await vi.waitFor(() => expect(a.libp2p.getConnections(b.peerId)).toHaveLength(0))
+
+    await put(a, mesh, 'plan.md', "alice's plan", 1)
+    await put(b, mesh, 'plan.md', "bob's plan", 1)
+    expect(a.files.state('plan.md')!.winner.version).toBe(2)
+    expect(b.files.state('plan.md')!.winner.version).toBe(2)
+
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    await vi.waitFor(
+      () => {
+        const sa = a.files.state('plan.md')!
+        const sb = b.files.state('plan.md')!
+        expect(sa.winner.id).toBe(sb.winner.id)
+        expect(sa.versions).toBe(3)
+        expect(sb.versions).toBe(3)
+        expect(sa.conflict).toBe(true)
+        expect(sb.conflict).toBe(true)
+        expect(content(a, 'plan.md')).toBe(content(b, 'plan.md'))
+      },
+      { timeout: 10_000 },
+    )
+    // the tie at version 2 goes to the higher PeerId, on both nodes
+    const winner = [a, b].map((n) => n.peerId.toString()).sort().at(-1)
+    expect(a.files.state('plan.md')!.winner.author).toBe(winner)
+    const history = a.fileStore.history('plan.md')
+    const loser = history.find((e) => e.version === 2 && e.author !== winner)!
+    // nothing is lost: the losing write's content is still here
+    expect(readFileSync(a.blobStore.path(loser.sha256), 'utf8')).toMatch(/plan$/)
+    // the agents were told, with the conflict flag
+    expect(a.inbox.take(10, true).some((e) => e.type === 'file_updated' && e.conflict === true)).toBe(true)
+
+    // someone merges and writes again: the conflict is over, everywhere
+    await put(b, mesh, 'plan.md', 'merged plan', 2)
+    await vi.waitFor(
+      () => {
+        for (const n of [a, b]) {
+          expect(n.files.state('plan.md')!.conflict).toBe(false)
+          expect(content(n, 'plan.md')).toBe('merged plan')
+        }
+      },
+      { timeout: 10_000 },
+    )
+  })
+
+  it('a corrupted transfer is discarded and the content fetched from another peer', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false })
+    const b = await startNode(mesh, { name: 'bob', mdns: false, peers: [a.libp2p.getMultiaddrs()[0]!.toString()] })
+    const data = randomBytes(300_000)
+    const entry = await put(a, mesh, 'data.bin', data)
+    await vi.waitFor(async () => expect(await b.blobStore.has(entry.sha256)).toBe(true), { timeout: 10_000 })
+    // alice's copy rots on disk (same length, other bytes)
+    const rotten = Buffer.from(data)
+    rotten[1000] ^= 0xff
+    writeFileSync(a.blobStore.path(entry.sha256), rotten)
+
+    // carol asks alice (the author) first, gets bad bytes, discards them, and gets them from bob
+    const c = await startNode(mesh, {
+      name: 'carol',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString(), b.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(seen(c)).toEqual(['alice', 'bob']), { timeout: 10_000 })
+    await vi.waitFor(async () => expect(await c.blobStore.has(entry.sha256)).toBe(true), { timeout: 15_000 })
+    expect(Buffer.compare(readFileSync(c.blobStore.path(entry.sha256)), data)).toBe(0)
+    const invalid = c.sink.events.filter((e) => e.event === 'blob_invalid')
+    expect(invalid.length).toBeGreaterThanOrEqual(1)
+    expect(invalid[0]!.peer).toBe(a.peerId.toString())
+    expect(String(invalid[0]!.reason)).toMatch(/content does not match/)
+  })
+
+  it('refuses bad keys, stale bases and oversized files', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false, maxFileSize: 1000 })
+    for (const key of ['/etc/passwd', 'a/../b', '', 'x'.repeat(513), 'nul\u0000byte']) {
+      await expect(put(a, mesh, key, 'x')).rejects.toThrow(/invalid key/)
+    }
+    await expect(put(a, mesh, 'big.bin', randomBytes(1001))).rejects.toThrow(/1001 bytes; the limit is 1000/)
+    await put(a, mesh, 'ok.txt', 'one')
+    await expect(put(a, mesh, 'ok.txt', 'two', 0)).rejects.toThrow(/at version 1 .*not 0/)
+    expect(content(a, 'ok.txt')).toBe('one')
+  })
+})
