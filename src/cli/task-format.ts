@@ -24,7 +24,9 @@ export function printEvents(events: EventJson[]): void {
   for (const e of events) {
     if (e.type === 'file_updated') {
       const what = e.deleted === true ? 'deleted' : `${e.size} bytes`
-      out.push(`[file_updated] ${e.key} version ${e.version} by ${e.from.name} (${what})${e.conflict === true ? ' CONFLICT' : ''}`)
+      out.push(
+        `[file_updated] ${e.key} version ${e.version} by ${e.from.name} (${what})${e.conflict === true ? ' CONFLICT' : ''}`,
+      )
     } else if (e.type === 'broadcast') {
       const tags = e.tags != null && e.tags.length > 0 ? ` [${e.tags.join(',')}]` : ''
       out.push(`[broadcast] ${e.topic}${tags} from ${e.from.name} (${shortId(e.from.id)}), ${e.timestamp}`)

@@ -34,7 +34,9 @@ export function startResync(init: ResyncInit): () => void {
     if (running) return
     running = true
     void (async () => {
-      const peers = new Map(init.connectionManager.getConnections().map((c) => [c.remotePeer.toString(), c.remotePeer]))
+      const peers = new Map(
+        init.connectionManager.getConnections().map((c) => [c.remotePeer.toString(), c.remotePeer]),
+      )
       for (const peer of peers.values()) await init.sync(peer).catch(() => {})
     })().finally(() => {
       running = false

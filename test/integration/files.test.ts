@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type TestMesh, seen, startNode, testMesh } from '../helpers/in-process.js'
+import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
 type Node = Awaited<ReturnType<typeof startNode>>
 
@@ -32,24 +32,32 @@ describe('shared files (in-process nodes)', () => {
 
   it('two writes of one key made while disconnected converge to the same winner; the other is kept, flagged', async () => {
     mesh = testMesh()
-    const a = await startNode(mesh, { name: 'alice', mdns: false })
-    const b = await startNode(mesh, { name: 'bob', mdns: false })
+    const stop = async (n: Node) => {
+      await n.stop()
+      mesh.nodes.splice(mesh.nodes.indexOf(n), 1)
+    }
+    let a = await startNode(mesh, { name: 'alice', mdns: false })
+    let b = await startNode(mesh, {
+      name: 'bob',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
     await put(a, mesh, 'plan.md', 'base plan')
-    // bob gets version 1 by connecting once, then they part
-    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
     await vi.waitFor(() => expect(content(b, 'plan.md')).toBe('base plan'), { timeout: 10_000 })
-    await b.libp2p.hangUp(a.peerId)
-    await a.libp2p.hangUp(b.peerId)
-    // a's and b's redialers would reconnect them: stop that by stopping the node's redialer targets
-    for (const n of [a, b]) (n as unknown as { redialer: { stop(): void } }).redialer.stop()
-    await vi.waitFor(() => expect(a.libp2p.getConnections(b.peerId)).toHaveLength(0))
+    const addrA = a.libp2p.getMultiaddrs()[0]!.toString()
 
+    // a real partition: each writes version 2 on top of version 1 while the other is down
+    await stop(b)
     await put(a, mesh, 'plan.md', "alice's plan", 1)
+    await stop(a)
+    b = await startNode(mesh, { name: 'bob', mdns: false })
     await put(b, mesh, 'plan.md', "bob's plan", 1)
-    expect(a.files.state('plan.md')!.winner.version).toBe(2)
     expect(b.files.state('plan.md')!.winner.version).toBe(2)
+    expect(content(b, 'plan.md')).toBe("bob's plan")
 
-    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    // alice comes back on her old address; bob, who remembers her, reconnects
+    a = await startNode(mesh, { name: 'alice', mdns: false, listen: [addrA.split('/p2p/')[0]!] })
+    expect(content(a, 'plan.md')).toBe("alice's plan")
     await vi.waitFor(
       () => {
         const sa = a.files.state('plan.md')!
@@ -61,10 +69,13 @@ describe('shared files (in-process nodes)', () => {
         expect(sb.conflict).toBe(true)
         expect(content(a, 'plan.md')).toBe(content(b, 'plan.md'))
       },
-      { timeout: 10_000 },
+      { timeout: 20_000 },
     )
     // the tie at version 2 goes to the higher PeerId, on both nodes
-    const winner = [a, b].map((n) => n.peerId.toString()).sort().at(-1)
+    const winner = [a, b]
+      .map((n) => n.peerId.toString())
+      .sort()
+      .at(-1)
     expect(a.files.state('plan.md')!.winner.author).toBe(winner)
     const history = a.fileStore.history('plan.md')
     const loser = history.find((e) => e.version === 2 && e.author !== winner)!
@@ -89,7 +100,11 @@ describe('shared files (in-process nodes)', () => {
   it('a corrupted transfer is discarded and the content fetched from another peer', async () => {
     mesh = testMesh()
     const a = await startNode(mesh, { name: 'alice', mdns: false })
-    const b = await startNode(mesh, { name: 'bob', mdns: false, peers: [a.libp2p.getMultiaddrs()[0]!.toString()] })
+    const b = await startNode(mesh, {
+      name: 'bob',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
     const data = randomBytes(300_000)
     const entry = await put(a, mesh, 'data.bin', data)
     await vi.waitFor(async () => expect(await b.blobStore.has(entry.sha256)).toBe(true), { timeout: 10_000 })

@@ -24,8 +24,9 @@ export const MAX_SYNC_MESSAGE = 1024 * 1024
 export const MAX_SYNC_REQUESTS = 10_000
 export const SYNC_TIMEOUT = 30_000
 
-/** Blob content travels in frames of this size. */
-export const CHUNK_SIZE = 256 * 1024
+/** Blob content travels in ranges of this size, at most BLOB_WINDOW of them requested at once. */
+export const CHUNK_SIZE = 1024 * 1024
+export const BLOB_WINDOW = 3
 /** A blob transfer may not stall longer than this between frames. */
 export const BLOB_IDLE_TIMEOUT = 30_000
 /** Blob fetches running at once. */

@@ -1,16 +1,16 @@
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { type FileHandle, open } from 'node:fs/promises'
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import { startResync } from '../resync.js'
 import { TypedEventEmitter } from 'main-event'
+import { startResync } from '../resync.js'
 import type { BlobStore } from './blob-store.js'
 import {
   BLOB_IDLE_TIMEOUT,
   BLOB_PROTOCOL_NAME,
+  BLOB_WINDOW,
   CHUNK_SIZE,
   EAGER_FETCH_SIZE,
   HISTORY_LIMIT,
@@ -336,25 +336,41 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   private async handleBlob(stream: Stream): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: 256 })
+    let file: FileHandle | undefined
     try {
-      const req = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
-      const sha = Buffer.from(req.sha256).toString('hex')
+      const first = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
+      const sha = Buffer.from(first.sha256).toString('hex')
       // only content of retained entries is served: a peer cannot probe for arbitrary blobs
-      if (req.sha256.length !== 32 || !this.store.references(sha) || !(await this.blobs.has(sha))) {
+      if (first.sha256.length !== 32 || !this.store.references(sha) || !(await this.blobs.has(sha))) {
         await lp.write(BlobHeader.encode({ found: false, size: 0n }))
         await stream.close()
         return
       }
-      const path = this.blobs.path(sha)
-      const { size } = await stat(path)
+      file = await open(this.blobs.path(sha), 'r')
+      const { size } = await file.stat()
       await lp.write(BlobHeader.encode({ found: true, size: BigInt(size) }))
-      for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_SIZE })) {
-        await lp.write(chunk as Buffer, { signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
+      const buf = Buffer.alloc(CHUNK_SIZE)
+      for (;;) {
+        let req: BlobRequest
+        try {
+          req = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) }))
+        } catch (err) {
+          if ((err as Error).name === 'UnexpectedEOFError') break
+          throw err
+        }
+        const offset = Number(req.offset)
+        const length = Math.min(req.length, CHUNK_SIZE, Math.max(0, size - offset))
+        if (!Number.isSafeInteger(offset) || offset > size)
+          throw new FileError('invalid', 'range outside the blob')
+        const { bytesRead } = await file.read(buf, 0, length, offset)
+        await lp.write(buf.subarray(0, bytesRead), { signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
       }
       await stream.close()
     } catch (err) {
       this.log('serving a blob failed - %e', err)
       stream.abort(err as Error)
+    } finally {
+      await file?.close().catch(() => {})
     }
   }
 
@@ -368,10 +384,15 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
         runOnLimitedConnection: true,
       },
     )
-    const lp = lpStream(stream, { maxDataLength: CHUNK_SIZE })
+    // at most BLOB_WINDOW ranges are in flight, so this bound is never reached by an honest peer
+    const lp = lpStream(stream, {
+      maxDataLength: CHUNK_SIZE,
+      maxBufferSize: (BLOB_WINDOW + 1) * CHUNK_SIZE + 64 * 1024,
+    })
     const writer = await this.blobs.writer({ sha256, size })
+    const hash = Uint8Array.from(Buffer.from(sha256, 'hex'))
     try {
-      await lp.write(BlobRequest.encode({ sha256: Uint8Array.from(Buffer.from(sha256, 'hex')) }))
+      await lp.write(BlobRequest.encode({ sha256: hash, offset: 0n, length: 0 }))
       const header = BlobHeader.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
       if (!header.found) {
         await writer.abort()
@@ -380,8 +401,22 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       }
       if (Number(header.size) !== size)
         throw new FileError('invalid', `peer offers ${header.size} bytes, the entry says ${size}`)
+      let requested = 0
+      const ask = async () => {
+        const length = Math.min(CHUNK_SIZE, size - requested)
+        await lp.write(BlobRequest.encode({ sha256: hash, offset: BigInt(requested), length }))
+        requested += length
+      }
+      while (requested < size && requested < BLOB_WINDOW * CHUNK_SIZE) await ask()
       while (writer.written < size) {
+        const expected = Math.min(CHUNK_SIZE, size - writer.written)
         const frame = await lp.read({ signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
+        if (frame.byteLength !== expected)
+          throw new FileError(
+            'invalid',
+            `truncated transfer: a range of ${frame.byteLength} bytes, expected ${expected}`,
+          )
+        if (requested < size) await ask()
         await writer.write(frame.subarray())
         this.safeDispatch('blob:progress', { sha256, received: writer.written, size })
       }

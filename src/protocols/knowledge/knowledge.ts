@@ -2,8 +2,8 @@ import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { startResync } from '../resync.js'
 import { TypedEventEmitter } from 'main-event'
+import { startResync } from '../resync.js'
 import { type BroadcastInput, createBroadcast, openBroadcast, type VerifiedBroadcast } from './broadcast.js'
 import {
   BURST,

@@ -269,7 +269,9 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   private async handleStream(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(SEND_TIMEOUT)
-    const lp = lpStream(stream, { maxDataLength: this.maxTaskSize + MESSAGE_OVERHEAD })
+    const max = this.maxTaskSize + MESSAGE_OVERHEAD
+    // the read buffer must hold one whole message, which may be configured above the 4 MiB default
+    const lp = lpStream(stream, { maxDataLength: max, maxBufferSize: max + 64 * 1024 })
     let ack: TaskAck
     try {
       let msg: TaskMessage

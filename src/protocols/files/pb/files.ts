@@ -753,6 +753,8 @@ export namespace SyncResponse {
 
 export interface BlobRequest {
   sha256: Uint8Array<ArrayBuffer>
+  offset: bigint
+  length: number
 }
 
 export namespace BlobRequest {
@@ -770,12 +772,24 @@ export namespace BlobRequest {
           w.bytes(obj.sha256)
         }
 
+        if ((obj.offset != null && obj.offset !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.offset)
+        }
+
+        if ((obj.length != null && obj.length !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.length)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          sha256: uint8ArrayAlloc(0)
+          sha256: uint8ArrayAlloc(0),
+          offset: 0n,
+          length: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -786,6 +800,14 @@ export namespace BlobRequest {
           switch (tag >>> 3) {
             case 1: {
               obj.sha256 = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.offset = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.length = reader.uint32()
               break
             }
             default: {
@@ -810,6 +832,20 @@ export namespace BlobRequest {
               }
               break
             }
+            case 2: {
+              yield {
+                field: `${prefix}.offset`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.length`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -827,6 +863,16 @@ export namespace BlobRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface BlobRequestOffsetFieldEvent {
+    field: '$.offset'
+    value: bigint
+  }
+
+  export interface BlobRequestLengthFieldEvent {
+    field: '$.length'
+    value: number
+  }
+
   export function encode (obj: Partial<BlobRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BlobRequest.codec())
   }
@@ -835,7 +881,7 @@ export namespace BlobRequest {
     return decodeMessage(buf, BlobRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestSha256FieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlobRequest>): Generator<BlobRequestSha256FieldEvent | BlobRequestOffsetFieldEvent | BlobRequestLengthFieldEvent> {
     return streamMessage(buf, BlobRequest.codec(), opts)
   }
 }
