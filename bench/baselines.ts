@@ -119,3 +119,69 @@ export async function load(
   )
   return { latencies, perSecond: count / ((performance.now() - t0) / 1000) }
 }
+
+/** Sends `bytes` one way over one raw TCP connection; resolves with MiB/s. */
+export async function tcpBulk(bytes: number): Promise<number> {
+  let received = 0
+  let done: () => void = () => {}
+  const finished = new Promise<void>((r) => {
+    done = r
+  })
+  const server = createServer((socket) => {
+    socket.on('data', (d: Buffer) => {
+      received += d.length
+      if (received >= bytes) done()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const socket = connect((server.address() as { port: number }).port, '127.0.0.1')
+  await new Promise<void>((r) => socket.once('connect', () => r()))
+  const chunk = randomBytes(1024 * 1024)
+  const t0 = performance.now()
+  for (let sent = 0; sent < bytes; sent += chunk.length) {
+    if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r))
+  }
+  await finished
+  const secs = (performance.now() - t0) / 1000
+  socket.destroy()
+  await new Promise<void>((r) => server.close(() => r()))
+  return bytes / 1024 / 1024 / secs
+}
+
+/** Sends `bytes` one way over one bare libp2p stream (TCP + pnet + Noise + yamux); MiB/s. */
+export async function libp2pBulk(bytes: number): Promise<number> {
+  const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`)
+  const make = () =>
+    createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionProtector: preSharedKey({ psk }),
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+  const server = await make()
+  const client = await make()
+  let done: () => void = () => {}
+  const finished = new Promise<void>((r) => {
+    done = r
+  })
+  await server.handle('/bench/bulk/1.0.0', async (stream) => {
+    let received = 0
+    for await (const d of stream) {
+      received += d.byteLength
+      if (received >= bytes) break
+    }
+    done()
+  })
+  const stream = await client.dialProtocol(server.getMultiaddrs()[0]!, '/bench/bulk/1.0.0')
+  const chunk = randomBytes(256 * 1024)
+  const t0 = performance.now()
+  for (let sent = 0; sent < bytes; sent += chunk.length) {
+    if (!stream.send(chunk)) await new Promise((r) => stream.addEventListener('drain', r, { once: true }))
+  }
+  await finished
+  const secs = (performance.now() - t0) / 1000
+  await client.stop()
+  await server.stop()
+  return bytes / 1024 / 1024 / secs
+}

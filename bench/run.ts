@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
 import { runDiscoveryBench } from './discovery.ts'
+import { runFilesBench } from './files.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runTasksBench } from './tasks.ts'
 
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   discovery: runDiscoveryBench,
   tasks: runTasksBench,
   knowledge: runKnowledgeBench,
+  files: runFilesBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue

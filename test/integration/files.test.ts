@@ -110,7 +110,7 @@ describe('shared files (in-process nodes)', () => {
     await vi.waitFor(async () => expect(await b.blobStore.has(entry.sha256)).toBe(true), { timeout: 10_000 })
     // alice's copy rots on disk (same length, other bytes)
     const rotten = Buffer.from(data)
-    rotten[1000] ^= 0xff
+    rotten[1000] = (rotten[1000] ?? 0) ^ 0xff
     writeFileSync(a.blobStore.path(entry.sha256), rotten)
 
     // carol asks alice (the author) first, gets bad bytes, discards them, and gets them from bob
