@@ -170,6 +170,7 @@ describe('dataDirPaths', () => {
       identity: join(dir, 'identity.key'),
       lock: join(dir, 'node.lock'),
       store: join(dir, 'store.db'),
+      blobs: join(dir, 'blobs'),
       control: join(dir, 'control.json'),
       socket: join(dir, 'control.sock'),
     })

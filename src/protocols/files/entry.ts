@@ -50,7 +50,12 @@ export function validateKey(key: string): void {
 }
 
 export function validateMediaType(mediaType: string): void {
-  if (mediaType.length > MAX_MEDIA_TYPE_LENGTH || !MEDIA_RE.test(mediaType)) {
+  if (
+    mediaType.length > MAX_MEDIA_TYPE_LENGTH ||
+    !MEDIA_RE.test(mediaType) ||
+    // '.' in the parameters would let NUL, ESC or TAB through
+    CONTROL_RE.test(mediaType)
+  ) {
     throw new FileError(
       'invalid',
       `invalid media type ${JSON.stringify(mediaType.slice(0, 80))} (like text/markdown)`,
