@@ -139,4 +139,56 @@ describe('shared files (in-process nodes)', () => {
     await expect(put(a, mesh, 'ok.txt', 'two', 0)).rejects.toThrow(/at version 1 .*not 0/)
     expect(content(a, 'ok.txt')).toBe('one')
   })
+
+  it('keeps the last N versions of a key, drops older ones and their content, and replicates the bound', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false, fileHistory: 5 })
+    const b = await startNode(mesh, {
+      name: 'bob',
+      mdns: false,
+      fileHistory: 5,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(seen(a)).toEqual(['bob']), { timeout: 10_000 })
+    const shas: string[] = []
+    for (let i = 1; i <= 8; i++) shas.push((await put(a, mesh, 'log.txt', `entry ${i}`, i - 1)).sha256)
+    await vi.waitFor(() => expect(content(b, 'log.txt')).toBe('entry 8'), { timeout: 10_000 })
+    for (const n of [a, b]) {
+      const history = n.fileStore.history('log.txt')
+      expect(history.map((e) => e.version)).toEqual([8, 7, 6, 5, 4])
+      expect(n.files.state('log.txt')!.conflict).toBe(false)
+      await n.files.collectGarbage()
+      expect(await n.blobStore.has(shas[0]!)).toBe(false)
+      expect(await n.blobStore.has(shas[7]!)).toBe(true)
+    }
+  })
+
+  it('survives garbage on the sync and blob protocols', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false })
+    const m = await startNode(mesh, {
+      name: 'mallory',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(seen(a)).toEqual(['mallory']), { timeout: 10_000 })
+    await put(a, mesh, 'x.txt', 'still here')
+    for (const protocol of [a.files.syncProtocol, a.files.blobProtocol]) {
+      for (const frame of [Uint8Array.from([0xff, 0xff, 0xff, 0x0f, 1, 2, 3]), new Uint8Array(200_000)]) {
+        const stream = await m.libp2p.dialProtocol(a.peerId, protocol)
+        stream.send(frame)
+        await stream.close().catch(() => {})
+      }
+    }
+    // a blob request for content alice does not reference: not found, nothing leaks
+    await expect(m.files.ensureBlob('ab'.repeat(32), 10, a.peerId.toString())).resolves.toBe(false)
+    await new Promise((r) => setTimeout(r, 300))
+    // alice is up and serving
+    const c = await startNode(mesh, {
+      name: 'carol',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(content(c, 'x.txt')).toBe('still here'), { timeout: 10_000 })
+  })
 })
