@@ -4,13 +4,17 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ControlClient } from '../../src/cli/client.js'
-import type { EventJson, FileJson, FileVersionJson, PeerJson } from '../../src/control/types.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
-import { dataDirPaths } from '../../src/node/paths.js'
-import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
-
-const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
+import type { EventJson, FileJson, FileVersionJson } from '../../src/control/types.js'
+import {
+  type Agent,
+  agentMesh,
+  cli,
+  cliJson,
+  eventually,
+  type NodeProcess,
+  seesAll,
+  startAgent,
+} from '../helpers/cli.js'
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256')
@@ -25,31 +29,8 @@ describe('shared files, end to end', () => {
     await Promise.all(procs.splice(0).map((p) => p.stop('SIGKILL')))
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
   })
-
-  function mesh() {
-    const key = encodeKeyFile(generateKey())
-    const tag = `_cl-${randomBytes(4).toString('hex')}._udp.local`
-    return (name: string) => {
-      const home = mkdtempSync(join(tmpdir(), `clawlink-${name}-`))
-      dirs.push(home)
-      const env = { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name }
-      const api = () => new ControlClient(dataDirPaths(join(home, 'agents', name)).socket, name)
-      return { name, home, env, api }
-    }
-  }
-
-  async function start(agent: { name: string; env: NodeJS.ProcessEnv }): Promise<NodeProcess> {
-    const p = await spawnNode(['--name', agent.name, ...LISTEN], agent.env)
-    procs.push(p)
-    return p
-  }
-
-  async function seesAll(env: NodeJS.ProcessEnv, names: string[]): Promise<void> {
-    await eventually(async () => {
-      const peers = await cliJson<PeerJson[]>(['discover'], env)
-      return names.every((n) => peers.some((p) => p.name === n)) ? true : undefined
-    })
-  }
+  const mesh = () => agentMesh(dirs)
+  const start = (agent: Agent, extra: string[] = []) => startAgent(procs, agent, extra)
 
   it('a text, a binary and a 100 MiB file put on one node read back byte-identical on two others', async () => {
     const agent = mesh()

@@ -1,15 +1,18 @@
 // Broadcasts between real `clawlink node` processes: live delivery, history for late joiners and for a
 // node that was away, and clear errors for bad input.
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BroadcastJson, EventJson, PeerJson } from '../../src/control/types.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
-import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
-
-const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
+import type { BroadcastJson, EventJson } from '../../src/control/types.js'
+import {
+  type Agent,
+  agentMesh,
+  cli,
+  cliJson,
+  eventually,
+  type NodeProcess,
+  seesAll,
+  startAgent,
+} from '../helpers/cli.js'
 
 describe('knowledge broadcasts, end to end', () => {
   const homes: string[] = []
@@ -18,32 +21,8 @@ describe('knowledge broadcasts, end to end', () => {
     await Promise.all(procs.splice(0).map((p) => p.stop('SIGKILL')))
     for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true })
   })
-
-  function mesh() {
-    const key = encodeKeyFile(generateKey())
-    const tag = `_cl-${randomBytes(4).toString('hex')}._udp.local`
-    return (name: string) => {
-      const home = mkdtempSync(join(tmpdir(), `clawlink-${name}-`))
-      homes.push(home)
-      return {
-        name,
-        env: { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name },
-      }
-    }
-  }
-
-  async function start(agent: { name: string; env: NodeJS.ProcessEnv }): Promise<NodeProcess> {
-    const p = await spawnNode(['--name', agent.name, ...LISTEN], agent.env)
-    procs.push(p)
-    return p
-  }
-
-  async function seesAll(env: NodeJS.ProcessEnv, names: string[]): Promise<void> {
-    await eventually(async () => {
-      const peers = await cliJson<PeerJson[]>(['discover'], env)
-      return names.every((n) => peers.some((p) => p.name === n)) ? true : undefined
-    })
-  }
+  const mesh = () => agentMesh(homes)
+  const start = (agent: Agent, extra: string[] = []) => startAgent(procs, agent, extra)
 
   it('reaches every online agent with topic and tags, not echoed to its author; late joiners and returning agents catch up', async () => {
     const agent = mesh()

@@ -1,17 +1,17 @@
 // Tasks between real `clawlink node` processes: round trips through the CLI, store-and-forward while
 // the receiver is down, and kill -9 of either side in the middle of a burst.
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ControlClient } from '../../src/cli/client.js'
 import type { EventJson, PeerJson, TaskJson } from '../../src/control/types.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
-import { dataDirPaths } from '../../src/node/paths.js'
-import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
-
-const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
+import {
+  type Agent,
+  agentMesh,
+  cli,
+  cliJson,
+  eventually,
+  type NodeProcess,
+  startAgent,
+} from '../helpers/cli.js'
 
 describe('tasks between agents, end to end', () => {
   const homes: string[] = []
@@ -20,27 +20,8 @@ describe('tasks between agents, end to end', () => {
     await Promise.all(procs.splice(0).map((p) => p.stop('SIGKILL')))
     for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true })
   })
-
-  function mesh() {
-    const key = encodeKeyFile(generateKey())
-    const tag = `_cl-${randomBytes(4).toString('hex')}._udp.local`
-    return (name: string) => {
-      const home = mkdtempSync(join(tmpdir(), `clawlink-${name}-`))
-      homes.push(home)
-      const env = { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name }
-      const api = () => new ControlClient(dataDirPaths(join(home, 'agents', name)).socket, name)
-      return { name, home, env, api }
-    }
-  }
-
-  async function start(
-    agent: { name: string; env: NodeJS.ProcessEnv },
-    extra: string[] = [],
-  ): Promise<NodeProcess> {
-    const p = await spawnNode(['--name', agent.name, ...LISTEN, ...extra], agent.env)
-    procs.push(p)
-    return p
-  }
+  const mesh = () => agentMesh(homes)
+  const start = (agent: Agent, extra: string[] = []) => startAgent(procs, agent, extra)
 
   async function sees(env: NodeJS.ProcessEnv, name: string): Promise<PeerJson> {
     return eventually(async () => (await cliJson<PeerJson[]>(['discover'], env)).find((p) => p.name === name))

@@ -1,6 +1,13 @@
 // Drives the real `clawlink` command as a user would: separate processes, their own homes.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ControlClient } from '../../src/cli/client.js'
+import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
+import { dataDirPaths } from '../../src/node/paths.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/clawlink.js', import.meta.url))
 
@@ -127,4 +134,51 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, interval))
   }
   throw new Error(`condition not met in ${timeout} ms${last != null ? `: ${(last as Error).message}` : ''}`)
+}
+
+export interface Agent {
+  name: string
+  home: string
+  env: NodeJS.ProcessEnv
+  /** A control API client for this agent's node (its default data dir). */
+  api(): ControlClient
+}
+
+/**
+ * A private mesh for one test: agents made from it share a fresh mesh key and mDNS tag, each with its
+ * own ClawLink home (pushed to `dirs`, for the test to remove).
+ */
+export function agentMesh(dirs: string[]): (name: string) => Agent {
+  const key = encodeKeyFile(generateKey())
+  const tag = `_cl-${randomBytes(4).toString('hex')}._udp.local`
+  return (name) => {
+    const home = mkdtempSync(join(tmpdir(), `clawlink-${name}-`))
+    dirs.push(home)
+    const env = { CLAWLINK_HOME: home, CLAWLINK_KEY: key, CLAWLINK_MDNS_TAG: tag, CLAWLINK_AGENT: name }
+    return {
+      name,
+      home,
+      env,
+      api: () => new ControlClient(dataDirPaths(join(home, 'agents', name)).socket, name),
+    }
+  }
+}
+
+/** Starts an agent's node on loopback (tracked in `procs` for cleanup). */
+export async function startAgent(
+  procs: NodeProcess[],
+  agent: Agent,
+  extra: string[] = [],
+): Promise<NodeProcess> {
+  const p = await spawnNode(['--name', agent.name, '--listen', '/ip4/127.0.0.1/tcp/0', ...extra], agent.env)
+  procs.push(p)
+  return p
+}
+
+/** Waits until `env`'s node lists every one of `names` as online. */
+export async function seesAll(env: NodeJS.ProcessEnv, names: string[]): Promise<void> {
+  await eventually(async () => {
+    const peers = await cliJson<Array<{ name: string }>>(['discover'], env)
+    return names.every((n) => peers.some((p) => p.name === n)) ? true : undefined
+  })
 }

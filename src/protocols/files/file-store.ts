@@ -53,7 +53,7 @@ function toEntry(r: Row): StoredEntry {
   }
 }
 
-/** The winner: highest version, then highest PeerId. Entries come sorted that way. */
+/** The winner: highest version, then highest PeerId, then highest id. Entries come sorted that way. */
 export function stateOf(key: string, entries: StoredEntry[]): KeyState | undefined {
   const winner = entries[0]
   if (winner == null) return undefined
@@ -77,12 +77,12 @@ export class FileStore {
       ),
       raw: db.prepare('SELECT raw FROM file_entries WHERE id = ?'),
       history: db.prepare(
-        'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC',
+        'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
       ),
       ids: db.prepare('SELECT rowid, id FROM file_entries WHERE rowid > ? ORDER BY rowid LIMIT ?'),
       maxVersion: db.prepare('SELECT max(version) AS v FROM file_entries WHERE key = ?'),
       prune: db.prepare(
-        `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC LIMIT -1 OFFSET ?`,
+        `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC LIMIT -1 OFFSET ?`,
       ),
       del: db.prepare('DELETE FROM file_entries WHERE id = ?'),
       markPruned: db.prepare('INSERT OR IGNORE INTO file_entries_pruned (id, at) VALUES (?, ?)'),

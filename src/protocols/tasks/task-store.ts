@@ -150,6 +150,19 @@ function toTask(r: Row): TaskRow {
   }
 }
 
+function toOutbox(r: Row): OutboxRow {
+  return {
+    msgId: r.msg_id as string,
+    peer: r.peer as string,
+    kind: r.kind as TaskMessage.Kind,
+    taskId: r.task_id as string,
+    payload: r.payload as Uint8Array,
+    expiresAt: Number(r.expires_at),
+    attempts: Number(r.attempts),
+    nextAt: Number(r.next_at),
+  }
+}
+
 export type ReceiveResult =
   | { status: 'stored'; row: TaskRow }
   | { status: 'duplicate' }
@@ -474,16 +487,7 @@ export class TaskStore {
 
   /** Messages due for (re)sending, oldest first. */
   due(limit: number): OutboxRow[] {
-    return (this.stmt.due!.all(this.now(), limit) as Row[]).map((r) => ({
-      msgId: r.msg_id as string,
-      peer: r.peer as string,
-      kind: r.kind as TaskMessage.Kind,
-      taskId: r.task_id as string,
-      payload: r.payload as Uint8Array,
-      expiresAt: Number(r.expires_at),
-      attempts: Number(r.attempts),
-      nextAt: Number(r.next_at),
-    }))
+    return (this.stmt.due!.all(this.now(), limit) as Row[]).map(toOutbox)
   }
 
   /** When the next message is due, if any. */
@@ -541,16 +545,7 @@ export class TaskStore {
     return this.tx(() => {
       const out: Array<{ msg: OutboxRow; row?: TaskRow }> = []
       for (const r of this.stmt.expiredOutbox!.all(now) as Row[]) {
-        const msg: OutboxRow = {
-          msgId: r.msg_id as string,
-          peer: r.peer as string,
-          kind: r.kind as TaskMessage.Kind,
-          taskId: r.task_id as string,
-          payload: r.payload as Uint8Array,
-          expiresAt: Number(r.expires_at),
-          attempts: Number(r.attempts),
-          nextAt: Number(r.next_at),
-        }
+        const msg = toOutbox(r)
         this.stmt.deleteOutbox!.run(msg.msgId)
         let row: TaskRow | undefined
         if (msg.kind === TaskMessage.Kind.DELEGATE) {
