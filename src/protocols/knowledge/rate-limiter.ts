@@ -14,11 +14,12 @@ export class RateLimiter {
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now }
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate)
     b.at = now
+    // Take the token before evicting: a new key's bucket is still full, and would be forgotten with it.
+    const ok = b.tokens >= 1
+    if (ok) b.tokens -= 1
     this.buckets.set(key, b)
     if (this.buckets.size > 10_000) this.evictFull()
-    if (b.tokens < 1) return false
-    b.tokens -= 1
-    return true
+    return ok
   }
 
   /** Forgets keys whose bucket is full again, so the map stays small. */
