@@ -6,16 +6,18 @@ import { join } from 'node:path'
 import { ControlClient } from '../dist/cli/client.js'
 import type { FileGetResponse } from '../dist/control/types.js'
 import { dataDirPaths } from '../dist/node/paths.js'
-import { libp2pBulk, tcpBulk } from './baselines.ts'
-import { printTable, round, saveResult, spawnNode, world } from './lib.ts'
+import { libp2pBulk, load, tcpBulk } from './baselines.ts'
+import { type BenchNode, printTable, round, saveResult, spawnNode, world } from './lib.ts'
 
-const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 100)
+const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256)
+const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 1000)
 
 export async function runFilesBench(): Promise<void> {
   const w = world()
   const listen = ['--listen', '/ip4/127.0.0.1/tcp/0']
   const a = await spawnNode(['--name', 'files-a', ...listen], w.env)
   const b = await spawnNode(['--name', 'files-b', ...listen], w.env)
+  let lateNode: BenchNode | undefined
   try {
     await b.waitEvent((e) => e.event === 'peer_online')
     const apiA = new ControlClient(dataDirPaths(`${w.home}/agents/files-a`).socket, 'files-a')
@@ -53,7 +55,7 @@ export async function runFilesBench(): Promise<void> {
     )
     saveResult('files', { sizeMiB: SIZE_MIB, runs: rows })
   } finally {
-    await Promise.all([a.stop(), b.stop()])
+    await Promise.all([a.stop(), b.stop(), lateNode?.stop()])
     w.cleanup()
   }
 }

@@ -277,8 +277,10 @@ describe('BlobStore.gc', () => {
     const drop2 = await blobs.importFile(source('d2', 'drop two'), 100)
     const inFlight = await blobs.writer()
     await inFlight.write(Buffer.from('partial'))
-    // a stray file that is not a blob
+    // a stray file that is not a blob, and a directory that is not a shard
     writeFileSync(join(dir, keep.sha256.slice(0, 2), 'notes.txt'), 'x')
+    mkdirSync(join(dir, 'other'))
+    writeFileSync(join(dir, 'other', drop1.sha256), 'not in a shard')
 
     expect(await blobs.gc(new Set([keep.sha256, sha('not stored')]))).toBe(2)
     expect(await blobs.has(keep.sha256)).toBe(true)
@@ -287,6 +289,7 @@ describe('BlobStore.gc', () => {
     expect(existsSync(join(dir, 'tmp'))).toBe(true)
     expect(tmpFiles()).toHaveLength(1)
     expect(existsSync(join(dir, keep.sha256.slice(0, 2), 'notes.txt'))).toBe(true)
+    expect(existsSync(join(dir, 'other', drop1.sha256))).toBe(true)
     // the writer still finishes
     await inFlight.finish()
     expect(await blobs.has(sha('partial'))).toBe(true)

@@ -191,7 +191,8 @@ describe('createEntry / openEntry', () => {
     it('a signature over the body without the signing domain', async () => {
       const msg = Entry.decode(await make())
       const signature = await alice.key.sign(msg.body)
-      expect(await rejection(Entry.encode({ body: msg.body, signature }))).toMatch(/signature/)
+      const bad = Entry.encode({ body: msg.body, signature: signature as Uint8Array<ArrayBuffer> })
+      expect(await rejection(bad)).toMatch(/signature/)
     })
 
     it('an author that is not a usable peer id', async () => {

@@ -157,6 +157,7 @@ export async function openEntry(
     sha256: Buffer.from(body.sha256).toString('hex'),
     mediaType: body.mediaType,
     deleted: body.deleted,
-    raw: Uint8Array.from(bytes),
+    // the canonical encoding, not the bytes as received: a forwarder could pad those with unknown fields
+    raw: Entry.encode({ body: msg.body, signature: msg.signature }),
   }
 }

@@ -18,7 +18,7 @@ import { Broadcast, BroadcastBody } from './pb/knowledge.js'
 
 const TOPIC_RE = /^[a-z0-9][a-z0-9._-]*$/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-const TAG_BAD = /[\u0000-\u001f\u007f,]/
+const TAG_BAD = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
 
 export interface BroadcastInput {
@@ -133,5 +133,12 @@ export async function openBroadcast(
   if (!Number.isSafeInteger(time) || time <= 0) throw new InvalidBroadcastError('broadcast time out of range')
   if (time > now + MAX_FUTURE_SKEW)
     throw new InvalidBroadcastError('broadcast from the future (clock skew over 5 minutes)')
-  return { id: broadcastId(msg.body), author, ...input, time, raw: Uint8Array.from(bytes) }
+  // keep the canonical encoding, not the bytes as received: a forwarder could pad those with unknown fields
+  return {
+    id: broadcastId(msg.body),
+    author,
+    ...input,
+    time,
+    raw: Broadcast.encode({ body: msg.body, signature: msg.signature }),
+  }
 }
