@@ -14,6 +14,7 @@ import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import type { MeshKey } from './mesh-key.js'
+import { fixXSalsa20 } from './xsalsa20-fix.js'
 
 export interface StackOptions {
   privateKey: PrivateKey
@@ -33,6 +34,8 @@ export async function createStack(opts: StackOptions) {
   if (opts.meshKey.source !== 'open' && opts.meshKey.fileBytes == null) {
     throw new Error('mesh key missing: refusing to start an open node without --open')
   }
+  // pnet's cipher leaks WASM memory under bulk traffic and would crash the node: see xsalsa20-fix.ts
+  if (opts.meshKey.fileBytes != null) fixXSalsa20()
   return createLibp2p({
     start: false,
     privateKey: opts.privateKey,
