@@ -157,7 +157,7 @@ describe('shared files (in-process nodes)', () => {
       const history = n.fileStore.history('log.txt')
       expect(history.map((e) => e.version)).toEqual([8, 7, 6, 5, 4])
       expect(n.files.state('log.txt')!.conflict).toBe(false)
-      await n.files.collectGarbage()
+      await n.files.collectGarbage(0)
       expect(await n.blobStore.has(shas[0]!)).toBe(false)
       expect(await n.blobStore.has(shas[7]!)).toBe(true)
     }

@@ -127,13 +127,18 @@ export class BlobStore {
     return { sha256: w.sha256(), size: w.written }
   }
 
-  /** Removes blobs no retained entry references. */
-  async gc(referenced: Set<string>): Promise<number> {
+  /**
+   * Removes blobs no retained entry references. A blob younger than `graceMs` is kept: it may have just
+   * been imported for a write whose entry is not stored yet.
+   */
+  async gc(referenced: Set<string>, graceMs = 10 * 60_000, now = Date.now()): Promise<number> {
     let removed = 0
     for (const sub of await readdir(this.dir)) {
       if (sub === 'tmp' || sub.length !== 2) continue
       for (const f of await readdir(join(this.dir, sub))) {
         if (HEX64.test(f) && !referenced.has(f)) {
+          const { mtimeMs } = await stat(join(this.dir, sub, f)).catch(() => ({ mtimeMs: now }))
+          if (now - mtimeMs < graceMs) continue
           await rm(join(this.dir, sub, f), { force: true })
           removed++
         }

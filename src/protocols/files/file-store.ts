@@ -4,7 +4,9 @@ import type { VerifiedEntry } from './entry.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS file_entries (
-  id TEXT PRIMARY KEY,
+  -- insertion order for sync cursors; AUTOINCREMENT so a pruned row's number is never reused
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
   key TEXT NOT NULL,
   version INTEGER NOT NULL,
   base INTEGER NOT NULL,
@@ -79,7 +81,7 @@ export class FileStore {
       history: db.prepare(
         'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
       ),
-      ids: db.prepare('SELECT rowid, id FROM file_entries WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+      ids: db.prepare('SELECT seq AS rowid, id FROM file_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
       maxVersion: db.prepare('SELECT max(version) AS v FROM file_entries WHERE key = ?'),
       prune: db.prepare(
         `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC LIMIT -1 OFFSET ?`,

@@ -58,6 +58,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly fetching = new Map<string, Promise<boolean>>()
   private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
   private active = 0
+  private writing: Promise<unknown> = Promise.resolve()
   private topologyId?: string
   private retryTimer?: ReturnType<typeof setInterval>
   private gcTimer?: ReturnType<typeof setInterval>
@@ -148,7 +149,18 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
    * Writes `key` as this node: content already in the blob store (`content`), or a deletion. With
    * `base`, refuses unless the current winner has that version (compare-and-swap).
    */
-  async write(
+  write(
+    key: string,
+    content: { sha256: string; size: number; mediaType: string } | 'delete',
+    base?: number,
+  ): Promise<VerifiedEntry> {
+    // one write at a time: each reads the highest version and checks --base against what the last stored
+    const next = this.writing.then(() => this.writeNow(key, content, base))
+    this.writing = next.catch(() => {})
+    return next
+  }
+
+  private async writeNow(
     key: string,
     content: { sha256: string; size: number; mediaType: string } | 'delete',
     base?: number,
@@ -490,8 +502,8 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   }
 
   /** Drops blobs no retained entry references. */
-  async collectGarbage(): Promise<number> {
-    return this.blobs.gc(this.store.referenced())
+  async collectGarbage(graceMs?: number): Promise<number> {
+    return this.blobs.gc(this.store.referenced(), graceMs)
   }
 
   state(key: string): KeyState | undefined {
