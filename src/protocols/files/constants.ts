@@ -30,4 +30,4 @@ export const BLOB_WINDOW = 3
 /** A blob transfer may not stall longer than this between frames. */
 export const BLOB_IDLE_TIMEOUT = 30_000
 /** Blob fetches running at once. */
-export const MAX_CONCURRENT_FETCHES = 4
+export const MAX_CONCURRENT_FETCHES = 16
