@@ -4,6 +4,10 @@ export interface CommandContext {
   options: Parsed['options']
   positionals: string[]
   env: NodeJS.ProcessEnv
+  /** the command name as typed (errors name it) */
+  command?: string
+  /** set by `clawlink relay`: a node that only relays */
+  relayOnly?: boolean
 }
 
 export interface Command {

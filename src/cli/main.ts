@@ -70,7 +70,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`, command.name)
   }
-  return command.run({ options: parsed.options, positionals: parsed.positionals, env })
+  return command.run({ options: parsed.options, positionals: parsed.positionals, env, command: command.name })
 }
 
 export async function run(argv: string[]): Promise<void> {

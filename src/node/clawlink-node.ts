@@ -88,7 +88,7 @@ export class ClawLinkNode {
       machine: options.machine.slice(0, 255),
       version: VERSION,
       load: 0,
-      relayOnly: false,
+      relayOnly: options.relayOnly,
     }
   }
 
@@ -222,6 +222,8 @@ export class ClawLinkNode {
       privateKey: key,
       meshKey: this.meshKeyInfo,
       listen: options.listen,
+      relayServer: options.relayServer,
+      relays: options.relays,
       mdns: options.mdns,
       mdnsTag: options.mdnsTag,
       mdnsInterval: options.mdnsInterval,
@@ -691,7 +693,7 @@ export class ClawLinkNode {
         )
       },
     })
-    for (const addr of this.options.peers) {
+    for (const addr of [...new Set([...this.options.peers, ...this.options.relays])]) {
       const ma = multiaddr(addr)
       const target = ma.getComponents().find((c) => c.name === 'p2p')?.value
       this.redialer.add(`addr:${addr}`, {

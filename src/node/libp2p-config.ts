@@ -1,5 +1,7 @@
 // The libp2p stack of a ClawLink node, in one place.
 import { noise } from '@chainsafe/libp2p-noise'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
@@ -20,6 +22,10 @@ export interface StackOptions {
   privateKey: PrivateKey
   meshKey: MeshKey
   listen: string[]
+  /** serve circuit relay v2 for members of the mesh */
+  relayServer: boolean
+  /** relays to reserve a slot on (their multiaddrs) */
+  relays: string[]
   mdns: boolean
   mdnsTag: string
   mdnsInterval: number
@@ -39,8 +45,11 @@ export async function createStack(opts: StackOptions) {
   return createLibp2p({
     start: false,
     privateKey: opts.privateKey,
-    addresses: { listen: opts.listen },
-    transports: [tcp()],
+    // each bare /p2p-circuit listen address keeps one reservation on a relay found among connected
+    // peers (we keep the --relay nodes dialled). Unlike a reservation on a named relay, it is made again
+    // by itself when a relay is lost and comes back, or on another relay
+    addresses: { listen: [...opts.listen, ...opts.relays.map(() => '/p2p-circuit')] },
+    transports: [tcp(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionProtector:
       opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
     connectionEncrypters: [noise()],
@@ -50,6 +59,12 @@ export async function createStack(opts: StackOptions) {
     services: {
       identify: identify(),
       ping: ping(),
+      // upgrades relayed connections to direct ones where the network allows
+      dcutr: dcutr(),
+      // only mesh members reach a relay (pnet), so it sets no data or time limits on their circuits
+      ...(opts.relayServer
+        ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 1024 } }) }
+        : {}),
       // presence depends on `pubsub`: keep it declared first.
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,

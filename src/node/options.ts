@@ -20,6 +20,11 @@ export interface NodeOptions {
   listen: string[]
   peers: string[]
   mdns: boolean
+  /** serve circuit relay v2 for the mesh; relayOnly: offer no agent (not listed by discover) */
+  relayServer: boolean
+  relayOnly: boolean
+  /** relays to reserve a slot on */
+  relays: string[]
   mdnsTag: string
   mdnsInterval: number
   keyFile?: string
@@ -57,6 +62,9 @@ export interface NodeOptionsInput {
   port?: number
   peers?: string[]
   mdns?: boolean
+  relayServer?: boolean
+  relayOnly?: boolean
+  relays?: string[]
   mdnsTag?: string
   mdnsInterval?: number
   keyFile?: string
@@ -80,10 +88,8 @@ export interface NodeOptionsInput {
 export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
   const env = input.env ?? process.env
   const home = clawlinkHome(env)
-  const listen =
-    input.listen != null && input.listen.length > 0
-      ? input.listen
-      : [`/ip4/0.0.0.0/tcp/${input.port ?? DEFAULT_PORT}`]
+  // an empty list (not an absent one) means no direct listener: a node reachable only through relays
+  const listen = input.listen ?? [`/ip4/0.0.0.0/tcp/${input.port ?? DEFAULT_PORT}`]
   const envTag = env.CLAWLINK_MDNS_TAG
   return {
     name: input.name,
@@ -94,6 +100,9 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     listen,
     peers: input.peers ?? [],
     mdns: input.mdns ?? true,
+    relayServer: input.relayServer ?? input.relayOnly ?? false,
+    relayOnly: input.relayOnly ?? false,
+    relays: input.relays ?? [],
     mdnsTag: input.mdnsTag ?? (envTag != null && envTag !== '' ? envTag : DEFAULT_MDNS_TAG),
     mdnsInterval: input.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
     keyFile: input.keyFile,

@@ -14,6 +14,7 @@ import { knowledge } from './knowledge.js'
 import { node } from './node.js'
 import { poll } from './poll.js'
 import { register } from './register.js'
+import { relay } from './relay.js'
 import { respond } from './respond.js'
 import { status } from './status.js'
 import { tasks } from './tasks.js'
@@ -37,6 +38,7 @@ export const COMMANDS: Command[] = [
   status,
   register,
   heartbeat,
+  relay,
   keygen,
 ]
 

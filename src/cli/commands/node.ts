@@ -39,6 +39,16 @@ export const node: Command = {
       description: 'bootstrap peer to dial and keep dialling',
     },
     'no-mdns': { type: 'boolean', description: 'do not discover peers on the LAN with mDNS' },
+    'relay-server': {
+      type: 'boolean',
+      description: 'also serve circuit relay v2 for the mesh (for agents in other subnets)',
+    },
+    relay: {
+      type: 'string',
+      value: 'MULTIADDR',
+      multiple: true,
+      description: 'reserve a slot on this relay (its address with /p2p/ID)',
+    },
     'mdns-tag': {
       type: 'string',
       value: 'TAG',
@@ -141,11 +151,22 @@ export const node: Command = {
     // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
     const { ClawLinkNode, EventLog, resolveNodeOptions } = await import('../../node/index.js')
     const { multiaddr } = await import('@multiformats/multiaddr')
-    for (const addr of [...listen, ...list(ctx, 'peer')]) {
+    for (const addr of [...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]) {
       try {
         multiaddr(addr)
       } catch (err) {
-        throw new UsageError(`invalid multiaddr ${JSON.stringify(addr)}: ${(err as Error).message}`, 'node')
+        throw new UsageError(
+          `invalid multiaddr ${JSON.stringify(addr)}: ${(err as Error).message}`,
+          ctx.command,
+        )
+      }
+    }
+    for (const addr of list(ctx, 'relay')) {
+      if (!addr.includes('/p2p/')) {
+        throw new UsageError(
+          `--relay ${addr} needs the relay's PeerId (.../p2p/ID), as the relay prints it`,
+          ctx.command,
+        )
       }
     }
     const options = resolveNodeOptions({
@@ -153,10 +174,13 @@ export const node: Command = {
       caps: splitList(ctx.options.caps),
       description: str(ctx, 'description'),
       dataDir: str(ctx, 'data-dir'),
-      listen,
+      listen: listen.length > 0 ? listen : undefined,
       port: num(ctx, 'port'),
       peers: list(ctx, 'peer'),
       mdns: !flag(ctx, 'no-mdns'),
+      relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
+      relayOnly: ctx.relayOnly === true,
+      relays: list(ctx, 'relay'),
       mdnsTag: str(ctx, 'mdns-tag'),
       keyFile: str(ctx, 'key-file'),
       token: str(ctx, 'token'),
@@ -243,6 +267,8 @@ function announceStart(
       addrs,
       mesh: { fingerprint: meshKey.fingerprint, source: meshKey.source, origin: meshKey.origin },
       mdns: options.mdns ? options.mdnsTag : null,
+      relayServer: options.relayServer,
+      relays: options.relays,
       join,
     },
     `node ${options.name} started`,
@@ -259,6 +285,12 @@ function announceStart(
     ...addrs.map((a) => `    ${a}`),
     `Another agent joins with: ${join}`,
   ]
+  if (options.relayServer) {
+    const shareable = addrs.filter((a) => !a.includes('/p2p-circuit') && !/\/ip4\/127\.|\/ip6\/::1\//.test(a))
+    lines.push(
+      `Serving as a relay. Agents in other subnets add: --relay ${shareable[0] ?? addrs[0] ?? '<this node address>'}`,
+    )
+  }
   if (meshKey.source === 'home-key') {
     lines.push(`  (same user: nothing else needed; another machine: copy ${meshKey.origin} there first)`)
   }
