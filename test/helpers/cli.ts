@@ -65,9 +65,16 @@ export interface NodeProcess {
 }
 
 /** Starts `clawlink node --json ...` and waits for its `started` event. */
-export function spawnNode(args: string[], env: NodeJS.ProcessEnv, timeout = 20_000): Promise<NodeProcess> {
+export function spawnNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeout = 20_000,
+  /** a command to run it under, e.g. ['ip', 'netns', 'exec', NS]; and the subcommand (node or relay) */
+  opts: { wrap?: string[]; command?: string } = {},
+): Promise<NodeProcess> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'node', '--json', ...args], {
+    const full = [...(opts.wrap ?? []), process.execPath, BIN, opts.command ?? 'node', '--json', ...args]
+    const proc = spawn(full[0]!, full.slice(1), {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
