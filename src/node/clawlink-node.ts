@@ -35,6 +35,7 @@ import { createStack, type Stack } from './libp2p-config.js'
 import { type MeshKey, resolveMeshKey } from './mesh-key.js'
 import type { NodeOptions } from './options.js'
 import { type DataDirPaths, dataDirPaths, runDir, runFileName } from './paths.js'
+import { PeerGuard } from './peer-guard.js'
 import { Redialer } from './redialer.js'
 import { Store } from './store.js'
 
@@ -73,6 +74,7 @@ export class ClawLinkNode {
   /** PeerIds learned by dialling bootstrap addresses without /p2p. */
   private readonly bootstrapPeers = new Map<string, string>()
   readonly startedAt = Date.now()
+  readonly guard: PeerGuard
 
   constructor(options: NodeOptions, log: EventLog) {
     validateName(options.name)
@@ -81,6 +83,7 @@ export class ClawLinkNode {
     this.options = options
     this.log = log
     this.paths = dataDirPaths(options.dataDir)
+    this.guard = new PeerGuard({ allow: options.allow })
     this.card = {
       name: options.name,
       caps: options.caps,
@@ -224,6 +227,7 @@ export class ClawLinkNode {
       listen: options.listen,
       relayServer: options.relayServer,
       relays: options.relays,
+      gater: this.guard.gater(),
       mdns: options.mdns,
       mdnsTag: options.mdnsTag,
       mdnsInterval: options.mdnsInterval,
@@ -507,6 +511,7 @@ export class ClawLinkNode {
       )
     })
     knowledge.addEventListener('broadcast:invalid', ({ detail }) => {
+      this.offend(detail.peer, label)
       this.log.emit(
         'broadcast_invalid',
         detail,
@@ -515,6 +520,7 @@ export class ClawLinkNode {
       )
     })
     knowledge.addEventListener('broadcast:throttled', ({ detail }) => {
+      this.offend(detail.peer, label)
       this.log.emit(
         'broadcast_throttled',
         detail,
@@ -525,6 +531,7 @@ export class ClawLinkNode {
 
     const files = libp2p.services.files
     files.addEventListener('entry:invalid', ({ detail }) => {
+      this.offend(detail.peer, label)
       this.log.emit(
         'file_entry_invalid',
         detail,
@@ -533,6 +540,7 @@ export class ClawLinkNode {
       )
     })
     files.addEventListener('blob:invalid', ({ detail }) => {
+      this.offend(detail.peer, label)
       this.log.emit(
         'blob_invalid',
         detail,
@@ -554,6 +562,7 @@ export class ClawLinkNode {
 
     presence.addEventListener('peer:invalid', (evt) => {
       const { peer, reason, via } = evt.detail
+      this.offend(peer, label)
       this.log.emit(
         'peer_invalid',
         evt.detail,
@@ -646,6 +655,7 @@ export class ClawLinkNode {
       )
     })
     tasks.addEventListener('message:invalid', ({ detail: m }) => {
+      this.offend(m.peer, label)
       this.log.emit(
         'task_invalid',
         m,
@@ -676,6 +686,22 @@ export class ClawLinkNode {
         `could not deliver ${m.kind.toLowerCase()} for task ${short(m.taskId)} to ${label(m.peer)} (attempt ${m.attempt}): ${m.error}; retrying in ${Math.round(m.retryInMs / 1000)} s and when it connects`,
       )
     })
+  }
+
+  /** A peer broke a protocol's rules or flooded: counted, and past the limit banned for a while. */
+  private offend(peer: string, label: (id: string) => string): void {
+    const until = this.guard.offence(peer)
+    if (until == null) return
+    this.redialer?.remove(`peer:${peer}`)
+    this.log.emit(
+      'peer_banned',
+      { peer, until: new Date(until).toISOString() },
+      `disconnected ${label(peer)} and refusing it until ${new Date(until).toISOString()}: too many bad or excess messages`,
+      'warn',
+    )
+    try {
+      void this.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+    } catch {}
   }
 
   private startRedialer(

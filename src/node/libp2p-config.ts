@@ -4,7 +4,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
@@ -26,6 +26,8 @@ export interface StackOptions {
   relayServer: boolean
   /** relays to reserve a slot on (their multiaddrs) */
   relays: string[]
+  /** allow-list and bans */
+  gater: ConnectionGater
   mdns: boolean
   mdnsTag: string
   mdnsInterval: number
@@ -53,6 +55,7 @@ export async function createStack(opts: StackOptions) {
     connectionProtector:
       opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
     connectionEncrypters: [noise()],
+    connectionGater: opts.gater,
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [mdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
     connectionManager: { dialTimeout: 10_000 },

@@ -25,6 +25,8 @@ export interface NodeOptions {
   relayOnly: boolean
   /** relays to reserve a slot on */
   relays: string[]
+  /** only these PeerIds may connect (empty: any mesh member) */
+  allow: string[]
   mdnsTag: string
   mdnsInterval: number
   keyFile?: string
@@ -65,6 +67,7 @@ export interface NodeOptionsInput {
   relayServer?: boolean
   relayOnly?: boolean
   relays?: string[]
+  allow?: string[]
   mdnsTag?: string
   mdnsInterval?: number
   keyFile?: string
@@ -103,6 +106,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     relayServer: input.relayServer ?? input.relayOnly ?? false,
     relayOnly: input.relayOnly ?? false,
     relays: input.relays ?? [],
+    allow: input.allow ?? [],
     mdnsTag: input.mdnsTag ?? (envTag != null && envTag !== '' ? envTag : DEFAULT_MDNS_TAG),
     mdnsInterval: input.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
     keyFile: input.keyFile,

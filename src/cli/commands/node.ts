@@ -49,6 +49,17 @@ export const node: Command = {
       multiple: true,
       description: 'reserve a slot on this relay (its address with /p2p/ID)',
     },
+    allow: {
+      type: 'string',
+      value: 'PEERID,...',
+      multiple: true,
+      description: 'only these peers may connect (repeatable)',
+    },
+    'allow-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'only the PeerIds in FILE (one per line, # comments) may connect',
+    },
     'mdns-tag': {
       type: 'string',
       value: 'TAG',
@@ -161,6 +172,33 @@ export const node: Command = {
         )
       }
     }
+    const allow = splitList(ctx.options.allow) ?? []
+    const allowFile = str(ctx, 'allow-file')
+    if (allowFile != null) {
+      const { readFileSync } = await import('node:fs')
+      let text: string
+      try {
+        text = readFileSync(allowFile, 'utf8')
+      } catch (err) {
+        throw new CliError(
+          `cannot read --allow-file ${allowFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        )
+      }
+      allow.push(
+        ...text
+          .split('\n')
+          .map((l) => l.replace(/#.*/, '').trim())
+          .filter((l) => l !== ''),
+      )
+    }
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    for (const id of allow) {
+      try {
+        peerIdFromString(id)
+      } catch {
+        throw new UsageError(`--allow: ${JSON.stringify(id.slice(0, 80))} is not a PeerId`, ctx.command)
+      }
+    }
     for (const addr of list(ctx, 'relay')) {
       if (!addr.includes('/p2p/')) {
         throw new UsageError(
@@ -181,6 +219,7 @@ export const node: Command = {
       relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
       relayOnly: ctx.relayOnly === true,
       relays: list(ctx, 'relay'),
+      allow,
       mdnsTag: str(ctx, 'mdns-tag'),
       keyFile: str(ctx, 'key-file'),
       token: str(ctx, 'token'),
