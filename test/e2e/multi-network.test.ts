@@ -1,7 +1,7 @@
 // Two subnets joined by a relay, built from network namespaces: subnet A (198.18.1.0/24) with two
 // agents on one bridge, subnet B (198.19.1.0/24) with one agent, no route between them, and a relay
 // with a leg in each. Needs root and iproute2; skipped, with the reason printed, where they are missing.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,71 +16,10 @@ import {
   type NodeProcess,
   spawnNode,
 } from '../helpers/cli.js'
+import { ADDR, buildTopology, namespacesUnavailable, type Topology } from '../helpers/netns.js'
 
-const id = randomBytes(2).toString('hex')
-const NS = { sw: `cl${id}sw`, a1: `cl${id}a1`, a2: `cl${id}a2`, b1: `cl${id}b1`, r: `cl${id}r` }
-const ADDR = {
-  a1: '198.18.1.11',
-  a2: '198.18.1.12',
-  b1: '198.19.1.21',
-  rA: '198.18.1.254',
-  rB: '198.19.1.254',
-}
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'pipe' })
-}
-
-function canUseNamespaces(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root'
-  if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 (ip) is not installed'
-  const probe = `cl${id}pr`
-  if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return 'cannot create network namespaces here'
-  spawnSync('ip', ['netns', 'del', probe])
-  return undefined
-}
-
-const skipReason = canUseNamespaces()
+const skipReason = namespacesUnavailable()
 if (skipReason != null) console.warn(`multi-network test skipped: ${skipReason}`)
-
-/** A host in `ns` with one leg `dev` on `bridge` (in the switch namespace) at `addr`/24. */
-function leg(tag: string, ns: string, dev: string, bridge: string, addr: string): void {
-  const host = `h${id}${tag}`
-  const peer = `s${id}${tag}`
-  ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer)
-  ip('link', 'set', host, 'netns', ns)
-  ip('link', 'set', peer, 'netns', NS.sw)
-  ip('-n', NS.sw, 'link', 'set', peer, 'master', bridge)
-  ip('-n', NS.sw, 'link', 'set', peer, 'up')
-  ip('-n', ns, 'link', 'set', host, 'name', dev)
-  ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev)
-  ip('-n', ns, 'link', 'set', dev, 'up')
-}
-
-function buildTopology(): void {
-  for (const ns of Object.values(NS)) {
-    ip('netns', 'add', ns)
-    ip('-n', ns, 'link', 'set', 'lo', 'up')
-  }
-  for (const br of ['brA', 'brB']) {
-    ip('-n', NS.sw, 'link', 'add', br, 'type', 'bridge')
-    ip('-n', NS.sw, 'link', 'set', br, 'up')
-  }
-  leg('a1', NS.a1, 'eth0', 'brA', ADDR.a1)
-  leg('a2', NS.a2, 'eth0', 'brA', ADDR.a2)
-  leg('b1', NS.b1, 'eth0', 'brB', ADDR.b1)
-  leg('rA', NS.r, 'ethA', 'brA', ADDR.rA)
-  leg('rB', NS.r, 'ethB', 'brB', ADDR.rB)
-  // a default route on each agent's only interface, so mDNS multicast has a way out; the relay does
-  // not forward (ip_forward is 0 in a new namespace), so A and B cannot reach each other but through it
-  for (const ns of [NS.a1, NS.a2, NS.b1]) ip('-n', ns, 'route', 'add', 'default', 'dev', 'eth0')
-}
-
-function removeTopology(): void {
-  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns])
-  // a leg left in the root namespace by a setup that failed half way
-  for (const tag of ['a1', 'a2', 'b1', 'rA', 'rB']) spawnSync('ip', ['link', 'del', `h${id}${tag}`])
-}
 
 describe.skipIf(skipReason != null)('agents in two subnets, joined by a relay (network namespaces)', () => {
   const dirs: string[] = []
@@ -92,8 +31,10 @@ describe.skipIf(skipReason != null)('agents in two subnets, joined by a relay (n
   const relayAgent = agent('relay')
   let relay: NodeProcess
   let relayId = ''
+  let topo: Topology
+  let NS: Topology['ns']
 
-  const inNs = (ns: string) => ({ wrap: ['ip', 'netns', 'exec', ns] })
+  const inNs = (ns: string) => ({ wrap: topo.exec(ns) })
   async function startRelay(): Promise<NodeProcess> {
     const p = await spawnNode(['--listen', '/ip4/0.0.0.0/tcp/4001', '--no-mdns'], relayAgent.env, 20_000, {
       ...inNs(NS.r),
@@ -115,8 +56,8 @@ describe.skipIf(skipReason != null)('agents in two subnets, joined by a relay (n
   const names = async (a: Agent) => (await cliJson<PeerJson[]>(['discover'], a.env)).map((p) => p.name).sort()
 
   beforeAll(async () => {
-    removeTopology()
-    buildTopology()
+    topo = buildTopology()
+    NS = topo.ns
     // learn the relay's PeerId, then keep it down until the A agents have found each other
     relay = await startRelay()
     relayId = relay.peerId
@@ -133,7 +74,7 @@ describe.skipIf(skipReason != null)('agents in two subnets, joined by a relay (n
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')))
-    removeTopology()
+    topo?.remove()
     for (const d of dirs) rmSync(d, { recursive: true, force: true })
   })
 
