@@ -80,10 +80,25 @@ export interface BenchNode {
   stop(): Promise<void>
 }
 
-export function spawnNode(args: string[], env: NodeJS.ProcessEnv, dataDir?: string): Promise<BenchNode> {
+export function spawnNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  dataDir?: string,
+  /** run under a command (e.g. ip netns exec NS) and as another subcommand (relay) */
+  opts: { wrap?: string[]; command?: string } = {},
+): Promise<BenchNode> {
   const spawnedAt = Date.now()
   const dirArgs = dataDir != null ? ['--data-dir', dataDir] : []
-  const proc = spawn(process.execPath, [BIN, 'node', '--json', ...dirArgs, ...args], {
+  const full = [
+    ...(opts.wrap ?? []),
+    process.execPath,
+    BIN,
+    opts.command ?? 'node',
+    '--json',
+    ...dirArgs,
+    ...args,
+  ]
+  const proc = spawn(full[0]!, full.slice(1), {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

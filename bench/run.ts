@@ -2,6 +2,7 @@
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
 import { runKnowledgeBench } from './knowledge.ts'
+import { runRelayBench } from './relay.ts'
 import { runTasksBench } from './tasks.ts'
 
 const only = process.argv[2]
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   tasks: runTasksBench,
   knowledge: runKnowledgeBench,
   files: runFilesBench,
+  relay: runRelayBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue
