@@ -235,6 +235,7 @@ export class ClawLinkNode {
         store: this.taskStoreRef,
         maxTaskSize: options.maxTaskSize,
         maxPendingPerSender: options.maxInbox,
+        peerMessageRate: options.taskRate,
         nameOf: (peer) => this.nameOf(peer),
       },
       knowledge: {
@@ -660,6 +661,14 @@ export class ClawLinkNode {
         'task_invalid',
         m,
         `dropped a bad task message from ${label(m.peer)}: ${m.reason}`,
+        'warn',
+      )
+    })
+    tasks.addEventListener('message:throttled', ({ detail: m }) => {
+      this.log.emit(
+        'task_throttled',
+        m,
+        `${label(m.peer)} sends tasks faster than allowed; holding back the excess`,
         'warn',
       )
     })

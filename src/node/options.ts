@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/files/constants.js'
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
-import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE } from '../protocols/tasks/constants.js'
+import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
 import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
@@ -41,6 +41,8 @@ export interface NodeOptions {
   maxTaskSize: number
   /** open incoming tasks per sender */
   maxInbox: number
+  /** task messages accepted per peer per second (bursts of 5x) */
+  taskRate: number
   /** broadcasts kept: at most this many, none older than knowledgeMaxAge ms */
   knowledgeMax: number
   knowledgeMaxAge: number
@@ -78,6 +80,7 @@ export interface NodeOptionsInput {
   offlineAfter?: number
   maxTaskSize?: number
   maxInbox?: number
+  taskRate?: number
   knowledgeMax?: number
   knowledgeMaxAge?: number
   broadcastRate?: number
@@ -119,6 +122,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     machine: hostname(),
     maxTaskSize: input.maxTaskSize ?? MAX_TASK_SIZE,
     maxInbox: input.maxInbox ?? MAX_PENDING_PER_SENDER,
+    taskRate: input.taskRate ?? PEER_MESSAGE_RATE,
     knowledgeMax: input.knowledgeMax ?? MAX_ITEMS,
     knowledgeMaxAge: input.knowledgeMaxAge ?? MAX_AGE,
     broadcastRate: input.broadcastRate ?? RATE,

@@ -101,4 +101,37 @@ describe('hardening (in-process nodes)', () => {
       timeout: 10_000,
     })
   })
+
+  it('throttles a peer that sends tasks too fast, and still delivers every task once', async () => {
+    mesh = testMesh()
+    const bob = await startNode(mesh, { name: 'bob', mdns: false, maxInbox: 10_000, taskRate: 40 })
+    const alice = await startNode(mesh, {
+      name: 'alice',
+      mdns: false,
+      peers: [bob.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(seen(alice)).toEqual(['bob']), { timeout: 10_000 })
+    const ids = new Set<string>()
+    for (let i = 0; i < 400; i++) {
+      ids.add(
+        alice.tasks.delegate({
+          peer: bob.peerId.toString(),
+          peerName: 'bob',
+          task: `t${i}`,
+          context: null,
+          priority: 'normal',
+          ttl: 300_000,
+        }).id,
+      )
+    }
+    await vi.waitFor(() => expect(bob.sink.events.some((e) => e.event === 'task_throttled')).toBe(true), {
+      timeout: 20_000,
+    })
+    await vi.waitFor(() => expect(bob.inbox.unseenCount()).toBe(400), { timeout: 60_000, interval: 250 })
+    const got = bob.inbox.take(2000, false).map((e) => e.id)
+    expect(new Set(got)).toEqual(ids)
+    expect(got).toHaveLength(400)
+    // throttling is not an offence: alice is not banned
+    expect(bob.guard.isBanned(alice.peerId.toString())).toBe(false)
+  }, 90_000)
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BURST, RATE } from '../../src/protocols/knowledge/constants.js'
-import { RateLimiter } from '../../src/protocols/knowledge/rate-limiter.js'
+import { RateLimiter } from '../../src/protocols/rate-limiter.js'
 
 const T0 = 1_700_000_000_000
 

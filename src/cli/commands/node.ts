@@ -94,6 +94,13 @@ export const node: Command = {
       max: 256 * 1024 * 1024,
       description: 'largest task text + context, and result (default 1 MiB)',
     },
+    'task-rate': {
+      type: 'number',
+      value: 'N',
+      min: 1,
+      max: 1_000_000,
+      description: 'task messages accepted per peer per second, bursts of 5x (default 200, bursts of 1000)',
+    },
     'max-inbox': {
       type: 'number',
       value: 'N',
@@ -229,6 +236,7 @@ export const node: Command = {
       offlineAfter,
       maxTaskSize: num(ctx, 'max-task-size'),
       maxInbox: num(ctx, 'max-inbox'),
+      taskRate: num(ctx, 'task-rate'),
       knowledgeMax: num(ctx, 'knowledge-max'),
       knowledgeMaxAge:
         num(ctx, 'knowledge-days') != null ? num(ctx, 'knowledge-days')! * 86_400_000 : undefined,

@@ -11,6 +11,7 @@ import type { VerifiedBroadcast } from './broadcast.js'
 import { Knowledge } from './knowledge.js'
 import type { KnowledgeStore } from './knowledge-store.js'
 
+export { RateLimiter } from '../rate-limiter.js'
 export {
   type BroadcastInput,
   broadcastId,
@@ -25,7 +26,6 @@ export { InvalidBroadcastError } from './errors.js'
 export { Knowledge } from './knowledge.js'
 export { KnowledgeStore, type ListFilter, type StoredBroadcast } from './knowledge-store.js'
 export { Broadcast, BroadcastBody, SyncRequest, SyncResponse } from './pb/knowledge.js'
-export { RateLimiter } from './rate-limiter.js'
 
 export type Via = 'own' | 'live' | 'history'
 

@@ -3,6 +3,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import { RateLimiter } from '../rate-limiter.js'
 import { startResync } from '../resync.js'
 import { type BroadcastInput, createBroadcast, openBroadcast, type VerifiedBroadcast } from './broadcast.js'
 import {
@@ -26,7 +27,6 @@ import { InvalidBroadcastError } from './errors.js'
 import type { KnowledgeComponents, KnowledgeEvents, KnowledgeInit } from './index.js'
 import type { KnowledgeStore } from './knowledge-store.js'
 import { SyncRequest, SyncResponse } from './pb/knowledge.js'
-import { RateLimiter } from './rate-limiter.js'
 
 const PRUNE_INTERVAL = 60_000
 const ID_RE = /^[0-9a-f]{32}$/

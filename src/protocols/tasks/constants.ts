@@ -27,3 +27,8 @@ export const RETRY_MAX = 60_000
 export const MAX_IN_FLIGHT_PER_PEER = 64
 export const MAX_INBOUND_STREAMS = 128
 export const MAX_OUTBOUND_STREAMS = 128
+/** Task messages accepted per peer: a bucket of BURST refilled at RATE per second (excess is refused). */
+export const PEER_MESSAGE_RATE = 200
+export const PEER_MESSAGE_BURST = 1000
+/** Bytes of task messages accepted per peer per second (the burst also holds one largest message). */
+export const PEER_BYTE_RATE = 32 * 1024 * 1024

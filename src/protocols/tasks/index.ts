@@ -23,6 +23,8 @@ export interface TasksInit {
   maxTaskSize?: number
   /** Open incoming tasks per sender before new ones are rejected; default 1000. */
   maxPendingPerSender?: number
+  /** Task messages accepted per peer per second (bursts of 5x); default 200. */
+  peerMessageRate?: number
   /** The name a peer goes by, for stored tasks and events. */
   nameOf?: (peer: string) => string | undefined
   protocolPrefix?: string
@@ -52,6 +54,8 @@ export interface TasksEvents {
   'message:refused': CustomEvent<MessageInfo & { reason: string }>
   'message:rejected': CustomEvent<MessageInfo & { reason: string }>
   'message:invalid': CustomEvent<{ peer: string; reason: string }>
+  /** a peer went over its task message or byte rate; its messages get no ack until it slows down */
+  'message:throttled': CustomEvent<{ peer: string }>
   'notice:dropped': CustomEvent<MessageInfo>
   'delivery:failed': CustomEvent<MessageInfo & { attempt: number; retryInMs: number; error: string }>
 }

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import type { Priority, TaskState } from '../../control/types.js'
+import { RateLimiter } from '../rate-limiter.js'
 import {
   MAX_ACK_SIZE,
   MAX_IN_FLIGHT_PER_PEER,
@@ -11,6 +12,9 @@ import {
   MAX_PENDING_PER_SENDER,
   MAX_TASK_SIZE,
   MESSAGE_OVERHEAD,
+  PEER_BYTE_RATE,
+  PEER_MESSAGE_BURST,
+  PEER_MESSAGE_RATE,
   PROTOCOL_NAME,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
@@ -41,6 +45,9 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   /** `${peer}/${taskId}` of messages being sent */
   private readonly inFlightTasks = new Set<string>()
   private readonly waiters = new Map<string, Set<(row: TaskRow) => void>>()
+  private readonly messageRate: RateLimiter
+  private readonly throttledAt = new Map<string, number>()
+  private readonly byteRate: RateLimiter
   private timer?: ReturnType<typeof setTimeout>
   private timerAt = Number.POSITIVE_INFINITY
   private started = false
@@ -54,6 +61,13 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     this.maxTaskSize = init.maxTaskSize ?? MAX_TASK_SIZE
     this.maxPending = init.maxPendingPerSender ?? MAX_PENDING_PER_SENDER
     this.nameOf = init.nameOf ?? (() => undefined)
+    const rate = init.peerMessageRate ?? PEER_MESSAGE_RATE
+    this.messageRate = new RateLimiter(rate, init.peerMessageRate != null ? rate * 5 : PEER_MESSAGE_BURST)
+    const maxMessage = this.maxTaskSize + MESSAGE_OVERHEAD
+    this.byteRate = new RateLimiter(
+      Math.max(PEER_BYTE_RATE, maxMessage),
+      Math.max(4 * PEER_BYTE_RATE, 2 * maxMessage),
+    )
     this.handleStream = this.handleStream.bind(this)
     this.onConnect = this.onConnect.bind(this)
   }
@@ -276,7 +290,14 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     try {
       let msg: TaskMessage
       try {
-        msg = TaskMessage.decode(await lp.read({ signal }))
+        const frame = await lp.read({ signal })
+        // over its message or byte rate, a peer gets no ack: its node backs off and sends again later
+        if (!this.messageRate.take(peer) || !this.byteRate.take(peer, frame.byteLength)) {
+          this.throttled(peer)
+          stream.abort(new Error('rate limit'))
+          return
+        }
+        msg = TaskMessage.decode(frame)
       } catch (err) {
         if ((err as Error).name === 'InvalidDataLengthError') {
           throw new InvalidTaskMessageError(`message over ${this.maxTaskSize + MESSAGE_OVERHEAD} bytes`)
@@ -326,6 +347,13 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     } catch (err) {
       stream.abort(err as Error)
     }
+  }
+
+  private throttled(peer: string): void {
+    const last = this.throttledAt.get(peer) ?? 0
+    if (Date.now() - last < 10_000) return
+    this.throttledAt.set(peer, Date.now())
+    this.safeDispatch('message:throttled', { peer })
   }
 
   private changed(row: TaskRow): void {

@@ -1,4 +1,4 @@
-// A token bucket per key (an author): BURST at once, then RATE per second.
+// A token bucket per key (an author, a peer): BURST at once, then RATE per second. Shared by the protocols.
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>()
 
@@ -8,15 +8,15 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes one token for `key`; false when the key is over its rate. */
-  take(key: string): boolean {
+  /** Takes `cost` tokens (one message, or its bytes) for `key`; false when the key is over its rate. */
+  take(key: string, cost = 1): boolean {
     const now = this.now()
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now }
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate)
     b.at = now
     // Take the token before evicting: a new key's bucket is still full, and would be forgotten with it.
-    const ok = b.tokens >= 1
-    if (ok) b.tokens -= 1
+    const ok = b.tokens >= cost
+    if (ok) b.tokens -= cost
     this.buckets.set(key, b)
     if (this.buckets.size > 10_000) this.evictFull()
     return ok
