@@ -44,7 +44,17 @@ export async function runRelayBench(): Promise<void> {
     await first.stop()
     const agent = (name: string, ns: string, relayAddr: string) =>
       spawnNode(
-        ['--name', name, '--listen', '/ip4/0.0.0.0/tcp/4002', '--relay', `${relayAddr}/p2p/${relayId}`],
+        // agents here never answer, so their inboxes must hold every task the run sends
+        [
+          '--name',
+          name,
+          '--listen',
+          '/ip4/0.0.0.0/tcp/4002',
+          '--max-inbox',
+          '1000000',
+          '--relay',
+          `${relayAddr}/p2p/${relayId}`,
+        ],
         w.env,
         undefined,
         {
