@@ -34,16 +34,31 @@ async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
   if (declared > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
-    chunks.push(chunk as Buffer)
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length
+      if (size > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
+      chunks.push(chunk as Buffer)
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err
+    // the client went away or sent a broken body (shorter than declared, bad chunking): its fault
+    throw new ApiError(400, 'bad_request', `request body not received: ${(err as Error).message}`)
   }
   if (size === 0) return undefined
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch {
     throw new ApiError(400, 'bad_json', 'request body is not valid JSON')
+  }
+}
+
+/** The request target as a URL; one it cannot parse (say `http://x:99999/`) is the client's error. */
+function requestUrl(target = '/'): URL {
+  try {
+    return new URL(target, 'http://clawlink')
+  } catch {
+    throw new ApiError(400, 'bad_request', 'malformed request target')
   }
 }
 
@@ -97,7 +112,7 @@ export class ControlServer {
     const abort = new AbortController()
     res.on('close', () => abort.abort())
     try {
-      const url = new URL(req.url ?? '/', 'http://clawlink')
+      const url = requestUrl(req.url)
       const route = this.routes.get(`${req.method} ${url.pathname}`)
       if (route == null)
         throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname}`)

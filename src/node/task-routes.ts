@@ -10,7 +10,8 @@ import type {
   TaskJson,
   TaskState,
 } from '../control/types.js'
-import { isJson, limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
+import { limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
+import { contextError } from '../protocols/tasks/validate.js'
 import type { ClawLinkNode } from './clawlink-node.js'
 import { pickByCap, resolveAgent } from './resolve-agent.js'
 
@@ -101,8 +102,8 @@ function parseDelegate(body: unknown, maxTaskSize: number): DelegateRequest {
     throw new ApiError(400, 'bad_request', `priority must be one of ${PRIORITIES.join(', ')}`)
   }
   if (req.ttl != null && req.ttl < 1000) throw new ApiError(400, 'bad_request', 'ttl must be at least 1 s')
-  if (req.context != null && !isJson(req.context))
-    throw new ApiError(400, 'bad_context', 'context is not valid JSON')
+  const badContext = req.context != null ? contextError(req.context) : undefined
+  if (badContext != null) throw new ApiError(400, 'bad_context', badContext)
   if (req.task.trim() === '') throw new ApiError(400, 'bad_request', 'task is empty')
   const size = Buffer.byteLength(req.task) + Buffer.byteLength(req.context ?? '')
   if (size > maxTaskSize) {
@@ -156,7 +157,9 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
         status: text(b, 'status') as RespondRequest['status'],
         to: text(b, 'to'),
       }
-      const state = RESPONSE_STATES[r.status ?? 'completed']
+      const status = r.status ?? 'completed'
+      // own keys only: 'constructor' or 'toString' are not states
+      const state = Object.hasOwn(RESPONSE_STATES, status) ? RESPONSE_STATES[status] : undefined
       if (state == null)
         throw new ApiError(
           400,

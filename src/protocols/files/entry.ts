@@ -17,6 +17,7 @@ import { Entry, EntryBody } from './pb/files.js'
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
+const LONE_SURROGATE_RE = /\p{Cs}/u
 const MEDIA_RE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;.*)?$/i
 
 export interface EntryFields {
@@ -46,6 +47,8 @@ export function validateKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw bad(`longer than ${MAX_KEY_BYTES} bytes`)
   if (key.startsWith('/')) throw bad("starts with '/'")
   if (CONTROL_RE.test(key)) throw bad('contains NUL or control characters')
+  // stored as UTF-8, a lone surrogate turns into U+FFFD: two different keys would share one history
+  if (LONE_SURROGATE_RE.test(key)) throw bad('is not valid Unicode (a lone surrogate)')
   if (key.split('/').some((seg) => seg === '..')) throw bad("contains a '..' segment")
 }
 

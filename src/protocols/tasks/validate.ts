@@ -23,6 +23,38 @@ export function isJson(text: string): boolean {
   }
 }
 
+/**
+ * Deepest nesting of arrays and objects a context may have. JSON.parse takes any depth, but
+ * JSON.stringify recurses: a context nested a few thousand levels deep would be stored and then break
+ * every answer that carries it (task lists, poll) with a stack overflow.
+ */
+export const MAX_CONTEXT_DEPTH = 128
+
+/** How deeply arrays and objects nest in `text`, which must be valid JSON (0 for a scalar). */
+function jsonDepth(text: string): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      // a backslash escapes the next character, a quote ends the string
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth)
+    else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return max
+}
+
+/** Why `text` cannot be a task's context (not JSON, or nested too deeply), or undefined if it can. */
+export function contextError(text: string): string | undefined {
+  if (!isJson(text)) return 'context is not valid JSON'
+  if (jsonDepth(text) > MAX_CONTEXT_DEPTH) return `context nests deeper than ${MAX_CONTEXT_DEPTH} levels`
+  return undefined
+}
+
 /** Throws InvalidTaskMessageError unless the message is well-formed for its kind. */
 export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
   const fail = (why: string) => {
@@ -39,7 +71,8 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
     case TaskMessage.Kind.DELEGATE: {
       if (msg.task.trim() === '') fail('empty task')
       if (taskSize(msg.task, msg.context) > maxTaskSize) fail(`task and context over ${maxTaskSize} bytes`)
-      if (msg.context !== '' && !isJson(msg.context)) fail('context is not valid JSON')
+      const badContext = msg.context !== '' ? contextError(msg.context) : undefined
+      if (badContext != null) fail(badContext)
       if (!Object.values(TaskMessage.Priority).includes(msg.priority)) fail('invalid priority')
       if (msg.expiresAt === 0n || msg.expiresAt > BigInt(Number.MAX_SAFE_INTEGER)) fail('invalid expiry')
       if (msg.createdAt > BigInt(Number.MAX_SAFE_INTEGER)) fail('invalid creation time')
