@@ -197,6 +197,14 @@ export class ClawLinkNode {
       env: options.env,
       homeKeyPath: options.homeKeyPath,
     })
+    if (this.meshKeyInfo.source === 'open') {
+      this.log.emit(
+        'open_mesh',
+        {},
+        'WARNING: running with --open: there is no mesh key and any host on the network may join this node',
+        'warn',
+      )
+    }
     const { key } = await loadOrCreateIdentity(paths.identity)
     this.store = new Store(paths.store)
     const inbox = new Inbox(this.store.db)

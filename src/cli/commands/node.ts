@@ -342,12 +342,4 @@ function announceStart(
     lines.push(`  (same user: nothing else needed; another machine: copy ${meshKey.origin} there first)`)
   }
   log.banner(lines.join('\n'))
-  if (meshKey.source === 'open') {
-    log.emit(
-      'open_mesh',
-      {},
-      'WARNING: running with --open: there is no mesh key and any host on the network may join this node',
-      'warn',
-    )
-  }
 }
