@@ -133,8 +133,9 @@ export const node: Command = {
       type: 'number',
       value: 'BYTES',
       min: 1,
-      max: 2 ** 50,
-      description: 'largest shared file (default 1 GiB)',
+      // protons-runtime mis-encodes uint64 values from 2^31 to 2^32 - 1 (a canary test watches it)
+      max: 2 ** 31 - 1,
+      description: 'largest shared file (default 1 GiB, at most 2 GiB - 1)',
     },
     'eager-fetch-size': {
       type: 'number',
