@@ -29,7 +29,8 @@ export interface Parsed {
 function lookup(specs: OptionSpecs, token: string): [string, OptionSpec] | undefined {
   if (token.startsWith('--')) {
     const name = token.slice(2)
-    const spec = specs[name]
+    // own keys only: --constructor is an unknown option, not Object.prototype.constructor
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined
     return spec != null ? [name, spec] : undefined
   }
   const short = token.slice(1)

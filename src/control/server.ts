@@ -87,7 +87,9 @@ export class ControlServer {
     rmSync(this.socketPath, { force: true })
     const server = createServer((req, res) => void this.handle(req, res))
     server.headersTimeout = 10_000
-    server.requestTimeout = 0 // long polls may legitimately take minutes
+    // the time to receive a whole request (headers and body), not to answer it: long polls are not
+    // cut, but a client that stalls mid-body no longer holds its connection and buffered body forever
+    server.requestTimeout = 60_000
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.socketPath, () => {

@@ -829,6 +829,9 @@ describe('openBroadcast (knowledge/broadcast.ts)', () => {
       ),
       runs(500),
     )
+    // as large as a broadcast may be, all of it nested groups: the decoder's stack overflows
+    const groups = new Uint8Array(knowledgeLimits.MAX_BROADCAST_SIZE).fill((15 << 3) | 3)
+    await expect(openBroadcast(groups, NOW)).rejects.toBeInstanceOf(InvalidBroadcastError)
   })
 
   it('validates the fields of correctly signed bodies', async () => {
@@ -927,6 +930,7 @@ function entryAllowed(b: files.EntryBody, maxFileSize: number, now: number): boo
     mediaOk &&
     [b.version, b.base, b.time, b.size].every(safe) &&
     b.version >= 1n &&
+    b.version < 2n ** 31n - 1n &&
     b.base < b.version &&
     Number(b.time) <= now + filesLimits.MAX_FUTURE_SKEW &&
     Number(b.size) <= maxFileSize &&
@@ -979,6 +983,8 @@ describe('openEntry (files/entry.ts)', () => {
       ),
       runs(500),
     )
+    const groups = new Uint8Array(filesLimits.MAX_ENTRY_SIZE).fill((15 << 3) | 3)
+    await expect(openEntry(groups, MAX_FILE, NOW)).rejects.toBeInstanceOf(InvalidEntryError)
   })
 
   it('validates the fields of correctly signed bodies', async () => {

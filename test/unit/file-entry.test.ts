@@ -130,10 +130,17 @@ describe('createEntry / openEntry', () => {
     expect(e.sha256).toBe('')
   })
 
-  it('round-trips version numbers and times beyond 32 bits', async () => {
-    const f = fields({ version: 2 ** 40, base: 2 ** 40 - 1, time: NOW, size: 2 ** 33 })
+  it('round-trips sizes and times beyond 32 bits, and the largest version', async () => {
+    const f = fields({ version: 2 ** 31 - 2, base: 2 ** 31 - 3, time: NOW, size: 2 ** 33 })
     const e = await openEntry(await make(f), 2 ** 34, NOW)
-    expect(e).toMatchObject({ version: 2 ** 40, base: 2 ** 40 - 1, time: NOW, size: 2 ** 33 })
+    expect(e).toMatchObject({ version: 2 ** 31 - 2, base: 2 ** 31 - 3, time: NOW, size: 2 ** 33 })
+  })
+
+  it('refuses versions from 2^31 - 1 up, which protons-runtime cannot always encode', async () => {
+    for (const version of [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 40]) {
+      const f = fields({ version, base: version - 1, time: NOW })
+      await expect(openEntry(await make(f), MAX, NOW)).rejects.toThrow(InvalidEntryError)
+    }
   })
 
   describe('rejects tampering', () => {

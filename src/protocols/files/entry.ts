@@ -15,6 +15,7 @@ import { FileError, InvalidEntryError } from './errors.js'
 import { Entry, EntryBody } from './pb/files.js'
 
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
+const MAX_VERSION = 2 ** 31 - 1
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
 const LONE_SURROGATE_RE = /\p{Cs}/u
@@ -140,6 +141,9 @@ export async function openEntry(
   const time = num(body.time, 'time')
   const size = num(body.size, 'size')
   if (version < 1 || base >= version) throw new InvalidEntryError('version must be above base')
+  // protons-runtime mis-encodes uint64 values from 2^31 to 2^32 - 1: a version up there would make
+  // every later write of the key unencodable, so refuse it (no honest key gets near it)
+  if (version >= MAX_VERSION) throw new InvalidEntryError(`version over ${MAX_VERSION - 1}`)
   if (time > now + MAX_FUTURE_SKEW)
     throw new InvalidEntryError('entry from the future (clock skew over 5 minutes)')
   if (size > maxFileSize)
