@@ -75,7 +75,12 @@ describe('tasks between agents, end to end', () => {
     })
     // seen once: a second poll is empty
     expect(await cliJson<EventJson[]>(['poll'], bob.env)).toEqual([])
-    expect((await cliJson<TaskJson[]>(['tasks', '--id', sent.id], alice.env))[0]!.state).toBe('delivered')
+    // the ack may still be on its way back to alice
+    await eventually(async () =>
+      (await cliJson<TaskJson[]>(['tasks', '--id', sent.id], alice.env))[0]!.state === 'delivered'
+        ? true
+        : undefined,
+    )
 
     expect(
       (
