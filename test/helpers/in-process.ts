@@ -1,6 +1,7 @@
 // Nodes running inside the test process: fast to start, and their state is inspectable directly.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -70,4 +71,16 @@ export function seen(node: ClawLinkNode, status = 'online'): string[] {
     .filter((p) => p.status === status)
     .map((p) => p.card.name)
     .sort()
+}
+
+/** A TCP port on loopback that was free a moment ago (for a node that must come back on the same address). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
 }

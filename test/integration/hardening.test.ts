@@ -1,19 +1,7 @@
 // Who gets in: keyed vs open meshes, the allow-list, and bans for peers that keep misbehaving.
-import { createServer } from 'node:net'
 import { lpStream } from '@libp2p/utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { freePort, seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
 describe('hardening (in-process nodes)', () => {
   let mesh: TestMesh

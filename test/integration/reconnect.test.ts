@@ -1,17 +1,5 @@
-import { createServer } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { freePort, seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
 describe('redial and remembered peers', () => {
   let mesh: TestMesh

@@ -1,9 +1,8 @@
 // Signed file-map entries: made by their author, verified by every node, forwarded unchanged.
 import { createHash } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromMultihash } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { signBody, verifyBody } from '../signed-body.js'
 import {
   MAX_ENTRY_SIZE,
   MAX_FUTURE_SKEW,
@@ -67,13 +66,6 @@ export function validateMediaType(mediaType: string): void {
   }
 }
 
-function signedBytes(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DOMAIN.length + body.length)
-  out.set(DOMAIN)
-  out.set(body, DOMAIN.length)
-  return out
-}
-
 export function entryId(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32)
 }
@@ -94,7 +86,7 @@ export async function createEntry(
     mediaType: f.mediaType,
     deleted: f.deleted,
   })
-  const signature = await key.sign(signedBytes(body))
+  const signature = await signBody(key, DOMAIN, body)
   return Entry.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
 }
 
@@ -114,17 +106,14 @@ export async function openEntry(
   } catch (err) {
     throw new InvalidEntryError(`malformed entry: ${(err as Error).message}`)
   }
-  let author: string
-  let ok = false
+  let checked: { author: string; valid: boolean }
   try {
-    const peerId = peerIdFromMultihash(Digest.decode(body.author))
-    author = peerId.toString()
-    if (peerId.publicKey == null) throw new Error('the author id does not carry its public key')
-    ok = await peerId.publicKey.verify(signedBytes(msg.body), msg.signature)
+    checked = await verifyBody(DOMAIN, body.author, msg.body, msg.signature)
   } catch (err) {
     throw new InvalidEntryError(`entry with an unusable author: ${(err as Error).message}`)
   }
-  if (!ok) throw new InvalidEntryError('entry signature does not match its author and content')
+  if (!checked.valid) throw new InvalidEntryError('entry signature does not match its author and content')
+  const { author } = checked
   try {
     validateKey(body.key)
     if (body.mediaType !== '') validateMediaType(body.mediaType)

@@ -1,9 +1,8 @@
 // Signed broadcasts: made by their author, verified by everyone, forwarded unchanged in history sync.
 import { createHash, randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromMultihash } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { signBody, verifyBody } from '../signed-body.js'
 import {
   MAX_BROADCAST_SIZE,
   MAX_CONTENT_SIZE,
@@ -71,13 +70,6 @@ export function broadcastId(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32)
 }
 
-function signedBytes(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DOMAIN.length + body.length)
-  out.set(DOMAIN)
-  out.set(body, DOMAIN.length)
-  return out
-}
-
 export async function createBroadcast(
   key: PrivateKey,
   authorBytes: Uint8Array,
@@ -93,7 +85,7 @@ export async function createBroadcast(
     time: BigInt(time),
     nonce: Uint8Array.from(randomBytes(8)),
   })
-  const signature = await key.sign(signedBytes(body))
+  const signature = await signBody(key, DOMAIN, body)
   return Broadcast.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
 }
 
@@ -116,17 +108,15 @@ export async function openBroadcast(
   } catch (err) {
     throw new InvalidBroadcastError(`malformed broadcast: ${(err as Error).message}`)
   }
-  let author: string
-  let verified = false
+  let checked: { author: string; valid: boolean }
   try {
-    const peerId = peerIdFromMultihash(Digest.decode(body.author))
-    author = peerId.toString()
-    if (peerId.publicKey == null) throw new Error('the author id does not carry its public key')
-    verified = await peerId.publicKey.verify(signedBytes(msg.body), msg.signature)
+    checked = await verifyBody(DOMAIN, body.author, msg.body, msg.signature)
   } catch (err) {
     throw new InvalidBroadcastError(`broadcast with an unusable author: ${(err as Error).message}`)
   }
-  if (!verified) throw new InvalidBroadcastError('broadcast signature does not match its author and content')
+  if (!checked.valid)
+    throw new InvalidBroadcastError('broadcast signature does not match its author and content')
+  const { author } = checked
   const input = { topic: body.topic, tags: body.tags, content: body.content }
   validateInput(input)
   const time = Number(body.time)

@@ -104,6 +104,16 @@ export interface TaskRow {
   expiresAt: number
 }
 
+/** A task this agent hands to `peer`: its text, JSON context, priority and TTL in ms. */
+export interface DelegateInput {
+  peer: string
+  peerName: string
+  task: string
+  context: string | null
+  priority: Priority
+  ttl: number
+}
+
 export interface OutboxRow {
   msgId: string
   peer: string
@@ -302,14 +312,7 @@ export class TaskStore {
   }
 
   /** A new task from this agent: stored with its DELEGATE message in the outbox, in one transaction. */
-  delegate(input: {
-    peer: string
-    peerName: string
-    task: string
-    context: string | null
-    priority: Priority
-    ttl: number
-  }): TaskRow {
+  delegate(input: DelegateInput): TaskRow {
     const now = this.now()
     const id = randomUUID()
     const expiresAt = now + input.ttl

@@ -2,7 +2,7 @@ import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/inte
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import type { Priority, TaskState } from '../../control/types.js'
+import type { TaskState } from '../../control/types.js'
 import { RateLimiter } from '../rate-limiter.js'
 import {
   MAX_ACK_SIZE,
@@ -25,7 +25,7 @@ import {
 import { InvalidTaskMessageError, TaskError } from './errors.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
 import { TaskAck, TaskMessage } from './pb/task.js'
-import { type OutboxRow, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
+import { type DelegateInput, type OutboxRow, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
 import { taskSize, validateMessage } from './validate.js'
 
 /**
@@ -102,14 +102,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   // ---- the agent's side ----
 
-  delegate(input: {
-    peer: string
-    peerName: string
-    task: string
-    context: string | null
-    priority: Priority
-    ttl: number
-  }): TaskRow {
+  delegate(input: DelegateInput): TaskRow {
     if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
     const size = taskSize(input.task, input.context)
     if (size > this.maxTaskSize) {
