@@ -14,6 +14,8 @@ export interface OptionSpec {
   max?: number
   /** For strings: a value that may be omitted (`--wait` alone means this). */
   implicit?: string
+  /** With `implicit`: what a following argument must look like to be taken as the value (default: digits). */
+  implicitMatch?: RegExp
 }
 
 export type OptionSpecs = Record<string, OptionSpec>
@@ -94,7 +96,7 @@ export function parseArgs(
     } else {
       const next = argv[i + 1]
       const looksLikeValue = next != null && (!next.startsWith('-') || next === '-' || /^-\d/.test(next))
-      if (spec.implicit != null && (!looksLikeValue || !/^\d/.test(next ?? ''))) {
+      if (spec.implicit != null && (!looksLikeValue || !(spec.implicitMatch ?? /^\d/).test(next ?? ''))) {
         value = spec.implicit
       } else {
         if (next == null || !looksLikeValue) throw new UsageError(`${flag} needs a value`, parsed.command)

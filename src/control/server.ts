@@ -29,6 +29,22 @@ export interface ApiRequest {
 
 export type Route = (req: ApiRequest) => Promise<unknown> | unknown
 
+/** One JSON value per line on a response that stays open (`application/x-ndjson`). */
+export interface LineWriter {
+  /** Queues one line; false when the client has fallen behind by more than the stream's buffer bound. */
+  write(value: unknown): boolean
+  /** Resolves once queued lines have gone out (or the client left). */
+  drain(): Promise<void>
+  /** Ends the response; the client sees the stream end. */
+  end(): void
+}
+
+/** A streaming endpoint: validates its request (throwing ApiError) and returns the function that streams. */
+export type StreamRoute = (req: ApiRequest) => (out: LineWriter) => Promise<void>
+
+/** Bytes a slow stream reader may leave queued before its stream is ended (it may resume from a seq). */
+export const STREAM_BUFFER_LIMIT = 4 * 1024 * 1024
+
 async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
@@ -68,8 +84,35 @@ function send(res: ServerResponse, status: number, value: unknown): void {
   res.end(body)
 }
 
+function lineWriter(res: ServerResponse): LineWriter {
+  return {
+    write(value) {
+      if (res.destroyed || res.writableEnded) return false
+      if (res.writableLength > STREAM_BUFFER_LIMIT) return false
+      res.write(`${JSON.stringify(value)}\n`)
+      return true
+    },
+    drain() {
+      if (res.destroyed || res.writableEnded || !res.writableNeedDrain) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done)
+          res.off('close', done)
+          resolve()
+        }
+        res.on('drain', done)
+        res.on('close', done)
+      })
+    },
+    end() {
+      if (!res.writableEnded) res.end()
+    },
+  }
+}
+
 export class ControlServer {
   private readonly routes = new Map<string, Route>()
+  private readonly streams = new Map<string, StreamRoute>()
   private server?: Server
 
   constructor(
@@ -80,6 +123,10 @@ export class ControlServer {
 
   route(method: string, path: string, handler: Route): void {
     this.routes.set(`${method} ${path}`, handler)
+  }
+
+  stream(method: string, path: string, handler: StreamRoute): void {
+    this.streams.set(`${method} ${path}`, handler)
   }
 
   async listen(): Promise<void> {
@@ -115,20 +162,35 @@ export class ControlServer {
     res.on('close', () => abort.abort())
     try {
       const url = requestUrl(req.url)
-      const route = this.routes.get(`${req.method} ${url.pathname}`)
-      if (route == null)
+      const key = `${req.method} ${url.pathname}`
+      const route = this.routes.get(key)
+      const streamRoute = this.streams.get(key)
+      if (route == null && streamRoute == null)
         throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname}`)
       const body = await readBody(req, this.maxBody)
-      const result = await route({
+      const request = {
         method: req.method ?? 'GET',
         path: url.pathname,
         query: url.searchParams,
         body,
         signal: abort.signal,
-      })
+      }
+      if (streamRoute != null) {
+        const run = streamRoute(request)
+        res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+        await run(lineWriter(res))
+        res.end()
+        return
+      }
+      const result = await route!(request)
       if (!res.headersSent) send(res, 200, result)
     } catch (err) {
-      if (res.headersSent) return
+      if (res.headersSent) {
+        // a stream that failed midway: end it so the client sees the end, not a hang
+        if (!(err instanceof ApiError)) this.onError(err as Error)
+        if (!res.writableEnded) res.end()
+        return
+      }
       if (err instanceof ApiError) {
         send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiErrorJson)
       } else {

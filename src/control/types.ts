@@ -168,6 +168,27 @@ export interface EventJson {
   timestamp: string
 }
 
+/** What `watch` streams besides inbox events: a peer came online, went quiet, or went away. */
+export type PeerEventType = 'peer_online' | 'peer_stale' | 'peer_offline'
+
+export interface PeerEventJson {
+  type: PeerEventType
+  peer: PeerJson
+  /** peer_online: `joined` (first seen) or `back`; peer_offline: `left` or `timed_out` */
+  reason?: 'joined' | 'back' | 'left' | 'timed_out'
+  timestamp: string
+}
+
+/** The first line of a watch stream: the subscription is live; `seq` is the last event already in the log. */
+export interface WatchingJson {
+  type: 'watching'
+  node: PeerRef
+  seq: number
+}
+
+export type WatchEventJson = EventJson | PeerEventJson
+export type WatchType = EventType | PeerEventType
+
 // ---- knowledge ----
 
 export interface BroadcastRequest {

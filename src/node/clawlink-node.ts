@@ -25,7 +25,7 @@ import type { LocalCard, Presence } from '../protocols/presence/index.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import { type TaskEvent, TaskStore, type Tasks } from '../protocols/tasks/index.js'
 import { VERSION } from '../version.js'
-import { fromStoredPeer, toStoredPeer } from './cards.js'
+import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import { registerControlRoutes } from './control-routes.js'
 import { type DataDirLock, ensurePrivateDir, lockDataDir } from './data-dir.js'
 import type { EventLog } from './event-log.js'
@@ -33,11 +33,14 @@ import { loadOrCreateIdentity } from './identity.js'
 import { Inbox } from './inbox.js'
 import { createStack, type Stack } from './libp2p-config.js'
 import { type MeshKey, resolveMeshKey } from './mesh-key.js'
+import { EventHook } from './notify/event-hook.js'
+import { WakeNotifier } from './notify/wake-notifier.js'
 import type { NodeOptions } from './options.js'
 import { type DataDirPaths, dataDirPaths, runDir, runFileName } from './paths.js'
 import { PeerGuard } from './peer-guard.js'
 import { Redialer } from './redialer.js'
 import { Store } from './store.js'
+import { WatchHub } from './watch-hub.js'
 
 /** How often dirty peer records are written to the store. */
 const PEER_FLUSH_INTERVAL = 5_000
@@ -75,6 +78,9 @@ export class ClawLinkNode {
   private readonly bootstrapPeers = new Map<string, string>()
   readonly startedAt = Date.now()
   readonly guard: PeerGuard
+  /** what `watch`, wake-ups and --on-event hooks observe */
+  readonly watchHub = new WatchHub()
+  private notifiers: Array<{ stop(): Promise<void> }> = []
 
   constructor(options: NodeOptions, log: EventLog) {
     validateName(options.name)
@@ -209,6 +215,7 @@ export class ClawLinkNode {
     this.store = new Store(paths.store)
     const inbox = new Inbox(this.store.db)
     this.agentInbox = inbox
+    inbox.subscribe((event) => this.watchHub.publish(event))
     const store = this.store
     const first = store.getMeta('first_started_at')
     if (first == null) store.setMeta('first_started_at', String(this.firstStartedAt))
@@ -271,6 +278,7 @@ export class ClawLinkNode {
       },
     })
     this.wireEvents()
+    this.startNotifiers()
     this.control = new Server(
       paths.socket,
       (err) =>
@@ -296,6 +304,8 @@ export class ClawLinkNode {
 
   async stop(): Promise<void> {
     clearInterval(this.flushTimer)
+    // pending wake-ups get a moment to go out; they never hold the stop for long
+    await Promise.all(this.notifiers.splice(0).map((n) => n.stop()))
     this.redialer?.stop()
     if (this.stack != null) {
       try {
@@ -485,6 +495,23 @@ export class ClawLinkNode {
     presence.addEventListener('peer:status', (evt) => {
       const { record, from, to } = evt.detail
       this.dirtyPeers.add(record.id)
+      if (!record.card.relayOnly) {
+        this.watchHub.publish({
+          type: to === 'online' ? 'peer_online' : to === 'stale' ? 'peer_stale' : 'peer_offline',
+          peer: peerJson(record, to, this.isConnected(record.id)),
+          reason:
+            to === 'online'
+              ? from === 'unknown'
+                ? 'joined'
+                : 'back'
+              : to === 'offline'
+                ? record.leftAt != null
+                  ? 'left'
+                  : 'timed_out'
+                : undefined,
+          timestamp: new Date().toISOString(),
+        })
+      }
       const fields = { peer: record.id, name: record.card.name, machine: record.card.machine, from, to }
       if (to === 'online') {
         this.unreachable.delete(record.id)
@@ -601,6 +628,28 @@ export class ClawLinkNode {
       const record = presence.peers().find((p) => p.id === id)
       if (record != null && record.status !== 'offline') this.addRememberedPeer(id, false)
     })
+  }
+
+  /** --wake-url and --on-event: tell the agent when work arrives, without delaying its delivery. */
+  private startNotifiers(): void {
+    const { options } = this
+    const agent = { name: this.card.name, dataDir: this.paths.root }
+    if (options.wakeUrl != null) {
+      const wake = new WakeNotifier({
+        url: options.wakeUrl,
+        token: options.wakeToken,
+        types: options.wakeOn,
+        agent,
+        log: this.log,
+      })
+      this.watchHub.subscribe((e) => wake.notify(e), { internal: true })
+      this.notifiers.push(wake)
+    }
+    if (options.onEvent != null) {
+      const hook = new EventHook({ command: options.onEvent, types: options.wakeOn, log: this.log })
+      this.watchHub.subscribe((e) => hook.notify(e), { internal: true })
+      this.notifiers.push(hook)
+    }
   }
 
   private wireTaskEvents(label: (id: string) => string): void {

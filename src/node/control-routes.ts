@@ -8,6 +8,7 @@ import type { ClawLinkNode } from './clawlink-node.js'
 import { registerFileRoutes } from './file-routes.js'
 import { registerKnowledgeRoutes } from './knowledge-routes.js'
 import { registerTaskRoutes } from './task-routes.js'
+import { registerWatchRoutes } from './watch-routes.js'
 
 function stringList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
@@ -103,6 +104,7 @@ export function registerControlRoutes(server: ControlServer, node: ClawLinkNode)
   registerTaskRoutes(server, node)
   registerKnowledgeRoutes(server, node)
   registerFileRoutes(server, node)
+  registerWatchRoutes(server, node)
   server.route('POST', '/v1/heartbeat', async () => {
     await node.presence.announce()
     return { ok: true, online: listPeers(node).length }

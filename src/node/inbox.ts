@@ -25,6 +25,9 @@ const PRIORITY_RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urge
 
 export class Inbox {
   private readonly waiters = new Set<() => void>()
+  private readonly listeners = new Set<(event: EventJson) => void>()
+  /** appended in the current tick; published once their transaction has committed */
+  private appended: EventJson[] = []
   private notifyScheduled = false
 
   constructor(private readonly db: DatabaseSync) {
@@ -33,17 +36,55 @@ export class Inbox {
 
   /** Appends an event; call inside the transaction that stores its cause. Waiters wake after it commits. */
   append(event: NewEvent): void {
-    this.db
+    const { lastInsertRowid } = this.db
       .prepare('INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)')
       .run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
+    if (this.listeners.size > 0) this.appended.push({ seq: Number(lastInsertRowid), ...event })
     if (!this.notifyScheduled) {
       this.notifyScheduled = true
       // the synchronous transaction around us has committed by the time this runs
       setImmediate(() => {
         this.notifyScheduled = false
+        const appended = this.appended
+        this.appended = []
         for (const wake of [...this.waiters]) wake()
+        for (const event of appended) if (this.committed(event)) for (const fn of this.listeners) fn(event)
       })
     }
+  }
+
+  /**
+   * Calls `fn` with every event appended from now on, once its transaction has committed (an event
+   * whose transaction rolled back is never published). Watchers observe; they do not mark events seen.
+   */
+  subscribe(fn: (event: EventJson) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** Events after `seq` in log order, seen or not (a watcher catching up after a reconnect). */
+  since(seq: number, limit: number, types?: EventType[]): EventJson[] {
+    const typeFilter =
+      types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
+    const rows = this.db
+      .prepare(`SELECT seq, payload FROM events WHERE seq > ? ${typeFilter} ORDER BY seq LIMIT ?`)
+      .all(seq, ...(types ?? []), limit) as Array<{ seq: number; payload: string }>
+    return rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
+  }
+
+  /** The newest event's seq (0 for none). */
+  lastSeq(): number {
+    const row = this.db.prepare('SELECT max(seq) AS s FROM events').get() as { s: number | null }
+    return Number(row.s ?? 0)
+  }
+
+  /** Whether an appended event survived its transaction (a rolled-back seq may be reused by a later one). */
+  private committed(event: EventJson): boolean {
+    const { seq, ...rest } = event
+    const row = this.db.prepare('SELECT payload FROM events WHERE seq = ?').get(seq) as
+      | { payload: string }
+      | undefined
+    return row?.payload === JSON.stringify(rest)
   }
 
   unseenCount(): number {

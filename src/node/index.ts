@@ -6,4 +6,10 @@
 export { ClawLinkNode } from './clawlink-node.js'
 export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from './errors.js'
 export { EventLog } from './event-log.js'
-export { DEFAULT_MDNS_TAG, type NodeOptions, type NodeOptionsInput, resolveNodeOptions } from './options.js'
+export {
+  checkWakeUrl,
+  DEFAULT_MDNS_TAG,
+  type NodeOptions,
+  type NodeOptionsInput,
+  resolveNodeOptions,
+} from './options.js'

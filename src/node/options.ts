@@ -1,15 +1,39 @@
 // Options of one node, their defaults, and how they resolve against the user's ClawLink home.
 import { hostname } from 'node:os'
+import type { WatchType } from '../control/types.js'
 import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/files/constants.js'
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
+import { ConfigError } from './errors.js'
 import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
 export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'
 export const DEFAULT_MDNS_INTERVAL = 10_000
 export const DEFAULT_PORT = 0
+
+/** Wake the agent for work: a new task, or news of one it delegated. */
+export const DEFAULT_WAKE_ON: WatchType[] = ['task', 'task_update']
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value == null || value === '' ? undefined : value
+}
+
+/** A wake URL must be http(s) with a host; anything else is a configuration error, said at start. */
+export function checkWakeUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`--wake-url ${JSON.stringify(raw.slice(0, 200))} is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`--wake-url must be http:// or https://, not ${url.protocol}`)
+  if (url.username !== '' || url.password !== '')
+    throw new ConfigError('--wake-url must not carry credentials; give --wake-token or CLAWLINK_WAKE_TOKEN')
+  return url.toString()
+}
 
 export interface NodeOptions {
   name: string
@@ -52,6 +76,12 @@ export interface NodeOptions {
   maxFileSize: number
   eagerFetchSize: number
   fileHistory: number
+  /** POST a wake-up here when an event of `wakeOn` arrives (the OpenClaw gateway's /hooks/wake) */
+  wakeUrl?: string
+  wakeToken?: string
+  /** run this shell command with the event as JSON on stdin */
+  onEvent?: string
+  wakeOn: WatchType[]
   env: NodeJS.ProcessEnv
   /** Print JSON lines instead of human log lines. */
   json: boolean
@@ -87,6 +117,10 @@ export interface NodeOptionsInput {
   maxFileSize?: number
   eagerFetchSize?: number
   fileHistory?: number
+  wakeUrl?: string
+  wakeToken?: string
+  onEvent?: string
+  wakeOn?: WatchType[]
   json?: boolean
   env?: NodeJS.ProcessEnv
 }
@@ -129,6 +163,10 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     maxFileSize: input.maxFileSize ?? MAX_FILE_SIZE,
     eagerFetchSize: input.eagerFetchSize ?? EAGER_FETCH_SIZE,
     fileHistory: input.fileHistory ?? HISTORY_LIMIT,
+    wakeUrl: input.wakeUrl != null ? checkWakeUrl(input.wakeUrl) : undefined,
+    wakeToken: input.wakeToken ?? nonEmpty(env.CLAWLINK_WAKE_TOKEN),
+    onEvent: input.onEvent,
+    wakeOn: input.wakeOn ?? DEFAULT_WAKE_ON,
     env,
     json: input.json ?? false,
   }

@@ -18,6 +18,7 @@ import { relay } from './relay.js'
 import { respond } from './respond.js'
 import { status } from './status.js'
 import { tasks } from './tasks.js'
+import { watch } from './watch.js'
 
 /** Every command, in the order `clawlink --help` lists them. */
 export const COMMANDS: Command[] = [
@@ -25,6 +26,7 @@ export const COMMANDS: Command[] = [
   discover,
   delegate,
   poll,
+  watch,
   respond,
   cancel,
   tasks,

@@ -1,4 +1,7 @@
 // `clawlink node`: the only command that loads libp2p (imported on demand, so other commands stay fast).
+
+import type { WatchType } from '../../control/types.js'
+import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../control/watch.js'
 import { parseDuration, splitList } from '../args.js'
 import { type Command, flag, list, num, str } from '../command.js'
 import { CliError, UsageError } from '../errors.js'
@@ -151,6 +154,28 @@ export const node: Command = {
       max: 10_000,
       description: 'versions kept per key (default 20)',
     },
+    'wake-url': {
+      type: 'string',
+      value: 'URL',
+      implicit: OPENCLAW_WAKE_URL,
+      implicitMatch: /^[a-z][a-z0-9+.-]*:/i,
+      description: `POST {"text","mode":"now"} here when work arrives (alone: the OpenClaw gateway, ${OPENCLAW_WAKE_URL})`,
+    },
+    'wake-token': {
+      type: 'string',
+      value: 'TOKEN',
+      description: 'bearer token for --wake-url (or CLAWLINK_WAKE_TOKEN)',
+    },
+    'on-event': {
+      type: 'string',
+      value: 'CMD',
+      description: 'run this shell command for each event, the event as JSON on stdin',
+    },
+    'wake-on': {
+      type: 'string',
+      value: 'TYPES',
+      description: `events that wake (comma list of ${WATCH_TYPES.join(', ')}; default task,task_update)`,
+    },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
   },
   async run(ctx) {
@@ -168,7 +193,7 @@ export const node: Command = {
       throw new UsageError('give --listen or --port, not both', 'node')
 
     // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
-    const { ClawLinkNode, EventLog, resolveNodeOptions } = await import('../../node/index.js')
+    const { ClawLinkNode, EventLog, resolveNodeOptions, checkWakeUrl } = await import('../../node/index.js')
     const { multiaddr } = await import('@multiformats/multiaddr')
     for (const addr of [...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]) {
       try {
@@ -215,6 +240,14 @@ export const node: Command = {
         )
       }
     }
+    const wakeUrl = str(ctx, 'wake-url')
+    if (wakeUrl != null) {
+      try {
+        checkWakeUrl(wakeUrl)
+      } catch (err) {
+        throw new UsageError((err as Error).message, ctx.command)
+      }
+    }
     const options = resolveNodeOptions({
       name,
       caps: splitList(ctx.options.caps),
@@ -245,6 +278,10 @@ export const node: Command = {
       maxFileSize: num(ctx, 'max-file-size'),
       eagerFetchSize: num(ctx, 'eager-fetch-size'),
       fileHistory: num(ctx, 'file-history'),
+      wakeUrl,
+      wakeToken: str(ctx, 'wake-token'),
+      onEvent: nonBlank(str(ctx, 'on-event'), '--on-event'),
+      wakeOn: wakeOn(str(ctx, 'wake-on')),
       json: flag(ctx, 'json'),
       env: ctx.env,
     })
@@ -274,6 +311,20 @@ export const node: Command = {
     log.emit('stopped', {}, 'stopped')
     return 0
   },
+}
+
+function nonBlank(value: string | undefined, option: string): string | undefined {
+  if (value != null && value.trim() === '') throw new UsageError(`${option} needs a command`, 'node')
+  return value
+}
+
+function wakeOn(raw: string | undefined): WatchType[] | undefined {
+  if (raw == null) return undefined
+  try {
+    return parseWatchTypes(raw)
+  } catch (err) {
+    throw new UsageError(`--wake-on: ${(err as Error).message}`, 'node')
+  }
 }
 
 function startFailure(err: Error, dataDir: string): string {

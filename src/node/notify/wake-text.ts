@@ -1,0 +1,40 @@
+// The sentence a woken agent reads: what arrived, and the command that shows it.
+import type { WatchEventJson } from '../../control/types.js'
+
+/** How the woken agent addresses its node: by name, which `--as` resolves. */
+export interface AgentRef {
+  name: string
+}
+
+const EXCERPT = 160
+
+function excerpt(text: string | undefined): string {
+  const flat = (text ?? '').replace(/\s+/g, ' ').trim()
+  return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT - 3)}...` : flat
+}
+
+function describe(e: WatchEventJson): string {
+  switch (e.type) {
+    case 'task':
+      return `new task ${e.id} from ${e.from.name} (${e.priority}): "${excerpt(e.task)}"`
+    case 'task_update':
+      return `task ${e.id} (${e.from.name}) is now ${e.state}${e.reason != null ? `: ${excerpt(e.reason)}` : ''}`
+    case 'broadcast':
+      return `broadcast on ${e.topic} from ${e.from.name}: "${excerpt(e.content)}"`
+    case 'file_updated':
+      return `shared file ${e.key} is now version ${e.version} by ${e.from.name}${e.conflict === true ? ' (CONFLICT)' : ''}`
+    default:
+      return `peer ${e.peer.name} is ${e.type.slice('peer_'.length)}`
+  }
+}
+
+/** One line for one event, a summary for several (a burst is one wake-up, not many). */
+export function wakeText(events: WatchEventJson[], agent: AgentRef): string {
+  const read = `Read with: clawlink poll --as ${agent.name} --json`
+  if (events.length === 1) return `ClawLink (${agent.name}): ${describe(events[0]!)}. ${read}`
+  const counts = new Map<string, number>()
+  for (const e of events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1)
+  const summary = [...counts].map(([type, n]) => `${n} ${type}`).join(', ')
+  const newest = describe(events[events.length - 1]!)
+  return `ClawLink (${agent.name}): ${events.length} new events (${summary}); latest: ${newest}. ${read}`
+}
