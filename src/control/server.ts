@@ -25,6 +25,11 @@ export interface ApiRequest {
   body: unknown
   /** Aborted when the client goes away (long polls stop waiting). */
   signal: AbortSignal
+  /**
+   * Runs `fn(true)` once the answer has been handed to the client's socket in full, or `fn(false)` if
+   * it was not (the client left, the route failed): what a poll takes is only seen once it is out.
+   */
+  onSent(fn: (sent: boolean) => void): void
 }
 
 export type Route = (req: ApiRequest) => Promise<unknown> | unknown
@@ -160,6 +165,19 @@ export class ControlServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController()
     res.on('close', () => abort.abort())
+    const sentHooks: Array<(sent: boolean) => void> = []
+    let fired = false
+    const fire = (sent: boolean) => {
+      if (fired) return
+      fired = true
+      for (const fn of sentHooks.splice(0)) {
+        try {
+          fn(sent)
+        } catch (err) {
+          this.onError(err as Error)
+        }
+      }
+    }
     try {
       const url = requestUrl(req.url)
       const key = `${req.method} ${url.pathname}`
@@ -174,6 +192,9 @@ export class ControlServer {
         query: url.searchParams,
         body,
         signal: abort.signal,
+        onSent: (fn: (sent: boolean) => void) => {
+          sentHooks.push(fn)
+        },
       }
       if (streamRoute != null) {
         const run = streamRoute(request)
@@ -183,8 +204,15 @@ export class ControlServer {
         return
       }
       const result = await route!(request)
+      if (sentHooks.length > 0) {
+        if (res.destroyed || abort.signal.aborted) return fire(false)
+        res.once('finish', () => fire(true))
+        res.once('close', () => fire(false))
+      }
       if (!res.headersSent) send(res, 200, result)
+      else fire(false)
     } catch (err) {
+      fire(false)
       if (res.headersSent) {
         // a stream that failed midway: end it so the client sees the end, not a hang
         if (!(err instanceof ApiError)) this.onError(err as Error)

@@ -23,6 +23,10 @@ export type NewEvent = Omit<EventJson, 'seq'>
 
 const PRIORITY_RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 }
 
+/** `seen` values: 0 unseen; SEEN handed out; HELD taken by a poll whose answer has not gone out yet. */
+const SEEN = 1
+const HELD = 2
+
 export class Inbox {
   private readonly waiters = new Set<() => void>()
   private readonly listeners = new Set<(event: EventJson) => void>()
@@ -32,6 +36,8 @@ export class Inbox {
 
   constructor(private readonly db: DatabaseSync) {
     db.exec(SCHEMA)
+    // held by a poll whose answer never went out (the node stopped first): hand them out again
+    db.prepare('UPDATE events SET seen = 0 WHERE seen = ?').run(HELD)
   }
 
   /** Appends an event; call inside the transaction that stores its cause. Waiters wake after it commits. */
@@ -93,8 +99,12 @@ export class Inbox {
     )
   }
 
-  /** Unseen events, most urgent first, oldest first within a priority; marks them seen unless `peek`. */
-  take(limit: number, peek: boolean, types?: EventType[]): EventJson[] {
+  /**
+   * Unseen events, most urgent first, oldest first within a priority; marks them seen unless `peek`.
+   * With `hold`, they are only held: `confirm` marks them seen once the agent has them, `release`
+   * makes them unseen again (the answer never reached it), and a restart releases what is still held.
+   */
+  take(limit: number, peek: boolean, types?: EventType[], hold = false): EventJson[] {
     const typeFilter =
       types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
     const rows = this.db
@@ -104,17 +114,43 @@ export class Inbox {
       .all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
     const events = rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
     if (!peek && events.length > 0) {
-      const mark = this.db.prepare('UPDATE events SET seen = 1 WHERE seq = ?')
-      this.db.exec('BEGIN IMMEDIATE')
-      try {
-        for (const e of events) mark.run(e.seq)
-        this.db.exec('COMMIT')
-      } catch (err) {
-        this.db.exec('ROLLBACK')
-        throw err
-      }
+      this.mark(
+        events.map((e) => e.seq),
+        hold ? HELD : SEEN,
+      )
     }
     return events
+  }
+
+  /** The agent has these held events: they are seen for good. */
+  confirm(seqs: number[]): void {
+    this.mark(seqs, SEEN, HELD)
+  }
+
+  /** These held events did not reach the agent: the next poll hands them out again. */
+  release(seqs: number[]): void {
+    this.mark(seqs, 0, HELD)
+    if (seqs.length > 0) for (const wake of [...this.waiters]) wake()
+  }
+
+  private mark(seqs: number[], to: number, from?: number): void {
+    if (seqs.length === 0) return
+    const mark = this.db.prepare(
+      from == null
+        ? 'UPDATE events SET seen = ? WHERE seq = ?'
+        : 'UPDATE events SET seen = ? WHERE seq = ? AND seen = ?',
+    )
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      for (const seq of seqs) {
+        if (from == null) mark.run(to, seq)
+        else mark.run(to, seq, from)
+      }
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
   }
 
   /** Like take, but waits up to `waitMs` for the first event (no polling loop: appends wake it). */
@@ -124,12 +160,17 @@ export class Inbox {
     waitMs: number
     signal?: AbortSignal
     types?: EventType[]
+    /** hold the events rather than mark them seen (see take) */
+    hold?: boolean
   }): Promise<EventJson[]> {
     const deadline = Date.now() + opts.waitMs
+    const gone = () => opts.signal?.aborted === true
     for (;;) {
-      const events = this.take(opts.limit, opts.peek, opts.types)
+      // a poller that has gone away takes nothing: what it would get could not reach it
+      if (gone()) return []
+      const events = this.take(opts.limit, opts.peek, opts.types, opts.hold)
       const left = deadline - Date.now()
-      if (events.length > 0 || left <= 0 || opts.signal?.aborted === true) return events
+      if (events.length > 0 || left <= 0 || gone()) return events
       // another poller may take what woke us: then we go back to waiting until the deadline
       await this.nextAppend(left, opts.signal)
     }

@@ -219,6 +219,12 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
       .get('types')
       ?.split(',')
       .filter((t) => t !== '') as EventType[] | undefined
-    return node.inbox.poll({ limit, peek: req.query.get('peek') === '1', waitMs, signal: req.signal, types })
+    const peek = req.query.get('peek') === '1'
+    const events = await node.inbox.poll({ limit, peek, waitMs, signal: req.signal, types, hold: !peek })
+    if (!peek && events.length > 0) {
+      const seqs = events.map((e) => e.seq)
+      req.onSent((sent) => (sent ? node.inbox.confirm(seqs) : node.inbox.release(seqs)))
+    }
+    return events
   })
 }

@@ -256,3 +256,50 @@ describe('prune', () => {
     expect(ids(inbox.take(10, false))).toEqual(['old-unseen'])
   })
 })
+
+describe('held events: seen only once the poll answer is out', () => {
+  it('confirm marks held events seen; release hands them out again', () => {
+    inbox.append(event('a'))
+    inbox.append(event('b'))
+    const held = inbox.take(10, false, undefined, true)
+    expect(ids(held)).toEqual(['a', 'b'])
+    // held events are not handed to another poller meanwhile
+    expect(inbox.take(10, false)).toEqual([])
+    inbox.release([held[1]!.seq])
+    inbox.confirm([held[0]!.seq])
+    expect(ids(inbox.take(10, false))).toEqual(['b'])
+    expect(inbox.take(10, false)).toEqual([])
+    // confirming or releasing what is no longer held changes nothing
+    inbox.release([held[0]!.seq])
+    expect(inbox.take(10, false)).toEqual([])
+  })
+
+  it('a restart releases what a poll held when the node stopped before answering', () => {
+    inbox.append(event('a'))
+    inbox.append(event('b'))
+    const held = inbox.take(10, false, undefined, true)
+    inbox.confirm([held[0]!.seq])
+    const again = openInbox().inbox
+    expect(ids(again.take(10, false))).toEqual(['b'])
+  })
+
+  it('a poller that has gone away takes nothing', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    inbox.append(event('a'))
+    expect(
+      await inbox.poll({ limit: 10, peek: false, waitMs: 1000, signal: controller.signal, hold: true }),
+    ).toEqual([])
+    expect(ids(inbox.take(10, false))).toEqual(['a'])
+  })
+
+  it('release wakes a waiting poller', async () => {
+    inbox.append(event('a'))
+    const held = inbox.take(10, false, undefined, true)
+    const waiting = inbox.poll({ limit: 10, peek: false, waitMs: 5000 })
+    const started = Date.now()
+    setTimeout(() => inbox.release(held.map((e) => e.seq)), 50)
+    expect(ids(await waiting)).toEqual(['a'])
+    expect(Date.now() - started).toBeLessThan(4000)
+  })
+})
