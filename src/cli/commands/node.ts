@@ -11,7 +11,8 @@ export const node: Command = {
   summary: "run this agent's node in the foreground",
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
-    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token SECRET | --open] [--json]',
+    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token SECRET | --open]\n' +
+    '              [--wake-url [URL]] [--wake-token TOKEN] [--on-event CMD] [--wake-on TYPES] [--json]',
   details:
     'Runs until SIGINT/SIGTERM, then tells its peers it is leaving. The data dir (default\n' +
     '$CLAWLINK_HOME/agents/NAME, CLAWLINK_HOME defaulting to ~/.clawlink) holds the identity, the store and\n' +
