@@ -24,6 +24,7 @@ import {
 import type { LocalCard, Presence } from '../protocols/presence/index.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import { type TaskEvent, TaskStore, type Tasks } from '../protocols/tasks/index.js'
+import { V1Api } from '../v1/index.js'
 import { VERSION } from '../version.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import { registerControlRoutes } from './control-routes.js'
@@ -81,6 +82,8 @@ export class ClawLinkNode {
   /** what `watch`, wake-ups and --on-event hooks observe */
   readonly watchHub = new WatchHub()
   private notifiers: Array<{ stop(): Promise<void> }> = []
+  /** the v1 HTTP API (--v1-api), if enabled */
+  private v1Api?: V1Api
 
   constructor(options: NodeOptions, log: EventLog) {
     validateName(options.name)
@@ -140,6 +143,10 @@ export class ClawLinkNode {
   get blobStore(): BlobStore {
     if (this.blobStoreRef == null) throw new Error('node not started')
     return this.blobStoreRef
+  }
+
+  get v1(): V1Api | undefined {
+    return this.v1Api
   }
 
   get inbox(): Inbox {
@@ -217,6 +224,12 @@ export class ClawLinkNode {
     this.agentInbox = inbox
     inbox.subscribe((event) => this.watchHub.publish(event))
     const store = this.store
+    if (options.v1Api != null) {
+      // before anything can arrive: its agents' queues fill in the transactions that store the cause
+      const v1 = new V1Api(this, store.db, { ...options.v1Api, token: options.v1Token })
+      this.v1Api = v1
+      inbox.onAppend((event) => v1.onInboxAppend(event))
+    }
     const first = store.getMeta('first_started_at')
     if (first == null) store.setMeta('first_started_at', String(this.firstStartedAt))
     else this.firstStartedAt = Number(first)
@@ -230,7 +243,10 @@ export class ClawLinkNode {
     this.taskStoreRef = new TaskStore({
       db: this.store.db,
       self: () => ({ id: this.stack?.peerId.toString() ?? '', name: this.card.name }),
-      onEvent: (event) => inbox.append(this.eventJson(event)),
+      // a task for (or delegated by) a v1 agent goes to its queue instead of the node's inbox
+      onEvent: (event) => {
+        if (this.v1Api?.onTaskEvent(event) !== true) inbox.append(this.eventJson(event))
+      },
     })
     const known = this.store
       .listPeers()
@@ -270,7 +286,11 @@ export class ClawLinkNode {
         accept: (entry, via, apply) => this.acceptEntry(entry, via, apply),
       },
       presence: {
-        card: () => ({ ...this.card, load: this.taskStoreRef?.openCount() ?? 0 }),
+        card: () => ({
+          ...this.card,
+          load: this.taskStoreRef?.openCount() ?? 0,
+          v1: this.v1Api?.cardAgents(),
+        }),
         heartbeatInterval: options.heartbeatInterval,
         staleAfter: options.staleAfter,
         offlineAfter: options.offlineAfter,
@@ -295,6 +315,7 @@ export class ClawLinkNode {
     registerControlRoutes(this.control, this)
     await this.control.listen()
     await this.stack.start()
+    await this.v1Api?.start()
     this.writeControlInfo()
     this.startRedialer(
       known.map((k) => ({ id: k.id, lastSeen: k.lastSeen, left: k.leftAt != null, addrs: k.addrs })),
@@ -307,6 +328,7 @@ export class ClawLinkNode {
     // pending wake-ups get a moment to go out; they never hold the stop for long
     await Promise.all(this.notifiers.splice(0).map((n) => n.stop()))
     this.redialer?.stop()
+    await this.v1Api?.stop().catch(() => {})
     if (this.stack != null) {
       try {
         await this.stack.stop()

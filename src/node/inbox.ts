@@ -30,6 +30,8 @@ const HELD = 2
 export class Inbox {
   private readonly waiters = new Set<() => void>()
   private readonly listeners = new Set<(event: EventJson) => void>()
+  /** called inside append, so what they write joins the transaction that stores the event's cause */
+  private readonly appendHooks = new Set<(event: NewEvent) => void>()
   /** appended in the current tick; published once their transaction has committed */
   private appended: EventJson[] = []
   private notifyScheduled = false
@@ -45,6 +47,7 @@ export class Inbox {
     const { lastInsertRowid } = this.db
       .prepare('INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)')
       .run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
+    for (const hook of this.appendHooks) hook(event)
     if (this.listeners.size > 0) this.appended.push({ seq: Number(lastInsertRowid), ...event })
     if (!this.notifyScheduled) {
       this.notifyScheduled = true
@@ -57,6 +60,12 @@ export class Inbox {
         for (const event of appended) if (this.committed(event)) for (const fn of this.listeners) fn(event)
       })
     }
+  }
+
+  /** Calls `fn` synchronously inside every append (the v1 API fans broadcasts out to its agents). */
+  onAppend(fn: (event: NewEvent) => void): () => void {
+    this.appendHooks.add(fn)
+    return () => this.appendHooks.delete(fn)
   }
 
   /**

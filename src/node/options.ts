@@ -5,6 +5,7 @@ import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/fil
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
+import { isLoopback, type V1Listen } from '../v1/listen.js'
 import { ConfigError } from './errors.js'
 import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
 
@@ -85,6 +86,9 @@ export interface NodeOptions {
   env: NodeJS.ProcessEnv
   /** Print JSON lines instead of human log lines. */
   json: boolean
+  /** serve the ClawLink v1 HTTP API here; v1Token: bearer token it requires (CLAWLINK_V1_TOKEN) */
+  v1Api?: V1Listen
+  v1Token?: string
 }
 
 export interface NodeOptionsInput {
@@ -123,6 +127,8 @@ export interface NodeOptionsInput {
   wakeOn?: WatchType[]
   json?: boolean
   env?: NodeJS.ProcessEnv
+  v1Api?: V1Listen
+  v1Token?: string
 }
 
 export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
@@ -169,5 +175,17 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     wakeOn: input.wakeOn ?? DEFAULT_WAKE_ON,
     env,
     json: input.json ?? false,
+    ...v1Options(input, env),
   }
+}
+
+/** The v1 API must not be reachable from other hosts without a token. */
+function v1Options(input: NodeOptionsInput, env: NodeJS.ProcessEnv): Pick<NodeOptions, 'v1Api' | 'v1Token'> {
+  const v1Token = nonEmpty(input.v1Token) ?? nonEmpty(env.CLAWLINK_V1_TOKEN)
+  if (input.v1Api == null) return {}
+  if (!isLoopback(input.v1Api.host) && v1Token == null)
+    throw new ConfigError(
+      `--v1-api on ${input.v1Api.host} is reachable from other hosts: give --v1-token or CLAWLINK_V1_TOKEN`,
+    )
+  return { v1Api: input.v1Api, v1Token }
 }

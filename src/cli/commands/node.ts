@@ -178,6 +178,18 @@ export const node: Command = {
       description: `events that wake (comma list of ${WATCH_TYPES.join(', ')}; default task,task_update)`,
     },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
+    'v1-api': {
+      type: 'string',
+      value: '[HOST:]PORT',
+      implicit: '9077',
+      implicitMatch: /^(\[[0-9a-fA-F:.]+\]:|[A-Za-z0-9.-]+:)?\d+$/,
+      description: 'serve the ClawLink v1 HTTP API (alone: 127.0.0.1:9077); see docs/v1-compat.md',
+    },
+    'v1-token': {
+      type: 'string',
+      value: 'TOKEN',
+      description: 'bearer token the v1 API requires (or CLAWLINK_V1_TOKEN; needed off loopback)',
+    },
   },
   async run(ctx) {
     const name = str(ctx, 'name') ?? ctx.env.CLAWLINK_AGENT
@@ -249,7 +261,27 @@ export const node: Command = {
         throw new UsageError((err as Error).message, ctx.command)
       }
     }
-    const options = resolveNodeOptions({
+    const v1Raw = str(ctx, 'v1-api')
+    let v1Api: import('../../v1/listen.js').V1Listen | undefined
+    if (v1Raw != null) {
+      const { parseV1Listen } = await import('../../v1/listen.js')
+      try {
+        v1Api = parseV1Listen(v1Raw)
+      } catch (err) {
+        throw new UsageError((err as Error).message, ctx.command)
+      }
+    }
+    if (str(ctx, 'v1-token') != null && v1Api == null)
+      throw new UsageError('--v1-token needs --v1-api', ctx.command)
+    const resolve = (input: Parameters<typeof resolveNodeOptions>[0]) => {
+      try {
+        return resolveNodeOptions(input)
+      } catch (err) {
+        if ((err as Error).name === 'ConfigError') throw new UsageError((err as Error).message, ctx.command)
+        throw err
+      }
+    }
+    const options = resolve({
       name,
       caps: splitList(ctx.options.caps),
       description: str(ctx, 'description'),
@@ -285,6 +317,8 @@ export const node: Command = {
       wakeOn: wakeOn(str(ctx, 'wake-on')),
       json: flag(ctx, 'json'),
       env: ctx.env,
+      v1Api,
+      v1Token: str(ctx, 'v1-token'),
     })
     const log = new EventLog(options.json)
     const clawlink = new ClawLinkNode(options, log)

@@ -102,6 +102,9 @@ export interface TaskRow {
   createdAt: number
   updatedAt: number
   expiresAt: number
+  /** v1 HTTP API: the v1 agent that delegated the task and the one it is for (null: the node's agent) */
+  fromAgent?: string | null
+  toAgent?: string | null
 }
 
 /** A task this agent hands to `peer`: its text, JSON context, priority and TTL in ms. */
@@ -112,6 +115,9 @@ export interface DelegateInput {
   context: string | null
   priority: Priority
   ttl: number
+  /** v1 HTTP API: the delegating v1 agent, and the v1 agent of the receiving node it is for */
+  fromAgent?: string
+  toAgent?: string
 }
 
 export interface OutboxRow {
@@ -157,6 +163,8 @@ function toTask(r: Row): TaskRow {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     expiresAt: Number(r.expires_at),
+    fromAgent: (r.from_agent as string | null) ?? null,
+    toAgent: (r.to_agent as string | null) ?? null,
   }
 }
 
@@ -191,11 +199,18 @@ export class TaskStore {
     this.self = init.self
     this.now = init.now ?? Date.now
     this.db.exec(SCHEMA)
+    // added for the v1 HTTP API; stores from before it get the columns here
+    const columns = (this.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map(
+      (c) => c.name,
+    )
+    for (const col of ['from_agent', 'to_agent'])
+      if (!columns.includes(col)) this.db.exec(`ALTER TABLE tasks ADD COLUMN ${col} TEXT`)
     const p = (sql: string) => this.db.prepare(sql)
     this.stmt = {
       insertTask:
         p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
-        created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`),
+        created_at, updated_at, expires_at, from_agent, to_agent)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`),
       getTask: p('SELECT * FROM tasks WHERE direction = ? AND peer = ? AND id = ?'),
       findTask: p('SELECT * FROM tasks WHERE id = ?'),
       setState: p(
@@ -328,6 +343,8 @@ export class TaskStore {
       state: TaskMessage.State.UNSPECIFIED,
       result: '',
       reason: '',
+      fromAgent: input.fromAgent,
+      toAgent: input.toAgent,
     }
     return this.tx(() => {
       this.stmt.insertTask!.run(
@@ -342,6 +359,8 @@ export class TaskStore {
         now,
         now,
         expiresAt,
+        input.fromAgent ?? null,
+        input.toAgent ?? null,
       )
       this.enqueue(input.peer, msg, expiresAt)
       return this.get('sent', input.peer, id)!
@@ -447,6 +466,8 @@ export class TaskStore {
         Number(msg.createdAt) || now,
         now,
         expiresAt,
+        msg.fromAgent ?? null,
+        msg.toAgent ?? null,
       )
       const row = this.get('received', peer, msg.taskId)!
       this.onEvent({ type: 'task', row })

@@ -4,6 +4,8 @@ import { InvalidTaskMessageError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
+/** v1 agent ids on the wire: a v1 agent id (see presence) or a PeerId */
+const AGENT_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
 export function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8')
@@ -67,6 +69,14 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
     if (value.length === 0 || value.length > MAX_ID_LENGTH || !ID_RE.test(value)) fail(`invalid ${field}`)
   }
   if (byteLength(msg.reason) > MAX_REASON_LENGTH) fail('reason too long')
+  for (const [field, value] of [
+    ['from_agent', msg.fromAgent],
+    ['to_agent', msg.toAgent],
+  ] as const) {
+    if (value == null) continue
+    if (msg.kind !== TaskMessage.Kind.DELEGATE) fail(`${field} on a message that is not a DELEGATE`)
+    if (value.length === 0 || value.length > MAX_ID_LENGTH || !AGENT_RE.test(value)) fail(`invalid ${field}`)
+  }
   switch (msg.kind) {
     case TaskMessage.Kind.DELEGATE: {
       if (msg.task.trim() === '') fail('empty task')

@@ -12,6 +12,7 @@ export interface AgentCard {
   load: number
   addrs: Uint8Array<ArrayBuffer>[]
   relayOnly: boolean
+  v1?: V1AgentList
 }
 
 export namespace AgentCard {
@@ -71,6 +72,11 @@ export namespace AgentCard {
         if ((obj.relayOnly != null && obj.relayOnly !== false)) {
           w.uint32(72)
           w.bool(obj.relayOnly)
+        }
+
+        if (obj.v1 != null) {
+          w.uint32(82)
+          V1AgentList.codec().encode(obj.v1, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -137,6 +143,12 @@ export namespace AgentCard {
             }
             case 9: {
               obj.relayOnly = reader.bool()
+              break
+            }
+            case 10: {
+              obj.v1 = V1AgentList.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.v1
+              })
               break
             }
             default: {
@@ -238,6 +250,13 @@ export namespace AgentCard {
               }
               break
             }
+            case 10: {
+              yield * V1AgentList.codec().stream(reader, reader.uint32(), `${prefix}.v1`, {
+                limits: opts.limits?.v1
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -297,6 +316,42 @@ export namespace AgentCard {
     value: boolean
   }
 
+  export interface AgentCardV1AgentsAgentIdFieldEvent {
+    field: '$.v1.agents[].agentId'
+    value: string
+    index: number
+  }
+
+  export interface AgentCardV1AgentsNameFieldEvent {
+    field: '$.v1.agents[].name'
+    value: string
+    index: number
+  }
+
+  export interface AgentCardV1AgentsCapabilitiesFieldEvent {
+    field: '$.v1.agents[].capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface AgentCardV1AgentsDescriptionFieldEvent {
+    field: '$.v1.agents[].description'
+    value: string
+    index: number
+  }
+
+  export interface AgentCardV1AgentsMachineFieldEvent {
+    field: '$.v1.agents[].machine'
+    value: string
+    index: number
+  }
+
+  export interface AgentCardV1AgentsHeartbeatAgeFieldEvent {
+    field: '$.v1.agents[].heartbeatAge'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<AgentCard>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AgentCard.codec())
   }
@@ -305,8 +360,374 @@ export namespace AgentCard {
     return decodeMessage(buf, AgentCard.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent | AgentCardV1AgentsAgentIdFieldEvent | AgentCardV1AgentsNameFieldEvent | AgentCardV1AgentsCapabilitiesFieldEvent | AgentCardV1AgentsDescriptionFieldEvent | AgentCardV1AgentsMachineFieldEvent | AgentCardV1AgentsHeartbeatAgeFieldEvent> {
     return streamMessage(buf, AgentCard.codec(), opts)
+  }
+}
+
+export interface V1AgentList {
+  agents: V1Agent[]
+}
+
+export namespace V1AgentList {
+  let _codec: Codec<V1AgentList>
+
+  export const codec = (): Codec<V1AgentList> => {
+    if (_codec == null) {
+      _codec = message<V1AgentList>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.agents != null && obj.agents.length > 0) {
+          for (const value of obj.agents) {
+            w.uint32(10)
+            V1Agent.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          agents: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.agents != null && obj.agents.length === opts.limits.agents) {
+                throw new MaxLengthError('Decode error - repeated field "agents" had too many elements')
+              }
+
+              obj.agents.push(V1Agent.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.agents$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          agents: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.agents != null && obj.agents === opts.limits.agents) {
+                throw new MaxLengthError('Streaming decode error - repeated field "agents" had too many elements')
+              }
+
+              for (const evt of V1Agent.codec().stream(reader, reader.uint32(), `${prefix}.agents[]`, {
+                limits: opts.limits?.agents$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.agents
+                }
+              }
+
+              obj.agents++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface V1AgentListAgentsAgentIdFieldEvent {
+    field: '$.agents[].agentId'
+    value: string
+    index: number
+  }
+
+  export interface V1AgentListAgentsNameFieldEvent {
+    field: '$.agents[].name'
+    value: string
+    index: number
+  }
+
+  export interface V1AgentListAgentsCapabilitiesFieldEvent {
+    field: '$.agents[].capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface V1AgentListAgentsDescriptionFieldEvent {
+    field: '$.agents[].description'
+    value: string
+    index: number
+  }
+
+  export interface V1AgentListAgentsMachineFieldEvent {
+    field: '$.agents[].machine'
+    value: string
+    index: number
+  }
+
+  export interface V1AgentListAgentsHeartbeatAgeFieldEvent {
+    field: '$.agents[].heartbeatAge'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<V1AgentList>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, V1AgentList.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1AgentList>): V1AgentList {
+    return decodeMessage(buf, V1AgentList.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1AgentList>): Generator<V1AgentListAgentsAgentIdFieldEvent | V1AgentListAgentsNameFieldEvent | V1AgentListAgentsCapabilitiesFieldEvent | V1AgentListAgentsDescriptionFieldEvent | V1AgentListAgentsMachineFieldEvent | V1AgentListAgentsHeartbeatAgeFieldEvent> {
+    return streamMessage(buf, V1AgentList.codec(), opts)
+  }
+}
+
+export interface V1Agent {
+  agentId: string
+  name: string
+  capabilities: string[]
+  description: string
+  machine: string
+  heartbeatAge: number
+}
+
+export namespace V1Agent {
+  let _codec: Codec<V1Agent>
+
+  export const codec = (): Codec<V1Agent> => {
+    if (_codec == null) {
+      _codec = message<V1Agent>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.agentId != null && obj.agentId !== '')) {
+          w.uint32(10)
+          w.string(obj.agentId)
+        }
+
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(18)
+          w.string(obj.name)
+        }
+
+        if (obj.capabilities != null && obj.capabilities.length > 0) {
+          for (const value of obj.capabilities) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
+        if ((obj.description != null && obj.description !== '')) {
+          w.uint32(34)
+          w.string(obj.description)
+        }
+
+        if ((obj.machine != null && obj.machine !== '')) {
+          w.uint32(42)
+          w.string(obj.machine)
+        }
+
+        if ((obj.heartbeatAge != null && obj.heartbeatAge !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.heartbeatAge)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          agentId: '',
+          name: '',
+          capabilities: [],
+          description: '',
+          machine: '',
+          heartbeatAge: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.agentId = reader.string()
+              break
+            }
+            case 2: {
+              obj.name = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.capabilities != null && obj.capabilities.length === opts.limits.capabilities) {
+                throw new MaxLengthError('Decode error - repeated field "capabilities" had too many elements')
+              }
+
+              obj.capabilities.push(reader.string())
+              break
+            }
+            case 4: {
+              obj.description = reader.string()
+              break
+            }
+            case 5: {
+              obj.machine = reader.string()
+              break
+            }
+            case 6: {
+              obj.heartbeatAge = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          capabilities: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.agentId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.capabilities != null && obj.capabilities === opts.limits.capabilities) {
+                throw new MaxLengthError('Streaming decode error - repeated field "capabilities" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.capabilities[]`,
+                index: obj.capabilities,
+                value: reader.string()
+              }
+
+              obj.capabilities++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.description`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.machine`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.heartbeatAge`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface V1AgentAgentIdFieldEvent {
+    field: '$.agentId'
+    value: string
+  }
+
+  export interface V1AgentNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface V1AgentCapabilitiesFieldEvent {
+    field: '$.capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface V1AgentDescriptionFieldEvent {
+    field: '$.description'
+    value: string
+  }
+
+  export interface V1AgentMachineFieldEvent {
+    field: '$.machine'
+    value: string
+  }
+
+  export interface V1AgentHeartbeatAgeFieldEvent {
+    field: '$.heartbeatAge'
+    value: number
+  }
+
+  export function encode (obj: Partial<V1Agent>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, V1Agent.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1Agent>): V1Agent {
+    return decodeMessage(buf, V1Agent.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1Agent>): Generator<V1AgentAgentIdFieldEvent | V1AgentNameFieldEvent | V1AgentCapabilitiesFieldEvent | V1AgentDescriptionFieldEvent | V1AgentMachineFieldEvent | V1AgentHeartbeatAgeFieldEvent> {
+    return streamMessage(buf, V1Agent.codec(), opts)
   }
 }
 
@@ -486,6 +907,42 @@ export namespace PresenceMessage {
     value: boolean
   }
 
+  export interface PresenceMessageCardV1AgentsAgentIdFieldEvent {
+    field: '$.card.v1.agents[].agentId'
+    value: string
+    index: number
+  }
+
+  export interface PresenceMessageCardV1AgentsNameFieldEvent {
+    field: '$.card.v1.agents[].name'
+    value: string
+    index: number
+  }
+
+  export interface PresenceMessageCardV1AgentsCapabilitiesFieldEvent {
+    field: '$.card.v1.agents[].capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface PresenceMessageCardV1AgentsDescriptionFieldEvent {
+    field: '$.card.v1.agents[].description'
+    value: string
+    index: number
+  }
+
+  export interface PresenceMessageCardV1AgentsMachineFieldEvent {
+    field: '$.card.v1.agents[].machine'
+    value: string
+    index: number
+  }
+
+  export interface PresenceMessageCardV1AgentsHeartbeatAgeFieldEvent {
+    field: '$.card.v1.agents[].heartbeatAge'
+    value: number
+    index: number
+  }
+
   export interface PresenceMessageSeqFieldEvent {
     field: '$.seq'
     value: bigint
@@ -499,7 +956,7 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageSeqFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardV1AgentsAgentIdFieldEvent | PresenceMessageCardV1AgentsNameFieldEvent | PresenceMessageCardV1AgentsCapabilitiesFieldEvent | PresenceMessageCardV1AgentsDescriptionFieldEvent | PresenceMessageCardV1AgentsMachineFieldEvent | PresenceMessageCardV1AgentsHeartbeatAgeFieldEvent | PresenceMessageSeqFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
   }
 }

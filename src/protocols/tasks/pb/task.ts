@@ -14,6 +14,8 @@ export interface TaskMessage {
   state: TaskMessage.State
   result: string
   reason: string
+  fromAgent?: string
+  toAgent?: string
 }
 
 export namespace TaskMessage {
@@ -143,6 +145,16 @@ export namespace TaskMessage {
           w.string(obj.reason)
         }
 
+        if (obj.fromAgent != null) {
+          w.uint32(98)
+          w.string(obj.fromAgent)
+        }
+
+        if (obj.toAgent != null) {
+          w.uint32(106)
+          w.string(obj.toAgent)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -209,6 +221,14 @@ export namespace TaskMessage {
             }
             case 11: {
               obj.reason = reader.string()
+              break
+            }
+            case 12: {
+              obj.fromAgent = reader.string()
+              break
+            }
+            case 13: {
+              obj.toAgent = reader.string()
               break
             }
             default: {
@@ -303,6 +323,20 @@ export namespace TaskMessage {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.fromAgent`,
+                value: reader.string()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.toAgent`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -370,6 +404,16 @@ export namespace TaskMessage {
     value: string
   }
 
+  export interface TaskMessageFromAgentFieldEvent {
+    field: '$.fromAgent'
+    value: string
+  }
+
+  export interface TaskMessageToAgentFieldEvent {
+    field: '$.toAgent'
+    value: string
+  }
+
   export function encode (obj: Partial<TaskMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskMessage.codec())
   }
@@ -378,7 +422,7 @@ export namespace TaskMessage {
     return decodeMessage(buf, TaskMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent | TaskMessageFromAgentFieldEvent | TaskMessageToAgentFieldEvent> {
     return streamMessage(buf, TaskMessage.codec(), opts)
   }
 }

@@ -1,0 +1,48 @@
+// Limits and defaults of the ClawLink v1 HTTP API (a compatibility layer over the node).
+
+export const SERVICE = 'ClawLink'
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_PORT = 9077
+/** Env var for --v1-token. */
+export const TOKEN_ENV = 'CLAWLINK_V1_TOKEN'
+
+/** v1 agents registered on one node. */
+export const MAX_AGENTS = 64
+export const MAX_AGENT_ID_LENGTH = 48
+export const MAX_NAME_LENGTH = 64
+export const MAX_CAPABILITIES = 16
+export const MAX_CAPABILITY_LENGTH = 64
+export const MAX_MACHINE_LENGTH = 255
+export const MAX_DESCRIPTION_LENGTH = 1024
+/** PeerIds and node names may also be addressed (to_agent). */
+export const MAX_TARGET_LENGTH = 128
+
+/** As in v1: an agent without a heartbeat for this long is stale. */
+export const STALE_AFTER = 120_000
+/** v1 agents listed in the node's presence card: heard from within this, most recent first. */
+export const CARD_AGENT_MAX_AGE = 24 * 3600 * 1000
+/** Bytes of the presence card spent on v1 agents (the whole presence message is capped at 8 KiB). */
+export const CARD_AGENT_BUDGET = 3 * 1024
+
+/** Messages waiting per v1 agent; past it the oldest broadcasts and file notices are dropped. */
+export const MAX_QUEUE = 10_000
+/** Messages one poll returns (`count` says how many; poll again for more). */
+export const MAX_POLL = 500
+
+/** Request bodies: the largest task/result plus JSON escaping, capped here. */
+export const MAX_BODY_SIZE = 8 * 1024 * 1024
+/** v1 file content is text kept in the shared file map; larger files go through `clawlink file-put`. */
+export const MAX_FILE_CONTENT = 1024 * 1024
+export const MAX_FILE_TYPE_LENGTH = 32
+/** A whole request (headers and body) must arrive within this. */
+export const REQUEST_TIMEOUT = 60_000
+export const MAX_CONNECTIONS = 256
+
+/** Tasks delegated through v1 live this long undelivered (the node default). */
+export const TASK_TTL = 24 * 3600 * 1000
+
+/** Marks a broadcast's v1 author among its tags (`v1-from:AGENT_ID`); stripped before v1 clients see it. */
+export const FROM_TAG_PREFIX = 'v1-from:'
+/** Media type parameters carrying the v1 editor and file_type of a file version. */
+export const EDITOR_PARAM = 'v1-editor'
+export const TYPE_PARAM = 'v1-type'

@@ -1,0 +1,145 @@
+// Conversions from the node's records to the v1 JSON clients expect (snake_case, v1 names).
+import type { EventJson } from '../control/types.js'
+import type { StoredEntry } from '../protocols/files/index.js'
+import type { TaskRow } from '../protocols/tasks/index.js'
+import { EDITOR_PARAM, FROM_TAG_PREFIX, TYPE_PARAM } from './constants.js'
+import type { V1Message } from './store.js'
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+function parseContext(context: string | null): unknown {
+  if (context == null) return {}
+  try {
+    return JSON.parse(context)
+  } catch {
+    return context
+  }
+}
+
+/** A task that arrived over the mesh for one of our v1 agents. */
+export function delegationFromRow(row: TaskRow): V1Message {
+  return {
+    type: 'task_delegation',
+    message_id: row.id,
+    from_agent: row.fromAgent ?? row.peer,
+    from_node: row.peer,
+    to_agent: row.toAgent,
+    task: row.task,
+    context: parseContext(row.context),
+    priority: row.priority,
+    timestamp: iso(row.createdAt),
+  }
+}
+
+/** News of a task one of our v1 agents delegated: an answer, or an expiry or refusal by the mesh. */
+export function responseFromRow(row: TaskRow): V1Message {
+  return {
+    type: 'task_response',
+    message_id: row.id,
+    from_agent: row.toAgent ?? row.peer,
+    from_node: row.peer,
+    to_agent: row.fromAgent,
+    result: row.result ?? row.reason ?? '',
+    status: row.state,
+    timestamp: iso(row.updatedAt),
+  }
+}
+
+export function cancelFromRow(row: TaskRow): V1Message {
+  return {
+    type: 'task_cancelled',
+    message_id: row.id,
+    from_agent: row.fromAgent ?? row.peer,
+    reason: row.reason ?? '',
+    timestamp: iso(row.updatedAt),
+  }
+}
+
+/** The v1 author of a broadcast (its reserved tag), and the tags without that one. */
+export function splitTags(tags: string[], author: string): { fromAgent: string; tags: string[] } {
+  const mark = tags.find((t) => t.startsWith(FROM_TAG_PREFIX))
+  return {
+    fromAgent:
+      mark != null && mark.length > FROM_TAG_PREFIX.length ? mark.slice(FROM_TAG_PREFIX.length) : author,
+    tags: tags.filter((t) => !t.startsWith(FROM_TAG_PREFIX)),
+  }
+}
+
+export function broadcastMessage(b: {
+  id: string
+  author: string
+  content: string
+  topic: string
+  tags: string[]
+  time: string
+}): V1Message {
+  const { fromAgent, tags } = splitTags(b.tags, b.author)
+  return {
+    type: 'knowledge_broadcast',
+    message_id: b.id,
+    from_agent: fromAgent,
+    from_node: b.author,
+    content: b.content,
+    topic: b.topic,
+    tags,
+    timestamp: b.time,
+  }
+}
+
+/** A node inbox event (broadcast) as a v1 message. */
+export function broadcastFromEvent(e: Omit<EventJson, 'seq'>): V1Message {
+  return broadcastMessage({
+    id: e.id,
+    author: e.from.id,
+    content: e.content ?? '',
+    topic: e.topic ?? 'general',
+    tags: e.tags ?? [],
+    time: e.timestamp,
+  })
+}
+
+/** Media type for a v1 file: a base type for its file_type, plus who wrote it through v1. */
+export function mediaTypeFor(fileType: string, editor: string): string {
+  const base =
+    fileType === 'json'
+      ? 'application/json'
+      : fileType === 'markdown' || fileType === 'md'
+        ? 'text/markdown'
+        : 'text/plain'
+  return `${base}; ${TYPE_PARAM}=${fileType}; ${EDITOR_PARAM}=${editor}`
+}
+
+function mediaParam(mediaType: string, name: string): string | undefined {
+  for (const part of mediaType.split(';').slice(1)) {
+    const at = part.indexOf('=')
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim()
+  }
+  return undefined
+}
+
+/** A file's winning version as a v1 record (content added by the caller). */
+export function fileRecord(entry: StoredEntry, conflict: boolean): Record<string, unknown> {
+  return {
+    file_key: entry.key,
+    version: entry.version,
+    last_editor: mediaParam(entry.mediaType, EDITOR_PARAM) ?? entry.author,
+    editor_node: entry.author,
+    file_type: mediaParam(entry.mediaType, TYPE_PARAM) ?? (entry.mediaType || 'binary'),
+    size: entry.size,
+    sha256: entry.sha256,
+    updated_at: iso(entry.time),
+    conflict,
+  }
+}
+
+export function fileUpdated(entry: StoredEntry): V1Message {
+  return {
+    type: 'file_updated',
+    file_key: entry.key,
+    version: entry.version,
+    last_editor: mediaParam(entry.mediaType, EDITOR_PARAM) ?? entry.author,
+    editor_node: entry.author,
+    deleted: entry.deleted,
+    timestamp: iso(entry.time),
+  }
+}

@@ -1,0 +1,14 @@
+/** An answer other than 200 to a v1 client: `status` with {"error": message}. */
+export class V1Error extends Error {
+  static override readonly name = 'V1Error'
+  override name = 'V1Error'
+
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export const badRequest = (message: string): V1Error => new V1Error(400, message)

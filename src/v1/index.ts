@@ -1,0 +1,164 @@
+// The ClawLink v1 HTTP API on top of a node: `clawlink node --v1-api [HOST:]PORT`. An unchanged v1
+// client pointed at it joins the mesh; its agents, queues and files live in the node's store.
+import type { DatabaseSync } from 'node:sqlite'
+import type { EventJson } from '../control/types.js'
+import type { ClawLinkNode } from '../node/clawlink-node.js'
+import { ConfigError } from '../node/errors.js'
+import {
+  AgentCard,
+  limits as presenceLimits,
+  V1Agent,
+  type V1AgentList,
+} from '../protocols/presence/index.js'
+import type { TaskEvent } from '../protocols/tasks/index.js'
+import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
+import {
+  broadcastFromEvent,
+  cancelFromRow,
+  delegationFromRow,
+  fileUpdated,
+  responseFromRow,
+} from './envelopes.js'
+import { V1Server } from './server.js'
+import { V1Store } from './store.js'
+
+export { isLoopback, parseV1Listen, type V1Listen } from './listen.js'
+export { V1Store } from './store.js'
+
+export interface V1ApiInit {
+  host: string
+  port: number
+  token?: string
+}
+
+export class V1Api {
+  readonly store: V1Store
+  private readonly node: ClawLinkNode
+  private readonly init: V1ApiInit
+  private server?: V1Server
+  /** where it listens once started (the port may have been 0) */
+  address?: { host: string; port: number }
+
+  /** Opens the v1 tables in the node's store; call before the node receives anything. */
+  constructor(node: ClawLinkNode, db: DatabaseSync, init: V1ApiInit) {
+    this.node = node
+    this.init = init
+    this.store = new V1Store(db)
+  }
+
+  async start(): Promise<void> {
+    const { node, init } = this
+    this.server = new V1Server({
+      host: init.host,
+      port: init.port,
+      token: init.token,
+      context: { node, store: this.store, authRequired: init.token != null },
+      // the largest task or result, JSON-escaped, must fit
+      maxBodySize: Math.max(2 * 1024 * 1024, node.options.maxTaskSize * 6 + 64 * 1024),
+      onError: (err) =>
+        node.log.emit('v1_api_error', { message: err.message }, `v1 API error: ${err.message}`, 'error'),
+    })
+    let addr: Awaited<ReturnType<V1Server['listen']>>
+    try {
+      addr = await this.server.listen()
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      const why = code === 'EADDRINUSE' ? 'the address is in use' : (code ?? (err as Error).message)
+      throw new ConfigError(`--v1-api cannot listen on ${init.host}:${init.port}: ${why}`)
+    }
+    this.address = { host: addr.address, port: addr.port }
+    const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+    node.log.emit(
+      'v1_api_listening',
+      {
+        host: addr.address,
+        port: addr.port,
+        url,
+        auth: init.token != null,
+        agents: this.store.list().length,
+      },
+      `v1 HTTP API listening on ${url}${init.token != null ? ' (bearer token required)' : ''}`,
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close()
+    this.server = undefined
+  }
+
+  /**
+   * Routes a task event to a v1 agent's queue, inside the task store's transaction. True when a v1
+   * agent of this node took it; false leaves it to the node's own inbox (`clawlink poll`).
+   */
+  onTaskEvent(event: TaskEvent): boolean {
+    const { row } = event
+    if (row.direction === 'received') {
+      if (row.toAgent == null || !this.store.has(row.toAgent)) return false
+      this.store.enqueue(row.toAgent, event.type === 'task' ? delegationFromRow(row) : cancelFromRow(row))
+      return true
+    }
+    if (row.fromAgent == null || !this.store.has(row.fromAgent)) return false
+    this.store.enqueue(row.fromAgent, responseFromRow(row))
+    return true
+  }
+
+  /** Broadcasts and file changes from others reach every v1 agent, inside the transaction that stores them. */
+  onInboxAppend(event: Omit<EventJson, 'seq'>): void {
+    if (event.type === 'broadcast') {
+      this.store.fanOut(broadcastFromEvent(event))
+    } else if (event.type === 'file_updated' && event.key != null) {
+      const state = this.node.fileStore.state(event.key)
+      if (state != null) this.store.fanOut(fileUpdated(state.winner))
+    }
+  }
+
+  /**
+   * The v1 agents this node's card lists: recently heard from first, within a byte budget that also
+   * leaves room for the rest of the card, so the presence message stays under its size limit.
+   */
+  cardAgents(now = Date.now()): V1AgentList | undefined {
+    const agents: V1Agent[] = []
+    const budget = Math.min(CARD_AGENT_BUDGET, presenceLimits.MAX_MESSAGE_SIZE - this.baseCardSize() - 128)
+    let bytes = 0
+    const recent = this.store
+      .list()
+      .filter((a) => now - a.lastHeartbeat <= CARD_AGENT_MAX_AGE)
+      .sort((a, b) => b.lastHeartbeat - a.lastHeartbeat)
+    for (const a of recent) {
+      if (agents.length >= presenceLimits.MAX_V1_AGENTS) break
+      const entry: V1Agent = {
+        agentId: a.agentId,
+        name: a.name,
+        capabilities: a.capabilities.slice(0, presenceLimits.MAX_V1_CAPS),
+        description: a.description.slice(0, presenceLimits.MAX_V1_CARD_DESCRIPTION_LENGTH),
+        machine: a.machine,
+        heartbeatAge: Math.min(Math.max(0, now - a.lastHeartbeat), 2 ** 32 - 1),
+      }
+      const size = V1Agent.encode(entry).byteLength + 4
+      if (bytes + size > budget) break
+      bytes += size
+      agents.push(entry)
+    }
+    return agents.length === 0 ? undefined : { agents }
+  }
+
+  /** The card without v1 agents, as presence will send it (addresses at their largest). */
+  private baseCardSize(): number {
+    let addrs: Uint8Array[] = []
+    try {
+      addrs = this.node.libp2p
+        .getMultiaddrs()
+        .map((a) => a.bytes)
+        .slice(0, presenceLimits.MAX_ADDRS)
+    } catch {
+      // not started yet: no addresses
+    }
+    const card = this.node.localCard()
+    return AgentCard.encode({
+      ...card,
+      load: 2 ** 31,
+      startedAt: BigInt(Date.now()),
+      addrs: addrs as Uint8Array<ArrayBuffer>[],
+    }).byteLength
+  }
+}

@@ -1,0 +1,146 @@
+// HTTP/1.1 on TCP for v1 clients: bounded bodies and request time, bearer-token auth, JSON answers,
+// {"error": message} with a 4xx/5xx status for anything that is not a success. Never throws into the node.
+import { timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { MAX_BODY_SIZE, MAX_CONNECTIONS, REQUEST_TIMEOUT } from './constants.js'
+import { V1Error } from './errors.js'
+import { type Handler, ROUTES, type V1Context } from './routes.js'
+
+export interface V1ServerInit {
+  host: string
+  port: number
+  token?: string
+  context: V1Context
+  maxBodySize?: number
+  onError: (err: Error) => void
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
+  res.end(text)
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
+  if (m == null) return false
+  const given = Buffer.from(m[1]!.trim())
+  const want = Buffer.from(token)
+  return given.length === want.length && timingSafeEqual(given, want)
+}
+
+/** Reads the body, refusing it past `max` bytes; an empty body is undefined. */
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > max) throw new V1Error(413, `the body is over ${max} bytes`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > max) throw new V1Error(413, `the body is over ${max} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return undefined
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (err) {
+    throw new V1Error(400, `malformed JSON: ${(err as Error).message}`)
+  }
+}
+
+function match(method: string, path: string): { handler: Handler; auth: boolean; param: string } | V1Error {
+  let pathKnown = false
+  for (const r of ROUTES) {
+    const hit = r.prefix === true ? path.startsWith(r.path) && path.length > r.path.length : path === r.path
+    if (!hit) continue
+    pathKnown = true
+    if (r.method !== method) continue
+    let param = ''
+    if (r.prefix === true) {
+      try {
+        param = decodeURIComponent(path.slice(r.path.length))
+      } catch {
+        return new V1Error(400, 'malformed percent-encoding in the path')
+      }
+    }
+    return { handler: r.handler, auth: r.auth, param }
+  }
+  return pathKnown ? new V1Error(405, `${method} is not allowed on ${path}`) : new V1Error(404, 'not found')
+}
+
+export class V1Server {
+  private readonly server: Server
+  private readonly init: V1ServerInit
+
+  constructor(init: V1ServerInit) {
+    this.init = init
+    this.server = createServer(
+      { requestTimeout: REQUEST_TIMEOUT, headersTimeout: REQUEST_TIMEOUT },
+      (req, res) => {
+        this.handle(req, res).catch((err: Error) => {
+          init.onError(err)
+          send(res, 500, { error: 'internal error' })
+        })
+      },
+    )
+    this.server.maxConnections = MAX_CONNECTIONS
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+      else socket.destroy()
+    })
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.init.port, this.init.host, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    return this.server.address() as AddressInfo
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let path: string
+    try {
+      // only the path matters; the query (v1 never used one) is ignored
+      path = new URL(req.url ?? '/', 'http://v1').pathname
+    } catch {
+      send(res, 400, { error: 'malformed request URL' })
+      return
+    }
+    if (path.length > 1 && path.endsWith('/') && !path.startsWith('/files/')) path = path.slice(0, -1)
+    const route = match(req.method ?? 'GET', path)
+    try {
+      if (route instanceof V1Error) throw route
+      const { token } = this.init
+      if (route.auth && token != null && !tokenMatches(req.headers.authorization, token))
+        throw new V1Error(401, 'missing or wrong bearer token (Authorization: Bearer TOKEN)')
+      const body =
+        req.method === 'POST' ? await readJson(req, this.init.maxBodySize ?? MAX_BODY_SIZE) : undefined
+      send(res, 200, await route.handler(this.init.context, body, route.param))
+    } catch (err) {
+      if (err instanceof V1Error) {
+        if (err.status === 413 || err.status === 401) res.setHeader('connection', 'close')
+        send(res, err.status, { error: err.message })
+        return
+      }
+      throw err
+    }
+  }
+}
