@@ -1,6 +1,7 @@
 // Reading a streaming control API response (NDJSON) as it arrives: `clawlink watch`'s side of
 // GET /v1/watch. Plain HTTP/1.1 over node:net, like client.ts, decoding chunked transfer incrementally.
 import { connect } from 'node:net'
+import { StringDecoder } from 'node:string_decoder'
 import type { ApiErrorJson } from '../control/types.js'
 import { CliError } from './errors.js'
 
@@ -45,12 +46,16 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
     let chunkLeft = -1
     let text = ''
     let errorBody = ''
+    // a character split between packets or chunks must be joined, not decoded as two broken halves
+    const decoder = new StringDecoder('utf8')
 
     const lines = (data: string) => {
-      text += data
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
-        const line = text.slice(0, nl).trim()
-        text = text.slice(nl + 1)
+      // only new data is searched for line ends: a long line is not rescanned (and copied) per packet
+      let start = 0
+      for (let nl = data.indexOf('\n'); nl >= 0 && !settled; nl = data.indexOf('\n', start)) {
+        const line = (text + data.slice(start, nl)).trim()
+        text = ''
+        start = nl + 1
         if (line === '') continue
         let value: unknown
         try {
@@ -60,15 +65,17 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
         }
         opts.onValue(value)
       }
+      text += data.slice(start)
       if (text.length > MAX_LINE) settle(new CliError(`the node ${opts.label} sent an oversized event line`))
     }
 
     const body = (data: Buffer) => {
       if (status >= 400) {
-        errorBody += data.toString('utf8')
+        // an error answer is one small JSON object; more is not worth keeping
+        if (errorBody.length < MAX_HEAD) errorBody += decoder.write(data)
         return
       }
-      if (!chunked) return lines(data.toString('utf8'))
+      if (!chunked) return lines(decoder.write(data))
       buf = Buffer.concat([buf, data])
       while (buf.length > 0 && !settled) {
         if (chunkLeft < 0) {
@@ -82,7 +89,7 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
           chunkLeft = size
         }
         const take = Math.min(chunkLeft, buf.length)
-        lines(buf.subarray(0, take).toString('utf8'))
+        lines(decoder.write(buf.subarray(0, take)))
         buf = buf.subarray(take)
         chunkLeft -= take
         if (chunkLeft === 0) {

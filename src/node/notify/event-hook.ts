@@ -45,8 +45,14 @@ export class EventHook {
       return
     }
     this.queue.push(event)
+    this.start()
+  }
+
+  private start(): void {
     this.running ??= this.drain().finally(() => {
       this.running = undefined
+      // an event that came after the drain's last look, but before this ran, would wait for the next one
+      if (this.queue.length > 0 && !this.stopped) this.start()
     })
   }
 
@@ -54,7 +60,7 @@ export class EventHook {
   async stop(): Promise<void> {
     this.stopped = true
     this.queue.length = 0
-    const grace = setTimeout(() => this.current?.kill('SIGKILL'), 2_000)
+    const grace = setTimeout(() => killGroup(this.current), 2_000)
     await this.running
     clearTimeout(grace)
   }
@@ -72,11 +78,13 @@ export class EventHook {
       let stderr = ''
       const child = spawn(command, {
         shell: true,
+        // its own process group, so a kill reaches what the shell started too (see killGroup)
+        detached: true,
         stdio: ['pipe', 'ignore', 'pipe'],
         env: { ...process.env, CLAWLINK_EVENT: event.type, CLAWLINK_EVENT_ID: id },
       })
       this.current = child
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.init.timeout ?? RUN_TIMEOUT)
+      const timer = setTimeout(() => killGroup(child), this.init.timeout ?? RUN_TIMEOUT)
       child.stderr?.on('data', (d: Buffer) => {
         stderr = (stderr + d.toString()).slice(-STDERR_TAIL)
       })
@@ -106,5 +114,19 @@ export class EventHook {
       child.once('error', (err) => finish(null, null, err))
       child.once('close', (code, signal) => finish(code, signal))
     })
+  }
+}
+
+/**
+ * Kills the shell and everything it started: killing the shell alone leaves its children holding the
+ * stderr pipe, and the run would not end (nor the node stop) until they exit on their own.
+ */
+function killGroup(child: ReturnType<typeof spawn> | undefined): void {
+  if (child?.pid == null) return
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    // the group is gone already; the shell itself may still be unreaped
+    child.kill('SIGKILL')
   }
 }

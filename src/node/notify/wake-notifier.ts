@@ -41,8 +41,14 @@ export class WakeNotifier {
     if (!this.init.types.includes(event.type) || this.stopping.signal.aborted) return
     if (this.pending.length < MAX_PENDING) this.pending.push(event)
     else this.dropped++
+    this.start()
+  }
+
+  private start(): void {
     this.running ??= this.drain().finally(() => {
       this.running = undefined
+      // an event that came after the drain's last look, but before this ran, would wait for the next one
+      if (this.pending.length > 0 && !this.stopping.signal.aborted) this.start()
     })
   }
 
