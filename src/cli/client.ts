@@ -6,6 +6,8 @@ import { CliError } from './errors.js'
 export interface RequestOptions {
   /** Gives up after this long (ms); long polls pass their wait plus a margin. */
   timeout?: number
+  /** Aborting closes the connection: the node sees a client that left (a long poll leaves its events unseen). */
+  signal?: AbortSignal
 }
 
 export class ControlClient {
@@ -41,6 +43,13 @@ export class ControlClient {
         settled = true
         socket.destroy()
         reject(err)
+      }
+      const signal = opts.signal
+      if (signal != null) {
+        const onAbort = () => fail(new CliError('the request was canceled'))
+        if (signal.aborted) onAbort()
+        signal.addEventListener('abort', onAbort, { once: true })
+        socket.on('close', () => signal.removeEventListener('abort', onAbort))
       }
       socket.setTimeout(opts.timeout ?? 30_000, () =>
         fail(new CliError(`the node ${this.label} did not answer in time`)),

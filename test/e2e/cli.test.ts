@@ -29,7 +29,8 @@ describe('clawlink CLI', () => {
     expect(help.code).toBe(0)
     for (const c of COMMANDS) {
       expect(help.stdout).toContain(c.name)
-      const h = await cli([c.name, '--help'], env)
+      // help never loads libp2p, not even for `node`, `relay` or `mcp` (which load their deps on run)
+      const h = await cli([c.name, '--help'], env, { nodeArgs: ['--import', FORBID] })
       expect(h.code).toBe(0)
       expect(h.stdout).toContain(`Usage: clawlink ${c.name}`)
       for (const opt of Object.keys(c.options)) expect(h.stdout).toContain(`--${opt}`)

@@ -1,9 +1,10 @@
-import type { BroadcastJson, BroadcastRequest } from '../../control/types.js'
+import type { BroadcastRequest } from '../../control/types.js'
 import { splitList } from '../args.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { sendBroadcast } from '../requests.js'
 import { readStdin } from '../stdin.js'
 
 export const broadcast: Command = {
@@ -26,7 +27,7 @@ export const broadcast: Command = {
     if (content == null) throw new UsageError('--content is required', 'broadcast')
     if (content === '-') content = await readStdin()
     const body: BroadcastRequest = { content, topic: str(ctx, 'topic'), tags: splitList(ctx.options.tags) }
-    const b = await connect(ctx).post<BroadcastJson>('/v1/broadcast', body)
+    const b = await sendBroadcast(connect(ctx), body)
     if (flag(ctx, 'json')) printJson(b)
     else
       process.stdout.write(

@@ -1,8 +1,8 @@
-import type { TaskJson } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { cancelTask } from '../requests.js'
 import { printTask } from '../task-format.js'
 
 export const cancel: Command = {
@@ -18,7 +18,7 @@ export const cancel: Command = {
   async run(ctx) {
     const id = str(ctx, 'msg-id')
     if (id == null) throw new UsageError('--msg-id is required', 'cancel')
-    const task = await connect(ctx).post<TaskJson>('/v1/cancel', { id, reason: str(ctx, 'reason') })
+    const task = await cancelTask(connect(ctx), { id, reason: str(ctx, 'reason') })
     if (flag(ctx, 'json')) printJson(task)
     else printTask(task, false)
     return 0

@@ -1,13 +1,13 @@
-import type { DelegateRequest, Priority, TaskJson } from '../../control/types.js'
+import type { DelegateRequest, Priority } from '../../control/types.js'
 import { parseDuration } from '../args.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { delegateTask, PRIORITIES } from '../requests.js'
 import { readStdin } from '../stdin.js'
 import { printTask } from '../task-format.js'
 
-const PRIORITIES = ['low', 'normal', 'high', 'urgent']
 /** `--wait` alone: until the task is final (bounded by the API's longest wait). */
 const WAIT_FOREVER = 24 * 3600
 
@@ -65,7 +65,7 @@ export const delegate: Command = {
       }
     }
     const priority = str(ctx, 'priority')
-    if (priority != null && !PRIORITIES.includes(priority)) {
+    if (priority != null && !PRIORITIES.includes(priority as Priority)) {
       throw new UsageError(`--priority must be one of ${PRIORITIES.join(', ')}`, 'delegate')
     }
     const ttlRaw = str(ctx, 'ttl')
@@ -84,8 +84,7 @@ export const delegate: Command = {
       ttl,
       wait: wait != null ? Math.round(wait * 1000) : undefined,
     }
-    const timeout = (wait ?? 0) * 1000 + 30_000
-    const result = await connect(ctx).post<TaskJson>('/v1/tasks', body, { timeout })
+    const result = await delegateTask(connect(ctx), body)
     if (flag(ctx, 'json')) printJson(result)
     else printTask(result, wait != null)
     return 0

@@ -1,7 +1,7 @@
-import type { PeerJson } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { ago, printJson, shortId, table } from '../format.js'
+import { listPeers } from '../requests.js'
 
 export const discover: Command = {
   name: 'discover',
@@ -17,11 +17,7 @@ export const discover: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const query = new URLSearchParams()
-    if (flag(ctx, 'all')) query.set('all', '1')
-    const cap = str(ctx, 'cap')
-    if (cap != null) query.set('cap', cap)
-    const peers = await connect(ctx).get<PeerJson[]>(`/v1/peers?${query}`)
+    const peers = await listPeers(connect(ctx), { cap: str(ctx, 'cap'), all: flag(ctx, 'all') })
     if (flag(ctx, 'json')) {
       printJson(peers)
       return 0

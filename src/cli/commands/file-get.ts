@@ -1,13 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { createReadStream } from 'node:fs'
+import { resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import type { FileGetResponse, FileVersionJson } from '../../control/types.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { CliError, UsageError } from '../errors.js'
 import { printJson } from '../format.js'
 import { withProgress } from '../progress.js'
+import { copyOut, fileHistory, getFile } from '../requests.js'
 
 export const fileGet: Command = {
   name: 'file-get',
@@ -33,30 +32,21 @@ export const fileGet: Command = {
     const api = connect(ctx)
     const version = num(ctx, 'version')
     // ask first what it is (size, hash), so a long fetch can show progress
-    const history = await api
-      .get<FileVersionJson[]>(`/v1/files/history?key=${encodeURIComponent(key)}`)
-      .catch(() => [])
+    const history = await fileHistory(api, key).catch(() => [])
     const target =
       version == null ? history.find((v) => v.winner) : history.find((v) => v.version === version)
     const got = await withProgress(
       api,
       target?.local === false ? target.sha256 : undefined,
       target?.size ?? 0,
-      api.post<FileGetResponse>('/v1/files/get', { key, version }, { timeout: 60 * 60_000 }),
+      getFile(api, { key, version }),
     )
     try {
       if (output == null) {
         await pipeline(createReadStream(got.path), process.stdout, { end: false })
       } else {
         const dest = resolve(output)
-        const tmp = join(dirname(dest), `.${process.pid}.clawlink.tmp`)
-        try {
-          await pipeline(createReadStream(got.path), createWriteStream(tmp, { mode: 0o644 }))
-          await rename(tmp, dest)
-        } catch (err) {
-          await rm(tmp, { force: true })
-          throw err
-        }
+        await copyOut(got.path, dest)
         if (flag(ctx, 'json')) printJson(got.file)
         else process.stderr.write(`${key} version ${got.file.version} (${got.file.size} bytes) -> ${dest}\n`)
       }

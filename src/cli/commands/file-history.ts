@@ -1,8 +1,8 @@
-import type { FileVersionJson } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { ago, printJson, table } from '../format.js'
+import { fileHistory as historyOf } from '../requests.js'
 
 export const fileHistory: Command = {
   name: 'file-history',
@@ -18,7 +18,7 @@ export const fileHistory: Command = {
   async run(ctx) {
     const key = str(ctx, 'key')
     if (key == null) throw new UsageError('--key is required', 'file-history')
-    const list = await connect(ctx).get<FileVersionJson[]>(`/v1/files/history?key=${encodeURIComponent(key)}`)
+    const list = await historyOf(connect(ctx), key)
     if (flag(ctx, 'json')) {
       printJson(list)
       return 0

@@ -1,7 +1,7 @@
-import type { FileJson } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { ago, printJson, table } from '../format.js'
+import { listFiles } from '../requests.js'
 
 export const fileList: Command = {
   name: 'file-list',
@@ -17,9 +17,7 @@ export const fileList: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const q = new URLSearchParams({ prefix: str(ctx, 'prefix') ?? '' })
-    if (flag(ctx, 'all')) q.set('all', '1')
-    const list = await connect(ctx).get<FileJson[]>(`/v1/files?${q}`)
+    const list = await listFiles(connect(ctx), { prefix: str(ctx, 'prefix'), all: flag(ctx, 'all') })
     if (flag(ctx, 'json')) {
       printJson(list)
       return 0

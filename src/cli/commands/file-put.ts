@@ -1,14 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import type { FileJson, FilePutRequest } from '../../control/types.js'
+import { resolve } from 'node:path'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { putContent, putFile } from '../requests.js'
 
 export const filePut: Command = {
   name: 'file-put',
@@ -36,21 +31,13 @@ export const filePut: Command = {
     if (key == null) throw new UsageError('--key is required', 'file-put')
     if (file == null) throw new UsageError('--file is required', 'file-put')
     const api = connect(ctx)
-    let path = resolve(file)
-    let temp: string | undefined
-    if (file === '-') {
-      temp = join(tmpdir(), `clawlink-put-${process.pid}-${randomBytes(4).toString('hex')}`)
-      await pipeline(process.stdin, createWriteStream(temp, { mode: 0o600 }))
-      path = temp
-    }
-    try {
-      const body: FilePutRequest = { key, path, base: num(ctx, 'base'), type: str(ctx, 'type') }
-      const f = await api.post<FileJson>('/v1/files/put', body, { timeout: 30 * 60_000 })
-      if (flag(ctx, 'json')) printJson(f)
-      else process.stdout.write(`${f.key} version ${f.version} (${f.size} bytes)\n`)
-    } finally {
-      if (temp != null) await rm(temp, { force: true })
-    }
+    const req = { key, base: num(ctx, 'base'), type: str(ctx, 'type') }
+    const f =
+      file === '-'
+        ? await putContent(api, req, process.stdin)
+        : await putFile(api, { ...req, path: resolve(file) })
+    if (flag(ctx, 'json')) printJson(f)
+    else process.stdout.write(`${f.key} version ${f.version} (${f.size} bytes)\n`)
     return 0
   },
 }

@@ -11,6 +11,7 @@ import { fileRm } from './file-rm.js'
 import { heartbeat } from './heartbeat.js'
 import { keygen } from './keygen.js'
 import { knowledge } from './knowledge.js'
+import { mcp } from './mcp.js'
 import { node } from './node.js'
 import { poll } from './poll.js'
 import { register } from './register.js'
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   fileHistory,
   fileRm,
   status,
+  mcp,
   register,
   heartbeat,
   relay,

@@ -1,24 +1,8 @@
-import type { BroadcastJson } from '../../control/types.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { ago, printJson, shortId } from '../format.js'
-
-/** ISO 8601, or a duration back from now (30m, 2h, 7d). */
-function parseSince(raw: string): number {
-  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(raw)
-  if (rel != null) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd']
-    return Date.now() - Number(rel[1]) * unit
-  }
-  const t = Date.parse(raw)
-  if (Number.isNaN(t))
-    throw new UsageError(
-      `--since expects an ISO time or a duration such as 2h or 7d; got ${JSON.stringify(raw)}`,
-      'knowledge',
-    )
-  return t
-}
+import { listKnowledge, parseSince } from '../requests.js'
 
 export const knowledge: Command = {
   name: 'knowledge',
@@ -35,14 +19,21 @@ export const knowledge: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const q = new URLSearchParams({ limit: String(num(ctx, 'limit') ?? 100) })
-    for (const key of ['topic', 'tag', 'from']) {
-      const v = str(ctx, key)
-      if (v != null) q.set(key, v)
+    const sinceRaw = str(ctx, 'since')
+    const since = sinceRaw != null ? parseSince(sinceRaw) : undefined
+    if (sinceRaw != null && since == null) {
+      throw new UsageError(
+        `--since expects an ISO time or a duration such as 2h or 7d; got ${JSON.stringify(sinceRaw)}`,
+        'knowledge',
+      )
     }
-    const since = str(ctx, 'since')
-    if (since != null) q.set('since', String(parseSince(since)))
-    const list = await connect(ctx).get<BroadcastJson[]>(`/v1/knowledge?${q}`)
+    const list = await listKnowledge(connect(ctx), {
+      topic: str(ctx, 'topic'),
+      tag: str(ctx, 'tag'),
+      from: str(ctx, 'from'),
+      since,
+      limit: num(ctx, 'limit'),
+    })
     if (flag(ctx, 'json')) {
       printJson(list)
       return 0

@@ -1,7 +1,7 @@
-import type { EventJson } from '../../control/types.js'
 import { type Command, flag, num } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson } from '../format.js'
+import { pollEvents } from '../requests.js'
 import { printEvents } from '../task-format.js'
 
 export const poll: Command = {
@@ -26,13 +26,11 @@ export const poll: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const wait = num(ctx, 'wait') ?? 0
-    const query = new URLSearchParams({
-      wait: String(Math.round(wait * 1000)),
-      limit: String(num(ctx, 'limit') ?? 100),
+    const events = await pollEvents(connect(ctx), {
+      wait: (num(ctx, 'wait') ?? 0) * 1000,
+      peek: flag(ctx, 'peek'),
+      limit: num(ctx, 'limit'),
     })
-    if (flag(ctx, 'peek')) query.set('peek', '1')
-    const events = await connect(ctx).get<EventJson[]>(`/v1/poll?${query}`, { timeout: wait * 1000 + 30_000 })
     if (flag(ctx, 'json')) printJson(events)
     else printEvents(events)
     return 0

@@ -1,12 +1,11 @@
-import type { RespondRequest, TaskJson } from '../../control/types.js'
+import type { RespondRequest } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { RESPOND_STATUSES, respondTask } from '../requests.js'
 import { readStdin } from '../stdin.js'
 import { printTask } from '../task-format.js'
-
-const STATUSES = ['working', 'in_progress', 'completed', 'failed', 'rejected']
 
 export const respond: Command = {
   name: 'respond',
@@ -36,8 +35,8 @@ export const respond: Command = {
     if (result == null) throw new UsageError('--result is required', 'respond')
     if (result === '-') result = await readStdin()
     const status = str(ctx, 'status')
-    if (status != null && !STATUSES.includes(status)) {
-      throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`, 'respond')
+    if (status != null && !(RESPOND_STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`--status must be one of ${RESPOND_STATUSES.join(', ')}`, 'respond')
     }
     const body: RespondRequest = {
       id,
@@ -45,7 +44,7 @@ export const respond: Command = {
       status: status as RespondRequest['status'],
       to: str(ctx, 'to'),
     }
-    const task = await connect(ctx).post<TaskJson>('/v1/respond', body)
+    const task = await respondTask(connect(ctx), body)
     if (flag(ctx, 'json')) printJson(task)
     else printTask(task, false)
     return 0

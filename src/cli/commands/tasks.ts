@@ -1,7 +1,7 @@
-import type { TaskJson } from '../../control/types.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson } from '../format.js'
+import { listTasks } from '../requests.js'
 import { printTaskTable } from '../task-format.js'
 
 export const tasks: Command = {
@@ -15,11 +15,7 @@ export const tasks: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const query = new URLSearchParams()
-    if (flag(ctx, 'open')) query.set('open', '1')
-    const id = str(ctx, 'id')
-    if (id != null) query.set('id', id)
-    const list = await connect(ctx).get<TaskJson[]>(`/v1/tasks?${query}`)
+    const list = await listTasks(connect(ctx), { open: flag(ctx, 'open'), id: str(ctx, 'id') })
     if (flag(ctx, 'json')) printJson(list)
     else printTaskTable(list)
     return 0
