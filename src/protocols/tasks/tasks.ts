@@ -44,6 +44,8 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   private readonly inFlight = new Map<string, Set<string>>()
   /** `${peer}/${taskId}` of messages being sent */
   private readonly inFlightTasks = new Set<string>()
+  /** when each peer with sends in flight was last kicked (reconnected) */
+  private readonly kickedAt = new Map<string, number>()
   private readonly waiters = new Map<string, Set<(row: TaskRow) => void>>()
   private readonly messageRate: RateLimiter
   private readonly throttledAt = new Map<string, number>()
@@ -158,11 +160,13 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   // ---- delivery ----
 
   private onConnect(evt: CustomEvent<PeerId>): void {
-    if (this.store.kick(evt.detail.toString()) > 0) this.schedule(0)
+    this.kick(evt.detail.toString())
   }
 
   /** Retry a peer's messages now (it connected, or came online). */
   kick(peer: string): void {
+    // a send in flight misses this kick; if it then fails, it retries at once rather than backing off
+    if (this.inFlight.has(peer)) this.kickedAt.set(peer, Date.now())
     if (this.store.kick(peer) > 0) this.schedule(0)
   }
 
@@ -209,7 +213,10 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
         void this.send(msg).finally(() => {
           set.delete(msg.msgId)
           this.inFlightTasks.delete(taskKey)
-          if (set.size === 0 && this.inFlight.get(msg.peer) === set) this.inFlight.delete(msg.peer)
+          if (set.size === 0 && this.inFlight.get(msg.peer) === set) {
+            this.inFlight.delete(msg.peer)
+            this.kickedAt.delete(msg.peer)
+          }
           this.schedule(0)
         })
       }
@@ -223,6 +230,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   private async send(msg: OutboxRow): Promise<void> {
     const signal = AbortSignal.timeout(SEND_TIMEOUT)
+    const startedAt = Date.now()
     let stream: Stream | undefined
     try {
       const peer = peerIdFromString(msg.peer)
@@ -253,12 +261,15 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
         })
       }
     } catch (err) {
-      stream?.abort(err as Error)
+      const message = describeError(err)
+      stream?.abort(err instanceof Error ? err : new Error(message))
       if (!this.started) return
       const attempt = msg.attempts + 1
-      const delay =
-        Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
-      const message = (err as Error).message ?? String(err)
+      // the peer reconnected while this send was failing on the old connection: try the new one now
+      const reconnected = (this.kickedAt.get(msg.peer) ?? 0) >= startedAt
+      const delay = reconnected
+        ? 0
+        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
       this.store.retryLater(msg, Date.now() + delay, message)
       this.safeDispatch('delivery:failed', {
         peer: msg.peer,
@@ -362,4 +373,15 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       this.log.error('tasks listener failed - %e', err)
     }
   }
+}
+
+/** A failure's text; streams sometimes reject with an Event (abort, close) rather than an Error. */
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message !== '' ? err.message : err.name
+  if (err != null && typeof err === 'object') {
+    const e = err as { error?: unknown; type?: unknown }
+    if (e.error instanceof Error) return e.error.message
+    if (typeof e.type === 'string') return `stream ${e.type}`
+  }
+  return String(err)
 }
