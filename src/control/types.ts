@@ -108,6 +108,8 @@ export interface TaskJson {
 }
 
 export interface DelegateRequest {
+  /** the task id, chosen by the caller (8-64 of A-Z a-z 0-9 - _): sending the same id again returns that task */
+  id?: string
   /** name, PeerId or unique PeerId prefix; or give `cap` */
   to?: string
   cap?: string

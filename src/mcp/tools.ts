@@ -1,5 +1,6 @@
 // Every MCP tool in one place: its name, a description written for the model that will choose it, its
 // input schema, and a handler that makes the same control API call as the matching CLI command.
+
 import { resolve } from 'node:path'
 import * as z from 'zod'
 import type { ControlClient } from '../cli/client.js'
@@ -20,6 +21,7 @@ import {
   respondTask,
   sendBroadcast,
 } from '../cli/requests.js'
+import { TASK_ID_PATTERN } from '../control/task-id.js'
 import type { Priority } from '../control/types.js'
 import { MAX_KEY_BYTES, MAX_MEDIA_TYPE_LENGTH } from '../protocols/files/constants.js'
 import {
@@ -115,6 +117,11 @@ const delegate = tool({
     'expired) with its `result`, or when the wait ends with the task still open: then check it later with ' +
     '`tasks` or `poll`.',
   input: {
+    id: z
+      .string()
+      .regex(TASK_ID_PATTERN)
+      .optional()
+      .describe('a task id you choose; calling again with it returns that task instead of sending a second'),
     to: short('the agent: name, PeerId or PeerId prefix (give this or cap)').optional(),
     cap: short('any online agent with this capability (give this or to)').optional(),
     task: z.string().min(1).max(MAX_TASK_SIZE).describe('what to do, in words the other agent can act on'),
@@ -140,6 +147,7 @@ const delegate = tool({
       delegateTask(
         ctx.api(),
         {
+          id: a.id,
           to: a.to,
           cap: a.cap,
           task: a.task,

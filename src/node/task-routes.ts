@@ -1,6 +1,8 @@
 // Control API endpoints for tasks and the agent's inbox. Every field is checked here: the CLI is only
 // one possible client of the socket.
+
 import { ApiError, type ControlServer } from '../control/server.js'
+import { TASK_ID_PATTERN, TASK_ID_RULE } from '../control/task-id.js'
 import type {
   CancelRequest,
   DelegateRequest,
@@ -86,8 +88,9 @@ async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
 }
 
 function parseDelegate(body: unknown, maxTaskSize: number): DelegateRequest {
-  const b = object(body, ['to', 'cap', 'task', 'context', 'priority', 'ttl', 'wait'])
+  const b = object(body, ['to', 'cap', 'task', 'context', 'priority', 'ttl', 'wait', 'id'])
   const req: DelegateRequest = {
+    id: text(b, 'id'),
     to: text(b, 'to'),
     cap: text(b, 'cap'),
     task: text(b, 'task', true),
@@ -104,6 +107,8 @@ function parseDelegate(body: unknown, maxTaskSize: number): DelegateRequest {
   if (req.ttl != null && req.ttl < 1000) throw new ApiError(400, 'bad_request', 'ttl must be at least 1 s')
   const badContext = req.context != null ? contextError(req.context) : undefined
   if (badContext != null) throw new ApiError(400, 'bad_context', badContext)
+  if (req.id != null && !TASK_ID_PATTERN.test(req.id))
+    throw new ApiError(400, 'bad_request', `id must be ${TASK_ID_RULE}`)
   if (req.task.trim() === '') throw new ApiError(400, 'bad_request', 'task is empty')
   const size = Buffer.byteLength(req.task) + Buffer.byteLength(req.context ?? '')
   if (size > maxTaskSize) {
@@ -122,20 +127,29 @@ function oneTask(rows: TaskRow[], id: string, what: string): TaskRow {
 export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): void {
   const json = (row: TaskRow): TaskJson => node.taskStore.toJson(row)
 
+  const delegateNew = (r: DelegateRequest): TaskRow => {
+    const known = node.presence.peers()
+    const self = node.peerId.toString()
+    const peer = r.cap != null ? pickByCap(r.cap, known) : resolveAgent(r.to!, known, self)
+    return node.tasks.delegate({
+      id: r.id,
+      peer: peer.id,
+      peerName: peer.name,
+      task: r.task,
+      context: r.context ?? null,
+      priority: r.priority ?? 'normal',
+      ttl: r.ttl ?? limits.DEFAULT_TTL,
+    })
+  }
+
   server.route('POST', '/v1/tasks', (req) =>
     guard(async () => {
       const r = parseDelegate(req.body, node.tasks.maxTaskSize)
-      const known = node.presence.peers()
-      const self = node.peerId.toString()
-      const peer = r.cap != null ? pickByCap(r.cap, known) : resolveAgent(r.to!, known, self)
-      const row = node.tasks.delegate({
-        peer: peer.id,
-        peerName: peer.name,
-        task: r.task,
-        context: r.context ?? null,
-        priority: r.priority ?? 'normal',
-        ttl: r.ttl ?? limits.DEFAULT_TTL,
-      })
+      // the same id again is the same request (a retry after a crash or a cut connection): its task
+      const earlier = r.id != null ? node.taskStore.find(r.id).find((t) => t.direction === 'sent') : undefined
+      if (earlier != null && earlier.task !== r.task)
+        throw new ApiError(409, 'conflict', `task id ${r.id} is already used by another task`)
+      const row = earlier ?? delegateNew(r)
       const final = r.wait != null && r.wait > 0 ? await node.tasks.waitFinal(row, r.wait, req.signal) : row
       return json(final)
     }),

@@ -229,6 +229,35 @@ describe('tasks between agents, end to end', () => {
     expect(await bob.api().get<TaskJson[]>('/v1/tasks')).toHaveLength(300)
   }, 120_000)
 
+  it('delegate --id is idempotent: repeating a request cut short returns its task, never a second one', async () => {
+    const agent = mesh()
+    const alice = agent('alice')
+    const bob = agent('bob')
+    await start(alice)
+    await start(bob)
+    await sees(alice.env, 'bob')
+    const args = ['delegate', '--to', 'bob', '--task', 'index the docs', '--id', 'index-docs-0001']
+    const first = await cliJson<TaskJson>(args, alice.env)
+    expect(first.id).toBe('index-docs-0001')
+    const again = await cliJson<TaskJson>(args, alice.env)
+    expect(again.id).toBe(first.id)
+    expect(again.createdAt).toBe(first.createdAt)
+    const polled = await cliJson<EventJson[]>(['poll', '--wait', '10'], bob.env)
+    expect(polled.map((e) => e.id)).toEqual(['index-docs-0001'])
+    expect(await cliJson<EventJson[]>(['poll', '--wait', '1'], bob.env)).toEqual([])
+    expect((await cliJson<TaskJson[]>(['tasks'], alice.env)).length).toBe(1)
+
+    const other = await cli(
+      ['delegate', '--to', 'bob', '--task', 'something else', '--id', 'index-docs-0001'],
+      alice.env,
+    )
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain('already used by another task')
+    const bad = await cli(['delegate', '--to', 'bob', '--task', 'x', '--id', 'no spaces!'], alice.env)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--id must be')
+  })
+
   it('bad input gets a clear error and a non-zero exit', async () => {
     const agent = mesh()
     const alice = agent('alice')

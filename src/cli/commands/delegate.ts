@@ -1,3 +1,4 @@
+import { TASK_ID_PATTERN, TASK_ID_RULE } from '../../control/task-id.js'
 import type { DelegateRequest, Priority } from '../../control/types.js'
 import { parseDuration } from '../args.js'
 import { type Command, flag, str } from '../command.js'
@@ -16,13 +17,15 @@ export const delegate: Command = {
   summary: 'hand a task to another agent',
   usage:
     'delegate (--to AGENT | --cap CAP) --task TEXT [--context JSON] [--priority low|normal|high|urgent]\n' +
-    '                  [--ttl DURATION] [--wait [SECONDS]] [--json]',
+    '                  [--ttl DURATION] [--wait [SECONDS]] [--id ID] [--json]',
   details:
     'AGENT is a name, a PeerId or a unique PeerId prefix; --cap picks the least loaded online agent with\n' +
     "that capability. The task is stored in this node's outbox and the command returns its id at once;\n" +
     'the node delivers it, retrying until the agent acknowledges or the TTL (default 24h) runs out.\n' +
     '--task - reads the task text from stdin. With --wait the command blocks until the task is final\n' +
     '(completed, failed, canceled, rejected, expired) or SECONDS pass, and prints the result.\n' +
+    '--id sets the task id (8-64 of A-Z a-z 0-9 - _): run the same command again after a crash or a cut\n' +
+    'connection and it returns that task instead of sending a second one.\n' +
     '--json prints the task: {id, direction, from, to, task, context, priority, state, result, reason,\n' +
     'createdAt, updatedAt, expiresAt}.',
   options: {
@@ -46,6 +49,7 @@ export const delegate: Command = {
       implicit: String(WAIT_FOREVER),
       description: 'wait for the result',
     },
+    id: { type: 'string', value: 'ID', description: 'the task id (repeating it cannot send the task twice)' },
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
@@ -75,7 +79,11 @@ export const delegate: Command = {
     if (wait != null && (!Number.isFinite(wait) || wait < 0 || wait > WAIT_FOREVER)) {
       throw new UsageError(`--wait takes a number of seconds from 0 to ${WAIT_FOREVER}`, 'delegate')
     }
+    const id = str(ctx, 'id')
+    if (id != null && !TASK_ID_PATTERN.test(id))
+      throw new UsageError(`--id must be ${TASK_ID_RULE}`, 'delegate')
     const body: DelegateRequest = {
+      id,
       to,
       cap,
       task,

@@ -109,6 +109,8 @@ export interface TaskRow {
 
 /** A task this agent hands to `peer`: its text, JSON context, priority and TTL in ms. */
 export interface DelegateInput {
+  /** chosen by the delegator's agent (unique among its tasks); a random UUID if absent */
+  id?: string
   peer: string
   peerName: string
   task: string
@@ -329,7 +331,7 @@ export class TaskStore {
   /** A new task from this agent: stored with its DELEGATE message in the outbox, in one transaction. */
   delegate(input: DelegateInput): TaskRow {
     const now = this.now()
-    const id = randomUUID()
+    const id = input.id ?? randomUUID()
     const expiresAt = now + input.ttl
     const msg: TaskMessage = {
       kind: TaskMessage.Kind.DELEGATE,
