@@ -6,7 +6,8 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const BIN = fileURLToPath(new URL('../bin/clawlink.js', import.meta.url))
+/** BENCH_BIN runs another build (e.g. a copy with a tuning under test) */
+export const BIN = process.env.BENCH_BIN ?? fileURLToPath(new URL('../bin/clawlink.js', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 export function median(xs: number[]): number {
@@ -77,7 +78,8 @@ export interface BenchNode {
   events: Array<Record<string, unknown>>
   /** Resolves with the first event matching `pred` (already seen or future). */
   waitEvent(pred: (e: Record<string, unknown>) => boolean, timeout?: number): Promise<Record<string, unknown>>
-  stop(): Promise<void>
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>
 }
 
 export function spawnNode(
@@ -85,7 +87,7 @@ export function spawnNode(
   env: NodeJS.ProcessEnv,
   dataDir?: string,
   /** run under a command (e.g. ip netns exec NS) and as another subcommand (relay) */
-  opts: { wrap?: string[]; command?: string } = {},
+  opts: { wrap?: string[]; command?: string; startTimeout?: number } = {},
 ): Promise<BenchNode> {
   const spawnedAt = Date.now()
   const dirArgs = dataDir != null ? ['--data-dir', dataDir] : []
@@ -148,16 +150,26 @@ export function spawnNode(
         },
       })
     })
-  return waitEvent((e) => e.event === 'started').then((started) => ({
+  // a node that does not start in time is killed, not left behind
+  const starting = waitEvent((e) => e.event === 'started', opts.startTimeout ?? 60_000).catch(
+    (err: Error) => {
+      proc.kill('SIGKILL')
+      throw err
+    },
+  )
+  return starting.then((started) => ({
     proc,
     spawnedAt,
     peerId: started.peerId as string,
     addrs: started.addrs as string[],
     events,
     waitEvent,
-    async stop() {
-      if (proc.exitCode == null) proc.kill('SIGTERM')
+    async stop(graceMs = 15_000) {
+      if (proc.exitCode == null && proc.signalCode == null) proc.kill('SIGTERM')
+      // a node that does not stop in time is killed, so a benchmark never leaves processes behind
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs)
       await exited
+      clearTimeout(timer)
     },
   }))
 }
@@ -169,12 +181,29 @@ export function rssMiB(pid: number): number {
   return kb / 1024
 }
 
+/**
+ * Memory of a process in MiB (Linux): RSS counts every page it maps, including the node executable's
+ * code that all node processes share; PSS divides shared pages among their users; USS is private only.
+ */
+export function memoryMiB(pid: number): { rss: number; pss: number; uss: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN)
+  return {
+    rss: kb('Rss') / 1024,
+    pss: kb('Pss') / 1024,
+    uss: (kb('Private_Clean') + kb('Private_Dirty')) / 1024,
+  }
+}
+
+let clockTicks: number | undefined
+
 /** CPU time (user+system) a process used so far, in ms (Linux). */
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   const ticks = Number(fields[11]) + Number(fields[12])
-  const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
-  return (ticks / hz) * 1000
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
+  return (ticks / clockTicks) * 1000
 }
 
 /** Wall time of a command run to completion, in ms. */

@@ -1,17 +1,21 @@
 // `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
+import { runCliBench } from './cli.ts'
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runRelayBench } from './relay.ts'
+import { runScaleBench } from './scale.ts'
 import { runTasksBench } from './tasks.ts'
 
 const only = process.argv[2]
 const benches: Record<string, () => Promise<void>> = {
   discovery: runDiscoveryBench,
+  cli: runCliBench,
   tasks: runTasksBench,
   knowledge: runKnowledgeBench,
   files: runFilesBench,
   relay: runRelayBench,
+  scale: runScaleBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue

@@ -5,7 +5,6 @@ import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
@@ -15,8 +14,12 @@ import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
+import { meshMdns } from './mdns-discovery.js'
 import type { MeshKey } from './mesh-key.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
+
+/** How often each connection is pinged to find links that died silently. */
+export const CONNECTION_PING_INTERVAL = 60_000
 
 export interface StackOptions {
   privateKey: PrivateKey
@@ -56,9 +59,21 @@ export async function createStack(opts: StackOptions) {
       opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
     connectionEncrypters: [noise()],
     connectionGater: opts.gater,
-    streamMuxers: [yamux()],
-    peerDiscovery: opts.mdns ? [mdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
-    connectionManager: { dialTimeout: 10_000 },
+    // the connection monitor below already probes every connection; a second probe per connection
+    // from yamux doubled the idle traffic of a full mesh
+    streamMuxers: [yamux({ enableKeepAlive: false })],
+    peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
+    connectionManager: {
+      dialTimeout: 10_000,
+      // libp2p accepts 5 new connections a second per remote host by default and resets the rest; many
+      // agents on one machine share an address, and a mesh of 25 on loopback lost dials to it at start
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 50,
+    },
+    // A ping (a new stream) per connection and side every 10 s, libp2p's default, was about half the CPU
+    // of an idle 20-node mesh (a full mesh has N(N-1)/2 connections). Closed sockets are noticed at once
+    // anyway; the ping finds links that died silently, well within presence's 120 s staleness.
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL },
     services: {
       identify: identify(),
       ping: ping(),
@@ -74,6 +89,11 @@ export async function createStack(opts: StackOptions) {
         emitSelf: false,
         globalSignaturePolicy: 'StrictSign',
         runOnLimitedConnection: true,
+        // Gossipsub's default penalises peers that share an IP beyond 10 (a public network's Sybil guard).
+        // Here the mesh key already decides who may join, and sharing an IP is normal: many agents on one
+        // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
+        // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
