@@ -282,9 +282,17 @@ async function runOne(n: number): Promise<ScaleRun> {
 export async function runScaleBench(): Promise<void> {
   const sizes = sizesFromEnv()
   const runs: ScaleRun[] = []
+  const failed: Array<{ nodes: number; error: string }> = []
   for (const n of sizes) {
     console.log(`mesh of ${n} node processes`)
-    runs.push(await runOne(n))
+    try {
+      runs.push(await runOne(n))
+    } catch (err) {
+      // a size that does not converge is a result too: keep the others and say why this one failed
+      const error = (err as Error).message
+      console.log(`  FAILED: ${error}`)
+      failed.push({ nodes: n, error })
+    }
   }
   printTable(
     'Mesh size (separate node processes, loopback; mDNS plus --peer to the first node)',
@@ -313,9 +321,11 @@ export async function runScaleBench(): Promise<void> {
   const path = saveResult('scale', {
     settings: { broadcasts: BROADCASTS, tasks: TASKS, busyRate: BUSY_RATE, idleWindowMs: IDLE_WINDOW },
     runs,
+    failed,
   })
   console.log(`\nwrote ${path}`)
-  for (const chart of writeScaleCharts(runs)) console.log(`wrote ${chart}`)
+  if (runs.length > 0) for (const chart of writeScaleCharts(runs)) console.log(`wrote ${chart}`)
+  if (failed.length > 0) process.exitCode = 1
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runScaleBench()
