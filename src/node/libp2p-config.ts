@@ -18,9 +18,6 @@ import { meshMdns } from './mdns-discovery.js'
 import type { MeshKey } from './mesh-key.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 
-/** How often each connection is pinged to find links that died silently. */
-export const CONNECTION_PING_INTERVAL = 60_000
-
 export interface StackOptions {
   privateKey: PrivateKey
   meshKey: MeshKey
@@ -59,21 +56,15 @@ export async function createStack(opts: StackOptions) {
       opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
     connectionEncrypters: [noise()],
     connectionGater: opts.gater,
-    // the connection monitor below already probes every connection; a second probe per connection
-    // from yamux doubled the idle traffic of a full mesh
-    streamMuxers: [yamux({ enableKeepAlive: false })],
+    streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
+    // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
+    // address reset dials while a 25-node mesh formed
     connectionManager: {
       dialTimeout: 10_000,
-      // libp2p accepts 5 new connections a second per remote host by default and resets the rest; many
-      // agents on one machine share an address, and a mesh of 25 on loopback lost dials to it at start
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50,
     },
-    // A ping (a new stream) per connection and side every 10 s, libp2p's default, was about half the CPU
-    // of an idle 20-node mesh (a full mesh has N(N-1)/2 connections). Closed sockets are noticed at once
-    // anyway; the ping finds links that died silently, well within presence's 120 s staleness.
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL },
     services: {
       identify: identify(),
       ping: ping(),
