@@ -67,22 +67,24 @@ function queryMillis(raw: string | null, field: string): number {
   return Math.round(n)
 }
 
+/** The HTTP status of a task error, for the control API and the v1 API alike. */
+export function taskErrorStatus(err: TaskError): number {
+  return {
+    not_found: 404,
+    ambiguous: 409,
+    final: 409,
+    invalid: 400,
+    not_yours: 403,
+    too_large: 413,
+  }[err.code]
+}
+
 /** Maps task errors to HTTP statuses; anything else propagates as a 500. */
 async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (err) {
-    if (err instanceof TaskError) {
-      const status = {
-        not_found: 404,
-        ambiguous: 409,
-        final: 409,
-        invalid: 400,
-        not_yours: 403,
-        too_large: 413,
-      }[err.code]
-      throw new ApiError(status, err.code, err.message)
-    }
+    if (err instanceof TaskError) throw new ApiError(taskErrorStatus(err), err.code, err.message)
     throw err
   }
 }

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import type { ClawLinkNode } from '../node/clawlink-node.js'
 import { resolveAgent } from '../node/resolve-agent.js'
+import { taskErrorStatus } from '../node/task-routes.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
 import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
@@ -108,15 +109,7 @@ function registered(ctx: V1Context, agentId: string, field: string): void {
 
 function taskError(err: unknown): never {
   if (err instanceof TaskError) {
-    const status = {
-      not_found: 404,
-      ambiguous: 409,
-      final: 409,
-      invalid: 400,
-      not_yours: 403,
-      too_large: 413,
-    }[err.code]
-    throw new V1Error(status, err.message)
+    throw new V1Error(taskErrorStatus(err), err.message)
   }
   throw err
 }
