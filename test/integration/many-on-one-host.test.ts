@@ -15,7 +15,7 @@ describe('many agents on one host', () => {
 
   it(`${N} nodes on 127.0.0.1 keep hearing each other's heartbeats and broadcasts`, async () => {
     mesh = testMesh()
-    const timing = { mdns: false, heartbeatInterval: 500, staleAfter: 2_500, offlineAfter: 60_000 }
+    const timing = { mdns: false, heartbeatInterval: 1_000, staleAfter: 5_000, offlineAfter: 120_000 }
     const first = await startNode(mesh, { name: 'n0', ...timing })
     const bootstrap = [first.libp2p.getMultiaddrs()[0]!.toString()]
     const nodes: ClawLinkNode[] = [first]
@@ -34,8 +34,14 @@ describe('many agents on one host', () => {
     )
 
     // well past staleAfter: only heartbeats that arrive by gossip keep everyone online
-    await new Promise((r) => setTimeout(r, 3 * timing.staleAfter))
-    for (const [i, n] of nodes.entries()) expect(seen(n), `n${i}`).toEqual(others(i))
+    // (a peer whose gossip is ignored stays stale; one a busy host made late is online again soon)
+    await new Promise((r) => setTimeout(r, 2 * timing.staleAfter))
+    await vi.waitFor(
+      () => {
+        for (const [i, n] of nodes.entries()) expect(seen(n), `n${i}`).toEqual(others(i))
+      },
+      { timeout: 15_000 },
+    )
 
     const b = await nodes[N - 1]!.knowledge.publish({ topic: 'general', tags: [], content: 'heard by all' })
     await vi.waitFor(
