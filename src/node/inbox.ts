@@ -3,6 +3,7 @@
 // in the same transaction that stores what caused it, so it exists exactly once.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson, EventType } from '../control/types.js'
+import { transaction } from './store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -149,17 +150,12 @@ export class Inbox {
         ? 'UPDATE events SET seen = ? WHERE seq = ?'
         : 'UPDATE events SET seen = ? WHERE seq = ? AND seen = ?',
     )
-    this.db.exec('BEGIN IMMEDIATE')
-    try {
+    transaction(this.db, () => {
       for (const seq of seqs) {
         if (from == null) mark.run(to, seq)
         else mark.run(to, seq, from)
       }
-      this.db.exec('COMMIT')
-    } catch (err) {
-      this.db.exec('ROLLBACK')
-      throw err
-    }
+    })
   }
 
   /** Like take, but waits up to `waitMs` for the first event (no polling loop: appends wake it). */

@@ -34,6 +34,19 @@ const MIGRATIONS: string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ]
 
+/** Runs fn in one transaction on db (the caller must not be inside one): all of it, or none of it. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = fn()
+    db.exec('COMMIT')
+    return result
+  } catch (err) {
+    db.exec('ROLLBACK')
+    throw err
+  }
+}
+
 export interface StoredPeer {
   id: string
   name: string
@@ -70,15 +83,7 @@ export class Store {
 
   /** Runs fn in one transaction: all of it is durable, or none of it. */
   transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
-    try {
-      const result = fn()
-      this.db.exec('COMMIT')
-      return result
-    } catch (err) {
-      this.db.exec('ROLLBACK')
-      throw err
-    }
+    return transaction(this.db, fn)
   }
 
   upsertPeer(peer: StoredPeer): void {

@@ -1,9 +1,11 @@
 // Durable state of the v1 API in the node's SQLite store: the v1 agents this node serves, their poll
 // queues, and tasks between two v1 agents of this same node. Queue appends never open a transaction
 // of their own: callers append inside the transaction that stores the message's cause.
+
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { TaskState } from '../control/types.js'
+import { transaction } from '../node/store.js'
 import { MAX_AGENTS, MAX_QUEUE } from './constants.js'
 import { V1Error } from './errors.js'
 import type { RegisterBody } from './validate.js'
@@ -107,15 +109,7 @@ export class V1Store {
 
   /** Runs `fn` in one transaction (the caller must not be inside one). */
   transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
-    try {
-      const out = fn()
-      this.db.exec('COMMIT')
-      return out
-    } catch (err) {
-      this.db.exec('ROLLBACK')
-      throw err
-    }
+    return transaction(this.db, fn)
   }
 
   get(agentId: string): V1Agent | undefined {
