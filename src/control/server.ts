@@ -1,6 +1,7 @@
 // The local control API: HTTP/1.1 with JSON bodies on a Unix socket that only this OS user can open.
 import { chmodSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { assertWellFormed, decodeUtf8, InvalidTextError } from '../protocols/strings.js'
 import type { ApiErrorJson } from './types.js'
 
 /** Default largest request body the API reads. Anything bigger is refused before it is buffered. */
@@ -67,11 +68,35 @@ async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
     throw new ApiError(400, 'bad_request', `request body not received: ${(err as Error).message}`)
   }
   if (size === 0) return undefined
+  let body: unknown
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
+    body = JSON.parse(decodeUtf8(Buffer.concat(chunks), 'request body'))
+  } catch (err) {
+    if (err instanceof InvalidTextError) throw new ApiError(400, 'bad_encoding', err.message)
     throw new ApiError(400, 'bad_json', 'request body is not valid JSON')
   }
+  // JSON.parse takes "\ud800": stored or sent, it would turn into U+FFFD
+  try {
+    assertWellFormed(body)
+  } catch (err) {
+    throw new ApiError(400, 'bad_encoding', (err as Error).message)
+  }
+  return body
+}
+
+/**
+ * The query, refusing percent-escapes that are not UTF-8 (URLSearchParams would turn %FF or an encoded
+ * surrogate into U+FFFD). A '%' not followed by two hex digits stays literal, as URLSearchParams reads it.
+ */
+function strictQuery(url: URL): URLSearchParams {
+  for (const part of url.search.slice(1).split('&')) {
+    try {
+      decodeURIComponent(part.replace(/%(?![0-9a-fA-F]{2})/g, '%25'))
+    } catch {
+      throw new ApiError(400, 'bad_encoding', 'query string is not valid UTF-8')
+    }
+  }
+  return url.searchParams
 }
 
 /** The request target as a URL; one it cannot parse (say `http://x:99999/`) is the client's error. */
@@ -189,7 +214,7 @@ export class ControlServer {
       const request = {
         method: req.method ?? 'GET',
         path: url.pathname,
-        query: url.searchParams,
+        query: strictQuery(url),
         body,
         signal: abort.signal,
         onSent: (fn: (sent: boolean) => void) => {

@@ -3,6 +3,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { assertWellFormed, decodeUtf8, InvalidTextError } from '../protocols/strings.js'
 import { MAX_BODY_SIZE, MAX_CONNECTIONS, REQUEST_TIMEOUT } from './constants.js'
 import { V1Error } from './errors.js'
 import { type Handler, ROUTES, type V1Context } from './routes.js'
@@ -50,11 +51,20 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     chunks.push(chunk as Buffer)
   }
   if (size === 0) return undefined
+  let body: unknown
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    body = JSON.parse(decodeUtf8(Buffer.concat(chunks), 'request body'))
   } catch (err) {
+    if (err instanceof InvalidTextError) throw new V1Error(400, err.message)
     throw new V1Error(400, `malformed JSON: ${(err as Error).message}`)
   }
+  // JSON.parse takes "\ud800": stored or sent, it would turn into U+FFFD
+  try {
+    assertWellFormed(body)
+  } catch (err) {
+    throw new V1Error(400, (err as Error).message)
+  }
+  return body
 }
 
 function match(method: string, path: string): { handler: Handler; auth: boolean; param: string } | V1Error {

@@ -21,7 +21,7 @@ export interface CliResult {
 export function cli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  opts: { timeout?: number; input?: string; nodeArgs?: string[] } = {},
+  opts: { timeout?: number; input?: string | Buffer; nodeArgs?: string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {

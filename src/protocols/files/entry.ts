@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { signBody, verifyBody } from '../signed-body.js'
+import { decodeStrict } from '../strings.js'
 import {
   MAX_ENTRY_SIZE,
   MAX_FUTURE_SKEW,
@@ -102,7 +103,7 @@ export async function openEntry(
   let body: EntryBody
   try {
     msg = Entry.decode(bytes)
-    body = EntryBody.decode(msg.body)
+    body = decodeStrict(EntryBody, msg.body)
   } catch (err) {
     throw new InvalidEntryError(`malformed entry: ${(err as Error).message}`)
   }

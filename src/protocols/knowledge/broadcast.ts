@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { signBody, verifyBody } from '../signed-body.js'
+import { decodeStrict } from '../strings.js'
 import {
   MAX_BROADCAST_SIZE,
   MAX_CONTENT_SIZE,
@@ -104,7 +105,7 @@ export async function openBroadcast(
   let body: BroadcastBody
   try {
     msg = Broadcast.decode(bytes)
-    body = BroadcastBody.decode(msg.body)
+    body = decodeStrict(BroadcastBody, msg.body)
   } catch (err) {
     throw new InvalidBroadcastError(`malformed broadcast: ${(err as Error).message}`)
   }

@@ -1,5 +1,6 @@
 // Broadcasts this node holds, deduplicated by id and bounded by count and age.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { asBytes, text } from '../sql-text.js'
 import type { VerifiedBroadcast } from './broadcast.js'
 
 const SCHEMA = `
@@ -37,7 +38,7 @@ function toStored(r: Row): StoredBroadcast {
     author: r.author as string,
     topic: r.topic as string,
     tags: JSON.parse(r.tags as string) as string[],
-    content: r.content as string,
+    content: text(r.content),
     time: Number(r.time),
     receivedAt: Number(r.received_at),
   }
@@ -126,7 +127,7 @@ export class KnowledgeStore {
       where.push('EXISTS (SELECT 1 FROM json_each(broadcasts.tags) WHERE value = ?)')
       args.push(filter.tag)
     }
-    const sql = `SELECT * FROM broadcasts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT id, author, topic, tags, ${asBytes('content')}, time, received_at FROM broadcasts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY time DESC, id DESC LIMIT ?`
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toStored)
   }

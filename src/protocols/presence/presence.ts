@@ -4,6 +4,7 @@ import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/inte
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { decodeStrict } from '../strings.js'
 import { validateCard } from './card.js'
 import {
   ANNOUNCE_DEBOUNCE,
@@ -298,7 +299,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 /** Decodes a message a peer sent; anything that is not one is an InvalidCardError. */
 function decodeMessage(bytes: Uint8Array | Uint8ArrayList): PresenceMessage {
   try {
-    return PresenceMessage.decode(bytes)
+    return decodeStrict(PresenceMessage, bytes)
   } catch (err) {
     throw new InvalidCardError(`malformed presence message: ${(err as Error).message}`)
   }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Priority, TaskJson, TaskState } from '../../control/types.js'
+import { asBytes, text, textOrNull } from '../sql-text.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
@@ -150,18 +151,22 @@ export interface TaskStoreInit {
 
 type Row = Record<string, string | number | null | Uint8Array>
 
+/** Every tasks column; the user's text read as bytes (see sql-text.ts). */
+const TASK_COLUMNS = `id, direction, peer, peer_name, ${asBytes('task', 'context', 'result', 'reason')}, priority,
+  state, created_at, updated_at, expires_at, from_agent, to_agent`
+
 function toTask(r: Row): TaskRow {
   return {
     id: r.id as string,
     direction: r.direction as 'sent' | 'received',
     peer: r.peer as string,
     peerName: r.peer_name as string,
-    task: r.task as string,
-    context: (r.context as string | null) ?? null,
+    task: text(r.task),
+    context: textOrNull(r.context),
     priority: r.priority as Priority,
     state: r.state as TaskState,
-    result: (r.result as string | null) ?? null,
-    reason: (r.reason as string | null) ?? null,
+    result: textOrNull(r.result),
+    reason: textOrNull(r.reason),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     expiresAt: Number(r.expires_at),
@@ -213,8 +218,8 @@ export class TaskStore {
         p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
         created_at, updated_at, expires_at, from_agent, to_agent)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`),
-      getTask: p('SELECT * FROM tasks WHERE direction = ? AND peer = ? AND id = ?'),
-      findTask: p('SELECT * FROM tasks WHERE id = ?'),
+      getTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE direction = ? AND peer = ? AND id = ?`),
+      findTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
       setState: p(
         'UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?',
       ),
@@ -266,7 +271,7 @@ export class TaskStore {
     const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
     return (
       this.db
-        .prepare(`SELECT * FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`)
+        .prepare(`SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`)
         .all(opts.limit ?? 1000) as Row[]
     ).map(toTask)
   }

@@ -4,6 +4,7 @@ import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import type { TaskState } from '../../control/types.js'
 import { RateLimiter } from '../rate-limiter.js'
+import { decodeStrict } from '../strings.js'
 import {
   MAX_ACK_SIZE,
   MAX_IN_FLIGHT_PER_PEER,
@@ -301,7 +302,8 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
           stream.abort(new Error('rate limit'))
           return
         }
-        msg = TaskMessage.decode(frame)
+        // strict: text that is not UTF-8 is refused, not turned into other text
+        msg = decodeStrict(TaskMessage, frame)
       } catch (err) {
         if ((err as Error).name === 'InvalidDataLengthError') {
           throw new InvalidTaskMessageError(`message over ${this.maxTaskSize + MESSAGE_OVERHEAD} bytes`)
