@@ -317,4 +317,33 @@ describe('clawlink mcp', () => {
     expect((await b.client.listTools()).tools).toHaveLength(TOOL_NAMES.length)
     expect(a.stderr()).toBe('')
   })
+  it('carries a NUL inside a task and a result intact, and refuses lone surrogates with a tool error', async () => {
+    const agent = agentMesh(dirs)
+    const alice = agent('alice')
+    const bob = agent('bob')
+    await Promise.all([startAgent(procs, alice), startAgent(procs, bob)])
+    const [a, b] = await Promise.all([mcp(alice), mcp(bob)])
+    await eventually(async () =>
+      (await a.json<PeerJson[]>('discover')).some((p) => p.name === 'bob') ? true : undefined,
+    )
+    const task = 'part one\u0000part two'
+    const sent = await a.json<TaskJson>('delegate', { to: 'bob', task })
+    expect(sent.task).toBe(task)
+    const got = await eventually(async () =>
+      (await b.json<EventJson[]>('poll')).find((e) => e.id === sent.id),
+    )
+    expect(got.task).toBe(task)
+    await b.json('respond', { id: sent.id, result: 'ok\u0000tail' })
+    const done = await eventually(async () => {
+      const t = (await a.json<TaskJson[]>('tasks', { id: sent.id }))[0]
+      return t?.state === 'completed' ? t : undefined
+    })
+    expect(done.result).toBe('ok\u0000tail')
+
+    const lone = await a.call('delegate', { to: 'bob', task: 'half \ud800 a pair' })
+    expect(lone).toEqual({ isError: true, text: ['task is not valid Unicode (a lone surrogate)'] })
+    const tag = await a.call('broadcast', { content: 'x', tags: ['\udc00'] })
+    expect(tag).toEqual({ isError: true, text: ['tags[0] is not valid Unicode (a lone surrogate)'] })
+    expect((await a.json<TaskJson[]>('tasks')).map((t) => t.id)).toEqual([sent.id])
+  })
 })

@@ -516,6 +516,75 @@ describe('control API under fuzzed input', () => {
     await expectAlive()
   })
 
+  it('gives back any text it accepts byte-identical, and answers 400 bad_encoding to text that is not Unicode', async () => {
+    const LONE_SURROGATE = /\p{Cs}/u
+    const FATAL = new TextDecoder('utf-8', { fatal: true })
+    const isUtf8 = (b: Uint8Array) => {
+      try {
+        FATAL.decode(b)
+        return true
+      } catch {
+        return false
+      }
+    }
+    const badEncoding = { status: 400, json: { error: { code: 'bad_encoding' } } }
+    await fc.assert(
+      fc.asyncProperty(
+        nastyString(60),
+        fc.uint8Array({ minLength: 1, maxLength: 6 }),
+        async (text, bytes) => {
+          const task = await request('POST', '/v1/tasks', JSON.stringify({ to: stranger, task: text }))
+          const bc = await request('POST', '/v1/broadcast', JSON.stringify({ content: text }))
+          if (LONE_SURROGATE.test(text)) {
+            expect(task).toMatchObject(badEncoding)
+            expect((task.json as { error: { message: string } }).error.message).toBe(
+              'task is not valid Unicode (a lone surrogate)',
+            )
+            expect(bc).toMatchObject(badEncoding)
+          } else if (text.trim() === '') {
+            expect(task.status).toBe(400)
+            expect(bc.status).toBe(400)
+          } else {
+            expect(task.status).toBe(200)
+            const id = (task.json as { id: string }).id
+            const back = await request('GET', `/v1/tasks?id=${encodeURIComponent(id)}`)
+            expect((back.json as Array<{ task: string }>)[0]!.task).toBe(text)
+            expect(bc.status).toBe(200)
+            const bid = (bc.json as { id: string }).id
+            const list = (await request('GET', '/v1/knowledge?limit=1000')).json as Array<{
+              id: string
+              content: string
+            }>
+            expect(list.find((b) => b.id === bid)?.content).toBe(text)
+          }
+          // raw bytes inside the JSON text, and percent-encoded in the query
+          const body = Buffer.concat([Buffer.from(`{"to":"${stranger}","task":"x`), bytes, Buffer.from('"}')])
+          const rawTask = await request('POST', '/v1/tasks', body)
+          const query = await request(
+            'GET',
+            `/v1/knowledge?topic=${Array.from(bytes, (b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
+          )
+          if (isUtf8(bytes)) {
+            expectSane(rawTask, `POST /v1/tasks with bytes ${Buffer.from(bytes).toString('hex')}`)
+            expect((rawTask.json as { error?: { code: string } }).error?.code).not.toBe('bad_encoding')
+            expect((query.json as { error?: { code: string } }).error?.code).not.toBe('bad_encoding')
+          } else {
+            expect(rawTask).toMatchObject({
+              ...badEncoding,
+              json: { error: { code: 'bad_encoding', message: 'request body is not valid UTF-8' } },
+            })
+            expect(query).toMatchObject({
+              ...badEncoding,
+              json: { error: { code: 'bad_encoding', message: 'query string is not valid UTF-8' } },
+            })
+          }
+        },
+      ),
+      runs(100),
+    )
+    await expectAlive()
+  })
+
   it('answers unknown methods and request targets with a 4xx', async () => {
     const target = fc.oneof(
       fc.constantFrom(

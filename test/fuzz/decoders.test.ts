@@ -11,6 +11,7 @@ import { type OptionSpecs, parseArgs, parseDuration } from '../../src/cli/args.j
 import { GLOBAL_OPTIONS } from '../../src/cli/command.js'
 import { COMMANDS, findCommand } from '../../src/cli/commands/index.js'
 import { UsageError } from '../../src/cli/errors.js'
+import { Store } from '../../src/node/store.js'
 import * as filesLimits from '../../src/protocols/files/constants.js'
 import { createEntry, openEntry } from '../../src/protocols/files/entry.js'
 import { InvalidEntryError } from '../../src/protocols/files/errors.js'
@@ -18,14 +19,17 @@ import * as files from '../../src/protocols/files/pb/files.js'
 import { createBroadcast, openBroadcast } from '../../src/protocols/knowledge/broadcast.js'
 import * as knowledgeLimits from '../../src/protocols/knowledge/constants.js'
 import { InvalidBroadcastError } from '../../src/protocols/knowledge/errors.js'
+import { KnowledgeStore } from '../../src/protocols/knowledge/knowledge-store.js'
 import * as knowledge from '../../src/protocols/knowledge/pb/knowledge.js'
 import { validateCard } from '../../src/protocols/presence/card.js'
 import * as presenceLimits from '../../src/protocols/presence/constants.js'
 import { InvalidCardError } from '../../src/protocols/presence/errors.js'
 import { AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
+import { decodeStrict, InvalidTextError } from '../../src/protocols/strings.js'
 import * as taskLimits from '../../src/protocols/tasks/constants.js'
 import { InvalidTaskMessageError } from '../../src/protocols/tasks/errors.js'
 import { TaskAck, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
+import { TaskStore } from '../../src/protocols/tasks/task-store.js'
 import { MAX_CONTEXT_DEPTH, validateMessage } from '../../src/protocols/tasks/validate.js'
 import { mutated, nastyString, nearValid, runs, sameBytes } from './arbitraries.js'
 
@@ -761,6 +765,8 @@ function broadcastAllowed(b: knowledge.BroadcastBody, now: number): boolean {
     b.tags.every((t) => t.length >= 1 && t.length <= knowledgeLimits.MAX_TAG_LENGTH && !TAG_BAD.test(t)) &&
     b.content.trim() !== '' &&
     utf8(b.content) <= knowledgeLimits.MAX_CONTENT_SIZE &&
+    // a lone surrogate goes out as bytes that are not UTF-8: refused, not turned into U+FFFD
+    [b.topic, ...b.tags, b.content].every((s) => !LONE_SURROGATE.test(s)) &&
     b.time > 0n &&
     b.time <= BigInt(Number.MAX_SAFE_INTEGER) &&
     Number(b.time) <= now + knowledgeLimits.MAX_FUTURE_SKEW
@@ -1142,6 +1148,179 @@ describe('parseArgs and parseDuration (cli/args.ts)', () => {
         expect(m).not.toBeNull()
       }),
       runs(1000),
+    )
+  })
+})
+
+// ---- strings: carried intact or refused ----
+
+/** Text an agent may send: any Unicode scalar values, NUL and other control characters included. */
+const anyText = fc
+  .oneof(
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    nastyString(60),
+    fc.constantFrom('keep\u0000secret', '\u0000', '\ufeffbom', '😀\u0000😀', 'x\u0000'.repeat(300)),
+  )
+  .filter((t) => t.trim() !== '' && !LONE_SURROGATE.test(t))
+
+/** Byte runs protons' own decoder turns into other text: overlong NUL and '/', an encoded surrogate, a cut sequence, a stray byte. */
+const NOT_UTF8 = [[0xc0, 0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff]]
+
+/** `encoded` with the bytes of `marker` replaced by `bad` (same length, so lengths stay right). */
+function patched(encoded: Uint8Array, marker: string, bad: number[]): Uint8Array<ArrayBuffer> {
+  const at = Buffer.from(encoded).indexOf(marker)
+  if (at < 0 || marker.length !== bad.length) throw new Error(`no ${marker} to patch`)
+  const out = Uint8Array.from(encoded)
+  out.set(bad, at)
+  return out
+}
+
+async function signedWith(domain: string, body: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return (await key.sign(
+    Uint8Array.from([...new TextEncoder().encode(domain), ...body]),
+  )) as Uint8Array<ArrayBuffer>
+}
+
+describe('strings on the wire: carried intact or refused', () => {
+  it.each(NOT_UTF8.map((b) => [Buffer.from(b).toString('hex'), b] as const))(
+    'a string field holding %s (not UTF-8) is refused by every decoder, not read as other text',
+    async (_hex, bad) => {
+      const mark = 'Z'.repeat(bad.length)
+      const task = patched(
+        TaskMessage.encode({
+          kind: TaskMessage.Kind.DELEGATE,
+          msgId: 'm1',
+          taskId: 't1',
+          task: `keep${mark}secret`,
+          context: '',
+          priority: TaskMessage.Priority.NORMAL,
+          state: TaskMessage.State.WORKING,
+          result: '',
+          reason: '',
+          createdAt: 1n,
+          expiresAt: BigInt(NOW),
+        }),
+        mark,
+        bad,
+      )
+      // protons alone would hand over some other text (an overlong NUL becomes a real NUL)
+      expect(() => TaskMessage.decode(task)).not.toThrow()
+      expect(() => decodeStrict(TaskMessage, task)).toThrow(InvalidTextError)
+
+      const card = patched(
+        PresenceMessage.encode({
+          type: PresenceMessage.Type.ANNOUNCE,
+          card: {
+            name: 'alice',
+            caps: [],
+            description: `about ${mark}`,
+            machine: '',
+            version: '',
+            startedAt: 1n,
+            load: 0,
+            addrs: [],
+            relayOnly: false,
+          },
+        }),
+        mark,
+        bad,
+      )
+      expect(() => decodeStrict(PresenceMessage, card)).toThrow(/not valid UTF-8/)
+
+      const bBody = patched(
+        knowledge.BroadcastBody.encode({
+          author: author as Uint8Array<ArrayBuffer>,
+          topic: 'general',
+          tags: [],
+          content: `news ${mark}`,
+          time: BigInt(NOW),
+          nonce: new Uint8Array(8),
+        }),
+        mark,
+        bad,
+      )
+      const broadcast = knowledge.Broadcast.encode({
+        body: bBody,
+        signature: await signedWith(knowledgeLimits.SIGNING_DOMAIN, bBody),
+      })
+      await expect(openBroadcast(broadcast, NOW)).rejects.toThrow(/not valid UTF-8/)
+      await expect(openBroadcast(broadcast, NOW)).rejects.toBeInstanceOf(InvalidBroadcastError)
+
+      const eBody = patched(
+        files.EntryBody.encode({
+          key: `r${mark}etc/passwd`,
+          version: 1n,
+          base: 0n,
+          author: author as Uint8Array<ArrayBuffer>,
+          time: BigInt(NOW),
+          size: 1n,
+          sha256: new Uint8Array(32),
+          mediaType: '',
+          deleted: false,
+        }),
+        mark,
+        bad,
+      )
+      const entry = files.Entry.encode({
+        body: eBody,
+        signature: await signedWith(filesLimits.SIGNING_DOMAIN, eBody),
+      })
+      await expect(openEntry(entry, 1024)).rejects.toThrow(/not valid UTF-8/)
+      await expect(openEntry(entry, 1024)).rejects.toBeInstanceOf(InvalidEntryError)
+    },
+  )
+
+  it('any text the API accepts comes back byte-identical after store, wire and store', async () => {
+    const MAX = taskLimits.MAX_TASK_SIZE
+    const sender = new TaskStore({
+      db: new Store(':memory:').db,
+      onEvent: () => {},
+      self: () => ({ id: 'a', name: 'a' }),
+    })
+    const receiver = new TaskStore({
+      db: new Store(':memory:').db,
+      onEvent: () => {},
+      self: () => ({ id: 'b', name: 'b' }),
+    })
+    const kStore = new KnowledgeStore(new Store(':memory:').db)
+    /** The one due message for `taskId`, through the wire's strict decoder and the protocol's checks. */
+    const wire = (from: TaskStore, taskId: string): TaskMessage => {
+      const out = from.due(1000).find((m) => m.taskId === taskId)!
+      from.acked(out)
+      const msg = decodeStrict(TaskMessage, out.payload)
+      validateMessage(msg, MAX)
+      return msg
+    }
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, anyText, async (task, result, content) => {
+        const row = sender.delegate({
+          peer: 'b',
+          peerName: 'b',
+          task,
+          context: null,
+          priority: 'normal',
+          ttl: 3_600_000,
+        })
+        expect(sender.get('sent', 'b', row.id)!.task).toBe(task)
+        const stored = receiver.receiveDelegate('a', 'a', wire(sender, row.id), 1_000_000)
+        expect(stored.status).toBe('stored')
+        const got = receiver.get('received', 'a', row.id)!
+        expect(got.task).toBe(task)
+        receiver.respond(got, 'completed', result)
+        expect(receiver.get('received', 'a', row.id)!.result).toBe(result)
+        expect(sender.receiveNotice('b', wire(receiver, row.id)).status).toBe('stored')
+        expect(sender.get('sent', 'b', row.id)!.result).toBe(result)
+
+        if (Buffer.byteLength(content) > knowledgeLimits.MAX_CONTENT_SIZE) return
+        const b = await openBroadcast(
+          await createBroadcast(key, author, { topic: 'general', tags: [], content }, NOW),
+          NOW,
+        )
+        expect(b.content).toBe(content)
+        kStore.put(b)
+        expect(kStore.list({ limit: 1000 }).find((x) => x.id === b.id)?.content).toBe(content)
+      }),
+      runs(150),
     )
   })
 })
