@@ -380,6 +380,12 @@ describe('wakeText', () => {
     expect(text).not.toContain('x'.repeat(158))
   })
 
+  it('cuts an excerpt between code points, never inside a surrogate pair', () => {
+    const text = wakeText([task('t1', `a${'😀'.repeat(300)}`)], agent)
+    expect(text).toContain(`"a${'😀'.repeat(156)}..."`)
+    expect(/\p{Cs}/u.test(text)).toBe(false)
+  })
+
   it('describes updates, broadcasts, files and peers', () => {
     const update: WatchEventJson = { ...task('t2'), type: 'task_update', state: 'failed', reason: 'no disk' }
     expect(wakeText([update], agent)).toContain('task t2 (bob) is now failed: no disk.')

@@ -10,7 +10,9 @@ const EXCERPT = 160
 
 function excerpt(text: string | undefined): string {
   const flat = (text ?? '').replace(/\s+/g, ' ').trim()
-  return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT - 3)}...` : flat
+  // cut between code points: half a surrogate pair would not survive the JSON the wake-up is sent in
+  const chars = Array.from(flat)
+  return chars.length > EXCERPT ? `${chars.slice(0, EXCERPT - 3).join('')}...` : flat
 }
 
 function describe(e: WatchEventJson): string {
