@@ -240,7 +240,10 @@ export class ClawLinkNode {
       )
     }
     // a node with an identity has run before: its store must be there and sound (see store-open.ts)
-    const opened = openStore(paths, { existing: existsSync(paths.identity), reset: options.resetStore === true })
+    const opened = openStore(paths, {
+      existing: existsSync(paths.identity),
+      reset: options.resetStore === true,
+    })
     this.store = opened.store
     if (opened.reset != null) {
       this.log.emit(

@@ -3,8 +3,8 @@
 import { existsSync, renameSync, statSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
 import type { DataDirPaths } from './paths.js'
-import { isCorrupt, StoreDamagedError } from './store-errors.js'
 import { Store } from './store.js'
+import { isCorrupt, StoreDamagedError } from './store-errors.js'
 
 /** Tables every store a node has run on holds. */
 const REQUIRED_TABLES = ['peers', 'meta', 'tasks', 'outbox']
@@ -38,9 +38,9 @@ export function openStore(paths: DataDirPaths, opts: { existing: boolean; reset:
     if (!opts.existing) return
     const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
     const tables = new Set(
-      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map(
-        (r) => r.name,
-      ),
+      (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+      ).map((r) => r.name),
     )
     const missing = REQUIRED_TABLES.filter((t) => !tables.has(t))
     if (version < 1 || missing.length > 0)

@@ -142,7 +142,10 @@ export class V1Server {
       if (refused != null) throw refused
       send(res, 200, result)
     } catch (caught) {
-      const err = caught instanceof Error && !(caught instanceof V1Error) ? (this.init.mapError?.(caught) ?? caught) : caught
+      const err =
+        caught instanceof Error && !(caught instanceof V1Error)
+          ? (this.init.mapError?.(caught) ?? caught)
+          : caught
       if (err instanceof V1Error) {
         if (err.status === 413 || err.status === 401) res.setHeader('connection', 'close')
         send(res, err.status, { error: err.message })

@@ -172,7 +172,10 @@ describe('the store under a running node, end to end', () => {
     }
 
     const context = JSON.stringify({ blob: 'x'.repeat(100_000) })
-    const r = await cli(['delegate', '--to', 'alice', '--task', 'too big for the disk', '--context', context], bob.env)
+    const r = await cli(
+      ['delegate', '--to', 'alice', '--task', 'too big for the disk', '--context', context],
+      bob.env,
+    )
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`the disk holding ${bobDir} is full`)
     expect(r.stderr).not.toMatch(/cannot rollback/)
@@ -187,7 +190,10 @@ describe('the store under a running node, end to end', () => {
 
     // room again: the same node stores alice's task (her retry) and bob's own delegate works
     rmSync(filler)
-    await eventually(async () => ((await stateOf(alice.env, incoming.id)) === 'delivered' ? true : undefined), 60_000)
+    await eventually(
+      async () => ((await stateOf(alice.env, incoming.id)) === 'delivered' ? true : undefined),
+      60_000,
+    )
     const ok = await delegate(bob.env, 'alice', 'fits now', context)
     expect(ok.state).toBe('submitted')
     expect(b.proc.exitCode).toBeNull()
@@ -247,7 +253,10 @@ describe('a missing, empty or damaged store at start, end to end', () => {
     expect(p.events.some((e) => e.event === 'store_reset')).toBe(true)
     expect(await p.stop('SIGTERM')).toBe(0)
     // the fresh store is a real one now: a plain start works
-    const again = await spawnNode(['--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], agent.env)
+    const again = await spawnNode(
+      ['--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'],
+      agent.env,
+    )
     procs.push(again)
     expect(again.peerId).toBe(peerId)
     expect(readdirSync(dir)).toContain('identity.key')

@@ -1,10 +1,10 @@
 // The store's failure modes in isolation: a full database (PRAGMA max_page_count), a store removed or
 // replaced under an open connection, a store refused at start, and damage met at runtime.
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { createRequire } from 'node:module'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ApiError, ControlServer } from '../../src/control/server.js'
 import { EventLog } from '../../src/node/event-log.js'
@@ -87,7 +87,7 @@ describe('a full store', () => {
 
   it("the task store's own transactions keep SQLITE_FULL too", () => {
     const store = open()
-    const tasks = new TaskStore({ db: store.db, self: () => ({ id: 'me', name: 'me' }) })
+    const tasks = new TaskStore({ db: store.db, self: () => ({ id: 'me', name: 'me' }), onEvent: () => {} })
     fill(store)
     expect(() =>
       tasks.delegate({
@@ -175,7 +175,7 @@ describe('opening the store at start', () => {
 
   it('measures quick_check on a sound store', () => {
     const first = openStore(paths, { existing: false, reset: false })
-    new TaskStore({ db: first.store.db, self: () => ({ id: 'me', name: 'me' }) })
+    new TaskStore({ db: first.store.db, self: () => ({ id: 'me', name: 'me' }), onEvent: () => {} })
     first.store.close()
     const again = openStore(paths, { existing: true, reset: false })
     stores.push(again.store)
@@ -220,6 +220,41 @@ describe('damage met at runtime', () => {
       })
       expect(answer.status).toBe(503)
       expect(JSON.parse(answer.body).error.code).toBe('store_corrupt')
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('answers after the store was lost', () => {
+  it('a route that succeeded (a delegate with its id) is answered 503 store_lost instead', async () => {
+    const socket = join(dir, 'api.sock')
+    let lost = false
+    const server = new ControlServer(socket, () => {}, undefined, {
+      gate: () => (lost ? new ApiError(503, 'store_lost', 'the store is lost') : undefined),
+    })
+    server.route('POST', '/delegate', () => ({ id: 'a-task-id' }))
+    await server.listen()
+    const { request } = await import('node:http')
+    const post = () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ socketPath: socket, path: '/delegate', method: 'POST' }, (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => {
+            body += d.toString()
+          })
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        req.on('error', reject)
+        req.end()
+      })
+    try {
+      expect((await post()).status).toBe(200)
+      lost = true
+      const answer = await post()
+      expect(answer.status).toBe(503)
+      expect(answer.body).not.toContain('a-task-id')
+      expect(JSON.parse(answer.body).error.code).toBe('store_lost')
     } finally {
       await server.close()
     }
