@@ -251,6 +251,7 @@ describe('a missing, empty or damaged store at start, end to end', () => {
     procs.push(p)
     expect(p.peerId).toBe(peerId)
     expect(p.events.some((e) => e.event === 'store_reset')).toBe(true)
+    await cliJson(['status'], agent.env)
     expect(await p.stop('SIGTERM')).toBe(0)
     // the fresh store is a real one now: a plain start works
     const again = await spawnNode(

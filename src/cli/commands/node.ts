@@ -328,34 +328,47 @@ export const node: Command = {
     })
     const log = new EventLog(options.json)
     const clawlink = new ClawLinkNode(options, log)
+    // set up before the start (the store may be lost at once) and before `started` is printed (whoever
+    // reads it may signal at once): a SIGTERM must never meet the default handler
+    let stopping = false
+    let finish: (fatal: Error | undefined) => void = () => {}
+    const stopped = new Promise<Error | undefined>((resolve) => {
+      finish = resolve
+    })
+    // the store was lost: stop at once and exit non-zero, so a supervisor sees it and restarts the node
+    let up = false
+    let lostWhileStarting: Error | undefined
+    const onFatal = (err: Error) => {
+      if (!up) {
+        lostWhileStarting ??= err
+        return
+      }
+      if (stopping) return
+      stopping = true
+      log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
+      clawlink.stop().finally(() => finish(err))
+    }
+    clawlink.onFatal(onFatal)
+    const onSignal = (signal: string) => {
+      if (stopping) {
+        log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
+        process.exit(130)
+      }
+      stopping = true
+      log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
+      clawlink.stop().finally(() => finish(undefined))
+    }
     try {
       await clawlink.start()
     } catch (err) {
       throw new CliError(startFailure(err as Error, options.dataDir))
     }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    up = true
     announceStart(clawlink, log)
-
-    const fatal = await new Promise<Error | undefined>((resolve) => {
-      let stopping = false
-      // the store was lost: stop at once and exit non-zero, so a supervisor sees it and restarts the node
-      clawlink.onFatal((err) => {
-        if (stopping) return
-        stopping = true
-        log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
-        clawlink.stop().finally(() => resolve(err))
-      })
-      const onSignal = (signal: string) => {
-        if (stopping) {
-          log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
-          process.exit(130)
-        }
-        stopping = true
-        log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
-        clawlink.stop().finally(() => resolve(undefined))
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-    })
+    if (lostWhileStarting != null) onFatal(lostWhileStarting)
+    const fatal = await stopped
     log.emit('stopped', {}, 'stopped')
     if (fatal != null) throw new CliError(fatal.message)
     return 0
