@@ -924,6 +924,7 @@ export class ClawLinkNode {
         for (const r of records) this.store!.upsertPeer(toStoredPeer(r))
       })
     } catch (err) {
+      this.storeProblem(err) // a damaged store is reported (once) as such
       this.log.emit(
         'store_error',
         { message: (err as Error).message },
