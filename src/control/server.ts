@@ -140,6 +140,13 @@ function lineWriter(res: ServerResponse): LineWriter {
   }
 }
 
+export interface ControlHooks {
+  /** Turns an error a route threw into the API error to answer with (e.g. a full disk), if it knows it. */
+  mapError?: (err: Error) => ApiError | undefined
+  /** Checked before a success is answered: an error here replaces it (the store was lost meanwhile). */
+  gate?: () => ApiError | undefined
+}
+
 export class ControlServer {
   private readonly routes = new Map<string, Route>()
   private readonly streams = new Map<string, StreamRoute>()
@@ -149,6 +156,7 @@ export class ControlServer {
     private readonly socketPath: string,
     private readonly onError: (err: Error) => void = () => {},
     private readonly maxBody = MAX_BODY_SIZE,
+    private readonly hooks: ControlHooks = {},
   ) {}
 
   route(method: string, path: string, handler: Route): void {
@@ -229,6 +237,8 @@ export class ControlServer {
         return
       }
       const result = await route!(request)
+      const refused = this.hooks.gate?.()
+      if (refused != null) throw refused
       if (sentHooks.length > 0) {
         if (res.destroyed || abort.signal.aborted) return fire(false)
         res.once('finish', () => fire(true))
@@ -236,8 +246,10 @@ export class ControlServer {
       }
       if (!res.headersSent) send(res, 200, result)
       else fire(false)
-    } catch (err) {
+    } catch (caught) {
       fire(false)
+      let err = caught
+      if (!(err instanceof ApiError) && err instanceof Error) err = this.hooks.mapError?.(err) ?? err
       if (res.headersSent) {
         // a stream that failed midway: end it so the client sees the end, not a hang
         if (!(err instanceof ApiError)) this.onError(err as Error)

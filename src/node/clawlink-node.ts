@@ -1,11 +1,11 @@
 // One ClawLink node: data dir, identity, mesh key, store, libp2p stack, discovery and the control API.
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import type { ControlServer } from '../control/server.js'
-import { MAX_BODY_SIZE, ControlServer as Server } from '../control/server.js'
+import { ApiError, MAX_BODY_SIZE, ControlServer as Server } from '../control/server.js'
 import { shortId } from '../control/short-id.js'
 import type { ControlInfo } from '../control/types.js'
 import {
@@ -40,7 +40,10 @@ import type { NodeOptions } from './options.js'
 import { type DataDirPaths, dataDirPaths, runDir, runFileName } from './paths.js'
 import { PeerGuard } from './peer-guard.js'
 import { Redialer } from './redialer.js'
-import { Store } from './store.js'
+import type { Store } from './store.js'
+import type { StoreFaultError } from './store-errors.js'
+import { StoreHealth } from './store-health.js'
+import { openStore } from './store-open.js'
 import { WatchHub } from './watch-hub.js'
 
 /** How often dirty peer records are written to the store. */
@@ -84,6 +87,8 @@ export class ClawLinkNode {
   private notifiers: Array<{ stop(): Promise<void> }> = []
   /** the v1 HTTP API (--v1-api), if enabled */
   private v1Api?: V1Api
+  readonly storeHealth: StoreHealth
+  private readonly fatalHandlers: Array<(err: Error) => void> = []
 
   constructor(options: NodeOptions, log: EventLog) {
     validateName(options.name)
@@ -93,6 +98,9 @@ export class ClawLinkNode {
     this.log = log
     this.paths = dataDirPaths(options.dataDir)
     this.guard = new PeerGuard({ allow: options.allow })
+    this.storeHealth = new StoreHealth(this.paths, log, (err) => {
+      for (const fn of this.fatalHandlers) fn(err)
+    })
     this.card = {
       name: options.name,
       caps: options.caps,
@@ -152,6 +160,19 @@ export class ClawLinkNode {
   get inbox(): Inbox {
     if (this.agentInbox == null) throw new Error('node not started')
     return this.agentInbox
+  }
+
+  /** Called when the node cannot go on (its store was lost); the caller stops it and exits non-zero. */
+  onFatal(fn: (err: Error) => void): void {
+    this.fatalHandlers.push(fn)
+  }
+
+  /**
+   * What is wrong with the store: with `err`, that failure as a full disk or a damaged store (or
+   * undefined for anything else); without, whether the store was lost (removed or replaced).
+   */
+  storeProblem(err?: unknown): StoreFaultError | undefined {
+    return this.storeHealth.problem() ?? (err != null ? this.storeHealth.fault(err) : undefined)
   }
 
   /** The other party's current name, if presence knows it. */
@@ -218,8 +239,22 @@ export class ClawLinkNode {
         'warn',
       )
     }
+    // a node with an identity has run before: its store must be there and sound (see store-open.ts)
+    const opened = openStore(paths, {
+      existing: existsSync(paths.identity),
+      reset: options.resetStore === true,
+    })
+    this.store = opened.store
+    if (opened.reset != null) {
+      this.log.emit(
+        'store_reset',
+        { path: paths.store, problem: opened.reset.problem, movedTo: opened.reset.movedTo ?? null },
+        `--reset-store: the store was ${opened.reset.problem}; started a fresh one` +
+          (opened.reset.movedTo != null ? ` (the old one is kept as ${opened.reset.movedTo})` : ''),
+        'warn',
+      )
+    }
     const { key } = await loadOrCreateIdentity(paths.identity)
-    this.store = new Store(paths.store)
     const inbox = new Inbox(this.store.db)
     this.agentInbox = inbox
     inbox.subscribe((event) => this.watchHub.publish(event))
@@ -268,6 +303,7 @@ export class ClawLinkNode {
         maxPendingPerSender: options.maxInbox,
         peerMessageRate: options.taskRate,
         nameOf: (peer) => this.nameOf(peer),
+        canAck: () => this.storeHealth.canAck(),
       },
       knowledge: {
         store: knowledgeStore,
@@ -310,8 +346,19 @@ export class ClawLinkNode {
         ),
       // a task may be JSON-escaped to several times its size; leave room for that
       Math.max(MAX_BODY_SIZE, options.maxTaskSize * 6 + 64 * 1024),
+      {
+        mapError: (err) => {
+          const fault = this.storeProblem(err)
+          return fault != null ? new ApiError(fault.status, fault.code, fault.message) : undefined
+        },
+        gate: () => {
+          const lost = this.storeHealth.problem()
+          return lost != null ? new ApiError(lost.status, lost.code, lost.message) : undefined
+        },
+      },
     )
     ensurePrivateDir(join(paths.socket, '..'))
+    this.storeHealth.watch()
     registerControlRoutes(this.control, this)
     await this.control.listen()
     await this.stack.start()
@@ -325,6 +372,7 @@ export class ClawLinkNode {
 
   async stop(): Promise<void> {
     clearInterval(this.flushTimer)
+    this.storeHealth.stop()
     // pending wake-ups get a moment to go out; they never hold the stop for long
     await Promise.all(this.notifiers.splice(0).map((n) => n.stop()))
     this.redialer?.stop()
@@ -743,6 +791,15 @@ export class ClawLinkNode {
         'warn',
       )
     })
+    tasks.addEventListener('store:failed', ({ detail: m }) => {
+      const reason = this.storeProblem(m.error)?.message ?? m.error.message
+      this.log.emit(
+        'store_error',
+        { task: m.taskId, peer: m.peer, kind: m.kind, reason },
+        `could not store ${m.kind.toLowerCase()} for task ${short(m.taskId)} from ${label(m.peer)}, so it is not acknowledged (it will be sent again): ${reason}`,
+        'error',
+      )
+    })
     tasks.addEventListener('message:throttled', ({ detail: m }) => {
       this.log.emit(
         'task_throttled',
@@ -867,6 +924,7 @@ export class ClawLinkNode {
         for (const r of records) this.store!.upsertPeer(toStoredPeer(r))
       })
     } catch (err) {
+      this.storeProblem(err) // a damaged store is reported (once) as such
       this.log.emit(
         'store_error',
         { message: (err as Error).message },

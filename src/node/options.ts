@@ -89,6 +89,8 @@ export interface NodeOptions {
   /** serve the ClawLink v1 HTTP API here; v1Token: bearer token it requires (CLAWLINK_V1_TOKEN) */
   v1Api?: V1Listen
   v1Token?: string
+  /** A store that is missing, empty or damaged is moved aside and a fresh one started (--reset-store). */
+  resetStore?: boolean
 }
 
 export interface NodeOptionsInput {
@@ -129,6 +131,7 @@ export interface NodeOptionsInput {
   env?: NodeJS.ProcessEnv
   v1Api?: V1Listen
   v1Token?: string
+  resetStore?: boolean
 }
 
 export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
@@ -175,6 +178,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     wakeOn: input.wakeOn ?? DEFAULT_WAKE_ON,
     env,
     json: input.json ?? false,
+    resetStore: input.resetStore ?? false,
     ...v1Options(input, env),
   }
 }

@@ -42,7 +42,13 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec('COMMIT')
     return result
   } catch (err) {
-    db.exec('ROLLBACK')
+    // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...): a ROLLBACK then would
+    // throw "no transaction is active" and hide the error that matters
+    if (db.isTransaction) {
+      try {
+        db.exec('ROLLBACK')
+      } catch {}
+    }
     throw err
   }
 }
@@ -60,13 +66,20 @@ export interface StoredPeer {
 export class Store {
   readonly db: DatabaseSync
 
-  constructor(path: string) {
+  /** `verify` runs on the opened database before any migration, to refuse one that is not sound. */
+  constructor(path: string, verify?: (db: DatabaseSync) => void) {
     const { DatabaseSync } = loadSqlite()
     this.db = new DatabaseSync(path)
-    this.db.exec(
-      'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;',
-    )
-    this.migrate()
+    try {
+      this.db.exec(
+        'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;',
+      )
+      verify?.(this.db)
+      this.migrate()
+    } catch (err) {
+      this.db.close()
+      throw err
+    }
   }
 
   private migrate(): void {

@@ -19,6 +19,7 @@ import {
   fileUpdated,
   responseFromRow,
 } from './envelopes.js'
+import { V1Error } from './errors.js'
 import { V1Server } from './server.js'
 import { V1Store } from './store.js'
 
@@ -57,6 +58,14 @@ export class V1Api {
       maxBodySize: Math.max(2 * 1024 * 1024, node.options.maxTaskSize * 6 + 64 * 1024),
       onError: (err) =>
         node.log.emit('v1_api_error', { message: err.message }, `v1 API error: ${err.message}`, 'error'),
+      mapError: (err) => {
+        const fault = node.storeProblem(err)
+        return fault != null ? new V1Error(fault.status, fault.message) : undefined
+      },
+      gate: () => {
+        const lost = node.storeHealth.problem()
+        return lost != null ? new V1Error(lost.status, lost.message) : undefined
+      },
     })
     let addr: Awaited<ReturnType<V1Server['listen']>>
     try {

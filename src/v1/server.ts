@@ -15,6 +15,10 @@ export interface V1ServerInit {
   context: V1Context
   maxBodySize?: number
   onError: (err: Error) => void
+  /** Turns a failure (a full disk, a damaged store) into the answer to give, if it knows it. */
+  mapError?: (err: Error) => V1Error | undefined
+  /** Checked before a success is answered: an error here replaces it (the store was lost meanwhile). */
+  gate?: () => V1Error | undefined
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -143,8 +147,15 @@ export class V1Server {
         throw new V1Error(401, 'missing or wrong bearer token (Authorization: Bearer TOKEN)')
       const body =
         req.method === 'POST' ? await readJson(req, this.init.maxBodySize ?? MAX_BODY_SIZE) : undefined
-      send(res, 200, await route.handler(this.init.context, body, route.param))
-    } catch (err) {
+      const result = await route.handler(this.init.context, body, route.param)
+      const refused = this.init.gate?.()
+      if (refused != null) throw refused
+      send(res, 200, result)
+    } catch (caught) {
+      const err =
+        caught instanceof Error && !(caught instanceof V1Error)
+          ? (this.init.mapError?.(caught) ?? caught)
+          : caught
       if (err instanceof V1Error) {
         if (err.status === 413 || err.status === 401) res.setHeader('connection', 'close')
         send(res, err.status, { error: err.message })

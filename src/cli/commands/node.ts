@@ -12,7 +12,7 @@ export const node: Command = {
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
     '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token SECRET | --open]\n' +
-    '              [--wake-url [URL]] [--wake-token TOKEN] [--on-event CMD] [--wake-on TYPES] [--json]',
+    '              [--wake-url [URL]] [--wake-token TOKEN] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
     'Runs until SIGINT/SIGTERM, then tells its peers it is leaving. The data dir (default\n' +
     '$CLAWLINK_HOME/agents/NAME, CLAWLINK_HOME defaulting to ~/.clawlink) holds the identity, the store and\n' +
@@ -76,6 +76,11 @@ export const node: Command = {
       description: 'mesh passphrase, turned into the key with scrypt (or CLAWLINK_TOKEN)',
     },
     open: { type: 'boolean', description: 'run without a mesh key: anyone on the network may join' },
+    'reset-store': {
+      type: 'boolean',
+      description:
+        'if the store is missing, empty or damaged, move it aside and start a fresh one (forgets tasks, files and knowledge; keeps the identity)',
+    },
     heartbeat: {
       type: 'string',
       value: 'DURATION',
@@ -319,31 +324,53 @@ export const node: Command = {
       env: ctx.env,
       v1Api,
       v1Token: str(ctx, 'v1-token'),
+      resetStore: flag(ctx, 'reset-store'),
     })
     const log = new EventLog(options.json)
     const clawlink = new ClawLinkNode(options, log)
+    // set up before the start (the store may be lost at once) and before `started` is printed (whoever
+    // reads it may signal at once): a SIGTERM must never meet the default handler
+    let stopping = false
+    let finish: (fatal: Error | undefined) => void = () => {}
+    const stopped = new Promise<Error | undefined>((resolve) => {
+      finish = resolve
+    })
+    // the store was lost: stop at once and exit non-zero, so a supervisor sees it and restarts the node
+    let up = false
+    let lostWhileStarting: Error | undefined
+    const onFatal = (err: Error) => {
+      if (!up) {
+        lostWhileStarting ??= err
+        return
+      }
+      if (stopping) return
+      stopping = true
+      log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
+      clawlink.stop().finally(() => finish(err))
+    }
+    clawlink.onFatal(onFatal)
+    const onSignal = (signal: string) => {
+      if (stopping) {
+        log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
+        process.exit(130)
+      }
+      stopping = true
+      log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
+      clawlink.stop().finally(() => finish(undefined))
+    }
     try {
       await clawlink.start()
     } catch (err) {
       throw new CliError(startFailure(err as Error, options.dataDir))
     }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    up = true
     announceStart(clawlink, log)
-
-    await new Promise<void>((resolve) => {
-      let stopping = false
-      const onSignal = (signal: string) => {
-        if (stopping) {
-          log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
-          process.exit(130)
-        }
-        stopping = true
-        log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
-        clawlink.stop().finally(resolve)
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-    })
+    if (lostWhileStarting != null) onFatal(lostWhileStarting)
+    const fatal = await stopped
     log.emit('stopped', {}, 'stopped')
+    if (fatal != null) throw new CliError(fatal.message)
     return 0
   },
 }
@@ -367,7 +394,16 @@ function startFailure(err: Error, dataDir: string): string {
   if (code === 'EADDRINUSE')
     return `cannot listen: the address is in use (${err.message}); pick another --port`
   if (code === 'EACCES' || code === 'EPERM') return `permission denied: ${err.message}`
-  const known = ['ConfigError', 'DataDirLockedError', 'InvalidMeshKeyError', 'InvalidCardError']
+  const known = [
+    'ConfigError',
+    'DataDirLockedError',
+    'InvalidMeshKeyError',
+    'InvalidCardError',
+    'StoreDamagedError',
+  ]
+  const sqlite = (err as { errcode?: unknown }).errcode
+  if (typeof sqlite === 'number' && (sqlite & 0xff) === 13)
+    return `the disk holding ${dataDir} is full (${err.message}); free some space there and start again`
   if (known.includes(err.name)) return err.message
   return `the node (data dir ${dataDir}) failed to start: ${err.message}`
 }

@@ -28,6 +28,12 @@ export interface TasksInit {
   /** The name a peer goes by, for stored tasks and events. */
   nameOf?: (peer: string) => string | undefined
   protocolPrefix?: string
+  /**
+   * Called right before an ack goes out: false when the store the message was committed to is no longer
+   * the one the node will open at its next start (its data dir removed, say). No ack goes out then, so
+   * the sender keeps the message and sends it again later.
+   */
+  canAck?: () => boolean
 }
 
 export interface TasksComponents {
@@ -57,6 +63,8 @@ export interface TasksEvents {
   /** a peer went over its task message or byte rate; its messages get no ack until it slows down */
   'message:throttled': CustomEvent<{ peer: string }>
   'notice:dropped': CustomEvent<MessageInfo>
+  /** a message could not be stored (disk full, a damaged store): no ack, so the sender retries */
+  'store:failed': CustomEvent<MessageInfo & { error: Error }>
   'delivery:failed': CustomEvent<MessageInfo & { attempt: number; retryInMs: number; error: string }>
 }
 

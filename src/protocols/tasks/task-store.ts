@@ -252,7 +252,12 @@ export class TaskStore {
       this.db.exec('COMMIT')
       return out
     } catch (err) {
-      this.db.exec('ROLLBACK')
+      // SQLite rolls back by itself on SQLITE_FULL, SQLITE_IOERR...: ROLLBACK would then hide the real error
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK')
+        } catch {}
+      }
       throw err
     }
   }

@@ -41,6 +41,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   private readonly store: TaskStore
   private readonly maxPending: number
   private readonly nameOf: (peer: string) => string | undefined
+  private readonly canAck: () => boolean
   private readonly log: Logger
   private readonly inFlight = new Map<string, Set<string>>()
   /** `${peer}/${taskId}` of messages being sent */
@@ -64,6 +65,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     this.maxTaskSize = init.maxTaskSize ?? MAX_TASK_SIZE
     this.maxPending = init.maxPendingPerSender ?? MAX_PENDING_PER_SENDER
     this.nameOf = init.nameOf ?? (() => undefined)
+    this.canAck = init.canAck ?? (() => true)
     const rate = init.peerMessageRate ?? PEER_MESSAGE_RATE
     this.messageRate = new RateLimiter(rate, init.peerMessageRate != null ? rate * 5 : PEER_MESSAGE_BURST)
     const maxMessage = this.maxTaskSize + MESSAGE_OVERHEAD
@@ -315,10 +317,17 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       }
       validateMessage(msg, this.maxTaskSize)
       const name = this.nameOf(peer) ?? peer.slice(0, 16)
-      const result =
-        msg.kind === TaskMessage.Kind.DELEGATE
-          ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
-          : this.store.receiveNotice(peer, msg)
+      let result: ReturnType<TaskStore['receiveNotice']>
+      try {
+        result =
+          msg.kind === TaskMessage.Kind.DELEGATE
+            ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
+            : this.store.receiveNotice(peer, msg)
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err))
+        this.safeDispatch('store:failed', { peer, taskId: msg.taskId, kind: msg.kind, error })
+        throw err
+      }
       if (result.status === 'rejected') {
         ack = { status: TaskAck.Status.REJECTED, reason: result.reason }
         this.safeDispatch('message:rejected', {
@@ -346,6 +355,11 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       }
       ack = { status: TaskAck.Status.REJECTED, reason: err.message }
       this.safeDispatch('message:invalid', { peer, reason: err.message })
+    }
+    // an ack only for what the next start will find: not after the store was removed or replaced
+    if (!this.canAck()) {
+      stream.abort(new Error('the store is lost; no ack'))
+      return
     }
     try {
       await lp.write(TaskAck.encode(ack), { signal })
