@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { loadOrCreateIdentity } from '../../src/node/identity.js'
 import { dataDirPaths } from '../../src/node/paths.js'
-import { MAX_VERSION_STEP } from '../../src/protocols/files/constants.js'
+import { MAX_VERSION_LEAD, MAX_VERSION_STEP } from '../../src/protocols/files/constants.js'
 import { createEntry, openEntry } from '../../src/protocols/files/entry.js'
 import { startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
@@ -129,5 +129,15 @@ describe('shared file versions', () => {
     // what alice accepted, carol accepts from the same peer in sync, and alice can still write the key
     await vi.waitFor(() => expect(c.files.state('k.md')?.winner.version).toBe(v2), { timeout: 10_000 })
     expect((await put(a, mesh, 'k.md', 'after')).version).toBe(v2 + 1)
+
+    // however many steps, never more than MAX_VERSION_LEAD above the clock (seen from a clock that
+    // makes v2 + 1 sit 10 short of that lead)
+    const clock = v2 + 1 + 10 - MAX_VERSION_LEAD
+    const at = async (version: number) =>
+      openEntry(await forge(m, 'k.md', version, v2 + 1), Number.MAX_SAFE_INTEGER)
+    const ok = await at(v2 + 11)
+    expect(() => a.files.checkStep(ok, clock)).not.toThrow()
+    const over = await at(v2 + 12)
+    expect(() => a.files.checkStep(over, clock)).toThrow(/above this node's clock/)
   })
 })

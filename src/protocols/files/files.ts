@@ -18,6 +18,7 @@ import {
   MAX_FILE_SIZE,
   MAX_SYNC_MESSAGE,
   MAX_SYNC_REQUESTS,
+  MAX_VERSION_LEAD,
   MAX_VERSION_STEP,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
@@ -213,13 +214,18 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   /**
    * The bounded step: a version may be at most MAX_VERSION_STEP above the higher of the key's highest
-   * version here and the clock in ms. Own writes (highest + 1) always pass.
+   * version here and the clock in ms, and at most MAX_VERSION_LEAD above the clock. Honest versions
+   * stay below the clock (no key is written more than once per ms since 1970).
    */
   checkStep(entry: VerifiedEntry, now = Date.now()): void {
-    const ceiling = Math.max(this.store.maxVersion(entry.key), now) + MAX_VERSION_STEP
-    if (entry.version > ceiling)
+    const seen = Math.max(this.store.maxVersion(entry.key), now)
+    if (entry.version > seen + MAX_VERSION_STEP)
       throw new VersionJumpError(
-        `version ${entry.version} of ${entry.key} is more than ${MAX_VERSION_STEP} above what this node has seen (${ceiling - MAX_VERSION_STEP})`,
+        `version ${entry.version} of ${entry.key} is more than ${MAX_VERSION_STEP} above what this node has seen (${seen})`,
+      )
+    if (entry.version > now + MAX_VERSION_LEAD)
+      throw new VersionJumpError(
+        `version ${entry.version} of ${entry.key} is more than ${MAX_VERSION_LEAD} above this node's clock in ms`,
       )
   }
 
