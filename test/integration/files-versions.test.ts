@@ -35,6 +35,15 @@ async function forge(node: Node, key: string, version: number, base = version - 
 }
 
 /** Entries a node refused for a version too far ahead (an event of its own: not proof of malice). */
+/** Waits until `from` knows `to` subscribes to the files topic, so what it publishes reaches `to`. */
+async function subscribed(from: Node, to: Node): Promise<void> {
+  const pubsub = from.libp2p.services.pubsub
+  await vi.waitFor(
+    () => expect(pubsub.getSubscribers(from.files.topic).map(String)).toContain(to.peerId.toString()),
+    { timeout: 10_000 },
+  )
+}
+
 function refused(node: Node): Array<Record<string, unknown>> {
   return node.sink.events.filter((e) => e.event === 'file_entry_refused')
 }
@@ -56,6 +65,7 @@ describe('shared file versions', () => {
     await put(a, mesh, 'shared.md', 'v1')
     await vi.waitFor(() => expect(m.files.state('shared.md')?.winner.version).toBe(1), { timeout: 10_000 })
 
+    await subscribed(m, a)
     const huge = 2 ** 31 - 2
     await m.libp2p.services.pubsub.publish(m.files.topic, await forge(m, 'shared.md', huge, 1))
     await vi.waitFor(() => expect(a.files.state('shared.md')?.winner.version).toBe(huge), { timeout: 10_000 })
@@ -98,6 +108,7 @@ describe('shared file versions', () => {
     // the ceiling is the higher of the key's highest version and the clock in ms, plus the step
     const v1 = Date.now() + MAX_VERSION_STEP - 60_000
     const v2 = v1 + MAX_VERSION_STEP
+    await subscribed(m, a)
     const pubsub = m.libp2p.services.pubsub
     await pubsub.publish(m.files.topic, await forge(m, 'k.md', v1, 1))
     await vi.waitFor(() => expect(a.files.state('k.md')?.winner.version).toBe(v1), { timeout: 10_000 })
