@@ -8,9 +8,12 @@ import {
   MAX_ENTRY_SIZE,
   MAX_FUTURE_SKEW,
   MAX_KEY_BYTES,
+  MAX_VERSION_LEAD,
+  MAX_VERSION_STEP,
   SIGNING_DOMAIN,
 } from '../../src/protocols/files/constants.js'
 import {
+  checkVersionStep,
   createEntry,
   type EntryFields,
   entryId,
@@ -18,7 +21,7 @@ import {
   validateKey,
   validateMediaType,
 } from '../../src/protocols/files/entry.js'
-import { FileError, InvalidEntryError } from '../../src/protocols/files/errors.js'
+import { FileError, InvalidEntryError, VersionJumpError } from '../../src/protocols/files/errors.js'
 import { Entry, EntryBody } from '../../src/protocols/files/pb/files.js'
 
 const NOW = 1_750_000_000_000
@@ -345,6 +348,30 @@ describe('createEntry / openEntry', () => {
     expect(await rejection(await make({ ...del, sha256: SHA, size: 5 }))).toMatch(
       /deletion carries no content/,
     )
+  })
+})
+
+describe('checkVersionStep', () => {
+  const step =
+    (version: number, highest: number, now = NOW) =>
+    () =>
+      checkVersionStep({ key: 'k', version }, highest, now)
+
+  it('allows up to one step above the higher of the highest version seen and the clock in ms', () => {
+    expect(step(NOW + MAX_VERSION_STEP, 0)).not.toThrow()
+    expect(step(NOW + MAX_VERSION_STEP + 1, 0)).toThrow(VersionJumpError)
+    const high = NOW + 5 * MAX_VERSION_STEP
+    expect(step(high + MAX_VERSION_STEP, high)).not.toThrow()
+    expect(step(high + MAX_VERSION_STEP + 1, high)).toThrow(/more than 1048576 above what this node has seen/)
+    // an honest next write (highest + 1) always passes, below and above the clock
+    for (const h of [0, 7, 2 ** 31 - 2, NOW + 3 * MAX_VERSION_STEP]) expect(step(h + 1, h)).not.toThrow()
+  })
+
+  it('never more than MAX_VERSION_LEAD above the clock, however high the key already is', () => {
+    const high = NOW + MAX_VERSION_LEAD - 10
+    expect(step(NOW + MAX_VERSION_LEAD, high)).not.toThrow()
+    expect(step(NOW + MAX_VERSION_LEAD + 1, high)).toThrow(/above this node's clock/)
+    expect(step(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1)).toThrow(VersionJumpError)
   })
 })
 

@@ -8,9 +8,11 @@ import {
   MAX_FUTURE_SKEW,
   MAX_KEY_BYTES,
   MAX_MEDIA_TYPE_LENGTH,
+  MAX_VERSION_LEAD,
+  MAX_VERSION_STEP,
   SIGNING_DOMAIN,
 } from './constants.js'
-import { FileError, InvalidEntryError } from './errors.js'
+import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import { Entry, EntryBody } from './pb/files.js'
 
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
@@ -158,4 +160,21 @@ export async function openEntry(
     // the canonical encoding, not the bytes as received: a forwarder could pad those with unknown fields
     raw: Entry.encode({ body: msg.body, signature: msg.signature }),
   }
+}
+
+/**
+ * The bounded step: throws VersionJumpError when `version` is more than MAX_VERSION_STEP above the
+ * higher of `highest` (this node's highest version of the key, 0 if none) and the clock in ms, or more
+ * than MAX_VERSION_LEAD above the clock.
+ */
+export function checkVersionStep(e: { key: string; version: number }, highest: number, now: number): void {
+  const seen = Math.max(highest, now)
+  if (e.version > seen + MAX_VERSION_STEP)
+    throw new VersionJumpError(
+      `version ${e.version} of ${e.key} is more than ${MAX_VERSION_STEP} above what this node has seen (${seen})`,
+    )
+  if (e.version > now + MAX_VERSION_LEAD)
+    throw new VersionJumpError(
+      `version ${e.version} of ${e.key} is more than ${MAX_VERSION_LEAD} above this node's clock in ms`,
+    )
 }

@@ -18,8 +18,6 @@ import {
   MAX_FILE_SIZE,
   MAX_SYNC_MESSAGE,
   MAX_SYNC_REQUESTS,
-  MAX_VERSION_LEAD,
-  MAX_VERSION_STEP,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
   SYNC_GET_BATCH,
@@ -28,7 +26,7 @@ import {
   SYNC_TIMEOUT,
   TOPIC,
 } from './constants.js'
-import { createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
+import { checkVersionStep, createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
 import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
@@ -218,15 +216,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
    * stay below the clock (no key is written more than once per ms since 1970).
    */
   checkStep(entry: VerifiedEntry, now = Date.now()): void {
-    const seen = Math.max(this.store.maxVersion(entry.key), now)
-    if (entry.version > seen + MAX_VERSION_STEP)
-      throw new VersionJumpError(
-        `version ${entry.version} of ${entry.key} is more than ${MAX_VERSION_STEP} above what this node has seen (${seen})`,
-      )
-    if (entry.version > now + MAX_VERSION_LEAD)
-      throw new VersionJumpError(
-        `version ${entry.version} of ${entry.key} is more than ${MAX_VERSION_LEAD} above this node's clock in ms`,
-      )
+    checkVersionStep(entry, this.store.maxVersion(entry.key), now)
   }
 
   /** Stores an entry, prunes the key's history, and reports a changed winner. */

@@ -23,7 +23,7 @@ export {
   validateKey,
   validateMediaType,
 } from './entry.js'
-export { FileError, InvalidEntryError } from './errors.js'
+export { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 export { FileStore, type KeyState, type StoredEntry, stateOf } from './file-store.js'
 export { Files } from './files.js'
 export {
