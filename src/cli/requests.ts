@@ -2,7 +2,7 @@
 // (src/mcp/), so the paths, query strings and timeouts live in one place. The node validates the values.
 import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { chmod, rename, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -197,10 +197,19 @@ export function getFile(
 }
 
 /** Copies the node's content to `dest` atomically: readers never see a half-written file. */
-export async function copyOut(source: string, dest: string): Promise<void> {
+export async function copyOut(source: string, dest: string, mode?: number): Promise<void> {
   const tmp = join(dirname(dest), `.${process.pid}-${randomBytes(4).toString('hex')}.clawlink.tmp`)
+  // shared content may be private: a new file is the user's alone; a replaced one keeps its mode
+  const final =
+    mode ??
+    (await stat(dest).then(
+      (s) => s.mode & 0o777,
+      () => 0o600,
+    ))
   try {
-    await pipeline(createReadStream(source), createWriteStream(tmp, { mode: 0o644 }))
+    await pipeline(createReadStream(source), createWriteStream(tmp, { mode: 0o600 }))
+    // exact, whatever the umask
+    await chmod(tmp, final)
     await rename(tmp, dest)
   } catch (err) {
     await rm(tmp, { force: true })

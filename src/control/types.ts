@@ -254,6 +254,8 @@ export interface FilePutRequest {
   path: string
   base?: number
   type?: string
+  /** share it even if it is one of the node's keys or under its data dir or CLAWLINK_HOME */
+  force?: boolean
 }
 
 export interface FileGetResponse {

@@ -294,7 +294,9 @@ const filePut = tool({
   description:
     'Write a file into the shared file map every agent in the mesh can read: text `content`, or a local ' +
     'file by `path`. Returns the new version. With `base` the write happens only if the current version is ' +
-    'still `base` (compare-and-swap): on refusal, read the latest, merge, and write again.',
+    'still `base` (compare-and-swap): on refusal, read the latest, merge, and write again. Every member can ' +
+    "read what is put: the node's identity and mesh keys and files under its data dir or CLAWLINK_HOME are " +
+    'refused (only a person, with `clawlink file-put --force`, can share those).',
   input: {
     key: z.string().min(1).max(MAX_KEY_BYTES).describe('path-like, e.g. reports/q3.md: no leading /, no ..'),
     content: z

@@ -645,6 +645,15 @@ export class ClawLinkNode {
         'warn',
       )
     })
+    files.addEventListener('entry:refused', ({ detail }) => {
+      // no offence: how far ahead an entry is depends on what this node has seen so far
+      this.log.emit(
+        'file_entry_refused',
+        detail,
+        `refused a file entry of ${detail.key} by ${label(detail.author)} from ${label(detail.peer)} (${detail.via}): ${detail.reason}`,
+        'warn',
+      )
+    })
     files.addEventListener('blob:invalid', ({ detail }) => {
       this.offend(detail.peer, label)
       this.log.emit(

@@ -11,6 +11,8 @@ import {
   validateMediaType,
 } from '../protocols/files/index.js'
 import type { ClawLinkNode } from './clawlink-node.js'
+import { dataDirPaths } from './paths.js'
+import { protectedReason } from './protected-paths.js'
 
 const MEDIA_TYPES: Record<string, string> = {
   '.md': 'text/markdown',
@@ -71,6 +73,25 @@ function version(v: unknown, field: string): number | undefined {
   return n
 }
 
+/** Every member could read what is put: the node's keys and private state need --force. */
+function refuseProtected(node: ClawLinkNode, path: string): void {
+  const { options, meshKey } = node
+  const meshKeyFile =
+    meshKey.source === 'key-file' || meshKey.source === 'home-key' ? meshKey.origin : undefined
+  const why = protectedReason(path, {
+    identityKey: dataDirPaths(options.dataDir).identity,
+    meshKey: meshKeyFile,
+    dataDir: options.dataDir,
+    home: options.home,
+  })
+  if (why != null)
+    throw new ApiError(
+      403,
+      'protected',
+      `refusing to share ${path}: it is ${why}, and every mesh member could read it (file-put --force shares it anyway)`,
+    )
+}
+
 export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): void {
   const fileJson = (s: KeyState): FileJson => ({
     key: s.key,
@@ -101,10 +122,13 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
 
   server.route('POST', '/v1/files/put', (req) =>
     guard(async () => {
-      const b = fields(req.body, ['key', 'path', 'base', 'type'])
+      const b = fields(req.body, ['key', 'path', 'base', 'type', 'force'])
       const k = key(b)
       if (typeof b.path !== 'string' || !isAbsolute(b.path))
         throw new ApiError(400, 'bad_request', 'path must be an absolute path')
+      if (b.force != null && typeof b.force !== 'boolean')
+        throw new ApiError(400, 'bad_request', 'force must be true or false')
+      if (b.force !== true) refuseProtected(node, b.path)
       const base = version(b.base, 'base')
       const type =
         typeof b.type === 'string'

@@ -1,6 +1,6 @@
 // `clawlink mcp` as an MCP client runs it: the SDK's own Client spawning the command over stdio, in front
 // of real nodes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -262,6 +262,12 @@ describe('clawlink mcp', () => {
     const blob = join(work, 'blob.bin')
     writeFileSync(blob, Buffer.from([0, 1, 2, 255, 254, 0, 7]))
     await a.json<FileJson>('file_put', { key: 'data/blob.bin', path: blob })
+    // the node's own keys are refused, and an agent cannot force them out
+    const identity = join(alice.home, 'agents', 'alice', 'identity.key')
+    const leak = await a.call('file_put', { key: 'leak.bin', path: identity })
+    expect(leak.isError).toBe(true)
+    expect(leak.text.join('\n')).toMatch(/refusing to share .*identity\.key: it is this node's identity key/)
+    expect((await a.call('file_put', { key: 'leak.bin', path: identity, force: true })).isError).toBe(true)
     const long = 'x'.repeat(5000)
     await a.json<FileJson>('file_put', { key: 'notes/long', content: long })
     const listed = await eventually(async () => {
@@ -297,6 +303,7 @@ describe('clawlink mcp', () => {
     })
     expect(savedReply).toMatchObject({ savedTo: saved, size: 7 })
     expect(readFileSync(saved)).toEqual(readFileSync(blob))
+    expect(statSync(saved).mode & 0o777).toBe(0o600)
 
     // compare-and-swap refused, then an update seen by bob
     const stale = await b.call('file_put', { key: 'notes/plan.md', content: 'mine', base: 0 })

@@ -8,9 +8,12 @@ import {
   MAX_ENTRY_SIZE,
   MAX_FUTURE_SKEW,
   MAX_KEY_BYTES,
+  MAX_VERSION_LEAD,
+  MAX_VERSION_STEP,
   SIGNING_DOMAIN,
 } from '../../src/protocols/files/constants.js'
 import {
+  checkVersionStep,
   createEntry,
   type EntryFields,
   entryId,
@@ -18,7 +21,7 @@ import {
   validateKey,
   validateMediaType,
 } from '../../src/protocols/files/entry.js'
-import { FileError, InvalidEntryError } from '../../src/protocols/files/errors.js'
+import { FileError, InvalidEntryError, VersionJumpError } from '../../src/protocols/files/errors.js'
 import { Entry, EntryBody } from '../../src/protocols/files/pb/files.js'
 
 const NOW = 1_750_000_000_000
@@ -71,6 +74,17 @@ async function rejection(raw: Uint8Array, maxFileSize = MAX, now = NOW): Promise
   )
   expect(err).toBeInstanceOf(InvalidEntryError)
   return (err as Error).message
+}
+
+/** The protobuf base-128 varint of `v`, computed independently of protons. */
+function varint(v: bigint): number[] {
+  const out: number[] = []
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80)
+    v >>= 7n
+  }
+  out.push(Number(v))
+  return out
 }
 
 /** Re-encodes an entry with its body changed by `edit`, keeping the original signature. */
@@ -130,16 +144,43 @@ describe('createEntry / openEntry', () => {
     expect(e.sha256).toBe('')
   })
 
-  it('round-trips sizes and times beyond 32 bits, and the largest version', async () => {
-    const f = fields({ version: 2 ** 31 - 2, base: 2 ** 31 - 3, time: NOW, size: 2 ** 33 })
+  it('round-trips sizes and times beyond 32 bits', async () => {
+    const f = fields({ time: NOW, size: 2 ** 33 })
     const e = await openEntry(await make(f), 2 ** 34, NOW)
-    expect(e).toMatchObject({ version: 2 ** 31 - 2, base: 2 ** 31 - 3, time: NOW, size: 2 ** 33 })
+    expect(e).toMatchObject({ time: NOW, size: 2 ** 33 })
   })
 
-  it('refuses versions from 2^31 - 1 up, which protons-runtime cannot always encode', async () => {
-    for (const version of [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 40]) {
-      const f = fields({ version, base: version - 1, time: NOW })
-      await expect(openEntry(await make(f), MAX, NOW)).rejects.toThrow(InvalidEntryError)
+  it('round-trips versions and sizes around 2^31, 2^32 and 2^53 - 1 exactly, as standard protobuf varints', async () => {
+    // protons-runtime's bigint uint64 writer mis-encodes 2^31 .. 2^32 - 1; every value must survive
+    const values = [
+      2 ** 31 - 2,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 31 + 1,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      2 ** 40 + 3,
+      Number.MAX_SAFE_INTEGER - 1,
+      Number.MAX_SAFE_INTEGER,
+    ]
+    for (const v of values) {
+      const f = fields({ version: v, base: v - 1, time: NOW, size: v })
+      const raw = await make(f)
+      const e = await openEntry(raw, Number.MAX_SAFE_INTEGER, NOW)
+      expect(e).toMatchObject({ version: v, base: v - 1, size: v })
+      // the bytes are what any protobuf implementation writes (so older entries keep their bytes)
+      const body = Buffer.from(Entry.decode(raw).body)
+      expect(body.includes(Buffer.from([0x10, ...varint(BigInt(v))]))).toBe(true)
+      expect(body.includes(Buffer.from([0x18, ...varint(BigInt(v - 1))]))).toBe(true)
+      expect(body.includes(Buffer.from([0x30, ...varint(BigInt(v))]))).toBe(true)
+    }
+  })
+
+  it('refuses to create an entry whose numbers are not exact non-negative integers', async () => {
+    for (const bad of [Number.MAX_SAFE_INTEGER + 1, -1, 1.5, Number.NaN]) {
+      await expect(make({ version: bad, base: 0 })).rejects.toThrow(FileError)
+      await expect(make({ size: bad })).rejects.toThrow(FileError)
     }
   })
 
@@ -155,11 +196,11 @@ describe('createEntry / openEntry', () => {
         ),
       ).resolves.toBeDefined()
       for (const edit of [
-        (b: EntryBody) => ({ ...b, version: b.version + 1n }),
+        (b: EntryBody) => ({ ...b, version: b.version + 1 }),
         (b: EntryBody) => ({ ...b, key: 'reports/q4.md' }),
-        (b: EntryBody) => ({ ...b, size: 6n }),
+        (b: EntryBody) => ({ ...b, size: 6 }),
         (b: EntryBody) => ({ ...b, sha256: new Uint8Array(32) }),
-        (b: EntryBody) => ({ ...b, deleted: true, sha256: new Uint8Array(0), size: 0n }),
+        (b: EntryBody) => ({ ...b, deleted: true, sha256: new Uint8Array(0), size: 0 }),
       ]) {
         expect(await rejection(tamper(raw, edit))).toMatch(/signature does not match/)
       }
@@ -253,14 +294,24 @@ describe('createEntry / openEntry', () => {
   })
 
   it('rejects numbers beyond the safe integer range', async () => {
-    const raw = await make()
-    const body = EntryBody.decode(Entry.decode(raw).body)
-    const big = 2n ** 53n
-    expect(await rejection(await signBody({ ...body, version: big }, alice))).toMatch(/version out of range/)
-    expect(await rejection(await signBody({ ...body, time: big }, alice))).toMatch(/time out of range/)
-    expect(await rejection(await signBody({ ...body, size: big }, alice), Number.MAX_SAFE_INTEGER)).toMatch(
-      /size out of range/,
-    )
+    // no encoder here writes such numbers: append the field again (the last one wins) and sign that
+    const body = Entry.decode(await make()).body
+    const signed = async (tag: number, v: bigint) => {
+      const bytes = Uint8Array.from([...body, tag, ...varint(v)])
+      const domain = new TextEncoder().encode(SIGNING_DOMAIN)
+      const signature = await alice.key.sign(Uint8Array.from([...domain, ...bytes]))
+      return Entry.encode({ body: bytes, signature: signature as Uint8Array<ArrayBuffer> })
+    }
+    for (const big of [2n ** 53n, 2n ** 53n + 1n, 2n ** 56n, 2n ** 64n - 1n]) {
+      for (const tag of [0x10, 0x18, 0x28, 0x30]) {
+        expect(await rejection(await signed(tag, big), Number.MAX_SAFE_INTEGER)).toMatch(
+          /out of range|malformed/,
+        )
+      }
+    }
+    // 2^53 - 1 itself is fine
+    const max = await openEntry(await signed(0x10, 2n ** 53n - 1n), MAX, NOW)
+    expect(max.version).toBe(Number.MAX_SAFE_INTEGER)
   })
 
   it('rejects an entry from more than 5 minutes in the future', async () => {
@@ -297,6 +348,30 @@ describe('createEntry / openEntry', () => {
     expect(await rejection(await make({ ...del, sha256: SHA, size: 5 }))).toMatch(
       /deletion carries no content/,
     )
+  })
+})
+
+describe('checkVersionStep', () => {
+  const step =
+    (version: number, highest: number, now = NOW) =>
+    () =>
+      checkVersionStep({ key: 'k', version }, highest, now)
+
+  it('allows up to one step above the higher of the highest version seen and the clock in ms', () => {
+    expect(step(NOW + MAX_VERSION_STEP, 0)).not.toThrow()
+    expect(step(NOW + MAX_VERSION_STEP + 1, 0)).toThrow(VersionJumpError)
+    const high = NOW + 5 * MAX_VERSION_STEP
+    expect(step(high + MAX_VERSION_STEP, high)).not.toThrow()
+    expect(step(high + MAX_VERSION_STEP + 1, high)).toThrow(/more than 1048576 above what this node has seen/)
+    // an honest next write (highest + 1) always passes, below and above the clock
+    for (const h of [0, 7, 2 ** 31 - 2, NOW + 3 * MAX_VERSION_STEP]) expect(step(h + 1, h)).not.toThrow()
+  })
+
+  it('never more than MAX_VERSION_LEAD above the clock, however high the key already is', () => {
+    const high = NOW + MAX_VERSION_LEAD - 10
+    expect(step(NOW + MAX_VERSION_LEAD, high)).not.toThrow()
+    expect(step(NOW + MAX_VERSION_LEAD + 1, high)).toThrow(/above this node's clock/)
+    expect(step(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1)).toThrow(VersionJumpError)
   })
 })
 

@@ -142,9 +142,9 @@ export const node: Command = {
       type: 'number',
       value: 'BYTES',
       min: 1,
-      // protons-runtime mis-encodes uint64 values from 2^31 to 2^32 - 1 (a canary test watches it)
-      max: 2 ** 31 - 1,
-      description: 'largest shared file (default 1 GiB, at most 2 GiB - 1)',
+      // sizes and offsets travel as exact numbers (jstype = JS_NUMBER): no 2 GiB cap any more
+      max: Number.MAX_SAFE_INTEGER,
+      description: 'largest shared file (default 1 GiB)',
     },
     'eager-fetch-size': {
       type: 'number',

@@ -15,6 +15,18 @@ export const EAGER_FETCH_SIZE = 16 * 1024 * 1024
 /** Versions kept per key; older ones (and blobs no longer referenced) are dropped. */
 export const HISTORY_LIMIT = 20
 export const MAX_ENTRY_SIZE = 2048
+/**
+ * Versions are exact integers up to 2^53 - 1. A node refuses an entry whose version is more than this
+ * above both the highest version it holds for the key and its clock in ms: one entry cannot push a key
+ * far, and an honest history always fits (each write is one above what its author knew; no key is
+ * written more than once per ms since 1970).
+ */
+export const MAX_VERSION_STEP = 2 ** 20
+/**
+ * And never more than this above the clock in ms (about 35 years of ms): however many entries a member
+ * signs, a key stays below 2^42 until the year 2100, far from the 2^53 end.
+ */
+export const MAX_VERSION_LEAD = 2 ** 40
 /** Accepted clock skew for an entry's time. */
 export const MAX_FUTURE_SKEW = 5 * 60 * 1000
 

@@ -9,13 +9,14 @@ import {
   MAX_FUTURE_SKEW,
   MAX_KEY_BYTES,
   MAX_MEDIA_TYPE_LENGTH,
+  MAX_VERSION_LEAD,
+  MAX_VERSION_STEP,
   SIGNING_DOMAIN,
 } from './constants.js'
-import { FileError, InvalidEntryError } from './errors.js'
+import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import { Entry, EntryBody } from './pb/files.js'
 
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
-const MAX_VERSION = 2 ** 31 - 1
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
 const LONE_SURROGATE_RE = /\p{Cs}/u
@@ -76,13 +77,18 @@ export async function createEntry(
   authorBytes: Uint8Array,
   f: EntryFields,
 ): Promise<Uint8Array> {
+  // the varint writer takes exact non-negative integers only (it would write garbage for others)
+  for (const what of ['version', 'base', 'time', 'size'] as const) {
+    if (!Number.isSafeInteger(f[what]) || f[what] < 0)
+      throw new FileError('invalid', `${what} ${f[what]} is not an integer from 0 to 2^53 - 1`)
+  }
   const body = EntryBody.encode({
     key: f.key,
-    version: BigInt(f.version),
-    base: BigInt(f.base),
+    version: f.version,
+    base: f.base,
     author: authorBytes as Uint8Array<ArrayBuffer>,
-    time: BigInt(f.time),
-    size: BigInt(f.size),
+    time: f.time,
+    size: f.size,
     sha256: Uint8Array.from(Buffer.from(f.sha256, 'hex')),
     mediaType: f.mediaType,
     deleted: f.deleted,
@@ -121,8 +127,8 @@ export async function openEntry(
   } catch (err) {
     throw new InvalidEntryError((err as Error).message)
   }
-  const num = (v: bigint, what: string) => {
-    const n = Number(v)
+  // decoded as plain numbers: anything from 2^53 up comes out inexact, and is refused here
+  const num = (n: number, what: string) => {
     if (!Number.isSafeInteger(n) || n < 0) throw new InvalidEntryError(`${what} out of range`)
     return n
   }
@@ -130,10 +136,8 @@ export async function openEntry(
   const base = num(body.base, 'base')
   const time = num(body.time, 'time')
   const size = num(body.size, 'size')
+  // how far a version may jump above what a node has seen is checked by the node (Files.checkStep)
   if (version < 1 || base >= version) throw new InvalidEntryError('version must be above base')
-  // protons-runtime mis-encodes uint64 values from 2^31 to 2^32 - 1: a version up there would make
-  // every later write of the key unencodable, so refuse it (no honest key gets near it)
-  if (version >= MAX_VERSION) throw new InvalidEntryError(`version over ${MAX_VERSION - 1}`)
   if (time > now + MAX_FUTURE_SKEW)
     throw new InvalidEntryError('entry from the future (clock skew over 5 minutes)')
   if (size > maxFileSize)
@@ -157,4 +161,21 @@ export async function openEntry(
     // the canonical encoding, not the bytes as received: a forwarder could pad those with unknown fields
     raw: Entry.encode({ body: msg.body, signature: msg.signature }),
   }
+}
+
+/**
+ * The bounded step: throws VersionJumpError when `version` is more than MAX_VERSION_STEP above the
+ * higher of `highest` (this node's highest version of the key, 0 if none) and the clock in ms, or more
+ * than MAX_VERSION_LEAD above the clock.
+ */
+export function checkVersionStep(e: { key: string; version: number }, highest: number, now: number): void {
+  const seen = Math.max(highest, now)
+  if (e.version > seen + MAX_VERSION_STEP)
+    throw new VersionJumpError(
+      `version ${e.version} of ${e.key} is more than ${MAX_VERSION_STEP} above what this node has seen (${seen})`,
+    )
+  if (e.version > now + MAX_VERSION_LEAD)
+    throw new VersionJumpError(
+      `version ${e.version} of ${e.key} is more than ${MAX_VERSION_LEAD} above this node's clock in ms`,
+    )
 }

@@ -26,8 +26,8 @@ import {
   SYNC_TIMEOUT,
   TOPIC,
 } from './constants.js'
-import { createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
-import { FileError, InvalidEntryError } from './errors.js'
+import { checkVersionStep, createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
+import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
 import { BlobHeader, BlobRequest, SyncRequest, SyncResponse } from './pb/files.js'
@@ -170,6 +170,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       throw new FileError('not_found', `no file ${key}`)
     }
     const known = this.store.maxVersion(key)
+    if (known >= Number.MAX_SAFE_INTEGER) throw new FileError('invalid', `${key} has no versions left`)
     const fields: EntryFields = {
       key,
       version: known + 1,
@@ -209,6 +210,15 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     return current
   }
 
+  /**
+   * The bounded step: a version may be at most MAX_VERSION_STEP above the higher of the key's highest
+   * version here and the clock in ms, and at most MAX_VERSION_LEAD above the clock. Honest versions
+   * stay below the clock (no key is written more than once per ms since 1970).
+   */
+  checkStep(entry: VerifiedEntry, now = Date.now()): void {
+    checkVersionStep(entry, this.store.maxVersion(entry.key), now)
+  }
+
   /** Stores an entry, prunes the key's history, and reports a changed winner. */
   private take(entry: VerifiedEntry, via: 'own' | 'live' | 'sync'): boolean {
     const before = this.store.state(entry.key)
@@ -222,6 +232,16 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     return isNew
   }
 
+  private refused(entry: VerifiedEntry, err: VersionJumpError, peer: string, via: 'live' | 'sync'): void {
+    this.safeDispatch('entry:refused', {
+      peer,
+      author: entry.author,
+      key: entry.key,
+      reason: err.message,
+      via,
+    })
+  }
+
   // ---- gossip ----
 
   private async validate(propagationSource: PeerId, msg: Message): Promise<TopicValidatorResult> {
@@ -230,7 +250,17 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       if (msg.type !== 'signed') throw new InvalidEntryError('unsigned gossip message')
       const entry = await openEntry(msg.data, this.maxFileSize)
       if (entry.author !== peer) throw new InvalidEntryError('gossip sender is not the entry author')
-      if (!msg.from.equals(this.components.peerId)) this.take(entry, 'live')
+      if (!msg.from.equals(this.components.peerId)) {
+        try {
+          this.checkStep(entry)
+        } catch (err) {
+          if (!(err instanceof VersionJumpError)) throw err
+          // depends on this node's view: not forwarded, but the forwarder is not penalised
+          this.refused(entry, err, propagationSource.toString(), 'live')
+          return TopicValidatorResult.Ignore
+        }
+        this.take(entry, 'live')
+      }
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof InvalidEntryError) {
@@ -281,15 +311,28 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
         const batch = missing.splice(0, SYNC_GET_BATCH)
         const res = await ask({ kind: SyncRequest.Kind.GET, cursor: '', ids: batch })
         if (res.entries.length === 0) break
+        const opened: VerifiedEntry[] = []
         for (const raw of res.entries) {
           try {
             const entry = await openEntry(raw, this.maxFileSize)
             if (!batch.includes(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
-            if (this.take(entry, 'sync')) fetched++
+            opened.push(entry)
           } catch (err) {
             if (!(err instanceof InvalidEntryError)) throw err
             this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
           }
+        }
+        // lowest versions first: a key's history is measured step by step, as its authors wrote it
+        opened.sort((x, y) => x.version - y.version)
+        for (const entry of opened) {
+          try {
+            this.checkStep(entry)
+          } catch (err) {
+            if (!(err instanceof VersionJumpError)) throw err
+            this.refused(entry, err, peer, 'sync')
+            continue
+          }
+          if (this.take(entry, 'sync')) fetched++
         }
       }
       await stream.close({ signal }).catch(() => {})
@@ -354,13 +397,13 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       const sha = Buffer.from(first.sha256).toString('hex')
       // only content of retained entries is served: a peer cannot probe for arbitrary blobs
       if (first.sha256.length !== 32 || !this.store.references(sha) || !(await this.blobs.has(sha))) {
-        await lp.write(BlobHeader.encode({ found: false, size: 0n }))
+        await lp.write(BlobHeader.encode({ found: false, size: 0 }))
         await stream.close()
         return
       }
       file = await open(this.blobs.path(sha), 'r')
       const { size } = await file.stat()
-      await lp.write(BlobHeader.encode({ found: true, size: BigInt(size) }))
+      await lp.write(BlobHeader.encode({ found: true, size }))
       const buf = Buffer.alloc(CHUNK_SIZE)
       for (;;) {
         let req: BlobRequest
@@ -370,7 +413,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
           if ((err as Error).name === 'UnexpectedEOFError') break
           throw err
         }
-        const offset = Number(req.offset)
+        const offset = req.offset
         const length = Math.min(req.length, CHUNK_SIZE, Math.max(0, size - offset))
         if (!Number.isSafeInteger(offset) || offset > size)
           throw new FileError('invalid', 'range outside the blob')
@@ -404,19 +447,19 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     const writer = await this.blobs.writer({ sha256, size })
     const hash = Uint8Array.from(Buffer.from(sha256, 'hex'))
     try {
-      await lp.write(BlobRequest.encode({ sha256: hash, offset: 0n, length: 0 }))
+      await lp.write(BlobRequest.encode({ sha256: hash, offset: 0, length: 0 }))
       const header = BlobHeader.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
       if (!header.found) {
         await writer.abort()
         await stream.close().catch(() => {})
         return false
       }
-      if (Number(header.size) !== size)
+      if (header.size !== size)
         throw new FileError('invalid', `peer offers ${header.size} bytes, the entry says ${size}`)
       let requested = 0
       const ask = async () => {
         const length = Math.min(CHUNK_SIZE, size - requested)
-        await lp.write(BlobRequest.encode({ sha256: hash, offset: BigInt(requested), length }))
+        await lp.write(BlobRequest.encode({ sha256: hash, offset: requested, length }))
         requested += length
       }
       while (requested < size && requested < BLOB_WINDOW * CHUNK_SIZE) await ask()

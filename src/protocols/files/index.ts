@@ -23,7 +23,7 @@ export {
   validateKey,
   validateMediaType,
 } from './entry.js'
-export { FileError, InvalidEntryError } from './errors.js'
+export { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 export { FileStore, type KeyState, type StoredEntry, stateOf } from './file-store.js'
 export { Files } from './files.js'
 export {
@@ -64,6 +64,14 @@ export interface FilesComponents {
 
 export interface FilesEvents {
   'entry:invalid': CustomEvent<{ peer: string; reason: string; via: 'live' | 'sync' }>
+  /** a valid entry whose version is too far ahead of this node's view (VersionJumpError) */
+  'entry:refused': CustomEvent<{
+    peer: string
+    author: string
+    key: string
+    reason: string
+    via: 'live' | 'sync'
+  }>
   'sync:done': CustomEvent<{ peer: string; fetched: number }>
   'blob:fetched': CustomEvent<{ sha256: string; size: number; peer: string }>
   'blob:invalid': CustomEvent<{ sha256: string; peer: string; reason: string }>

@@ -5,11 +5,11 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface EntryBody {
   key: string
-  version: bigint
-  base: bigint
+  version: number
+  base: number
   author: Uint8Array<ArrayBuffer>
-  time: bigint
-  size: bigint
+  time: number
+  size: number
   sha256: Uint8Array<ArrayBuffer>
   mediaType: string
   deleted: boolean
@@ -30,14 +30,14 @@ export namespace EntryBody {
           w.string(obj.key)
         }
 
-        if ((obj.version != null && obj.version !== 0n)) {
+        if ((obj.version != null && obj.version !== 0)) {
           w.uint32(16)
-          w.uint64(obj.version)
+          w.uint64Number(obj.version)
         }
 
-        if ((obj.base != null && obj.base !== 0n)) {
+        if ((obj.base != null && obj.base !== 0)) {
           w.uint32(24)
-          w.uint64(obj.base)
+          w.uint64Number(obj.base)
         }
 
         if ((obj.author != null && obj.author.byteLength > 0)) {
@@ -45,14 +45,14 @@ export namespace EntryBody {
           w.bytes(obj.author)
         }
 
-        if ((obj.time != null && obj.time !== 0n)) {
+        if ((obj.time != null && obj.time !== 0)) {
           w.uint32(40)
-          w.uint64(obj.time)
+          w.uint64Number(obj.time)
         }
 
-        if ((obj.size != null && obj.size !== 0n)) {
+        if ((obj.size != null && obj.size !== 0)) {
           w.uint32(48)
-          w.uint64(obj.size)
+          w.uint64Number(obj.size)
         }
 
         if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
@@ -76,11 +76,11 @@ export namespace EntryBody {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           key: '',
-          version: 0n,
-          base: 0n,
+          version: 0,
+          base: 0,
           author: uint8ArrayAlloc(0),
-          time: 0n,
-          size: 0n,
+          time: 0,
+          size: 0,
           sha256: uint8ArrayAlloc(0),
           mediaType: '',
           deleted: false
@@ -97,11 +97,11 @@ export namespace EntryBody {
               break
             }
             case 2: {
-              obj.version = reader.uint64()
+              obj.version = reader.uint64Number()
               break
             }
             case 3: {
-              obj.base = reader.uint64()
+              obj.base = reader.uint64Number()
               break
             }
             case 4: {
@@ -109,11 +109,11 @@ export namespace EntryBody {
               break
             }
             case 5: {
-              obj.time = reader.uint64()
+              obj.time = reader.uint64Number()
               break
             }
             case 6: {
-              obj.size = reader.uint64()
+              obj.size = reader.uint64Number()
               break
             }
             case 7: {
@@ -153,14 +153,14 @@ export namespace EntryBody {
             case 2: {
               yield {
                 field: `${prefix}.version`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
             case 3: {
               yield {
                 field: `${prefix}.base`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
@@ -174,14 +174,14 @@ export namespace EntryBody {
             case 5: {
               yield {
                 field: `${prefix}.time`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
             case 6: {
               yield {
                 field: `${prefix}.size`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
@@ -225,12 +225,12 @@ export namespace EntryBody {
 
   export interface EntryBodyVersionFieldEvent {
     field: '$.version'
-    value: bigint
+    value: number
   }
 
   export interface EntryBodyBaseFieldEvent {
     field: '$.base'
-    value: bigint
+    value: number
   }
 
   export interface EntryBodyAuthorFieldEvent {
@@ -240,12 +240,12 @@ export namespace EntryBody {
 
   export interface EntryBodyTimeFieldEvent {
     field: '$.time'
-    value: bigint
+    value: number
   }
 
   export interface EntryBodySizeFieldEvent {
     field: '$.size'
-    value: bigint
+    value: number
   }
 
   export interface EntryBodySha256FieldEvent {
@@ -753,7 +753,7 @@ export namespace SyncResponse {
 
 export interface BlobRequest {
   sha256: Uint8Array<ArrayBuffer>
-  offset: bigint
+  offset: number
   length: number
 }
 
@@ -772,9 +772,9 @@ export namespace BlobRequest {
           w.bytes(obj.sha256)
         }
 
-        if ((obj.offset != null && obj.offset !== 0n)) {
+        if ((obj.offset != null && obj.offset !== 0)) {
           w.uint32(16)
-          w.uint64(obj.offset)
+          w.uint64Number(obj.offset)
         }
 
         if ((obj.length != null && obj.length !== 0)) {
@@ -788,7 +788,7 @@ export namespace BlobRequest {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           sha256: uint8ArrayAlloc(0),
-          offset: 0n,
+          offset: 0,
           length: 0
         }
 
@@ -803,7 +803,7 @@ export namespace BlobRequest {
               break
             }
             case 2: {
-              obj.offset = reader.uint64()
+              obj.offset = reader.uint64Number()
               break
             }
             case 3: {
@@ -835,7 +835,7 @@ export namespace BlobRequest {
             case 2: {
               yield {
                 field: `${prefix}.offset`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
@@ -865,7 +865,7 @@ export namespace BlobRequest {
 
   export interface BlobRequestOffsetFieldEvent {
     field: '$.offset'
-    value: bigint
+    value: number
   }
 
   export interface BlobRequestLengthFieldEvent {
@@ -888,7 +888,7 @@ export namespace BlobRequest {
 
 export interface BlobHeader {
   found: boolean
-  size: bigint
+  size: number
 }
 
 export namespace BlobHeader {
@@ -906,9 +906,9 @@ export namespace BlobHeader {
           w.bool(obj.found)
         }
 
-        if ((obj.size != null && obj.size !== 0n)) {
+        if ((obj.size != null && obj.size !== 0)) {
           w.uint32(16)
-          w.uint64(obj.size)
+          w.uint64Number(obj.size)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -917,7 +917,7 @@ export namespace BlobHeader {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           found: false,
-          size: 0n
+          size: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -931,7 +931,7 @@ export namespace BlobHeader {
               break
             }
             case 2: {
-              obj.size = reader.uint64()
+              obj.size = reader.uint64Number()
               break
             }
             default: {
@@ -959,7 +959,7 @@ export namespace BlobHeader {
             case 2: {
               yield {
                 field: `${prefix}.size`,
-                value: reader.uint64()
+                value: reader.uint64Number()
               }
               break
             }
@@ -982,7 +982,7 @@ export namespace BlobHeader {
 
   export interface BlobHeaderSizeFieldEvent {
     field: '$.size'
-    value: bigint
+    value: number
   }
 
   export function encode (obj: Partial<BlobHeader>): Uint8Array<ArrayBuffer> {
