@@ -1263,11 +1263,11 @@ describe('strings on the wire: carried intact or refused', () => {
       const eBody = patched(
         files.EntryBody.encode({
           key: `r${mark}etc/passwd`,
-          version: 1n,
-          base: 0n,
+          version: 1,
+          base: 0,
           author: author as Uint8Array<ArrayBuffer>,
-          time: BigInt(NOW),
-          size: 1n,
+          time: NOW,
+          size: 1,
           sha256: new Uint8Array(32),
           mediaType: '',
           deleted: false,
