@@ -29,7 +29,7 @@ export function readBounded(
   }
   try {
     const st = fstatSync(fd)
-    if (st.isDirectory()) throw makeError(`${what} is a directory, not a file`)
+    if (st.isDirectory()) throw makeError(`cannot read ${what}: it is a directory`)
     const tooBig = () => makeError(`${what} is larger than ${limit} bytes: it is not what was expected`)
     if (st.isFile() && st.size > limit) throw tooBig()
     const buf = Buffer.alloc(limit + 1)

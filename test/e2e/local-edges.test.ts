@@ -156,12 +156,14 @@ function nodeMeasured(args: string[], env: NodeJS.ProcessEnv, timeout = 15_000) 
     const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, BIN, 'node', ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // its own process group: a timeout kills the node under `time` too
+      detached: true,
     })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeout)
     child.on('close', (code) => {
       clearTimeout(timer)
       const rss = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? Number.NaN)
