@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { encodeKeyFile, fingerprint, generateKey, keyFromToken } from '../../src/node/mesh-key.js'
-import { BIN, cli, type NodeProcess, spawnNode } from '../helpers/cli.js'
+import { BIN, cli, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 /** "nobody": a uid that is not ours (the tests run as root, which may chown). */
 const OTHER_UID = 65534
@@ -351,6 +351,32 @@ describe('secrets on the command line', () => {
     ok.kill('SIGKILL')
     expect(stderr).toContain(
       'WARN: WARNING: --token on the command line is visible to every local user (ps, /proc); use CLAWLINK_TOKEN or --token-file instead',
+    )
+  })
+})
+
+describe('a node that dies while the CLI waits on it', () => {
+  it('poll --wait says the node went away, not that it sent a malformed answer', async () => {
+    const { home, env } = setup()
+    const node = await spawnNode(['--name', 'pw', ...LOOPBACK], env)
+    procs.push(node)
+    const sock = join(home, 'agents', 'pw', 'control.sock')
+    const poll = cli(['poll', '--wait', '60'], env, { timeout: 30_000 })
+    // the long poll is in: the node's socket has a connection (ss lists both ends by the path)
+    await eventually(async () => {
+      const ss = spawn('ss', ['-xH', 'state', 'connected'])
+      let out = ''
+      ss.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+      })
+      await new Promise((r) => ss.on('close', r))
+      return out.includes(sock) ? true : undefined
+    })
+    node.proc.kill('SIGKILL')
+    const r = await poll
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /^clawlink: the node pw .*went away while answering \(it stopped or crashed\); is it still running\?\n$/,
     )
   })
 })
