@@ -182,6 +182,17 @@ describe('--key-file that is not a small file', () => {
     expect(r.maxRssKiB).toBeLessThan(300 * 1024)
   })
 
+  it('--allow-file /dev/zero is refused too, and a real allow file still works', async () => {
+    const { home, env } = setup()
+    const r = await nodeMeasured(['--name', 'az', '--allow-file', '/dev/zero', ...LOOPBACK], env)
+    expect(r.stderr).toContain('clawlink: --allow-file /dev/zero is larger than 1048576 bytes')
+    expect(r.code).toBe(1)
+    expect(r.maxRssKiB).toBeLessThan(300 * 1024)
+    const allow = join(home, 'allow')
+    writeFileSync(allow, '# friends\n12D3KooWSPchMfF4E4mQVfFMuhTd72548jzKCpvZENjRjF8oHBD1\n')
+    procs.push(await spawnNode(['--name', 'az', '--allow-file', allow, ...LOOPBACK], env))
+  })
+
   it('refuses a FIFO nobody writes to, at once instead of hanging', async () => {
     const { home, env } = setup()
     const fifo = join(home, 'key.fifo')

@@ -255,15 +255,14 @@ export const node: Command = {
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
-      const { readFileSync } = await import('node:fs')
-      let text: string
-      try {
-        text = readFileSync(allowFile, 'utf8')
-      } catch (err) {
-        throw new CliError(
-          `cannot read --allow-file ${allowFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        )
-      }
+      const { readBounded } = await import('../../node/bounded-read.js')
+      // a PeerId is about 52 characters: 1 MiB is some 20,000 of them, and /dev/zero is refused
+      const text = readBounded(
+        allowFile,
+        1 << 20,
+        `--allow-file ${allowFile}`,
+        (m) => new CliError(m),
+      ).toString('utf8')
       allow.push(
         ...text
           .split('\n')
