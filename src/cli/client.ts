@@ -1,7 +1,15 @@
 // The CLI's side of the control API: JSON over HTTP on the node's Unix socket.
 import { connect } from 'node:net'
+import { dirname } from 'node:path'
 import type { ApiErrorJson } from '../control/types.js'
+import { checkOwnSocket, checkPrivateDir } from '../node/private-dir.js'
 import { CliError } from './errors.js'
+
+/** The response ended before it was complete: the peer closed, not a protocol violation. */
+class IncompleteResponse extends Error {
+  static override readonly name = 'IncompleteResponse'
+  override name = 'IncompleteResponse'
+}
 
 export interface RequestOptions {
   /** Gives up after this long (ms); long polls pass their wait plus a margin. */
@@ -34,6 +42,17 @@ export class ControlClient {
     const head =
       `${method} ${path} HTTP/1.1\r\nHost: clawlink\r\nConnection: close\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`
+    try {
+      // a socket in a dir another user controls, or one they own, may be theirs: never send it anything
+      checkPrivateDir(dirname(this.socket), true)
+      checkOwnSocket(this.socket)
+    } catch (err) {
+      return Promise.reject(new CliError((err as Error).message))
+    }
+    const wentAway = () =>
+      new CliError(
+        `the node ${this.label} went away while answering (it stopped or crashed); is it still running?`,
+      )
     return new Promise<T>((resolve, reject) => {
       const socket = connect(this.socket)
       const chunks: Buffer[] = []
@@ -60,6 +79,8 @@ export class ControlClient {
       socket.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
           fail(new CliError(`the node ${this.label} is not running (its control socket does not answer)`))
+        } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+          fail(wentAway())
         } else {
           fail(new CliError(`cannot talk to the node ${this.label}: ${err.message}`))
         }
@@ -75,8 +96,12 @@ export class ControlClient {
           } else {
             resolve(json as T)
           }
-        } catch {
-          fail(new CliError(`the node ${this.label} sent a malformed answer`))
+        } catch (err) {
+          fail(
+            err instanceof IncompleteResponse
+              ? wentAway()
+              : new CliError(`the node ${this.label} sent a malformed answer`),
+          )
         }
       })
     })
@@ -86,7 +111,7 @@ export class ControlClient {
 /** Splits a complete HTTP/1.1 response (Content-Length or chunked body) into status and body text. */
 export function parseResponse(raw: Buffer): { status: number; body: string } {
   const split = raw.indexOf('\r\n\r\n')
-  if (split < 0) throw new Error('incomplete response')
+  if (split < 0) throw new IncompleteResponse('incomplete response')
   const head = raw.subarray(0, split).toString('latin1').split('\r\n')
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1])
   if (!Number.isInteger(status)) throw new Error('bad status line')
@@ -97,10 +122,11 @@ export function parseResponse(raw: Buffer): { status: number; body: string } {
     let at = 0
     for (;;) {
       const eol = body.indexOf('\r\n', at)
-      if (eol < 0) throw new Error('truncated chunk')
+      if (eol < 0) throw new IncompleteResponse('truncated chunk')
       const size = Number.parseInt(body.subarray(at, eol).toString('latin1'), 16)
       if (!Number.isInteger(size) || size < 0) throw new Error('bad chunk size')
       if (size === 0) break
+      if (body.length < eol + 2 + size + 2) throw new IncompleteResponse('truncated chunk')
       parts.push(body.subarray(eol + 2, eol + 2 + size))
       at = eol + 2 + size + 2
     }
@@ -108,7 +134,7 @@ export function parseResponse(raw: Buffer): { status: number; body: string } {
   } else {
     const length = head.map((h) => /^content-length:\s*(\d+)/i.exec(h)?.[1]).find((v) => v != null)
     if (length != null) {
-      if (body.length < Number(length)) throw new Error('truncated body')
+      if (body.length < Number(length)) throw new IncompleteResponse('truncated body')
       body = body.subarray(0, Number(length))
     }
   }

@@ -4,7 +4,17 @@ import { join } from 'node:path'
 import type { ControlInfo } from '../control/types.js'
 import { processAlive } from '../node/data-dir.js'
 import { clawlinkHome, dataDirPaths, defaultDataDir, runDir } from '../node/paths.js'
+import { checkPrivateDir } from '../node/private-dir.js'
 import { CliError } from './errors.js'
+
+/** A run dir or data dir another user controls could point us at their socket: refuse it. */
+function checkDir(dir: string): void {
+  try {
+    checkPrivateDir(dir, true)
+  } catch (err) {
+    throw new CliError((err as Error).message)
+  }
+}
 
 function readInfo(path: string): ControlInfo | undefined {
   try {
@@ -19,6 +29,7 @@ function readInfo(path: string): ControlInfo | undefined {
 /** Nodes of this user that are running now (per $CLAWLINK_HOME/run); stale entries are cleaned up. */
 export function runningNodes(home: string): ControlInfo[] {
   const dir = runDir(home)
+  checkDir(dir)
   let files: string[]
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json'))
@@ -40,6 +51,7 @@ function startHint(name = 'NAME'): string {
 
 function fromDataDir(dataDir: string): ControlInfo {
   const paths = dataDirPaths(dataDir)
+  checkDir(paths.root)
   const info = readInfo(paths.control)
   if (info == null || !processAlive(info.pid)) {
     throw new CliError(

@@ -1,6 +1,6 @@
 // One ClawLink node: data dir, identity, mesh key, store, libp2p stack, discovery and the control API.
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -28,7 +28,7 @@ import { V1Api } from '../v1/index.js'
 import { VERSION } from '../version.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import { registerControlRoutes } from './control-routes.js'
-import { type DataDirLock, ensurePrivateDir, lockDataDir } from './data-dir.js'
+import { type DataDirLock, lockDataDir } from './data-dir.js'
 import type { EventLog } from './event-log.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { Inbox } from './inbox.js'
@@ -39,6 +39,7 @@ import { WakeNotifier } from './notify/wake-notifier.js'
 import type { NodeOptions } from './options.js'
 import { type DataDirPaths, dataDirPaths, runDir, runFileName } from './paths.js'
 import { PeerGuard } from './peer-guard.js'
+import { ensurePrivateDir } from './private-dir.js'
 import { Redialer } from './redialer.js'
 import type { Store } from './store.js'
 import type { StoreFaultError } from './store-errors.js'
@@ -96,7 +97,7 @@ export class ClawLinkNode {
     validateDescription(options.description)
     this.options = options
     this.log = log
-    this.paths = dataDirPaths(options.dataDir)
+    this.paths = dataDirPaths(options.dataDir, options.env)
     this.guard = new PeerGuard({ allow: options.allow })
     this.storeHealth = new StoreHealth(this.paths, log, (err) => {
       for (const fn of this.fatalHandlers) fn(err)
@@ -212,7 +213,10 @@ export class ClawLinkNode {
     const { paths } = this
     // Everything the node writes (store, WAL, socket, key files) is for this user only.
     process.umask(0o077)
+    // the socket's and the run file's dirs must be ours alone: checked first, before any work
     ensurePrivateDir(paths.root)
+    ensurePrivateDir(dirname(paths.socket))
+    ensurePrivateDir(runDir(this.options.home))
     this.lock = lockDataDir(paths)
     try {
       await this.startLocked()
@@ -357,7 +361,7 @@ export class ClawLinkNode {
         },
       },
     )
-    ensurePrivateDir(join(paths.socket, '..'))
+    ensurePrivateDir(dirname(paths.socket))
     this.storeHealth.watch()
     registerControlRoutes(this.control, this)
     await this.control.listen()

@@ -1,8 +1,9 @@
 // The mesh key: a libp2p pnet pre-shared key. Only nodes holding the same key can connect at all.
 // Free of libp2p so `clawlink keygen` stays fast; the node hands `fileBytes` to @libp2p/pnet.
 import { createHash, randomBytes, scryptSync } from 'node:crypto'
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { readBounded } from './bounded-read.js'
 import { InvalidMeshKeyError } from './errors.js'
 
 export const KEY_LENGTH = 32
@@ -105,16 +106,9 @@ export interface ResolveMeshKeyOptions {
 }
 
 function readKeyFile(path: string): Uint8Array {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new InvalidMeshKeyError(
-      code === 'ENOENT' ? `key file ${path} does not exist` : `cannot read key file ${path}: ${code ?? err}`,
-    )
-  }
-  return parseKeyFile(text, `key file ${path}`)
+  const what = `key file ${path}`
+  const bytes = readBounded(path, MAX_KEY_FILE_SIZE, what, (m) => new InvalidMeshKeyError(m))
+  return parseKeyFile(bytes.toString('utf8'), what)
 }
 
 function meshKey(key: Uint8Array, source: MeshKeySource, origin: string): MeshKey {

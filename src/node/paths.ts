@@ -1,7 +1,7 @@
 // Where ClawLink keeps things on disk. Shared by the node and the CLI, so it must stay free of libp2p.
 import { createHash } from 'node:crypto'
 import { homedir, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 
 /** Longest Unix socket path we create; the kernel limit is 108 bytes including the NUL. */
 const MAX_SOCKET_PATH = 100
@@ -38,13 +38,29 @@ export interface DataDirPaths {
   socket: string
 }
 
-export function dataDirPaths(dataDir: string): DataDirPaths {
+/**
+ * Where a data dir's control socket goes when the data dir path is too long for one: the per-user
+ * $XDG_RUNTIME_DIR (private by design) when set, else a per-user folder in the tmp dir. Both are checked
+ * to be ours alone before use (see private-dir.ts): another user could create the tmp one first.
+ */
+export function socketFallbackDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_RUNTIME_DIR
+  if (xdg != null && isAbsolute(xdg)) return join(xdg, 'clawlink')
+  return join(tmpdir(), `clawlink-${process.getuid?.() ?? 'u'}`)
+}
+
+export function dataDirPaths(dataDir: string, env: NodeJS.ProcessEnv = process.env): DataDirPaths {
   const root = resolve(dataDir)
   let socket = join(root, 'control.sock')
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     // Deep data dirs would overflow sun_path; fall back to a short per-user path keyed by the dir.
     const digest = createHash('sha256').update(root).digest('hex').slice(0, 16)
-    socket = join(tmpdir(), `clawlink-${process.getuid?.() ?? 'u'}`, `${digest}.sock`)
+    const fallback = join(socketFallbackDir(env), `${digest}.sock`)
+    // a very long XDG_RUNTIME_DIR would overflow too: then the tmp dir it is
+    socket =
+      Buffer.byteLength(fallback) <= MAX_SOCKET_PATH
+        ? fallback
+        : join(socketFallbackDir({}), `${digest}.sock`)
   }
   return {
     root,

@@ -6,7 +6,7 @@ import type { DatabaseSync } from 'node:sqlite'
 
 const require = createRequire(import.meta.url)
 
-function loadSqlite(): typeof import('node:sqlite') {
+export function loadSqlite(): typeof import('node:sqlite') {
   // node:sqlite prints an ExperimentalWarning when loaded; it is stable enough for us, so keep stderr clean.
   const emit = process.emitWarning
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {

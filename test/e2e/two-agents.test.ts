@@ -108,9 +108,10 @@ describe('two agents, end to end', () => {
     const hb = await cliJson<{ ok: boolean; online: number }>(['heartbeat'], envA)
     expect(hb).toEqual({ ok: true, online: 1 })
 
+    // a bad value is a usage error, found before the node is asked
     const bad = await cli(['register', '--name', 'no spaces allowed'], envA)
-    expect(bad.code).toBe(1)
-    expect(bad.stderr).toMatch(/invalid agent name/)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^clawlink: --name: invalid agent name/)
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
     const none = await cli(['register'], envA)
     expect(none.code).toBe(2)

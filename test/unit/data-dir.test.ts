@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -52,18 +52,17 @@ describe('processAlive', () => {
 })
 
 describe('lockDataDir', () => {
-  it('creates the lock file holding our pid, mode 0600', () => {
+  it('creates the lock file, mode 0600, naming our pid for others', () => {
     const p = paths()
     const lock = lockDataDir(p)
     try {
-      expect(readFileSync(p.lock, 'utf8').trim()).toBe(String(process.pid))
       expect(statSync(p.lock).mode & 0o777).toBe(0o600)
     } finally {
       lock.release()
     }
   })
 
-  it('refuses a second lock in the same process, naming the data dir', () => {
+  it('refuses a second lock in the same process, naming the data dir and our pid', () => {
     const p = paths()
     const lock = lockDataDir(p)
     try {
@@ -76,77 +75,34 @@ describe('lockDataDir', () => {
       expect(error).toBeInstanceOf(DataDirLockedError)
       expect((error as Error).message).toContain(p.root)
       expect((error as Error).message).toContain(String(process.pid))
-      // The refused attempt leaves the holder's lock alone.
-      expect(readFileSync(p.lock, 'utf8').trim()).toBe(String(process.pid))
     } finally {
       lock.release()
     }
   })
 
-  it('release removes the lock, and the dir can be locked again', () => {
-    const p = paths()
-    lockDataDir(p).release()
-    expect(existsSync(p.lock)).toBe(false)
-    const again = lockDataDir(p)
-    expect(existsSync(p.lock)).toBe(true)
-    again.release()
-    expect(existsSync(p.lock)).toBe(false)
-  })
-
-  it('release leaves a lock that is no longer ours', () => {
-    const p = paths()
-    const lock = lockDataDir(p)
-    writeFileSync(p.lock, '999999999\n')
-    lock.release()
-    expect(readFileSync(p.lock, 'utf8')).toBe('999999999\n')
-  })
-
-  it('release is safe to call twice and after the file is gone', () => {
+  it('release lets the dir be locked again, and is safe to call twice', () => {
     const p = paths()
     const lock = lockDataDir(p)
     lock.release()
     expect(() => lock.release()).not.toThrow()
-  })
-
-  it('recovers a stale lock left by a dead process', () => {
-    const p = paths()
-    const pid = deadPid()
-    writeFileSync(p.lock, `${pid}\n`)
-    const lock = lockDataDir(p)
-    try {
-      expect(readFileSync(p.lock, 'utf8').trim()).toBe(String(process.pid))
-    } finally {
-      lock.release()
-    }
-  })
-
-  it('is refused while a live process holds the lock', () => {
-    const p = paths()
-    // The parent of the test process is alive for as long as we are.
-    writeFileSync(p.lock, `${process.ppid}\n`)
-    expect(() => lockDataDir(p)).toThrow(DataDirLockedError)
-    expect(() => lockDataDir(p)).toThrow(new RegExp(`pid ${process.ppid}`))
-    expect(readFileSync(p.lock, 'utf8')).toBe(`${process.ppid}\n`)
+    lockDataDir(p).release()
   })
 
   it.each([
+    ['the pid of a live process (a reused pid: pid 1)', '1\n'],
+    ['the pid of a dead process', 'DEAD'],
     ['garbage', 'not a pid at all'],
     ['an empty file', ''],
     ['a negative pid', '-5\n'],
-  ])('recovers a lock file holding %s', (_label, content) => {
+  ])('takes a lock file holding %s: only a held OS lock blocks', (_label, content) => {
     const p = paths()
-    writeFileSync(p.lock, content)
-    const lock = lockDataDir(p)
-    try {
-      expect(readFileSync(p.lock, 'utf8').trim()).toBe(String(process.pid))
-    } finally {
-      lock.release()
-    }
+    writeFileSync(p.lock, content === 'DEAD' ? `${deadPid()}\n` : content)
+    lockDataDir(p).release()
   })
 
   it('fails with the fs error when the data dir does not exist', () => {
     const p = dataDirPaths(join(base, 'missing'))
-    expect(() => lockDataDir(p)).toThrow(/ENOENT/)
+    expect(() => lockDataDir(p)).toThrow(/ENOENT|unable to open/)
   })
 
   it('keeps two data dirs independent', () => {
@@ -158,6 +114,61 @@ describe('lockDataDir', () => {
     const lb = lockDataDir(b)
     la.release()
     lb.release()
+  })
+
+  it('leaves no file but node.lock behind, on success or refusal', () => {
+    const p = paths()
+    const lock = lockDataDir(p)
+    expect(() => lockDataDir(p)).toThrow(DataDirLockedError)
+    lock.release()
+    expect(readdirSync(p.root)).toEqual(['node.lock'])
+  })
+})
+
+/** Runs a child (the built code: run `npm run build` first) that takes the lock of `dataDir` and says so
+ *  on stdout; it holds it until killed. */
+function lockHolder(dataDir: string): Promise<{ child: ChildProcess; line: string }> {
+  const script = `
+    const { lockDataDir } = await import(${JSON.stringify(new URL('../../dist/node/data-dir.js', import.meta.url).href)})
+    const { dataDirPaths } = await import(${JSON.stringify(new URL('../../dist/node/paths.js', import.meta.url).href)})
+    try { lockDataDir(dataDirPaths(${JSON.stringify(dataDir)})); console.log('locked ' + process.pid) }
+    catch (err) { console.log('refused ' + err.message); process.exit(3) }
+    setInterval(() => {}, 1e6)`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const nl = out.indexOf('\n')
+      if (nl >= 0) resolve({ child, line: out.slice(0, nl) })
+    })
+    child.once('exit', (code) => reject(new Error(`lock holder exited ${code}: ${out}`)))
+  })
+}
+
+describe('lockDataDir across processes', () => {
+  it('blocks a second process while held, and is free the moment the holder is killed -9', async () => {
+    const p = paths()
+    const first = await lockHolder(p.root)
+    try {
+      expect(first.line).toBe(`locked ${first.child.pid}`)
+      // another process is refused at once, told who holds it
+      expect(() => lockDataDir(p)).toThrow(
+        new RegExp(`in use by another running node \\(pid ${first.child.pid}\\)`),
+      )
+      const second = await lockHolder(p.root)
+      expect(second.line).toBe(
+        `refused data dir ${p.root} is in use by another running node (pid ${first.child.pid}); stop it first or use another --name / --data-dir`,
+      )
+    } finally {
+      const gone = new Promise((r) => first.child.once('exit', r))
+      first.child.kill('SIGKILL')
+      await gone
+    }
+    // the kernel dropped the dead holder's lock: no stale lock to clean up
+    lockDataDir(p).release()
   })
 })
 

@@ -5,14 +5,21 @@ import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../control/w
 import { parseDuration, splitList } from '../args.js'
 import { type Command, flag, list, num, str } from '../command.js'
 import { CliError, UsageError } from '../errors.js'
+import {
+  checkCardOptions,
+  checkMeshKeyOptions,
+  checkTransport,
+  type SecretWarning,
+  secretOption,
+} from '../node-args.js'
 
 export const node: Command = {
   name: 'node',
   summary: "run this agent's node in the foreground",
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
-    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token SECRET | --open]\n' +
-    '              [--wake-url [URL]] [--wake-token TOKEN] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
+    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token-file FILE | --open]\n' +
+    '              [--wake-url [URL]] [--wake-token-file FILE] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
     'Runs until SIGINT/SIGTERM, then tells its peers it is leaving. The data dir (default\n' +
     '$CLAWLINK_HOME/agents/NAME, CLAWLINK_HOME defaulting to ~/.clawlink) holds the identity, the store and\n' +
@@ -73,7 +80,13 @@ export const node: Command = {
     token: {
       type: 'string',
       value: 'SECRET',
-      description: 'mesh passphrase, turned into the key with scrypt (or CLAWLINK_TOKEN)',
+      description:
+        'mesh passphrase, turned into the key with scrypt (better: CLAWLINK_TOKEN or --token-file)',
+    },
+    'token-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'read the mesh passphrase from FILE (one line), not from the visible command line',
     },
     open: { type: 'boolean', description: 'run without a mesh key: anyone on the network may join' },
     'reset-store': {
@@ -170,7 +183,12 @@ export const node: Command = {
     'wake-token': {
       type: 'string',
       value: 'TOKEN',
-      description: 'bearer token for --wake-url (or CLAWLINK_WAKE_TOKEN)',
+      description: 'bearer token for --wake-url (better: CLAWLINK_WAKE_TOKEN or --wake-token-file)',
+    },
+    'wake-token-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'read the --wake-url bearer token from FILE (one line)',
     },
     'on-event': {
       type: 'string',
@@ -193,7 +211,12 @@ export const node: Command = {
     'v1-token': {
       type: 'string',
       value: 'TOKEN',
-      description: 'bearer token the v1 API requires (or CLAWLINK_V1_TOKEN; needed off loopback)',
+      description: 'bearer token the v1 API requires (better: CLAWLINK_V1_TOKEN or --v1-token-file)',
+    },
+    'v1-token-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'read the v1 API token from FILE (one line); a token is needed off loopback',
     },
   },
   async run(ctx) {
@@ -209,6 +232,14 @@ export const node: Command = {
     const listen = list(ctx, 'listen')
     if (listen.length > 0 && num(ctx, 'port') != null)
       throw new UsageError('give --listen or --port, not both', 'node')
+    const caps = splitList(ctx.options.caps)
+    checkCardOptions({ name, caps, description: str(ctx, 'description') }, ctx.command ?? 'node')
+    // secrets in argv are readable by any local user: warn once the log exists
+    const secretWarnings: SecretWarning[] = []
+    const token = secretOption(ctx, 'token', 'CLAWLINK_TOKEN', secretWarnings)
+    const v1Token = secretOption(ctx, 'v1-token', 'CLAWLINK_V1_TOKEN', secretWarnings)
+    const wakeToken = secretOption(ctx, 'wake-token', 'CLAWLINK_WAKE_TOKEN', secretWarnings)
+    checkMeshKeyOptions(ctx, token)
 
     // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
     const { ClawLinkNode, EventLog, resolveNodeOptions, checkWakeUrl } = await import('../../node/index.js')
@@ -223,18 +254,20 @@ export const node: Command = {
         )
       }
     }
+    for (const addr of listen) checkTransport(addr, 'listen', ctx.command ?? 'node')
+    for (const addr of list(ctx, 'peer')) checkTransport(addr, 'peer', ctx.command ?? 'node')
+    for (const addr of list(ctx, 'relay')) checkTransport(addr, 'relay', ctx.command ?? 'node')
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
-      const { readFileSync } = await import('node:fs')
-      let text: string
-      try {
-        text = readFileSync(allowFile, 'utf8')
-      } catch (err) {
-        throw new CliError(
-          `cannot read --allow-file ${allowFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        )
-      }
+      const { readBounded } = await import('../../node/bounded-read.js')
+      // a PeerId is about 52 characters: 1 MiB is some 20,000 of them, and /dev/zero is refused
+      const text = readBounded(
+        allowFile,
+        1 << 20,
+        `--allow-file ${allowFile}`,
+        (m) => new CliError(m),
+      ).toString('utf8')
       allow.push(
         ...text
           .split('\n')
@@ -276,8 +309,7 @@ export const node: Command = {
         throw new UsageError((err as Error).message, ctx.command)
       }
     }
-    if (str(ctx, 'v1-token') != null && v1Api == null)
-      throw new UsageError('--v1-token needs --v1-api', ctx.command)
+    if (v1Token != null && v1Api == null) throw new UsageError('--v1-token needs --v1-api', ctx.command)
     const resolve = (input: Parameters<typeof resolveNodeOptions>[0]) => {
       try {
         return resolveNodeOptions(input)
@@ -288,7 +320,7 @@ export const node: Command = {
     }
     const options = resolve({
       name,
-      caps: splitList(ctx.options.caps),
+      caps,
       description: str(ctx, 'description'),
       dataDir: str(ctx, 'data-dir'),
       listen: listen.length > 0 ? listen : undefined,
@@ -301,7 +333,7 @@ export const node: Command = {
       allow,
       mdnsTag: str(ctx, 'mdns-tag'),
       keyFile: str(ctx, 'key-file'),
-      token: str(ctx, 'token'),
+      token,
       open: flag(ctx, 'open'),
       heartbeatInterval,
       staleAfter,
@@ -317,16 +349,18 @@ export const node: Command = {
       eagerFetchSize: num(ctx, 'eager-fetch-size'),
       fileHistory: num(ctx, 'file-history'),
       wakeUrl,
-      wakeToken: str(ctx, 'wake-token'),
+      wakeToken,
       onEvent: nonBlank(str(ctx, 'on-event'), '--on-event'),
       wakeOn: wakeOn(str(ctx, 'wake-on')),
       json: flag(ctx, 'json'),
       env: ctx.env,
       v1Api,
-      v1Token: str(ctx, 'v1-token'),
+      v1Token,
       resetStore: flag(ctx, 'reset-store'),
     })
     const log = new EventLog(options.json)
+    for (const w of secretWarnings)
+      log.emit('secret_in_arguments', { option: w.option }, `WARNING: ${w.text}`, 'warn')
     const clawlink = new ClawLinkNode(options, log)
     // set up before the start (the store may be lost at once) and before `started` is printed (whoever
     // reads it may signal at once): a SIGTERM must never meet the default handler
@@ -400,6 +434,7 @@ function startFailure(err: Error, dataDir: string): string {
     'InvalidMeshKeyError',
     'InvalidCardError',
     'StoreDamagedError',
+    'UnsafePathError',
   ]
   const sqlite = (err as { errcode?: unknown }).errcode
   if (typeof sqlite === 'number' && (sqlite & 0xff) === 13)

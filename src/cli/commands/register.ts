@@ -4,6 +4,7 @@ import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
+import { checkCardOptions } from '../node-args.js'
 
 export const register: Command = {
   name: 'register',
@@ -31,6 +32,7 @@ export const register: Command = {
     if (Object.keys(body).length === 0) {
       throw new UsageError('give at least one of --name, --caps, --description', 'register')
     }
+    checkCardOptions(body, 'register')
     const card = await connect(ctx).post<AgentCardJson>('/v1/register', body)
     if (flag(ctx, 'json')) printJson(card)
     else

@@ -15,7 +15,7 @@ export const relay: Command = {
   summary: 'run a relay for agents in other subnets (a node with no agent)',
   usage:
     'relay [--name NAME] [--data-dir DIR] [--listen MULTIADDR]... [--port N] [--peer MULTIADDR]...\n' +
-    '              [--key-file FILE | --token SECRET | --open] [--json]',
+    '              [--key-file FILE | --token-file FILE | --open] [--json]',
   details:
     'Serves circuit relay v2 for members of the mesh (same key) and prints the address agents pass to\n' +
     '--relay. It forwards encrypted bytes only and holds no agent data; several relays may serve one mesh.\n' +
