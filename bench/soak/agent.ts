@@ -19,7 +19,8 @@ import type { BroadcastJson, EventJson, FileJson, TaskJson } from '../../dist/co
 import type { SoakNode } from './cluster.ts'
 
 const FINAL = new Set(['completed', 'failed', 'canceled', 'rejected', 'expired'])
-const TRANSPORT = /is not running|cannot talk to the node|did not answer in time|sent a malformed answer/
+const TRANSPORT =
+  /is not running|cannot talk to the node|did not answer in time|sent a malformed answer|went away while answering/
 const MAX_ANOMALIES = 100
 const POLL_WAIT = 1_000
 const SHARED_KEYS = 4

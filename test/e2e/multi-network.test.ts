@@ -3,7 +3,8 @@
 // with a leg in each. Needs root and iproute2; skipped, with the reason printed, where they are missing.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventJson, FileJson, PeerJson, StatusJson, TaskJson } from '../../src/control/types.js'
@@ -136,7 +137,10 @@ describe.skipIf(skipReason != null)('agents in two subnets, joined by a relay (n
       }, 30_000)
     }
 
-    const src = join(dirs[2]!, 'report.md')
+    // the file to share lives outside every agent's CLAWLINK_HOME: file-put refuses what is inside one
+    const work = mkdtempSync(join(tmpdir(), 'clawlink-work-'))
+    dirs.push(work)
+    const src = join(work, 'report.md')
     writeFileSync(src, `# made in subnet B\n${randomBytes(2000).toString('hex')}\n`)
     await cliJson<FileJson>(['file-put', '--key', 'net/report.md', '--file', src], b1.env)
     const out = join(dirs[0]!, 'report.md')

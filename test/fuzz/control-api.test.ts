@@ -2,8 +2,9 @@
 // the socket gets raw garbage. The node must answer 200 or a 4xx with {error: {code, message}}, never a
 // 5xx, never log an internal error, and keep answering /v1/status with bounded memory.
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -128,7 +129,8 @@ beforeAll(async () => {
   node = await startNode(mesh, { name: 'fuzz', mdns: false })
   socket = node.paths.socket
   client = new ControlClient(socket, 'fuzz')
-  dir = mkdtempSync(join(mesh.home, 'files-'))
+  // outside CLAWLINK_HOME: file-put refuses to share what is inside it
+  dir = mkdtempSync(join(tmpdir(), 'clawlink-fuzz-files-'))
   writeFileSync(join(dir, 'small.txt'), 'hello fuzz\n')
   writeFileSync(join(dir, 'empty'), '')
   writeFileSync(join(dir, 'data.json'), '{"a":1}')
@@ -182,6 +184,7 @@ afterAll(async () => {
         .join('\n'),
     )
   await mesh?.cleanup()
+  if (dir != null) rmSync(dir, { recursive: true, force: true })
 })
 
 // ---- bodies ----
