@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ControlClient } from '../dist/cli/client.js'
-import type { FileGetResponse } from '../dist/control/types.js'
-import { dataDirPaths } from '../dist/node/paths.js'
+import type { FileGetResponse } from '../dist/api/types.js'
+import { ControlClient } from '../dist/client/control-client.js'
+import { dataDirPaths } from '../dist/home/paths.js'
 import { libp2pBulk, load, tcpBulk } from './baselines.ts'
 import { type BenchNode, printTable, round, saveResult, spawnNode, world } from './lib.ts'
 

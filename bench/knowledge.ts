@@ -1,8 +1,9 @@
 // Issue 4 figures: with 10 node processes on loopback, how long a broadcast takes to reach every other
 // node, and how long a newly started node takes to hold a history of 5,000 broadcasts.
-import { ControlClient } from '../dist/cli/client.js'
-import type { BroadcastJson } from '../dist/control/types.js'
-import { dataDirPaths } from '../dist/node/paths.js'
+
+import type { BroadcastJson } from '../dist/api/types.js'
+import { ControlClient } from '../dist/client/control-client.js'
+import { dataDirPaths } from '../dist/home/paths.js'
 import { load } from './baselines.ts'
 import { type BenchNode, median, percentile, printTable, round, saveResult, spawnNode, world } from './lib.ts'
 

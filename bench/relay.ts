@@ -1,9 +1,10 @@
 // Issue 6 figures, in the namespace topology (two subnets, a relay between them): how long agents in
 // two subnets take to see each other once the relay starts, delegate-to-poll latency through the relay
 // beside a direct path on one subnet, and what the relay costs while it forwards.
-import { ControlClient } from '../dist/cli/client.js'
-import type { EventJson, PeerJson, TaskJson } from '../dist/control/types.js'
-import { dataDirPaths } from '../dist/node/paths.js'
+
+import type { EventJson, PeerJson, TaskJson } from '../dist/api/types.js'
+import { ControlClient } from '../dist/client/control-client.js'
+import { dataDirPaths } from '../dist/home/paths.js'
 import { ADDR, buildTopology, namespacesUnavailable } from '../test/helpers/netns.ts'
 import { load } from './baselines.ts'
 import {

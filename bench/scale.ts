@@ -1,9 +1,10 @@
 // Issue 8 figures: meshes of 10, 25 and 50 node processes on loopback. How long until everyone lists
 // everyone, how long a broadcast takes to reach all, a task's delegate-to-poll latency while the mesh is
 // busy with broadcasts, memory per node and the CPU of the idle mesh.
-import { ControlClient } from '../dist/cli/client.js'
-import type { BroadcastJson, EventJson, PeerJson, TaskJson } from '../dist/control/types.js'
-import { dataDirPaths } from '../dist/node/paths.js'
+
+import type { BroadcastJson, EventJson, PeerJson, TaskJson } from '../dist/api/types.js'
+import { ControlClient } from '../dist/client/control-client.js'
+import { dataDirPaths } from '../dist/home/paths.js'
 import { writeScaleCharts } from './chart.ts'
 import {
   type BenchNode,

@@ -1,8 +1,9 @@
 // Issue 3 figures: delegate-to-poll latency and task throughput between two nodes on loopback, beside a
 // bare libp2p stream echo and a raw TCP echo measured in the same run.
-import { ControlClient } from '../dist/cli/client.js'
-import type { EventJson, TaskJson } from '../dist/control/types.js'
-import { dataDirPaths } from '../dist/node/paths.js'
+
+import type { EventJson, TaskJson } from '../dist/api/types.js'
+import { ControlClient } from '../dist/client/control-client.js'
+import { dataDirPaths } from '../dist/home/paths.js'
 import { type Echo, libp2pEcho, load, tcpEcho } from './baselines.ts'
 import { median, percentile, printTable, round, saveResult, spawnNode, world } from './lib.ts'
 

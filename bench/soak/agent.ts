@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { BroadcastJson, EventJson, FileJson, TaskJson } from '../../dist/control/types.js'
+import type { BroadcastJson, EventJson, FileJson, TaskJson } from '../../dist/api/types.js'
 import type { SoakNode } from './cluster.ts'
 
 const FINAL = new Set(['completed', 'failed', 'canceled', 'rejected', 'expired'])

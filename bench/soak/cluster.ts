@@ -5,8 +5,8 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ControlClient } from '../../dist/cli/client.js'
-import { dataDirPaths } from '../../dist/node/paths.js'
+import { ControlClient } from '../../dist/client/control-client.js'
+import { dataDirPaths } from '../../dist/home/paths.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/clawlink.js', import.meta.url))
 

@@ -1,7 +1,7 @@
 // Judges a soak run: the agents' ledgers against what every node holds once the mesh has settled.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { BroadcastJson, FileGetResponse, FileJson, TaskJson } from '../../dist/control/types.js'
+import type { BroadcastJson, FileGetResponse, FileJson, TaskJson } from '../../dist/api/types.js'
 import { expectedResult, type SoakAgent, sleep, TOPIC } from './agent.ts'
 import type { SoakNode } from './cluster.ts'
 

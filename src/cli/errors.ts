@@ -1,3 +1,5 @@
+import { ClientError } from '../client/errors.js'
+
 /** A bad command line: usage is printed and the exit code is 2. */
 export class UsageError extends Error {
   static override readonly name = 'UsageError'
@@ -11,13 +13,7 @@ export class UsageError extends Error {
 }
 
 /** A failure to report to the user in one clear line; exit code 1 unless given. */
-export class CliError extends Error {
+export class CliError extends ClientError {
   static override readonly name = 'CliError'
   override name = 'CliError'
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message)
-  }
 }

@@ -1,4 +1,4 @@
-export { shortId } from '../control/short-id.js'
+export { shortId } from '../api/short-id.js'
 // Human output: aligned tables and relative times.
 
 export function table(headers: string[], rows: string[][]): string {

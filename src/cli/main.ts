@@ -1,9 +1,11 @@
 // The `clawlink` command. Every command but `node` is a thin client of the node's control API.
+
+import { ClientError } from '../client/errors.js'
 import { VERSION } from '../version.js'
 import { type OptionSpecs, parseArgs } from './args.js'
 import { type Command, GLOBAL_OPTIONS } from './command.js'
 import { COMMANDS, findCommand } from './commands/index.js'
-import { CliError, UsageError } from './errors.js'
+import { UsageError } from './errors.js'
 
 function optionLines(specs: OptionSpecs): string[] {
   return Object.entries(specs).map(([name, s]) => {
@@ -87,7 +89,7 @@ export async function run(argv: string[]): Promise<void> {
           : "Run 'clawlink --help' for usage.\n",
       )
       code = 2
-    } else if (err instanceof CliError) {
+    } else if (err instanceof ClientError) {
       process.stderr.write(`clawlink: ${err.message}\n`)
       code = err.exitCode
     } else {

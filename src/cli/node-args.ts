@@ -1,7 +1,7 @@
 // Checks of `clawlink node` / `relay` / `register` option values that need no libp2p: each bad value is
 // a UsageError naming its option (exit 2), found before anything starts. Also reads secrets from files.
-import { readBounded } from '../node/bounded-read.js'
-import { MIN_TOKEN_LENGTH } from '../node/mesh-key.js'
+import { readBounded } from '../home/bounded-read.js'
+import { MIN_TOKEN_LENGTH } from '../home/mesh-key.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/card.js'
 import { type CommandContext, str } from './command.js'
 import { CliError, UsageError } from './errors.js'

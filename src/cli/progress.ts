@@ -1,5 +1,5 @@
 // A progress bar on stderr, for transfers big enough to wait for, only when stderr is a terminal.
-import type { ControlClient } from './client.js'
+import type { ControlClient } from '../client/control-client.js'
 
 const MIN_SIZE = 4 * 1024 * 1024
 

@@ -1,5 +1,5 @@
 // Human output for tasks and events.
-import type { EventJson, TaskJson } from '../control/types.js'
+import type { EventJson, TaskJson } from '../api/types.js'
 import { ago, shortId, table } from './format.js'
 
 function indent(text: string, prefix = '    '): string {

@@ -1,8 +1,8 @@
 // The local control API: HTTP/1.1 with JSON bodies on a Unix socket that only this OS user can open.
 import { chmodSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ApiErrorJson } from '../api/types.js'
 import { assertWellFormed, decodeUtf8, InvalidTextError } from '../protocols/strings.js'
-import type { ApiErrorJson } from './types.js'
 
 /** Default largest request body the API reads. Anything bigger is refused before it is buffered. */
 export const MAX_BODY_SIZE = 4 * 1024 * 1024

@@ -3,7 +3,9 @@
 
 import { resolve } from 'node:path'
 import * as z from 'zod'
-import type { ControlClient } from '../cli/client.js'
+import { TASK_ID_PATTERN } from '../api/task-id.js'
+import type { Priority } from '../api/types.js'
+import type { ControlClient } from '../client/control-client.js'
 import {
   cancelTask,
   copyOut,
@@ -20,9 +22,7 @@ import {
   putFile,
   respondTask,
   sendBroadcast,
-} from '../cli/requests.js'
-import { TASK_ID_PATTERN } from '../control/task-id.js'
-import type { Priority } from '../control/types.js'
+} from '../client/requests.js'
 import { MAX_KEY_BYTES, MAX_MEDIA_TYPE_LENGTH } from '../protocols/files/constants.js'
 import {
   MAX_CONTENT_SIZE,

@@ -1,8 +1,8 @@
 // Conversions between wire cards, stored peers and the control API's JSON.
 import { multiaddr } from '@multiformats/multiaddr'
-import type { AgentCardJson, PeerJson, PeerStatus } from '../control/types.js'
+import type { AgentCardJson, PeerJson, PeerStatus } from '../api/types.js'
 import type { AgentCard, KnownPeer, PeerRecord } from '../protocols/presence/index.js'
-import type { StoredPeer } from './store.js'
+import type { StoredPeer } from '../store/database.js'
 
 export function addrStrings(addrs: Uint8Array[]): string[] {
   const out: string[] = []

@@ -1,7 +1,8 @@
 // The control API's endpoints for the node itself and presence. Inputs are validated here; the
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
+
+import type { PeerJson, RegisterRequest, StatusJson } from '../api/types.js'
 import { ApiError, type ControlServer } from '../control/server.js'
-import type { PeerJson, RegisterRequest, StatusJson } from '../control/types.js'
 import { InvalidCardError } from '../protocols/presence/index.js'
 import { cardJson, peerJson } from './cards.js'
 import type { ClawLinkNode } from './clawlink-node.js'

@@ -1,7 +1,8 @@
 // Control API endpoints for the shared file map.
 import { extname, isAbsolute } from 'node:path'
+import type { FileGetResponse, FileJson, FileVersionJson } from '../api/types.js'
 import { ApiError, type ControlServer } from '../control/server.js'
-import type { FileGetResponse, FileJson, FileVersionJson } from '../control/types.js'
+import { dataDirPaths } from '../home/paths.js'
 import {
   FileError,
   type KeyState,
@@ -11,7 +12,6 @@ import {
   validateMediaType,
 } from '../protocols/files/index.js'
 import type { ClawLinkNode } from './clawlink-node.js'
-import { dataDirPaths } from './paths.js'
 import { protectedReason } from './protected-paths.js'
 
 const MEDIA_TYPES: Record<string, string> = {

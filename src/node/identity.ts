@@ -2,7 +2,7 @@
 import { chmodSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { ConfigError } from './errors.js'
+import { ConfigError } from '../home/errors.js'
 
 export async function loadOrCreateIdentity(path: string): Promise<{ key: PrivateKey; created: boolean }> {
   let bytes: Buffer | undefined

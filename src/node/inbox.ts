@@ -2,8 +2,8 @@
 // handed out by `poll` highest priority first, oldest first within a priority. An event is appended
 // in the same transaction that stores what caused it, so it exists exactly once.
 import type { DatabaseSync } from 'node:sqlite'
-import type { EventJson, EventType } from '../control/types.js'
-import { transaction } from './store.js'
+import type { EventJson, EventType } from '../api/types.js'
+import { transaction } from '../store/database.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (

@@ -3,8 +3,9 @@
  *
  * A ClawLink node: everything `clawlink node` runs. The CLI's other commands never import this.
  */
+
+export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from '../home/errors.js'
 export { ClawLinkNode } from './clawlink-node.js'
-export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from './errors.js'
 export { EventLog } from './event-log.js'
 export {
   checkWakeUrl,

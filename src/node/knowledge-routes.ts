@@ -1,6 +1,7 @@
 // Control API endpoints for broadcasts.
+
+import type { BroadcastJson } from '../api/types.js'
 import { ApiError, type ControlServer } from '../control/server.js'
-import type { BroadcastJson } from '../control/types.js'
 import { InvalidBroadcastError, type StoredBroadcast } from '../protocols/knowledge/index.js'
 import { TaskError } from '../protocols/tasks/index.js'
 import type { ClawLinkNode } from './clawlink-node.js'

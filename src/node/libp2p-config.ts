@@ -10,12 +10,12 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import { meshMdns } from './mdns-discovery.js'
-import type { MeshKey } from './mesh-key.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 
 export interface StackOptions {

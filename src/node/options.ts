@@ -1,13 +1,13 @@
 // Options of one node, their defaults, and how they resolve against the user's ClawLink home.
 import { hostname } from 'node:os'
-import type { WatchType } from '../control/types.js'
+import type { WatchType } from '../api/types.js'
+import { ConfigError } from '../home/errors.js'
+import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from '../home/paths.js'
 import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/files/constants.js'
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
 import { isLoopback, type V1Listen } from '../v1/listen.js'
-import { ConfigError } from './errors.js'
-import { clawlinkHome, defaultDataDir, defaultMeshKeyPath } from './paths.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
 export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'

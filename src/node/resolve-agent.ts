@@ -1,6 +1,6 @@
 // Turns what a user typed after --to (a name, a PeerId, a PeerId prefix) or --cap into one peer.
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerRef } from '../control/types.js'
+import type { PeerRef } from '../api/types.js'
 import type { PeerRecord, PeerStatus } from '../protocols/presence/index.js'
 import { TaskError } from '../protocols/tasks/index.js'
 

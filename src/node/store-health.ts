@@ -1,9 +1,10 @@
 // The running node's view of its store: lost (data dir or store.db removed or replaced), full, damaged.
 // It gates every acknowledgement and API answer, and reports each kind of trouble in the event log.
+
+import type { DataDirPaths } from '../home/paths.js'
+import { StoreFaultError, storeFault } from '../store/errors.js'
+import { StoreGuard } from '../store/guard.js'
 import type { EventLog } from './event-log.js'
-import type { DataDirPaths } from './paths.js'
-import { StoreFaultError, storeFault } from './store-errors.js'
-import { StoreGuard } from './store-guard.js'
 
 /** How often the data dir, store.db and lock file are checked between acks, in ms. */
 export const STORE_CHECK_INTERVAL = 1_000

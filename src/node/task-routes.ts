@@ -1,8 +1,7 @@
 // Control API endpoints for tasks and the agent's inbox. Every field is checked here: the CLI is only
 // one possible client of the socket.
 
-import { ApiError, type ControlServer } from '../control/server.js'
-import { TASK_ID_PATTERN, TASK_ID_RULE } from '../control/task-id.js'
+import { TASK_ID_PATTERN, TASK_ID_RULE } from '../api/task-id.js'
 import type {
   CancelRequest,
   DelegateRequest,
@@ -11,7 +10,8 @@ import type {
   RespondRequest,
   TaskJson,
   TaskState,
-} from '../control/types.js'
+} from '../api/types.js'
+import { ApiError, type ControlServer } from '../control/server.js'
 import { limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
 import { contextError } from '../protocols/tasks/validate.js'
 import type { ClawLinkNode } from './clawlink-node.js'

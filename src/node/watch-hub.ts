@@ -1,6 +1,6 @@
 // Fan-out of what happens on this node to its watchers: `watch` streams, wake-ups and --on-event hooks.
 // Inbox events arrive here after their transaction commits; peer events as presence reports them.
-import type { WatchEventJson } from '../control/types.js'
+import type { WatchEventJson } from '../api/types.js'
 
 export type WatchListener = (event: WatchEventJson) => void
 

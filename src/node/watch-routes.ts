@@ -1,8 +1,9 @@
 // `GET /v1/watch`: a live NDJSON stream of this node's events. With `since`, the inbox events logged
 // after that seq are replayed first, so a watcher that reconnects misses nothing the log still holds.
+
+import type { EventType, WatchEventJson, WatchingJson, WatchType } from '../api/types.js'
+import { parseWatchTypes } from '../api/watch-types.js'
 import { ApiError, type ControlServer } from '../control/server.js'
-import type { EventType, WatchEventJson, WatchingJson, WatchType } from '../control/types.js'
-import { parseWatchTypes } from '../control/watch.js'
 import type { ClawLinkNode } from './clawlink-node.js'
 import { TooManyWatchersError } from './watch-hub.js'
 

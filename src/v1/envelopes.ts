@@ -1,5 +1,5 @@
 // Conversions from the node's records to the v1 JSON clients expect (snake_case, v1 names).
-import type { EventJson } from '../control/types.js'
+import type { EventJson } from '../api/types.js'
 import type { StoredEntry } from '../protocols/files/index.js'
 import type { TaskRow } from '../protocols/tasks/index.js'
 import { EDITOR_PARAM, FROM_TAG_PREFIX, TYPE_PARAM } from './constants.js'

@@ -1,9 +1,9 @@
 // The ClawLink v1 HTTP API on top of a node: `clawlink node --v1-api [HOST:]PORT`. An unchanged v1
 // client pointed at it joins the mesh; its agents, queues and files live in the node's store.
 import type { DatabaseSync } from 'node:sqlite'
-import type { EventJson } from '../control/types.js'
+import type { EventJson } from '../api/types.js'
+import { ConfigError } from '../home/errors.js'
 import type { ClawLinkNode } from '../node/clawlink-node.js'
-import { ConfigError } from '../node/errors.js'
 import {
   AgentCard,
   limits as presenceLimits,

@@ -4,8 +4,8 @@
 
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import type { TaskState } from '../control/types.js'
-import { transaction } from '../node/store.js'
+import type { TaskState } from '../api/types.js'
+import { transaction } from '../store/database.js'
 import { MAX_AGENTS, MAX_QUEUE } from './constants.js'
 import { V1Error } from './errors.js'
 import type { RegisterBody } from './validate.js'

@@ -1,6 +1,6 @@
 // Field-by-field checks of v1 request bodies. v1 clients may send fields we do not use: those are
 // ignored (as the v1 relay did); the fields we use must have the right type and size.
-import type { Priority, TaskState } from '../control/types.js'
+import type { Priority, TaskState } from '../api/types.js'
 import { contextError } from '../protocols/tasks/validate.js'
 import {
   MAX_AGENT_ID_LENGTH,

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { FileJson } from '../../src/control/types.js'
+import type { FileJson } from '../../src/api/types.js'
 import { agentMesh, cli, cliJson, type NodeProcess, startAgent } from '../helpers/cli.js'
 
 describe('shared files and local secrets', () => {

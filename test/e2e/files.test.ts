@@ -4,7 +4,7 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EventJson, FileJson, FileVersionJson } from '../../src/control/types.js'
+import type { EventJson, FileJson, FileVersionJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

@@ -2,7 +2,7 @@
 // node that was away, and clear errors for bad input.
 import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BroadcastJson, EventJson } from '../../src/control/types.js'
+import type { BroadcastJson, EventJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { encodeKeyFile, fingerprint, generateKey, keyFromToken } from '../../src/node/mesh-key.js'
+import { encodeKeyFile, fingerprint, generateKey, keyFromToken } from '../../src/home/mesh-key.js'
 import { BIN, cli, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 /** "nobody": a uid that is not ours (the tests run as root, which may chown). */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BroadcastJson, EventJson, FileJson, PeerJson, TaskJson } from '../../src/control/types.js'
+import type { BroadcastJson, EventJson, FileJson, PeerJson, TaskJson } from '../../src/api/types.js'
 import { type Agent, agentMesh, BIN, eventually, type NodeProcess, startAgent } from '../helpers/cli.js'
 
 const FORBID = fileURLToPath(new URL('../helpers/forbid-libp2p.mjs', import.meta.url))

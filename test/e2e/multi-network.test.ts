@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventJson, FileJson, PeerJson, StatusJson, TaskJson } from '../../src/control/types.js'
+import type { EventJson, FileJson, PeerJson, StatusJson, TaskJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

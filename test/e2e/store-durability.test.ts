@@ -22,7 +22,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PeerJson, TaskJson } from '../../src/control/types.js'
+import type { PeerJson, TaskJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

@@ -6,8 +6,8 @@ import { rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BroadcastJson, EventJson, TaskJson } from '../../src/control/types.js'
-import { dataDirPaths } from '../../src/node/paths.js'
+import type { BroadcastJson, EventJson, TaskJson } from '../../src/api/types.js'
+import { dataDirPaths } from '../../src/home/paths.js'
 import {
   type Agent,
   agentMesh,

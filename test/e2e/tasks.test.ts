@@ -2,7 +2,7 @@
 // the receiver is down, and kill -9 of either side in the middle of a burst.
 import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EventJson, PeerJson, TaskJson } from '../../src/control/types.js'
+import type { EventJson, PeerJson, TaskJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

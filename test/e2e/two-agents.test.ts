@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { PeerJson, StatusJson } from '../../src/control/types.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
+import type { PeerJson, StatusJson } from '../../src/api/types.js'
+import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
 import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 describe('two agents, end to end', () => {

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventJson } from '../../src/control/types.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
+import type { EventJson } from '../../src/api/types.js'
+import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
 import { cli, cliJson, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it

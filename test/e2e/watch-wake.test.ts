@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EventJson, PeerEventJson, TaskJson, WatchingJson } from '../../src/control/types.js'
+import type { EventJson, PeerEventJson, TaskJson, WatchingJson } from '../../src/api/types.js'
 import {
   type Agent,
   agentMesh,

@@ -12,8 +12,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ControlClient, parseResponse } from '../../src/cli/client.js'
-import { CliError } from '../../src/cli/errors.js'
+import { ControlClient, parseResponse } from '../../src/client/control-client.js'
+import { ClientError } from '../../src/client/errors.js'
 import type { ClawLinkNode } from '../../src/node/index.js'
 import { TaskMessage } from '../../src/protocols/tasks/index.js'
 import { type LogSink, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
@@ -645,8 +645,8 @@ describe('control API under fuzzed input', () => {
           () => undefined,
           (e: unknown) => e,
         )
-        expect(err).toBeInstanceOf(CliError)
-        expect((err as CliError).message).toBe((raw.json as { error: { message: string } }).error.message)
+        expect(err).toBeInstanceOf(ClientError)
+        expect((err as ClientError).message).toBe((raw.json as { error: { message: string } }).error.message)
       }),
       runs(200, 11),
     )

@@ -11,7 +11,6 @@ import { type OptionSpecs, parseArgs, parseDuration } from '../../src/cli/args.j
 import { GLOBAL_OPTIONS } from '../../src/cli/command.js'
 import { COMMANDS, findCommand } from '../../src/cli/commands/index.js'
 import { UsageError } from '../../src/cli/errors.js'
-import { Store } from '../../src/node/store.js'
 import * as filesLimits from '../../src/protocols/files/constants.js'
 import { createEntry, openEntry } from '../../src/protocols/files/entry.js'
 import { InvalidEntryError } from '../../src/protocols/files/errors.js'
@@ -31,6 +30,7 @@ import { InvalidTaskMessageError } from '../../src/protocols/tasks/errors.js'
 import { TaskAck, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { TaskStore } from '../../src/protocols/tasks/task-store.js'
 import { MAX_CONTEXT_DEPTH, validateMessage } from '../../src/protocols/tasks/validate.js'
+import { Store } from '../../src/store/database.js'
 import { mutated, nastyString, nearValid, runs, sameBytes } from './arbitraries.js'
 
 // ---- a small description of each protobuf schema, from which values are generated and checked ----

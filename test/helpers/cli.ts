@@ -5,9 +5,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ControlClient } from '../../src/cli/client.js'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
-import { dataDirPaths } from '../../src/node/paths.js'
+import { ControlClient } from '../../src/client/control-client.js'
+import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
+import { dataDirPaths } from '../../src/home/paths.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/clawlink.js', import.meta.url))
 

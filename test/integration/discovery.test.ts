@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { encodeKeyFile, generateKey } from '../../src/node/mesh-key.js'
+import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
 import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
 describe('discovery and presence (in-process nodes)', () => {

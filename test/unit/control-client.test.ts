@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ControlClient } from '../../src/cli/client.js'
+import { ControlClient } from '../../src/client/control-client.js'
 
 let base: string
 let server: Server | undefined

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EventJson, PeerEventJson } from '../../src/control/types.js'
+import type { EventJson, PeerEventJson } from '../../src/api/types.js'
 import { EventLog } from '../../src/node/event-log.js'
 import { EventHook, type EventHookInit } from '../../src/node/notify/event-hook.js'
 

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Store } from '../../src/node/store.js'
 import type { VerifiedEntry } from '../../src/protocols/files/entry.js'
 import { FileStore, type StoredEntry, stateOf } from '../../src/protocols/files/file-store.js'
+import { Store } from '../../src/store/database.js'
 
 // PeerId strings sort as plain strings; these two differ only late, as real ones do
 const A = '12D3KooWAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'

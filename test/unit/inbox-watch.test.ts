@@ -3,13 +3,13 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { readLineStream } from '../../src/cli/line-stream.js'
+import type { EventJson, EventType, PeerEventJson, WatchEventJson } from '../../src/api/types.js'
+import { parseWatchTypes, WATCH_TYPES } from '../../src/api/watch-types.js'
+import { readLineStream } from '../../src/client/line-stream.js'
 import { ControlServer, type LineWriter, STREAM_BUFFER_LIMIT } from '../../src/control/server.js'
-import type { EventJson, EventType, PeerEventJson, WatchEventJson } from '../../src/control/types.js'
-import { parseWatchTypes, WATCH_TYPES } from '../../src/control/watch.js'
 import { Inbox, type NewEvent } from '../../src/node/inbox.js'
-import { Store } from '../../src/node/store.js'
 import { MAX_WATCHERS, TooManyWatchersError, WatchHub } from '../../src/node/watch-hub.js'
+import { Store } from '../../src/store/database.js'
 
 let dir: string
 let store: Store

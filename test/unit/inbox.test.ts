@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EventJson, EventType, Priority } from '../../src/control/types.js'
+import type { EventJson, EventType, Priority } from '../../src/api/types.js'
 import { Inbox, type NewEvent } from '../../src/node/inbox.js'
-import { Store } from '../../src/node/store.js'
+import { Store } from '../../src/store/database.js'
 
 let dir: string
 let path: string

@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Store } from '../../src/node/store.js'
 import {
   broadcastId,
   createBroadcast,
@@ -12,6 +11,7 @@ import {
   type VerifiedBroadcast,
 } from '../../src/protocols/knowledge/broadcast.js'
 import { KnowledgeStore } from '../../src/protocols/knowledge/knowledge-store.js'
+import { Store } from '../../src/store/database.js'
 
 const T0 = 1_700_000_000_000
 const HOUR = 3600 * 1000

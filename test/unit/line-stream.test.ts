@@ -3,8 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CliError } from '../../src/cli/errors.js'
-import { readLineStream } from '../../src/cli/line-stream.js'
+import { ClientError } from '../../src/client/errors.js'
+import { readLineStream } from '../../src/client/line-stream.js'
 import { ApiError, ControlServer } from '../../src/control/server.js'
 
 let dir: string
@@ -206,22 +206,22 @@ describe('readLineStream with the control server', () => {
     expect(values).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }])
   })
 
-  it('turns a refused request into a CliError with the API message', async () => {
+  it('turns a refused request into a ClientError with the API message', async () => {
     await control((server) => {
       server.stream('GET', '/v1/watch', () => {
         throw new ApiError(400, 'bad_request', 'since must be a non-negative integer (an event seq)')
       })
     })
     const err = await read('/v1/watch?since=-1').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('since must be a non-negative integer (an event seq)')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('since must be a non-negative integer (an event seq)')
   })
 
   it('reports an unknown endpoint', async () => {
     await control(() => {})
     const err = await read('/v1/nope').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('no such endpoint: GET /v1/nope')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('no such endpoint: GET /v1/nope')
   })
 
   it('resolves when its signal aborts, and the server sees the client leave', async () => {
@@ -263,8 +263,8 @@ describe('readLineStream with the control server', () => {
 
   it('says the node is not running when its socket is missing', async () => {
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toMatch(/the node test-node is not running/)
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toMatch(/the node test-node is not running/)
   })
 
   it('resolves when the node stops while streaming', async () => {
@@ -396,8 +396,8 @@ describe('readLineStream framing', () => {
     })
     const { values, done } = read('/v1/watch')
     const err = await done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('the node test-node sent a malformed event line')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('the node test-node sent a malformed event line')
     expect(values).toEqual([{}])
   })
 
@@ -406,8 +406,8 @@ describe('readLineStream framing', () => {
       socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\n\r\n')
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('the node test-node sent a malformed stream')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('the node test-node sent a malformed stream')
   })
 
   it('rejects an answer that is not HTTP', async () => {
@@ -415,8 +415,8 @@ describe('readLineStream framing', () => {
       socket.write('SSH-2.0-OpenSSH\r\n\r\n')
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('the node test-node sent a malformed answer')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('the node test-node sent a malformed answer')
   })
 
   it('rejects an endless response head', async () => {
@@ -424,7 +424,7 @@ describe('readLineStream framing', () => {
       socket.write(`HTTP/1.1 200 OK\r\nX-Pad: ${'a'.repeat(20_000)}`)
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect((err as CliError).message).toBe('the node test-node sent a malformed answer')
+    expect((err as ClientError).message).toBe('the node test-node sent a malformed answer')
   })
 
   it('rejects an oversized line', async () => {
@@ -438,8 +438,8 @@ describe('readLineStream framing', () => {
       }
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('the node test-node sent an oversized event line')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('the node test-node sent an oversized event line')
   })
 
   it('uses the status when an error answer is not JSON', async () => {
@@ -447,8 +447,8 @@ describe('readLineStream framing', () => {
       socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 7\r\n\r\noh dear')
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CliError)
-    expect((err as CliError).message).toBe('HTTP 502')
+    expect(err).toBeInstanceOf(ClientError)
+    expect((err as ClientError).message).toBe('HTTP 502')
   })
 
   it('reads an error message that arrives in pieces', async () => {
@@ -467,6 +467,6 @@ describe('readLineStream framing', () => {
       socket.end()
     })
     const err = await read('/v1/watch').done.catch((e: unknown) => e)
-    expect((err as CliError).message).toBe('at most 64 watchers — ✓')
+    expect((err as ClientError).message).toBe('at most 64 watchers — ✓')
   })
 })

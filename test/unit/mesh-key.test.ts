@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey as pnetGenerateKey, preSharedKey } from '@libp2p/pnet'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { InvalidMeshKeyError } from '../../src/node/errors.js'
+import { InvalidMeshKeyError } from '../../src/home/errors.js'
 import {
   encodeKeyFile,
   fingerprint,
@@ -13,7 +13,7 @@ import {
   parseKeyFile,
   resolveMeshKey,
   writeKeyFile,
-} from '../../src/node/mesh-key.js'
+} from '../../src/home/mesh-key.js'
 
 const HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'
 const HEX_BYTES = Uint8Array.from(Buffer.from(HEX, 'hex'))

@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ControlClient } from '../../src/cli/client.js'
-import { dataDirPaths } from '../../src/node/paths.js'
-import { checkPrivateDir, ensurePrivateDir, UnsafePathError } from '../../src/node/private-dir.js'
+import { ControlClient } from '../../src/client/control-client.js'
+import { dataDirPaths } from '../../src/home/paths.js'
+import { checkPrivateDir, ensurePrivateDir, UnsafePathError } from '../../src/home/private-dir.js'
 
 /** "nobody": a uid that is not ours (the tests run as root, which may chown). */
 const OTHER_UID = 65534

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Store, type StoredPeer } from '../../src/node/store.js'
+import { Store, type StoredPeer } from '../../src/store/database.js'
 
 let dir: string
 let path: string

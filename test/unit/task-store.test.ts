@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Store } from '../../src/node/store.js'
 import { NOTICE_TTL, SEEN_RETENTION } from '../../src/protocols/tasks/constants.js'
 import { TaskError } from '../../src/protocols/tasks/errors.js'
 import { TaskMessage } from '../../src/protocols/tasks/pb/task.js'
@@ -12,6 +11,7 @@ import {
   type TaskRow,
   TaskStore,
 } from '../../src/protocols/tasks/task-store.js'
+import { Store } from '../../src/store/database.js'
 
 const T0 = 1_700_000_000_000
 const HOUR = 3600 * 1000

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ClawLinkNode } from '../../src/node/clawlink-node.js'
-import { Store } from '../../src/node/store.js'
 import { limits, PresenceMessage, validateCard } from '../../src/protocols/presence/index.js'
+import { Store } from '../../src/store/database.js'
 import { V1Api } from '../../src/v1/index.js'
 
 const dirs: string[] = []

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EventJson, PeerEventJson, WatchEventJson } from '../../src/control/types.js'
+import type { EventJson, PeerEventJson, WatchEventJson } from '../../src/api/types.js'
 import { EventLog } from '../../src/node/event-log.js'
 import { WakeNotifier, type WakeNotifierInit } from '../../src/node/notify/wake-notifier.js'
 import { wakeText } from '../../src/node/notify/wake-text.js'

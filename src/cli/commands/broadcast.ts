@@ -1,10 +1,10 @@
-import type { BroadcastRequest } from '../../control/types.js'
+import type { BroadcastRequest } from '../../api/types.js'
+import { sendBroadcast } from '../../client/requests.js'
 import { splitList } from '../args.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
-import { sendBroadcast } from '../requests.js'
 import { readStdin } from '../stdin.js'
 
 export const broadcast: Command = {

@@ -1,8 +1,8 @@
+import { cancelTask } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
-import { cancelTask } from '../requests.js'
 import { printTask } from '../task-format.js'
 
 export const cancel: Command = {

@@ -1,7 +1,7 @@
+import { listPeers } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { ago, printJson, shortId, table } from '../format.js'
-import { listPeers } from '../requests.js'
 
 export const discover: Command = {
   name: 'discover',

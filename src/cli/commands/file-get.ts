@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs'
 import { resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { copyOut, fileHistory, getFile } from '../../client/requests.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { CliError, UsageError } from '../errors.js'
 import { printJson } from '../format.js'
 import { withProgress } from '../progress.js'
-import { copyOut, fileHistory, getFile } from '../requests.js'
 
 export const fileGet: Command = {
   name: 'file-get',

@@ -1,8 +1,8 @@
+import { fileHistory as historyOf } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { ago, printJson, table } from '../format.js'
-import { fileHistory as historyOf } from '../requests.js'
 
 export const fileHistory: Command = {
   name: 'file-history',

@@ -1,7 +1,7 @@
+import { listFiles } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { ago, printJson, table } from '../format.js'
-import { listFiles } from '../requests.js'
 
 export const fileList: Command = {
   name: 'file-list',

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
+import { putContent, putFile } from '../../client/requests.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
-import { putContent, putFile } from '../requests.js'
 
 export const filePut: Command = {
   name: 'file-put',

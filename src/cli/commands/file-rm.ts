@@ -1,4 +1,4 @@
-import type { FileJson } from '../../control/types.js'
+import type { FileJson } from '../../api/types.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'

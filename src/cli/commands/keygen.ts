@@ -1,4 +1,4 @@
-import { encodeKeyFile, fingerprint, generateKey, writeKeyFile } from '../../node/mesh-key.js'
+import { encodeKeyFile, fingerprint, generateKey, writeKeyFile } from '../../home/mesh-key.js'
 import { type Command, flag, str } from '../command.js'
 import { CliError } from '../errors.js'
 import { printJson } from '../format.js'

@@ -1,8 +1,8 @@
+import { listKnowledge, parseSince } from '../../client/requests.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { ago, printJson, shortId } from '../format.js'
-import { listKnowledge, parseSince } from '../requests.js'
 
 export const knowledge: Command = {
   name: 'knowledge',

@@ -1,5 +1,5 @@
+import { connectTo } from '../../client/connect.js'
 import { type Command, str } from '../command.js'
-import { connectTo } from '../connect.js'
 
 export const mcp: Command = {
   name: 'mcp',

@@ -1,7 +1,7 @@
 // `clawlink node`: the only command that loads libp2p (imported on demand, so other commands stay fast).
 
-import type { WatchType } from '../../control/types.js'
-import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../control/watch.js'
+import type { WatchType } from '../../api/types.js'
+import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
 import { parseDuration, splitList } from '../args.js'
 import { type Command, flag, list, num, str } from '../command.js'
 import { CliError, UsageError } from '../errors.js'
@@ -260,7 +260,7 @@ export const node: Command = {
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
-      const { readBounded } = await import('../../node/bounded-read.js')
+      const { readBounded } = await import('../../home/bounded-read.js')
       // a PeerId is about 52 characters: 1 MiB is some 20,000 of them, and /dev/zero is refused
       const text = readBounded(
         allowFile,

@@ -1,7 +1,7 @@
+import { pollEvents } from '../../client/requests.js'
 import { type Command, flag, num } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson } from '../format.js'
-import { pollEvents } from '../requests.js'
 import { printEvents } from '../task-format.js'
 
 export const poll: Command = {

@@ -1,4 +1,4 @@
-import type { AgentCardJson, RegisterRequest } from '../../control/types.js'
+import type { AgentCardJson, RegisterRequest } from '../../api/types.js'
 import { splitList } from '../args.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'

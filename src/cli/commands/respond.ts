@@ -1,9 +1,9 @@
-import type { RespondRequest } from '../../control/types.js'
+import type { RespondRequest } from '../../api/types.js'
+import { RESPOND_STATUSES, respondTask } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printJson } from '../format.js'
-import { RESPOND_STATUSES, respondTask } from '../requests.js'
 import { readStdin } from '../stdin.js'
 import { printTask } from '../task-format.js'
 

@@ -1,4 +1,4 @@
-import type { StatusJson } from '../../control/types.js'
+import type { StatusJson } from '../../api/types.js'
 import { type Command, flag } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson, shortId, table } from '../format.js'

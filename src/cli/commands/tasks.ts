@@ -1,7 +1,7 @@
+import { listTasks } from '../../client/requests.js'
 import { type Command, flag, str } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson } from '../format.js'
-import { listTasks } from '../requests.js'
 import { printTaskTable } from '../task-format.js'
 
 export const tasks: Command = {

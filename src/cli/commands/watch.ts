@@ -1,11 +1,11 @@
 // `clawlink watch`: events as they happen, for agents that would rather be told than poll.
-import type { PeerEventJson, WatchEventJson, WatchingJson } from '../../control/types.js'
-import { parseWatchTypes, WATCH_TYPES } from '../../control/watch.js'
+import type { PeerEventJson, WatchEventJson, WatchingJson } from '../../api/types.js'
+import { parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
+import { readLineStream } from '../../client/line-stream.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
 import { CliError, UsageError } from '../errors.js'
 import { shortId } from '../format.js'
-import { readLineStream } from '../line-stream.js'
 import { printEvents } from '../task-format.js'
 
 /** After the node goes away mid-watch, how long to wait for it to come back. */

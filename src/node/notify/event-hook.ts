@@ -1,7 +1,7 @@
 // --on-event CMD: runs a shell command for each event, the event as one JSON line on stdin. Runs one at a
 // time, in order; a queue bound and a time limit keep a stuck or slow command from growing the node.
 import { spawn } from 'node:child_process'
-import type { WatchEventJson, WatchType } from '../../control/types.js'
+import type { WatchEventJson, WatchType } from '../../api/types.js'
 import type { EventLog } from '../event-log.js'
 
 export interface EventHookInit {

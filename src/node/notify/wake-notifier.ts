@@ -1,7 +1,7 @@
 // --wake-url: POSTs {"text", "mode": "now"} to a webhook (the OpenClaw gateway's /hooks/wake) when work
 // arrives. One request at a time; events that arrive meanwhile are coalesced into the next one. Failures
 // are retried a few times and logged; delivery never waits for them (the event is already in the inbox).
-import type { WatchEventJson, WatchType } from '../../control/types.js'
+import type { WatchEventJson, WatchType } from '../../api/types.js'
 import type { EventLog } from '../event-log.js'
 import { type AgentRef, wakeText } from './wake-text.js'
 

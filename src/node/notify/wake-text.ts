@@ -1,5 +1,5 @@
 // The sentence a woken agent reads: what arrived, and the command that shows it.
-import type { WatchEventJson } from '../../control/types.js'
+import type { WatchEventJson } from '../../api/types.js'
 
 /** How the woken agent addresses its node: by name, which `--as` resolves. */
 export interface AgentRef {

@@ -1,6 +1,6 @@
 // Broadcasts this node holds, deduplicated by id and bounded by count and age.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { asBytes, text } from '../sql-text.js'
+import { asBytes, text } from '../../store/sql-text.js'
 import type { VerifiedBroadcast } from './broadcast.js'
 
 const SCHEMA = `

@@ -3,8 +3,8 @@
 // SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import type { Priority, TaskJson, TaskState } from '../../control/types.js'
-import { asBytes, text, textOrNull } from '../sql-text.js'
+import type { Priority, TaskJson, TaskState } from '../../api/types.js'
+import { asBytes, text, textOrNull } from '../../store/sql-text.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'

@@ -2,7 +2,7 @@ import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/inte
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import type { TaskState } from '../../control/types.js'
+import type { TaskState } from '../../api/types.js'
 import { RateLimiter } from '../rate-limiter.js'
 import { decodeStrict } from '../strings.js'
 import {

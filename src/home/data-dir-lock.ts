@@ -3,7 +3,7 @@ import { closeSync, ftruncateSync, openSync, readSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
 import { DataDirLockedError } from './errors.js'
 import type { DataDirPaths } from './paths.js'
-import { loadSqlite } from './store.js'
+import { loadSqlite } from './sqlite.js'
 
 export { ensurePrivateDir } from './private-dir.js'
 

@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ensurePrivateDir, lockDataDir, processAlive } from '../../src/node/data-dir.js'
-import { DataDirLockedError } from '../../src/node/errors.js'
-import { dataDirPaths } from '../../src/node/paths.js'
+import { ensurePrivateDir, lockDataDir, processAlive } from '../../src/home/data-dir-lock.js'
+import { DataDirLockedError } from '../../src/home/errors.js'
+import { dataDirPaths } from '../../src/home/paths.js'
 
 let base: string
 beforeEach(() => {
@@ -129,8 +129,8 @@ describe('lockDataDir', () => {
  *  on stdout; it holds it until killed. */
 function lockHolder(dataDir: string): Promise<{ child: ChildProcess; line: string }> {
   const script = `
-    const { lockDataDir } = await import(${JSON.stringify(new URL('../../dist/node/data-dir.js', import.meta.url).href)})
-    const { dataDirPaths } = await import(${JSON.stringify(new URL('../../dist/node/paths.js', import.meta.url).href)})
+    const { lockDataDir } = await import(${JSON.stringify(new URL('../../dist/home/data-dir-lock.js', import.meta.url).href)})
+    const { dataDirPaths } = await import(${JSON.stringify(new URL('../../dist/home/paths.js', import.meta.url).href)})
     try { lockDataDir(dataDirPaths(${JSON.stringify(dataDir)})); console.log('locked ' + process.pid) }
     catch (err) { console.log('refused ' + err.message); process.exit(3) }
     setInterval(() => {}, 1e6)`

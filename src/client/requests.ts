@@ -21,8 +21,8 @@ import type {
   Priority,
   RespondRequest,
   TaskJson,
-} from '../control/types.js'
-import type { ControlClient } from './client.js'
+} from '../api/types.js'
+import type { ControlClient } from './control-client.js'
 
 export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high', 'urgent']
 export const RESPOND_STATUSES = ['working', 'in_progress', 'completed', 'failed', 'rejected'] as const

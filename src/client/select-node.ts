@@ -1,18 +1,18 @@
 // Which running node a command talks to: --data-dir, --as, CLAWLINK_AGENT, or the only one running.
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ControlInfo } from '../control/types.js'
-import { processAlive } from '../node/data-dir.js'
-import { clawlinkHome, dataDirPaths, defaultDataDir, runDir } from '../node/paths.js'
-import { checkPrivateDir } from '../node/private-dir.js'
-import { CliError } from './errors.js'
+import type { ControlInfo } from '../api/types.js'
+import { processAlive } from '../home/data-dir-lock.js'
+import { clawlinkHome, dataDirPaths, defaultDataDir, runDir } from '../home/paths.js'
+import { checkPrivateDir } from '../home/private-dir.js'
+import { ClientError } from './errors.js'
 
 /** A run dir or data dir another user controls could point us at their socket: refuse it. */
 function checkDir(dir: string): void {
   try {
     checkPrivateDir(dir, true)
   } catch (err) {
-    throw new CliError((err as Error).message)
+    throw new ClientError((err as Error).message)
   }
 }
 
@@ -54,7 +54,7 @@ function fromDataDir(dataDir: string): ControlInfo {
   checkDir(paths.root)
   const info = readInfo(paths.control)
   if (info == null || !processAlive(info.pid)) {
-    throw new CliError(
+    throw new ClientError(
       `no node is running with data dir ${paths.root}; ${startHint()} --data-dir ${paths.root}`,
     )
   }
@@ -76,18 +76,18 @@ export function selectNode(sel: NodeSelection, env: NodeJS.ProcessEnv = process.
     const matches = running.filter((n) => n.name === name)
     if (matches.length === 1) return matches[0]!
     if (matches.length > 1) {
-      throw new CliError(
+      throw new ClientError(
         `several running nodes are named ${name}; choose with --data-dir:\n${matches.map((n) => `  ${n.dataDir}`).join('\n')}`,
       )
     }
     try {
       return fromDataDir(defaultDataDir(home, name))
     } catch {
-      throw new CliError(`no node named ${name} is running; ${startHint(name)}`)
+      throw new ClientError(`no node named ${name} is running; ${startHint(name)}`)
     }
   }
   if (running.length === 1) return running[0]!
-  if (running.length === 0) throw new CliError(`no clawlink node is running; ${startHint()}`)
+  if (running.length === 0) throw new ClientError(`no clawlink node is running; ${startHint()}`)
   const list = running.map((n) => `  ${n.name.padEnd(20)} ${n.dataDir}`).join('\n')
-  throw new CliError(`several nodes are running; choose one with --as NAME or --data-dir DIR:\n${list}`)
+  throw new ClientError(`several nodes are running; choose one with --as NAME or --data-dir DIR:\n${list}`)
 }

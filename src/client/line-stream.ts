@@ -2,8 +2,8 @@
 // GET /v1/watch. Plain HTTP/1.1 over node:net, like client.ts, decoding chunked transfer incrementally.
 import { connect } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
-import type { ApiErrorJson } from '../control/types.js'
-import { CliError } from './errors.js'
+import type { ApiErrorJson } from '../api/types.js'
+import { ClientError } from './errors.js'
 
 /** A line longer than this is a broken stream, not an event. */
 const MAX_LINE = 8 * 1024 * 1024
@@ -20,7 +20,7 @@ export interface LineStreamOptions {
 
 /**
  * Resolves when the stream ends (the node closed it: it stopped, or it ended a slow reader's stream)
- * or `signal` aborts; rejects with a CliError if the node cannot be reached or refuses the request.
+ * or `signal` aborts; rejects with a ClientError if the node cannot be reached or refuses the request.
  */
 export function readLineStream(opts: LineStreamOptions): Promise<void> {
   const head = `GET ${opts.path} HTTP/1.1\r\nHost: clawlink\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`
@@ -61,12 +61,13 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
         try {
           value = JSON.parse(line)
         } catch {
-          return settle(new CliError(`the node ${opts.label} sent a malformed event line`))
+          return settle(new ClientError(`the node ${opts.label} sent a malformed event line`))
         }
         opts.onValue(value)
       }
       text += data.slice(start)
-      if (text.length > MAX_LINE) settle(new CliError(`the node ${opts.label} sent an oversized event line`))
+      if (text.length > MAX_LINE)
+        settle(new ClientError(`the node ${opts.label} sent an oversized event line`))
     }
 
     const body = (data: Buffer) => {
@@ -83,7 +84,7 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
           if (eol < 0) return
           const size = Number.parseInt(buf.subarray(0, eol).toString('latin1'), 16)
           if (!Number.isInteger(size) || size < 0 || size > MAX_LINE)
-            return settle(new CliError(`the node ${opts.label} sent a malformed stream`))
+            return settle(new ClientError(`the node ${opts.label} sent a malformed stream`))
           buf = buf.subarray(eol + 2)
           if (size === 0) return settle()
           chunkLeft = size
@@ -111,13 +112,13 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
         buf = Buffer.concat([buf, data])
         const split = buf.indexOf('\r\n\r\n')
         if (split < 0) {
-          if (buf.length > MAX_HEAD) settle(new CliError(`the node ${opts.label} sent a malformed answer`))
+          if (buf.length > MAX_HEAD) settle(new ClientError(`the node ${opts.label} sent a malformed answer`))
           return
         }
         const headLines = buf.subarray(0, split).toString('latin1').split('\r\n')
         status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headLines[0] ?? '')?.[1])
         if (!Number.isInteger(status) || status === 0)
-          return settle(new CliError(`the node ${opts.label} sent a malformed answer`))
+          return settle(new ClientError(`the node ${opts.label} sent a malformed answer`))
         chunked = headLines.some((h) => /^transfer-encoding:\s*chunked/i.test(h))
         const rest = buf.subarray(split + 4)
         buf = Buffer.alloc(0)
@@ -136,11 +137,11 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        settle(new CliError(`the node ${opts.label} is not running (its control socket does not answer)`))
+        settle(new ClientError(`the node ${opts.label} is not running (its control socket does not answer)`))
       } else if (status !== 0 && err.code === 'ECONNRESET') {
         settle()
       } else {
-        settle(new CliError(`cannot talk to the node ${opts.label}: ${err.message}`))
+        settle(new ClientError(`cannot talk to the node ${opts.label}: ${err.message}`))
       }
     })
     socket.on('close', () => {
@@ -149,7 +150,7 @@ export function readLineStream(opts: LineStreamOptions): Promise<void> {
         try {
           message = (JSON.parse(errorBody) as ApiErrorJson).error?.message ?? message
         } catch {}
-        return settle(new CliError(message))
+        return settle(new ClientError(message))
       }
       settle()
     })

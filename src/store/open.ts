@@ -2,9 +2,9 @@
 // that already has an identity is missing, empty or damaged: that would silently forget its tasks.
 import { existsSync, renameSync, statSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
-import type { DataDirPaths } from './paths.js'
-import { Store } from './store.js'
-import { isCorrupt, StoreDamagedError } from './store-errors.js'
+import type { DataDirPaths } from '../home/paths.js'
+import { Store } from './database.js'
+import { isCorrupt, StoreDamagedError } from './errors.js'
 
 /** Tables every store a node has run on holds. */
 const REQUIRED_TABLES = ['peers', 'meta', 'tasks', 'outbox']

@@ -2,7 +2,7 @@
 // store.db or lock file removed (rm -rf) or replaced (mv over). SQLite keeps writing into the open,
 // unlinked file then, so every commit after that is lost at the next start; an ack must not follow it.
 import { statSync } from 'node:fs'
-import type { DataDirPaths } from './paths.js'
+import type { DataDirPaths } from '../home/paths.js'
 
 interface Mark {
   label: string

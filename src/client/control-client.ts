@@ -1,9 +1,9 @@
 // The CLI's side of the control API: JSON over HTTP on the node's Unix socket.
 import { connect } from 'node:net'
 import { dirname } from 'node:path'
-import type { ApiErrorJson } from '../control/types.js'
-import { checkOwnSocket, checkPrivateDir } from '../node/private-dir.js'
-import { CliError } from './errors.js'
+import type { ApiErrorJson } from '../api/types.js'
+import { checkOwnSocket, checkPrivateDir } from '../home/private-dir.js'
+import { ClientError } from './errors.js'
 
 /** The response ended before it was complete: the peer closed, not a protocol violation. */
 class IncompleteResponse extends Error {
@@ -47,10 +47,10 @@ export class ControlClient {
       checkPrivateDir(dirname(this.socket), true)
       checkOwnSocket(this.socket)
     } catch (err) {
-      return Promise.reject(new CliError((err as Error).message))
+      return Promise.reject(new ClientError((err as Error).message))
     }
     const wentAway = () =>
-      new CliError(
+      new ClientError(
         `the node ${this.label} went away while answering (it stopped or crashed); is it still running?`,
       )
     return new Promise<T>((resolve, reject) => {
@@ -65,24 +65,24 @@ export class ControlClient {
       }
       const signal = opts.signal
       if (signal != null) {
-        const onAbort = () => fail(new CliError('the request was canceled'))
+        const onAbort = () => fail(new ClientError('the request was canceled'))
         if (signal.aborted) onAbort()
         signal.addEventListener('abort', onAbort, { once: true })
         socket.on('close', () => signal.removeEventListener('abort', onAbort))
       }
       socket.setTimeout(opts.timeout ?? 30_000, () =>
-        fail(new CliError(`the node ${this.label} did not answer in time`)),
+        fail(new ClientError(`the node ${this.label} did not answer in time`)),
       )
       // write, not end: a half-closed socket would look like a client that left, ending long polls
       socket.on('connect', () => socket.write(Buffer.concat([Buffer.from(head), payload])))
       socket.on('data', (c: Buffer) => chunks.push(c))
       socket.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          fail(new CliError(`the node ${this.label} is not running (its control socket does not answer)`))
+          fail(new ClientError(`the node ${this.label} is not running (its control socket does not answer)`))
         } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
           fail(wentAway())
         } else {
-          fail(new CliError(`cannot talk to the node ${this.label}: ${err.message}`))
+          fail(new ClientError(`cannot talk to the node ${this.label}: ${err.message}`))
         }
       })
       socket.on('close', () => {
@@ -92,7 +92,7 @@ export class ControlClient {
           const json = text === '' ? null : (JSON.parse(text) as unknown)
           settled = true
           if (status >= 400) {
-            reject(new CliError((json as ApiErrorJson | null)?.error?.message ?? `HTTP ${status}`))
+            reject(new ClientError((json as ApiErrorJson | null)?.error?.message ?? `HTTP ${status}`))
           } else {
             resolve(json as T)
           }
@@ -100,7 +100,7 @@ export class ControlClient {
           fail(
             err instanceof IncompleteResponse
               ? wentAway()
-              : new CliError(`the node ${this.label} sent a malformed answer`),
+              : new ClientError(`the node ${this.label} sent a malformed answer`),
           )
         }
       })

@@ -1,25 +1,8 @@
 // The node's embedded store: SQLite (Node's built-in node:sqlite) in the data dir.
 // WAL with synchronous=FULL: a committed transaction survives a crash or power loss, which the
 // delivery protocols rely on before they acknowledge anything.
-import { createRequire } from 'node:module'
 import type { DatabaseSync } from 'node:sqlite'
-
-const require = createRequire(import.meta.url)
-
-export function loadSqlite(): typeof import('node:sqlite') {
-  // node:sqlite prints an ExperimentalWarning when loaded; it is stable enough for us, so keep stderr clean.
-  const emit = process.emitWarning
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const text = typeof warning === 'string' ? warning : warning.message
-    if (/SQLite is an experimental feature/.test(text)) return
-    return (emit as (...args: unknown[]) => void).call(process, warning, ...rest)
-  }) as typeof process.emitWarning
-  try {
-    return require('node:sqlite')
-  } finally {
-    process.emitWarning = emit
-  }
-}
+import { loadSqlite } from '../home/sqlite.js'
 
 /** Schema migrations, applied in order; the index+1 is the schema version. */
 const MIGRATIONS: string[] = [

@@ -1,5 +1,5 @@
 // What can go wrong with the store under a running node, as errors a person can act on.
-import type { DataDirPaths } from './paths.js'
+import type { DataDirPaths } from '../home/paths.js'
 
 /** SQLite primary result codes (the low byte of an extended code). */
 const SQLITE_CORRUPT = 11
