@@ -5,7 +5,7 @@ packet level, so TCP on both ends sees the round-trip time and the losses (a TCP
 It opens two TUN devices in the calling namespace and forwards every IP packet read from one to the
 other after `--delay-ms`, dropping each with probability `--loss`. The test moves each device into its
 own network namespace (the open descriptor stays attached). Prints "ready" once both devices exist;
-exits on SIGTERM/SIGINT or when stdin closes, and the devices vanish with their descriptors.
+"rate <bytes/s>" on stdin changes the bandwidth; exits on SIGTERM/SIGINT or when stdin closes, and the devices vanish with their descriptors.
 Standard library only.
 """
 import argparse
@@ -39,6 +39,8 @@ def main():
     # packets waiting per direction; beyond it, tail drop (a router's queue is bounded too)
     p.add_argument('--queue', type=int, default=2000)
     p.add_argument('--seed', type=int, default=None)
+    # bandwidth per direction in bytes/s (0: unlimited); packets are serialised one after the other
+    p.add_argument('--rate', type=float, default=0)
     args = p.parse_args()
     rng = random.Random(args.seed)
     delay = args.delay_ms / 1000.0
@@ -47,6 +49,7 @@ def main():
     b = open_tun(args.dev_b)
     peer = {a: b, b: a}
     queued = {a: 0, b: 0}  # packets waiting to be written to each device
+    free_at = {a: 0.0, b: 0.0}  # when each direction's wire is free again (with --rate)
     heap = []
     seq = 0
     stats = {'forwarded': 0, 'lost': 0, 'overflow': 0, 'bytes': 0, 'maxlen': 0}
@@ -67,8 +70,14 @@ def main():
         now = time.monotonic()
         for fd in ready:
             if fd == stdin:
-                if os.read(stdin, 4096) == b'':
+                # commands, one a line: "rate <bytes/s>" changes the bandwidth; end of input stops
+                data = os.read(stdin, 4096)
+                if data == b'':
                     stop.append(1)
+                for line in data.decode().splitlines():
+                    words = line.split()
+                    if len(words) == 2 and words[0] == 'rate':
+                        args.rate = float(words[1])
                 continue
             while True:
                 try:
@@ -88,7 +97,11 @@ def main():
                     continue
                 seq += 1
                 queued[out] += 1
-                heapq.heappush(heap, (now + delay, seq, out, pkt))
+                sent = now
+                if args.rate > 0:
+                    sent = max(now, free_at[out]) + len(pkt) / args.rate
+                    free_at[out] = sent
+                heapq.heappush(heap, (sent + delay, seq, out, pkt))
         now = time.monotonic()
         while heap and heap[0][0] <= now:
             _, _, out, pkt = heapq.heappop(heap)

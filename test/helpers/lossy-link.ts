@@ -8,12 +8,16 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const EMULATOR = fileURLToPath(new URL('./link-emulator.py', import.meta.url))
+/** packets queued per direction before tail drop (a router's buffer: about a second at 1 Mbit/s) */
+const QUEUE = 100
 
 export interface LossyLinkOptions {
   /** one-way delay in ms (the round-trip time is twice this) */
   delayMs: number
   /** probability that a packet is lost, per direction */
   loss: number
+  /** bandwidth per direction, bytes/s (unlimited if absent) */
+  rate?: number
 }
 
 export interface LossyLink {
@@ -22,11 +26,21 @@ export interface LossyLink {
   addr: { a: string; b: string }
   /** argv prefix that runs a command inside a namespace */
   exec(ns: string): string[]
+  /** changes the bandwidth of both directions (bytes/s) */
+  setRate(rate: number): void
   remove(): Promise<void>
 }
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' })
+}
+
+function netem(ns: string, op: 'add' | 'change', o: LossyLinkOptions): void {
+  const rate = o.rate != null ? ['rate', `${Math.round((o.rate * 8) / 1000)}kbit`] : []
+  execFileSync('tc', [
+    ...['-n', ns, 'qdisc', op, 'dev', 'link0', 'root', 'netem'],
+    ...['delay', `${o.delayMs}ms`, 'loss', `${o.loss * 100}%`, ...rate, 'limit', String(QUEUE)],
+  ])
 }
 
 function netemWorks(): boolean {
@@ -36,7 +50,8 @@ function netemWorks(): boolean {
   try {
     return (
       spawnSync('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'dummy']).status === 0 &&
-      spawnSync('tc', ['-n', probe, 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms']).status === 0
+      spawnSync('tc', ['-n', probe, 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms']).status ===
+        0
     )
   } finally {
     spawnSync('ip', ['netns', 'del', probe])
@@ -91,7 +106,21 @@ export async function buildLossyLink(opts: LossyLinkOptions): Promise<LossyLink>
     } else {
       emulator = spawn(
         'python3',
-        [EMULATOR, '--dev-a', devA, '--dev-b', devB, '--delay-ms', String(opts.delayMs), '--loss', String(opts.loss)],
+        [
+          EMULATOR,
+          '--dev-a',
+          devA,
+          '--dev-b',
+          devB,
+          '--delay-ms',
+          String(opts.delayMs),
+          '--loss',
+          String(opts.loss),
+          '--rate',
+          String(opts.rate ?? 0),
+          '--queue',
+          String(QUEUE),
+        ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       )
       let err = ''
@@ -116,28 +145,15 @@ export async function buildLossyLink(opts: LossyLinkOptions): Promise<LossyLink>
       ip('-n', n, 'link', 'set', dev, 'name', 'link0')
       ip('-n', n, 'addr', 'add', mine, 'peer', `${theirs}/32`, 'dev', 'link0')
       ip('-n', n, 'link', 'set', 'link0', 'up')
-      if (kind === 'netem') {
-        execFileSync('tc', [
-          '-n',
-          n,
-          'qdisc',
-          'add',
-          'dev',
-          'link0',
-          'root',
-          'netem',
-          'delay',
-          `${opts.delayMs}ms`,
-          'loss',
-          `${opts.loss * 100}%`,
-          'limit',
-          '2000',
-        ])
-      }
+      if (kind === 'netem') netem(n, 'add', opts)
     }
   } catch (err) {
     await remove()
     throw err
   }
-  return { kind, ns, addr, exec: (n) => ['ip', 'netns', 'exec', n], remove }
+  const setRate = (rate: number) => {
+    if (kind === 'netem') for (const n of Object.values(ns)) netem(n, 'change', { ...opts, rate })
+    else emulator!.stdin!.write(`rate ${rate}\n`)
+  }
+  return { kind, ns, addr, exec: (n) => ['ip', 'netns', 'exec', n], setRate, remove }
 }

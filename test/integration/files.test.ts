@@ -181,7 +181,10 @@ describe('shared files (in-process nodes)', () => {
       }
     }
     // a blob request for content alice does not reference: not found, nothing leaks
-    await expect(m.files.ensureBlob('ab'.repeat(32), 10, a.peerId.toString())).resolves.toBe(false)
+    await expect(m.files.ensureBlob('ab'.repeat(32), 10, a.peerId.toString())).resolves.toEqual({
+      ok: false,
+      reason: 'no connected peer has it',
+    })
     await new Promise((r) => setTimeout(r, 300))
     // alice is up and serving
     const c = await startNode(mesh, {
