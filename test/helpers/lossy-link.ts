@@ -16,7 +16,7 @@ export interface LossyLinkOptions {
   delayMs: number
   /** probability that a packet is lost, per direction */
   loss: number
-  /** bandwidth per direction, bytes/s (unlimited if absent) */
+  /** bandwidth per direction, bytes/s (unlimited if absent or 0) */
   rate?: number
 }
 
@@ -26,7 +26,7 @@ export interface LossyLink {
   addr: { a: string; b: string }
   /** argv prefix that runs a command inside a namespace */
   exec(ns: string): string[]
-  /** changes the bandwidth of both directions (bytes/s) */
+  /** changes the bandwidth of both directions (bytes/s, 0 for unlimited) */
   setRate(rate: number): void
   remove(): Promise<void>
 }
@@ -36,7 +36,7 @@ function ip(...args: string[]): void {
 }
 
 function netem(ns: string, op: 'add' | 'change', o: LossyLinkOptions): void {
-  const rate = o.rate != null ? ['rate', `${Math.round((o.rate * 8) / 1000)}kbit`] : []
+  const rate = o.rate ? ['rate', `${Math.round((o.rate * 8) / 1000)}kbit`] : []
   execFileSync('tc', [
     ...['-n', ns, 'qdisc', op, 'dev', 'link0', 'root', 'netem'],
     ...['delay', `${o.delayMs}ms`, 'loss', `${o.loss * 100}%`, ...rate, 'limit', String(QUEUE)],

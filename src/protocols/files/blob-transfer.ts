@@ -18,6 +18,9 @@ import {
 import { FileError } from './errors.js'
 import { BlobHeader, BlobRequest } from './pb/files.js'
 
+/** The fetcher's rate is measured over about this many recent ms (the average since the start lags). */
+const RATE_WINDOW = 1_000
+
 /** A transfer that stopped moving: no byte from the peer for BLOB_STALL_TIMEOUT. */
 export class BlobStalledError extends Error {
   static override readonly name = 'BlobStalledError'
@@ -120,6 +123,8 @@ export async function fetchBlob(
     if (Number(header.size) !== size)
       throw new FileError('invalid', `peer offers ${header.size} bytes, the entry says ${size}`)
     const started = Date.now()
+    // (time, bytes received) over the last RATE_WINDOW ms or so, for the recent rate
+    const samples: Array<[number, number]> = [[started, 0]]
     const pending: number[] = [] // lengths of the ranges asked for, in order
     let requested = 0
     let budget = BLOB_MIN_RANGE * 2
@@ -143,8 +148,12 @@ export async function fetchBlob(
         )
       await writer.write(frame.subarray())
       onProgress(writer.written)
-      // keep about BLOB_QUEUE_TARGET of the measured rate requested (at least two small ranges)
-      const rate = writer.written / Math.max(1, Date.now() - started)
+      // keep about BLOB_QUEUE_TARGET of the recent rate requested (at least two small ranges)
+      const now = Date.now()
+      samples.push([now, writer.written])
+      while (samples.length > 2 && now - samples[1]![0] >= RATE_WINDOW) samples.shift()
+      const [t0, w0] = samples[0]!
+      const rate = (writer.written - w0) / Math.max(1, now - t0)
       budget = Math.min(maxInFlight, Math.max(BLOB_MIN_RANGE * 2, rate * BLOB_QUEUE_TARGET))
       await ask()
     }
