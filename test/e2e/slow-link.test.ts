@@ -78,7 +78,7 @@ describe.skipIf(skipReason != null)(
       for (const d of dirs) rmSync(d, { recursive: true, force: true })
     })
 
-    it('files of 1 MiB and 5 MiB arrive, and the connection is never re-made', async () => {
+    it('files of 1 MiB and 5 MiB arrive; the connection is never re-made and presence never loses the peer', async () => {
       expect(bId).not.toBe('')
       // 1 MiB at 40 KB/s (a ping waits seconds behind blob data), then 5 MiB with no bandwidth cap
       // (the 300 ms RTT keeps ranges queued behind the stream's flow control)
@@ -111,6 +111,13 @@ describe.skipIf(skipReason != null)(
       // one connection, opened once: the keep-alives never gave up on a slow but working path
       expect(now).toHaveLength(1)
       expect([...opened]).toEqual([now[0]!.opened])
+      // and presence never lost sight of the peer on either side
+      for (const p of procs) {
+        const lost = p.events.filter((e) =>
+          ['peer_stale', 'peer_offline', 'blob_invalid'].includes(String(e.event)),
+        )
+        expect(lost).toEqual([])
+      }
     }, 240_000)
   },
 )

@@ -35,10 +35,12 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' })
 }
 
-function netem(ns: string, op: 'add' | 'change', o: LossyLinkOptions): void {
+function netem(ns: string, o: LossyLinkOptions): void {
   const rate = o.rate ? ['rate', `${Math.round((o.rate * 8) / 1000)}kbit`] : []
+  // a netem change leaves out what is not given (a rate once set stays): replace the qdisc instead
+  spawnSync('tc', ['-n', ns, 'qdisc', 'del', 'dev', 'link0', 'root'], { stdio: 'ignore' })
   execFileSync('tc', [
-    ...['-n', ns, 'qdisc', op, 'dev', 'link0', 'root', 'netem'],
+    ...['-n', ns, 'qdisc', 'add', 'dev', 'link0', 'root', 'netem'],
     ...['delay', `${o.delayMs}ms`, 'loss', `${o.loss * 100}%`, ...rate, 'limit', String(QUEUE)],
   ])
 }
@@ -49,7 +51,8 @@ function netemWorks(): boolean {
   if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return false
   try {
     return (
-      spawnSync('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'dummy']).status === 0 &&
+      spawnSync('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1']).status ===
+        0 &&
       spawnSync('tc', ['-n', probe, 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms']).status ===
         0
     )
@@ -58,8 +61,15 @@ function netemWorks(): boolean {
   }
 }
 
+/** Whether python3 can make a TUN device here (the emulator's first step). */
 function tunWorks(): boolean {
-  return existsSync('/dev/net/tun') && spawnSync('python3', ['-c', 'import fcntl, select']).status === 0
+  if (!existsSync('/dev/net/tun')) return false
+  const probe = [
+    'import fcntl, os, struct',
+    "fd = os.open('/dev/net/tun', os.O_RDWR)",
+    `fcntl.ioctl(fd, 0x400454CA, struct.pack('16sH', b'clp${randomBytes(2).toString('hex')}', 0x1001))`,
+  ].join('\n')
+  return spawnSync('python3', ['-c', probe], { stdio: 'ignore' }).status === 0
 }
 
 /** Why a lossy link cannot be built here, or undefined if it can. */
@@ -145,14 +155,14 @@ export async function buildLossyLink(opts: LossyLinkOptions): Promise<LossyLink>
       ip('-n', n, 'link', 'set', dev, 'name', 'link0')
       ip('-n', n, 'addr', 'add', mine, 'peer', `${theirs}/32`, 'dev', 'link0')
       ip('-n', n, 'link', 'set', 'link0', 'up')
-      if (kind === 'netem') netem(n, 'add', opts)
+      if (kind === 'netem') netem(n, opts)
     }
   } catch (err) {
     await remove()
     throw err
   }
   const setRate = (rate: number) => {
-    if (kind === 'netem') for (const n of Object.values(ns)) netem(n, 'change', { ...opts, rate })
+    if (kind === 'netem') for (const n of Object.values(ns)) netem(n, { ...opts, rate })
     else emulator!.stdin!.write(`rate ${rate}\n`)
   }
   return { kind, ns, addr, exec: (n) => ['ip', 'netns', 'exec', n], setRate, remove }
