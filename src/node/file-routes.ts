@@ -168,10 +168,11 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
         )
       }
       if (entry.deleted) throw new FileError('not_found', `${k} was deleted in version ${entry.version}`)
-      if (!(await node.files.ensureBlob(entry.sha256, entry.size, entry.author))) {
+      const blob = await node.files.ensureBlob(entry.sha256, entry.size, entry.author)
+      if (!blob.ok) {
         throw new FileError(
           'unavailable',
-          `the content of ${k} version ${entry.version} is not on this node and no connected peer has it`,
+          `the content of ${k} version ${entry.version} is not on this node and ${blob.reason}`,
         )
       }
       return { file: await versionJson(entry, state.winner), path: node.blobStore.path(entry.sha256) }

@@ -60,6 +60,12 @@ export async function createStack(opts: StackOptions) {
     peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
+    // libp2p pings every connection each 10 s and closes it when a ping takes longer than its adaptive
+    // timeout, 5 s at least. On a slow path a ping waits behind the data already queued on the connection
+    // (at 40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so the 5 s floor closed a
+    // working connection in the middle of every large transfer (test/e2e/slow-link.test.ts). A dead
+    // peer is still found within interval + timeout, and a closed socket at once.
+    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionManager: {
       dialTimeout: 10_000,
       inboundConnectionThreshold: 100,

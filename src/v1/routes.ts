@@ -380,8 +380,8 @@ const getFile: Handler = async (ctx, _body, param) => {
       413,
       `${param} is ${w.size} bytes; the v1 API serves up to ${MAX_FILE_CONTENT} (use clawlink file-get)`,
     )
-  if (!(await node.files.ensureBlob(w.sha256, w.size, w.author)))
-    throw new V1Error(503, `the content of ${param} is not on this node yet and no connected peer has it`)
+  const blob = await node.files.ensureBlob(w.sha256, w.size, w.author)
+  if (!blob.ok) throw new V1Error(503, `the content of ${param} is not on this node yet and ${blob.reason}`)
   const content = await readFile(node.blobStore.path(w.sha256), 'utf8')
   return { ...fileRecord(w, state.conflict), content }
 }

@@ -128,6 +128,29 @@ describe('shared files (in-process nodes)', () => {
     expect(String(invalid[0]!.reason)).toMatch(/content does not match/)
   })
 
+  it('a transfer that fails is reported with the peer and the reason, not as content nobody has', async () => {
+    mesh = testMesh()
+    const a = await startNode(mesh, { name: 'alice', mdns: false })
+    const data = randomBytes(300_000)
+    const entry = await put(a, mesh, 'only.bin', data)
+    const rotten = Buffer.from(data)
+    rotten[5] = (rotten[5] ?? 0) ^ 0xff
+    writeFileSync(a.blobStore.path(entry.sha256), rotten)
+    const b = await startNode(mesh, {
+      name: 'bob',
+      mdns: false,
+      peers: [a.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(b.sink.events.some((e) => e.event === 'blob_invalid')).toBe(true), {
+      timeout: 10_000,
+    })
+    const result = await b.files.ensureBlob(entry.sha256, entry.size, a.peerId.toString())
+    expect(result.ok).toBe(false)
+    expect(result.ok ? '' : result.reason).toMatch(
+      new RegExp(`^fetching it failed: from ${a.peerId.toString().slice(0, 16)}… content does not match`),
+    )
+  })
+
   it('refuses bad keys, stale bases and oversized files', async () => {
     mesh = testMesh()
     const a = await startNode(mesh, { name: 'alice', mdns: false, maxFileSize: 1000 })
@@ -181,7 +204,10 @@ describe('shared files (in-process nodes)', () => {
       }
     }
     // a blob request for content alice does not reference: not found, nothing leaks
-    await expect(m.files.ensureBlob('ab'.repeat(32), 10, a.peerId.toString())).resolves.toBe(false)
+    await expect(m.files.ensureBlob('ab'.repeat(32), 10, a.peerId.toString())).resolves.toEqual({
+      ok: false,
+      reason: 'no connected peer has it',
+    })
     await new Promise((r) => setTimeout(r, 300))
     // alice is up and serving
     const c = await startNode(mesh, {

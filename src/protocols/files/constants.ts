@@ -36,10 +36,17 @@ export const MAX_SYNC_MESSAGE = 1024 * 1024
 export const MAX_SYNC_REQUESTS = 10_000
 export const SYNC_TIMEOUT = 30_000
 
-/** Blob content travels in ranges of this size, at most BLOB_WINDOW of them requested at once. */
+/** Largest range of blob content served at once; a fetcher keeps at most BLOB_WINDOW of them requested. */
 export const CHUNK_SIZE = 1024 * 1024
 export const BLOB_WINDOW = 3
-/** A blob transfer may not stall longer than this between frames. */
+/** Smallest range a fetcher asks for (on a slow path); it keeps at least two requested. */
+export const BLOB_MIN_RANGE = 64 * 1024
+/** A fetcher keeps about this much time (ms) of its measured rate requested: enough to fill the path,
+ * little enough that the connection's pings and other protocols do not wait long behind blob data. */
+export const BLOB_QUEUE_TARGET = 2_000
+/** A fetch is abandoned when no byte arrives for this long (ms), however long the whole transfer takes. */
+export const BLOB_STALL_TIMEOUT = 30_000
+/** The server side: a request must come, and a range must leave, within this time. */
 export const BLOB_IDLE_TIMEOUT = 30_000
 /** Blob fetches running at once. */
 export const MAX_CONCURRENT_FETCHES = 16

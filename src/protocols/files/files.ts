@@ -1,4 +1,3 @@
-import { type FileHandle, open } from 'node:fs/promises'
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -7,11 +6,9 @@ import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { startResync } from '../resync.js'
 import type { BlobStore } from './blob-store.js'
+import { fetchBlob, serveBlob } from './blob-transfer.js'
 import {
-  BLOB_IDLE_TIMEOUT,
   BLOB_PROTOCOL_NAME,
-  BLOB_WINDOW,
-  CHUNK_SIZE,
   EAGER_FETCH_SIZE,
   HISTORY_LIMIT,
   MAX_CONCURRENT_FETCHES,
@@ -30,9 +27,12 @@ import { checkVersionStep, createEntry, type EntryFields, openEntry, type Verifi
 import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
-import { BlobHeader, BlobRequest, SyncRequest, SyncResponse } from './pb/files.js'
+import { SyncRequest, SyncResponse } from './pb/files.js'
 
 const ID_RE = /^[0-9a-f]{32}$/
+
+/** Whether a blob is on this node now, and if not, why (a sentence for the user). */
+export type BlobResult = { ok: true } | { ok: false; reason: string }
 const RETRY_MISSING = 30_000
 const GC_INTERVAL = 5 * 60_000
 
@@ -55,7 +55,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly log: Logger
   private readonly syncing = new Set<string>()
   private readonly syncAgain = new Set<string>()
-  private readonly fetching = new Map<string, Promise<boolean>>()
+  private readonly fetching = new Map<string, Promise<BlobResult>>()
   private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
   private active = 0
   private writing: Promise<unknown> = Promise.resolve()
@@ -390,42 +390,16 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   // ---- blobs ----
 
   private async handleBlob(stream: Stream): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: 256 })
-    let file: FileHandle | undefined
     try {
-      const first = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
-      const sha = Buffer.from(first.sha256).toString('hex')
       // only content of retained entries is served: a peer cannot probe for arbitrary blobs
-      if (first.sha256.length !== 32 || !this.store.references(sha) || !(await this.blobs.has(sha))) {
-        await lp.write(BlobHeader.encode({ found: false, size: 0 }))
-        await stream.close()
-        return
-      }
-      file = await open(this.blobs.path(sha), 'r')
-      const { size } = await file.stat()
-      await lp.write(BlobHeader.encode({ found: true, size }))
-      const buf = Buffer.alloc(CHUNK_SIZE)
-      for (;;) {
-        let req: BlobRequest
-        try {
-          req = BlobRequest.decode(await lp.read({ signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) }))
-        } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
-          throw err
-        }
-        const offset = req.offset
-        const length = Math.min(req.length, CHUNK_SIZE, Math.max(0, size - offset))
-        if (!Number.isSafeInteger(offset) || offset > size)
-          throw new FileError('invalid', 'range outside the blob')
-        const { bytesRead } = await file.read(buf, 0, length, offset)
-        await lp.write(buf.subarray(0, bytesRead), { signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
-      }
-      await stream.close()
+      await serveBlob(
+        stream,
+        this.blobs,
+        async (sha) => this.store.references(sha) && (await this.blobs.has(sha)),
+      )
     } catch (err) {
       this.log('serving a blob failed - %e', err)
       stream.abort(err as Error)
-    } finally {
-      await file?.close().catch(() => {})
     }
   }
 
@@ -439,45 +413,15 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
         runOnLimitedConnection: true,
       },
     )
-    // at most BLOB_WINDOW ranges are in flight, so this bound is never reached by an honest peer
-    const lp = lpStream(stream, {
-      maxDataLength: CHUNK_SIZE,
-      maxBufferSize: (BLOB_WINDOW + 1) * CHUNK_SIZE + 64 * 1024,
-    })
     const writer = await this.blobs.writer({ sha256, size })
-    const hash = Uint8Array.from(Buffer.from(sha256, 'hex'))
     try {
-      await lp.write(BlobRequest.encode({ sha256: hash, offset: 0, length: 0 }))
-      const header = BlobHeader.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }))
-      if (!header.found) {
-        await writer.abort()
-        await stream.close().catch(() => {})
-        return false
-      }
-      if (header.size !== size)
-        throw new FileError('invalid', `peer offers ${header.size} bytes, the entry says ${size}`)
-      let requested = 0
-      const ask = async () => {
-        const length = Math.min(CHUNK_SIZE, size - requested)
-        await lp.write(BlobRequest.encode({ sha256: hash, offset: requested, length }))
-        requested += length
-      }
-      while (requested < size && requested < BLOB_WINDOW * CHUNK_SIZE) await ask()
-      while (writer.written < size) {
-        const expected = Math.min(CHUNK_SIZE, size - writer.written)
-        const frame = await lp.read({ signal: AbortSignal.timeout(BLOB_IDLE_TIMEOUT) })
-        if (frame.byteLength !== expected)
-          throw new FileError(
-            'invalid',
-            `truncated transfer: a range of ${frame.byteLength} bytes, expected ${expected}`,
-          )
-        if (requested < size) await ask()
-        await writer.write(frame.subarray())
-        this.safeDispatch('blob:progress', { sha256, received: writer.written, size })
-      }
-      await writer.finish()
+      const found = await fetchBlob(stream, sha256, size, writer, (received) =>
+        this.safeDispatch('blob:progress', { sha256, received, size }),
+      )
+      if (found) await writer.finish()
+      else await writer.abort()
       await stream.close().catch(() => {})
-      return true
+      return found
     } catch (err) {
       await writer.abort()
       stream.abort(err as Error)
@@ -489,27 +433,36 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
    * Makes sure this node holds a blob: fetched from the author first, then from any connected peer.
    * A corrupted or truncated transfer is discarded and the next peer tried.
    */
-  ensureBlob(sha256: string, size: number, author?: string): Promise<boolean> {
+  ensureBlob(sha256: string, size: number, author?: string): Promise<BlobResult> {
     const running = this.fetching.get(sha256)
     if (running != null) return running
-    const job = (async () => {
-      if (await this.blobs.has(sha256)) return true
+    const job = (async (): Promise<BlobResult> => {
+      if (await this.blobs.has(sha256)) return { ok: true }
       const self = this.components.peerId.toString()
       const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
       const peers = [...new Set([...(author != null && author !== self ? [author] : []), ...connected])]
+      const failures: string[] = []
       for (const peer of peers) {
         try {
           if (await this.fetchFrom(peer, sha256, size)) {
             this.safeDispatch('blob:fetched', { sha256, size, peer })
-            return true
+            return { ok: true }
           }
         } catch (err) {
           const reason = (err as Error).message
+          // a ping that gave up, a reset, a peer that went away: say the connection went, not just "EOF"
+          const lost = this.components.connectionManager.getConnections(peerIdFromString(peer)).length === 0
+          failures.push(
+            `from ${peer.slice(0, 16)}… ${reason}${lost ? ' (the connection to it was lost)' : ''}`,
+          )
           if (err instanceof FileError) this.safeDispatch('blob:invalid', { sha256, peer, reason })
           else this.log('fetching %s from %s failed - %e', sha256, peer, err)
         }
       }
-      return false
+      // say what happened: "nobody has it" only when no transfer was tried and failed
+      if (failures.length > 0) return { ok: false, reason: `fetching it failed: ${failures.join('; ')}` }
+      if (peers.length === 0) return { ok: false, reason: 'no peer is connected' }
+      return { ok: false, reason: 'no connected peer has it' }
     })().finally(() => this.fetching.delete(sha256))
     this.fetching.set(sha256, job)
     return job
@@ -526,7 +479,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       const next = this.queue.shift()!
       this.active++
       void this.ensureBlob(next.sha256, next.size, next.author)
-        .catch(() => false)
+        .catch(() => undefined)
         .finally(() => {
           this.active--
           this.drain()

@@ -25,7 +25,7 @@ export {
 } from './entry.js'
 export { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 export { FileStore, type KeyState, type StoredEntry, stateOf } from './file-store.js'
-export { Files } from './files.js'
+export { type BlobResult, Files } from './files.js'
 export {
   BlobHeader,
   BlobRequest,
