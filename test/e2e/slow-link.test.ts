@@ -4,7 +4,8 @@
 // a transfer then takes tens of seconds, longer than any fixed per-range timeout or ping deadline allowed.
 // Needs root, iproute2 and netem or /dev/net/tun with python3; skipped, with the reason printed, otherwise.
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FileJson, StatusJson } from '../../src/api/types.js'
@@ -87,7 +88,10 @@ describe.skipIf(skipReason != null)(
         ['five.bin', 5 * 1024 * 1024, 0],
       ] as const) {
         link.setRate(rate)
-        const src = join(a.home, name)
+        // outside CLAWLINK_HOME: file-put refuses to share what is inside it
+        const work = mkdtempSync(join(tmpdir(), 'clawlink-far-work-'))
+        dirs.push(work)
+        const src = join(work, name)
         writeFileSync(src, randomBytes(size))
         await cliJson<FileJson>(['file-put', '--key', `far/${name}`, '--file', src], a.env)
         // the entry reaches b by gossip; then b's get waits for the content

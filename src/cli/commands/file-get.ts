@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import { copyOut, fileHistory, getFile } from '../../client/requests.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
+import { ClientError } from '../../client/errors.js'
 import { CliError, UsageError } from '../errors.js'
 import { printJson } from '../format.js'
 import { withProgress } from '../progress.js'
@@ -58,7 +59,7 @@ export const fileGet: Command = {
         else process.stderr.write(`${key} version ${got.file.version} (${got.file.size} bytes) -> ${dest}\n`)
       }
     } catch (err) {
-      if (err instanceof CliError) throw err
+      if (err instanceof ClientError) throw err
       throw new CliError(`could not write ${output ?? 'stdout'}: ${(err as Error).message}`)
     }
     return 0
