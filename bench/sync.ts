@@ -51,7 +51,10 @@ function seedBroadcasts(nodes: Node[], count: number): void {
     time: now - count + i,
     raw,
   }))
-  for (const n of nodes) tx(n, () => rows.forEach((b) => n.knowledgeStore.put(b)))
+  for (const n of nodes)
+    tx(n, () => {
+      for (const b of rows) n.knowledgeStore.put(b)
+    })
 }
 
 function seedFiles(nodes: Node[], keys: number): void {
@@ -70,7 +73,10 @@ function seedFiles(nodes: Node[], keys: number): void {
     deleted: false,
     raw,
   }))
-  for (const n of nodes) tx(n, () => rows.forEach((e) => n.fileStore.put(e)))
+  for (const n of nodes)
+    tx(n, () => {
+      for (const e of rows) n.fileStore.put(e)
+    })
 }
 
 /** Bytes sent and received on every stream `node` opens while `fn` runs. */
