@@ -1,5 +1,6 @@
 // The replicated file map's entries: every retained version of every key, and which one wins.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedEntry } from './entry.js'
 
 const SCHEMA = `
@@ -66,10 +67,13 @@ export function stateOf(key: string, entries: StoredEntry[]): KeyState | undefin
 export class FileStore {
   private readonly db: DatabaseSync
   private readonly stmt: Record<string, StatementSync>
+  /** epoch and per-peer cursors of entry sync (the sequence is the table's own `seq`) */
+  readonly sync: SyncState
 
   constructor(db: DatabaseSync) {
     this.db = db
     db.exec(SCHEMA)
+    this.sync = new SyncState(db, 'files')
     this.stmt = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO file_entries (id, key, version, base, author, time, size, sha256, media_type,
@@ -149,6 +153,12 @@ export class FileStore {
       rowid: Number(r.rowid),
       id: r.id,
     }))
+  }
+
+  /** Ids of entries stored after sequence `after`, for cursor sync; the sequence the page got to. */
+  changes(after: number, limit: number): { ids: string[]; cursor: number; more: boolean } {
+    const page = this.ids(after, limit)
+    return { ids: page.map((p) => p.id), cursor: page.at(-1)?.rowid ?? after, more: page.length === limit }
   }
 
   /** Keeps the newest `limit` versions of `key`; returns how many were dropped. */

@@ -1,10 +1,9 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { startResync } from '../resync.js'
+import { type Received, SyncEngine } from '../sync/index.js'
 import type { BlobStore } from './blob-store.js'
 import { fetchBlob, serveBlob } from './blob-transfer.js'
 import {
@@ -14,12 +13,11 @@ import {
   MAX_CONCURRENT_FETCHES,
   MAX_FILE_SIZE,
   MAX_SYNC_MESSAGE,
-  MAX_SYNC_REQUESTS,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
-  SYNC_GET_BATCH,
-  SYNC_IDS_PAGE,
   SYNC_PROTOCOL_NAME,
+  SYNC_PROTOCOL_VERSION,
+  SYNC_RESPONSE_BYTES,
   SYNC_TIMEOUT,
   TOPIC,
 } from './constants.js'
@@ -27,9 +25,6 @@ import { checkVersionStep, createEntry, type EntryFields, openEntry, type Verifi
 import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
-import { SyncRequest, SyncResponse } from './pb/files.js'
-
-const ID_RE = /^[0-9a-f]{32}$/
 
 /** Whether a blob is on this node now, and if not, why (a sentence for the user). */
 export type BlobResult = { ok: true } | { ok: false; reason: string }
@@ -53,17 +48,14 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly eagerSize: number
   private readonly historyLimit: number
   private readonly log: Logger
-  private readonly syncing = new Set<string>()
-  private readonly syncAgain = new Set<string>()
+  private readonly sync: SyncEngine
   private readonly fetching = new Map<string, Promise<BlobResult>>()
   private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
   private active = 0
   private writing: Promise<unknown> = Promise.resolve()
-  private topologyId?: string
   private retryTimer?: ReturnType<typeof setInterval>
   private gcTimer?: ReturnType<typeof setInterval>
   private started = false
-  private stopResync?: () => void
 
   constructor(components: FilesComponents, init: FilesInit) {
     super()
@@ -76,10 +68,28 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     this.historyLimit = init.historyLimit ?? HISTORY_LIMIT
     this.log = components.logger.forComponent('clawlink:files')
     const prefix = init.protocolPrefix ?? PROTOCOL_PREFIX
-    this.syncProtocol = `/${prefix}/${SYNC_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.syncProtocol = `/${prefix}/${SYNC_PROTOCOL_NAME}/${SYNC_PROTOCOL_VERSION}`
     this.blobProtocol = `/${prefix}/${BLOB_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
     this.topic = init.topic ?? TOPIC
-    this.handleSync = this.handleSync.bind(this)
+    this.sync = new SyncEngine(components, {
+      protocol: this.syncProtocol,
+      logName: 'clawlink:files',
+      state: this.store.sync,
+      source: {
+        epoch: () => this.store.sync.epoch(),
+        changes: (after, limit) => this.store.changes(after, limit),
+        raw: (id) => this.store.raw(id),
+      },
+      has: (id) => this.store.has(id),
+      receive: (items, asked, peer) => this.receive(items, asked, peer),
+      responseBytes: SYNC_RESPONSE_BYTES,
+      maxResponse: MAX_SYNC_MESSAGE,
+      onDone: (peer, r) => {
+        if (!r.complete) return
+        this.safeDispatch('sync:done', { peer, fetched: r.fetched, bytes: r.bytes })
+        this.fetchMissing()
+      },
+    })
     this.handleBlob = this.handleBlob.bind(this)
     this.validate = this.validate.bind(this)
   }
@@ -92,21 +102,11 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   async start(): Promise<void> {
     const { registrar } = this.components
-    await registrar.handle(this.syncProtocol, this.handleSync, {
-      maxInboundStreams: 4,
-      maxOutboundStreams: 4,
-      runOnLimitedConnection: true,
-    })
+    await this.sync.start()
     await registrar.handle(this.blobProtocol, this.handleBlob, {
       maxInboundStreams: 16,
       maxOutboundStreams: 16,
       runOnLimitedConnection: true,
-    })
-    this.topologyId = await registrar.register(this.syncProtocol, {
-      notifyOnLimitedConnection: true,
-      onConnect: (peerId) => {
-        void this.syncFrom(peerId)
-      },
     })
     this.started = true
   }
@@ -115,12 +115,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.subscribe(this.topic)
-    this.stopResync = startResync({
-      pubsub,
-      connectionManager: this.components.connectionManager,
-      topic: this.topic,
-      sync: (peer) => this.syncFrom(peer),
-    })
+    this.sync.afterStart(this.topic)
     this.fetchMissing()
     this.retryTimer = setInterval(() => this.fetchMissing(), RETRY_MISSING)
     this.gcTimer = setInterval(() => {
@@ -130,12 +125,10 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   async stop(): Promise<void> {
     this.started = false
-    this.stopResync?.()
+    await this.sync.stop()
     clearInterval(this.retryTimer)
     clearInterval(this.gcTimer)
     const { registrar, pubsub } = this.components
-    if (this.topologyId != null) registrar.unregister(this.topologyId)
-    await registrar.unhandle(this.syncProtocol)
     await registrar.unhandle(this.blobProtocol)
     pubsub.topicValidators.delete(this.topic)
     try {
@@ -274,117 +267,41 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   // ---- anti-entropy ----
 
-  /** Pulls from `peer` the entries we lack. */
+  /** Pulls from `peer` the entries it stored since this node's cursor there. */
   async syncFrom(peerId: PeerId): Promise<number> {
-    const peer = peerId.toString()
-    if (!this.started) return 0
-    if (this.syncing.has(peer)) {
-      // asked again while pulling: pull once more afterwards, for what the running pass may miss
-      this.syncAgain.add(peer)
-      return 0
-    }
-    this.syncing.add(peer)
-    let stream: Stream | undefined
-    let fetched = 0
-    try {
-      const signal = AbortSignal.timeout(SYNC_TIMEOUT * 10)
-      stream = await this.components.connectionManager.openStream(peerId, this.syncProtocol, {
-        signal,
-        runOnLimitedConnection: true,
-      })
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      const ask = async (req: SyncRequest): Promise<SyncResponse> => {
-        await lp.write(SyncRequest.encode(req), { signal })
-        return SyncResponse.decode(await lp.read({ signal }), {
-          limits: { ids: SYNC_IDS_PAGE, entries: SYNC_GET_BATCH },
-        })
-      }
-      const missing: string[] = []
-      let cursor = ''
-      for (let page = 0; page < MAX_SYNC_REQUESTS / 2; page++) {
-        const res = await ask({ kind: SyncRequest.Kind.IDS, cursor, ids: [] })
-        for (const id of res.ids) if (ID_RE.test(id) && !this.store.has(id)) missing.push(id)
-        if (!res.more || res.ids.length === 0) break
-        cursor = res.cursor
-      }
-      while (missing.length > 0 && this.started) {
-        const batch = missing.splice(0, SYNC_GET_BATCH)
-        const res = await ask({ kind: SyncRequest.Kind.GET, cursor: '', ids: batch })
-        if (res.entries.length === 0) break
-        const opened: VerifiedEntry[] = []
-        for (const raw of res.entries) {
-          try {
-            const entry = await openEntry(raw, this.maxFileSize)
-            if (!batch.includes(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
-            opened.push(entry)
-          } catch (err) {
-            if (!(err instanceof InvalidEntryError)) throw err
-            this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
-          }
-        }
-        // lowest versions first: a key's history is measured step by step, as its authors wrote it
-        opened.sort((x, y) => x.version - y.version)
-        for (const entry of opened) {
-          try {
-            this.checkStep(entry)
-          } catch (err) {
-            if (!(err instanceof VersionJumpError)) throw err
-            this.refused(entry, err, peer, 'sync')
-            continue
-          }
-          if (this.take(entry, 'sync')) fetched++
-        }
-      }
-      await stream.close({ signal }).catch(() => {})
-      this.safeDispatch('sync:done', { peer, fetched })
-      this.fetchMissing()
-    } catch (err) {
-      stream?.abort(err as Error)
-      this.log('file sync from %s failed - %e', peer, err)
-    } finally {
-      this.syncing.delete(peer)
-      if (this.syncAgain.delete(peer)) setTimeout(() => void this.syncFrom(peerId), 0)
-    }
-    return fetched
+    return (await this.sync.syncFrom(peerId)).fetched
   }
 
-  private async handleSync(stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    try {
-      for (let n = 0; n < MAX_SYNC_REQUESTS; n++) {
-        let req: SyncRequest
-        try {
-          req = SyncRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }), {
-            limits: { ids: SYNC_GET_BATCH },
-          })
-        } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
-          throw err
-        }
-        let res: SyncResponse
-        if (req.kind === SyncRequest.Kind.IDS) {
-          const after = /^\d+$/.test(req.cursor) ? Number(req.cursor) : 0
-          const page = this.store.ids(after, SYNC_IDS_PAGE)
-          res = {
-            ids: page.map((p) => p.id),
-            more: page.length === SYNC_IDS_PAGE,
-            cursor: String(page.at(-1)?.rowid ?? after),
-            entries: [],
-          }
-        } else {
-          const entries = req.ids.slice(0, SYNC_GET_BATCH).flatMap((id) => {
-            const raw = this.store.raw(id)
-            return raw != null ? [raw as Uint8Array<ArrayBuffer>] : []
-          })
-          res = { ids: [], more: false, cursor: '', entries }
-        }
-        await lp.write(SyncResponse.encode(res))
+  /** Verifies and stores the entries of one sync response. */
+  private async receive(items: Uint8Array[], asked: ReadonlySet<string>, peer: string): Promise<Received> {
+    const opened: VerifiedEntry[] = []
+    for (const raw of items) {
+      try {
+        const entry = await openEntry(raw, this.maxFileSize)
+        if (!asked.has(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
+        opened.push(entry)
+      } catch (err) {
+        if (!(err instanceof InvalidEntryError)) throw err
+        this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
       }
-      await stream.close()
-    } catch (err) {
-      this.log('file sync request from %p failed - %e', connection.remotePeer, err)
-      stream.abort(err as Error)
     }
+    // lowest versions first: a key's history is measured step by step, as its authors wrote it
+    opened.sort((x, y) => x.version - y.version)
+    let fetched = 0
+    let hold = false
+    for (const entry of opened) {
+      try {
+        this.checkStep(entry)
+      } catch (err) {
+        if (!(err instanceof VersionJumpError)) throw err
+        this.refused(entry, err, peer, 'sync')
+        // asked for again at the next pass: the cursor stays before it
+        hold = true
+        continue
+      }
+      if (this.take(entry, 'sync')) fetched++
+    }
+    return { ids: opened.map((e) => e.id), fetched, hold }
   }
 
   // ---- blobs ----
