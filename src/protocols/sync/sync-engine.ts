@@ -181,7 +181,7 @@ export class SyncEngine {
         const have = new Set(got.ids)
         const rest = batch.filter((id) => !have.has(id) && !this.init.has(id))
         // nothing usable came back: stop here, the next pass asks again from the same cursor
-        if (have.size === 0) return rest.length === 0
+        if (have.size === 0 && rest.length > 0) return false
         // a response is cut at its byte limit: ask again for the rest
         queue.unshift(...rest)
       } finally {
