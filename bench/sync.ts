@@ -11,7 +11,7 @@ import { median, printTable, round, saveResult, world } from './lib.ts'
 
 const SIZES = (process.env.BENCH_SYNC_SIZES ?? '1000,10000,100000').split(',').map(Number)
 const FILE_KEYS = Number(process.env.BENCH_SYNC_FILE_KEYS ?? 10_000)
-const PASSES = 5
+const PASSES = 9
 
 class Quiet extends Writable {
   override _write(_c: Buffer, _e: string, cb: () => void): void {

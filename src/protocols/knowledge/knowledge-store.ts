@@ -84,7 +84,6 @@ export class KnowledgeStore {
 
   /** Stores a verified broadcast; false if it was already here. Call inside a transaction with its event. */
   put(b: VerifiedBroadcast, receivedAt = Date.now()): boolean {
-    if (this.has(b.id)) return false
     const r = this.stmt.insert!.run(
       b.id,
       b.author,
