@@ -160,6 +160,7 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
       cursor: 'uint53',
       more: 'bool',
       items: { repeated: 'bytes' },
+      restart: 'bool',
     },
   },
   {

@@ -94,6 +94,14 @@ function end(
     },
     source: {
       epoch: () => items.state.epoch(),
+      head: () =>
+        Number(
+          (
+            items.store.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'items'`).get() as {
+              seq: number
+            }
+          )?.seq ?? 0,
+        ),
       changes: (after, limit) => {
         e.changes++
         const rows = items.store.db
@@ -184,6 +192,23 @@ describe('sync engine', () => {
     const r = await eb.engine.syncFrom(peerIdFromString(A))
     expect(r).toMatchObject({ fetched: 10, complete: true })
     expect(b.state.cursor(A)).toEqual({ epoch: a.state.epoch(), seq: 10 })
+  })
+
+  it('a peer restored from a backup (same epoch, its sequence back) is read from zero', async () => {
+    const a = new Items()
+    const b = new Items()
+    for (let i = 0; i < 100; i++) a.put(hex(i))
+    const { eb } = await pair(a, b)
+    await eb.engine.syncFrom(peerIdFromString(A))
+    expect(b.state.cursor(A)?.seq).toBe(100)
+    // what a backup taken at 50 holds: the same epoch, the sequence at 50
+    a.store.db.exec(
+      `DELETE FROM items WHERE seq > 50; UPDATE sqlite_sequence SET seq = 50 WHERE name = 'items'`,
+    )
+    for (let i = 0; i < 5; i++) a.put(hex(i, 'c'))
+    const r = await eb.engine.syncFrom(peerIdFromString(A))
+    expect(r).toMatchObject({ fetched: 5, complete: true })
+    expect(b.state.cursor(A)?.seq).toBe(55)
   })
 
   it('a crash after storing a page but before its cursor leaves no gap: the page is asked again', async () => {

@@ -86,6 +86,7 @@ export class FileStore {
         'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
       ),
       ids: db.prepare('SELECT seq AS rowid, id FROM file_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
+      head: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'file_entries'`),
       maxVersion: db.prepare('SELECT max(version) AS v FROM file_entries WHERE key = ?'),
       prune: db.prepare(
         `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC LIMIT -1 OFFSET ?`,
@@ -153,6 +154,11 @@ export class FileStore {
       rowid: Number(r.rowid),
       id: r.id,
     }))
+  }
+
+  /** The highest sequence number given to an entry (AUTOINCREMENT never gives one twice). */
+  head(): number {
+    return Number((this.stmt.head!.get() as { seq: number } | undefined)?.seq ?? 0)
   }
 
   /** Ids of entries stored after sequence `after`, for cursor sync; the sequence the page got to. */

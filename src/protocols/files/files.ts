@@ -77,6 +77,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       state: this.store.sync,
       source: {
         epoch: () => this.store.sync.epoch(),
+        head: () => this.store.head(),
         changes: (after, limit) => this.store.changes(after, limit),
         raw: (id) => this.store.raw(id),
       },

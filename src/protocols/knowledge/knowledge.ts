@@ -65,6 +65,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
       state: this.store.sync,
       source: {
         epoch: () => this.store.sync.epoch(),
+        head: () => this.store.sync.head(),
         changes: (after, limit) => this.store.changes(after, this.now() - this.maxAge, limit),
         raw: (id) => this.store.raw(id),
       },

@@ -22,6 +22,8 @@ export { type Cursor, SyncState } from './sync-state.js'
 /** What a store answers with. */
 export interface SyncSource {
   epoch(): string
+  /** The highest sequence number given out: a cursor beyond it is from before a restore from a backup. */
+  head(): number
   /**
    * Ids of the items stored after sequence `after`, oldest first, at most `limit` rows looked at; the
    * sequence the page got to (past rows it left out, such as expired ones), and whether rows remain.

@@ -125,8 +125,8 @@ export class SyncEngine {
     for (let page = 0; page < MAX_REQUESTS / 2 && this.started; page++) {
       const res = await ask({ kind: SyncRequest.Kind.CHANGES, epoch, after, ids: [] })
       if (!EPOCH_RE.test(res.epoch)) throw new InvalidSyncResponseError('a response without a valid epoch')
-      // another epoch: the peer's sequence started again, and it answered from 0
-      const from = res.epoch === epoch ? after : 0
+      // another epoch, or the peer's store went back: it answered from 0
+      const from = res.epoch === epoch && !res.restart ? after : 0
       if (!Number.isSafeInteger(res.cursor) || res.cursor < from)
         throw new InvalidSyncResponseError(`cursor ${res.cursor} is before ${from}`)
       const wanted = res.ids.filter((id) => ID_RE.test(id) && !this.init.has(id))
@@ -220,9 +220,17 @@ export class SyncEngine {
     const { source } = this.init
     if (req.kind === SyncRequest.Kind.CHANGES) {
       const epoch = source.epoch()
-      const after = req.epoch === epoch ? req.after : 0
+      // a cursor beyond what this store ever numbered: the store went back (restored from a backup)
+      const after = req.epoch === epoch && req.after <= source.head() ? req.after : 0
       const page = source.changes(after, IDS_PAGE)
-      return { epoch, ids: page.ids, cursor: page.cursor, more: page.more, items: [] }
+      return {
+        epoch,
+        ids: page.ids,
+        cursor: page.cursor,
+        more: page.more,
+        items: [],
+        restart: after !== req.after,
+      }
     }
     const items: Uint8Array<ArrayBuffer>[] = []
     let bytes = 0
@@ -233,6 +241,6 @@ export class SyncEngine {
       bytes += raw.byteLength
       items.push(raw as Uint8Array<ArrayBuffer>)
     }
-    return { epoch: '', ids: [], cursor: 0, more: false, items }
+    return { epoch: '', ids: [], cursor: 0, more: false, items, restart: false }
   }
 }

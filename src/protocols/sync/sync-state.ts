@@ -40,6 +40,7 @@ export class SyncState {
     )
     this.stmt = {
       epoch: db.prepare('SELECT epoch FROM sync_sequences WHERE service = ?'),
+      head: db.prepare('SELECT seq FROM sync_sequences WHERE service = ?'),
       next: db.prepare('UPDATE sync_sequences SET seq = seq + 1 WHERE service = ? RETURNING seq'),
       get: db.prepare('SELECT epoch, seq FROM sync_cursors WHERE service = ? AND peer = ?'),
       set: db.prepare(`INSERT INTO sync_cursors (service, peer, epoch, seq) VALUES (?, ?, ?, ?)
@@ -57,6 +58,11 @@ export class SyncState {
   /** The next sequence number; call in the transaction that stores the item it numbers. */
   next(): number {
     return Number((this.stmt.next!.get(this.service) as { seq: number }).seq)
+  }
+
+  /** The highest sequence number given out by next(). */
+  head(): number {
+    return Number((this.stmt.head!.get(this.service) as { seq: number }).seq)
   }
 
   cursor(peer: string): Cursor | undefined {

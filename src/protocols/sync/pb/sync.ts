@@ -201,6 +201,7 @@ export interface SyncResponse {
   cursor: number
   more: boolean
   items: Uint8Array<ArrayBuffer>[]
+  restart: boolean
 }
 
 export namespace SyncResponse {
@@ -242,6 +243,11 @@ export namespace SyncResponse {
           }
         }
 
+        if ((obj.restart != null && obj.restart !== false)) {
+          w.uint32(48)
+          w.bool(obj.restart)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -251,7 +257,8 @@ export namespace SyncResponse {
           ids: [],
           cursor: 0,
           more: false,
-          items: []
+          items: [],
+          restart: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -286,6 +293,10 @@ export namespace SyncResponse {
               }
 
               obj.items.push(reader.bytes())
+              break
+            }
+            case 6: {
+              obj.restart = reader.bool()
               break
             }
             default: {
@@ -359,6 +370,13 @@ export namespace SyncResponse {
 
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.restart`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -398,6 +416,11 @@ export namespace SyncResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SyncResponseRestartFieldEvent {
+    field: '$.restart'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SyncResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncResponse.codec())
   }
@@ -406,7 +429,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseEpochFieldEvent | SyncResponseIdsFieldEvent | SyncResponseCursorFieldEvent | SyncResponseMoreFieldEvent | SyncResponseItemsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseEpochFieldEvent | SyncResponseIdsFieldEvent | SyncResponseCursorFieldEvent | SyncResponseMoreFieldEvent | SyncResponseItemsFieldEvent | SyncResponseRestartFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }
