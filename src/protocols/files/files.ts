@@ -1,16 +1,15 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { TypedEventEmitter } from 'main-event'
 import { type Received, SyncEngine } from '../sync/index.js'
+import { BlobFetcher, type BlobResult } from './blob-fetcher.js'
 import type { BlobStore } from './blob-store.js'
-import { fetchBlob, serveBlob } from './blob-transfer.js'
+import { serveBlob } from './blob-transfer.js'
 import {
   BLOB_PROTOCOL_NAME,
   EAGER_FETCH_SIZE,
   HISTORY_LIMIT,
-  MAX_CONCURRENT_FETCHES,
   MAX_FILE_SIZE,
   MAX_SYNC_MESSAGE,
   PROTOCOL_PREFIX,
@@ -18,7 +17,6 @@ import {
   SYNC_PROTOCOL_NAME,
   SYNC_PROTOCOL_VERSION,
   SYNC_RESPONSE_BYTES,
-  SYNC_TIMEOUT,
   TOPIC,
 } from './constants.js'
 import { checkVersionStep, createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
@@ -26,8 +24,6 @@ import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
 
-/** Whether a blob is on this node now, and if not, why (a sentence for the user). */
-export type BlobResult = { ok: true } | { ok: false; reason: string }
 const RETRY_MISSING = 30_000
 const GC_INTERVAL = 5 * 60_000
 
@@ -49,9 +45,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly historyLimit: number
   private readonly log: Logger
   private readonly sync: SyncEngine
-  private readonly fetching = new Map<string, Promise<BlobResult>>()
-  private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
-  private active = 0
+  private readonly fetcher: BlobFetcher
   private writing: Promise<unknown> = Promise.resolve()
   private retryTimer?: ReturnType<typeof setInterval>
   private gcTimer?: ReturnType<typeof setInterval>
@@ -90,6 +84,14 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
         this.safeDispatch('sync:done', { peer, fetched: r.fetched, bytes: r.bytes })
         this.fetchMissing()
       },
+    })
+    this.fetcher = new BlobFetcher({
+      components,
+      blobs: this.blobs,
+      protocol: this.blobProtocol,
+      log: this.log,
+      running: () => this.started,
+      dispatch: (type, detail) => this.safeDispatch(type, detail as never),
     })
     this.handleBlob = this.handleBlob.bind(this)
     this.validate = this.validate.bind(this)
@@ -222,7 +224,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       return { before, after }
     })
     if (isNew && !entry.deleted && entry.size <= this.eagerSize)
-      this.enqueue(entry.sha256, entry.size, entry.author)
+      this.fetcher.enqueue(entry.sha256, entry.size, entry.author)
     return isNew
   }
 
@@ -321,88 +323,12 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     }
   }
 
-  /** Fetches a blob from one peer; false if it does not have it; throws if the transfer fails. */
-  private async fetchFrom(peer: string, sha256: string, size: number): Promise<boolean> {
-    const stream = await this.components.connectionManager.openStream(
-      peerIdFromString(peer),
-      this.blobProtocol,
-      {
-        signal: AbortSignal.timeout(SYNC_TIMEOUT),
-        runOnLimitedConnection: true,
-      },
-    )
-    const writer = await this.blobs.writer({ sha256, size })
-    try {
-      const found = await fetchBlob(stream, sha256, size, writer, (received) =>
-        this.safeDispatch('blob:progress', { sha256, received, size }),
-      )
-      if (found) await writer.finish()
-      else await writer.abort()
-      await stream.close().catch(() => {})
-      return found
-    } catch (err) {
-      await writer.abort()
-      stream.abort(err as Error)
-      throw err
-    }
-  }
-
   /**
    * Makes sure this node holds a blob: fetched from the author first, then from any connected peer.
    * A corrupted or truncated transfer is discarded and the next peer tried.
    */
   ensureBlob(sha256: string, size: number, author?: string): Promise<BlobResult> {
-    const running = this.fetching.get(sha256)
-    if (running != null) return running
-    const job = (async (): Promise<BlobResult> => {
-      if (await this.blobs.has(sha256)) return { ok: true }
-      const self = this.components.peerId.toString()
-      const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
-      const peers = [...new Set([...(author != null && author !== self ? [author] : []), ...connected])]
-      const failures: string[] = []
-      for (const peer of peers) {
-        try {
-          if (await this.fetchFrom(peer, sha256, size)) {
-            this.safeDispatch('blob:fetched', { sha256, size, peer })
-            return { ok: true }
-          }
-        } catch (err) {
-          const reason = (err as Error).message
-          // a ping that gave up, a reset, a peer that went away: say the connection went, not just "EOF"
-          const lost = this.components.connectionManager.getConnections(peerIdFromString(peer)).length === 0
-          failures.push(
-            `from ${peer.slice(0, 16)}… ${reason}${lost ? ' (the connection to it was lost)' : ''}`,
-          )
-          if (err instanceof FileError) this.safeDispatch('blob:invalid', { sha256, peer, reason })
-          else this.log('fetching %s from %s failed - %e', sha256, peer, err)
-        }
-      }
-      // say what happened: "nobody has it" only when no transfer was tried and failed
-      if (failures.length > 0) return { ok: false, reason: `fetching it failed: ${failures.join('; ')}` }
-      if (peers.length === 0) return { ok: false, reason: 'no peer is connected' }
-      return { ok: false, reason: 'no connected peer has it' }
-    })().finally(() => this.fetching.delete(sha256))
-    this.fetching.set(sha256, job)
-    return job
-  }
-
-  private enqueue(sha256: string, size: number, author: string): void {
-    if (this.fetching.has(sha256) || this.queue.some((q) => q.sha256 === sha256)) return
-    this.queue.push({ sha256, size, author })
-    this.drain()
-  }
-
-  private drain(): void {
-    while (this.started && this.active < MAX_CONCURRENT_FETCHES && this.queue.length > 0) {
-      const next = this.queue.shift()!
-      this.active++
-      void this.ensureBlob(next.sha256, next.size, next.author)
-        .catch(() => undefined)
-        .finally(() => {
-          this.active--
-          this.drain()
-        })
-    }
+    return this.fetcher.ensure(sha256, size, author)
   }
 
   /** Queues every eagerly replicated blob this node lacks. */
@@ -410,7 +336,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     if (!this.started) return
     void (async () => {
       for (const e of this.store.eager(this.eagerSize)) {
-        if (!(await this.blobs.has(e.sha256))) this.enqueue(e.sha256, e.size, e.author)
+        if (!(await this.blobs.has(e.sha256))) this.fetcher.enqueue(e.sha256, e.size, e.author)
       }
     })().catch((err) => this.log.error('scanning for missing blobs failed - %e', err))
   }

@@ -12,6 +12,7 @@ import type { VerifiedEntry } from './entry.js'
 import type { FileStore, KeyState } from './file-store.js'
 import { Files } from './files.js'
 
+export type { BlobResult } from './blob-fetcher.js'
 export { BlobStore, type BlobWriter } from './blob-store.js'
 export * as limits from './constants.js'
 export {
@@ -25,7 +26,7 @@ export {
 } from './entry.js'
 export { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 export { FileStore, type KeyState, type StoredEntry, stateOf } from './file-store.js'
-export { type BlobResult, Files } from './files.js'
+export { Files } from './files.js'
 export {
   BlobHeader,
   BlobRequest,
