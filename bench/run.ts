@@ -5,6 +5,7 @@ import { runFilesBench } from './files.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runRelayBench } from './relay.ts'
 import { runScaleBench } from './scale.ts'
+import { runSyncBench } from './sync.ts'
 import { runTasksBench } from './tasks.ts'
 
 const only = process.argv[2]
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   tasks: runTasksBench,
   knowledge: runKnowledgeBench,
   files: runFilesBench,
+  sync: runSyncBench,
   relay: runRelayBench,
   scale: runScaleBench,
 }

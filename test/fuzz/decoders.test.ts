@@ -25,6 +25,8 @@ import * as presenceLimits from '../../src/protocols/presence/constants.js'
 import { InvalidCardError } from '../../src/protocols/presence/errors.js'
 import { AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
 import { decodeStrict, InvalidTextError } from '../../src/protocols/strings.js'
+import * as syncLimits from '../../src/protocols/sync/constants.js'
+import * as sync from '../../src/protocols/sync/pb/sync.js'
 import * as taskLimits from '../../src/protocols/tasks/constants.js'
 import { InvalidTaskMessageError } from '../../src/protocols/tasks/errors.js'
 import { TaskAck, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
@@ -87,7 +89,6 @@ const AGENT_CARD: Schema = {
   addrs: { repeated: 'bytes' },
   relayOnly: 'bool',
 }
-const SYNC_ENTRY: Schema = { id: 'string', time: 'uint64' }
 
 interface Codec {
   encode(obj: never): Uint8Array
@@ -141,23 +142,25 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
   },
   { name: 'knowledge Broadcast', codec: knowledge.Broadcast, schema: { body: 'bytes', signature: 'bytes' } },
   {
-    name: 'knowledge SyncRequest',
-    codec: knowledge.SyncRequest,
+    name: 'sync SyncRequest',
+    codec: sync.SyncRequest,
     schema: {
-      kind: { enum: enumValues(knowledge.SyncRequest.Kind) },
-      since: 'uint64',
-      cursor: 'string',
+      kind: { enum: enumValues(sync.SyncRequest.Kind) },
+      epoch: 'string',
+      after: 'uint53',
       ids: { repeated: 'string' },
     },
   },
   {
-    name: 'knowledge SyncResponse',
-    codec: knowledge.SyncResponse,
+    name: 'sync SyncResponse',
+    codec: sync.SyncResponse,
     schema: {
-      entries: { repeatedMessage: SYNC_ENTRY },
+      epoch: 'string',
+      ids: { repeated: 'string' },
+      cursor: 'uint53',
       more: 'bool',
-      cursor: 'string',
       items: { repeated: 'bytes' },
+      restart: 'bool',
     },
   },
   {
@@ -176,20 +179,6 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
     },
   },
   { name: 'files Entry', codec: files.Entry, schema: { body: 'bytes', signature: 'bytes' } },
-  {
-    name: 'files SyncRequest',
-    codec: files.SyncRequest,
-    schema: {
-      kind: { enum: enumValues(files.SyncRequest.Kind) },
-      cursor: 'string',
-      ids: { repeated: 'string' },
-    },
-  },
-  {
-    name: 'files SyncResponse',
-    codec: files.SyncResponse,
-    schema: { ids: { repeated: 'string' }, more: 'bool', cursor: 'string', entries: { repeated: 'bytes' } },
-  },
   {
     name: 'files BlobRequest',
     codec: files.BlobRequest,
@@ -383,58 +372,27 @@ describe('repeated-field limits', () => {
     item?: fc.Arbitrary<Uint8Array>
   }> = [
     {
-      name: 'files SyncResponse.ids (client)',
-      field: 1,
-      limit: filesLimits.SYNC_IDS_PAGE,
+      name: 'sync SyncResponse.ids (asker)',
+      field: 2,
+      limit: syncLimits.IDS_PAGE,
       decode: (b: Uint8Array) =>
-        files.SyncResponse.decode(b, {
-          limits: { ids: filesLimits.SYNC_IDS_PAGE, entries: filesLimits.SYNC_GET_BATCH },
-        }).ids.length,
+        sync.SyncResponse.decode(b, { limits: { ids: syncLimits.IDS_PAGE, items: syncLimits.GET_BATCH } }).ids
+          .length,
     },
     {
-      name: 'files SyncResponse.entries (client)',
+      name: 'sync SyncResponse.items (asker)',
+      field: 5,
+      limit: syncLimits.GET_BATCH,
+      decode: (b: Uint8Array) =>
+        sync.SyncResponse.decode(b, { limits: { ids: syncLimits.IDS_PAGE, items: syncLimits.GET_BATCH } })
+          .items.length,
+    },
+    {
+      name: 'sync SyncRequest.ids (responder)',
       field: 4,
-      limit: filesLimits.SYNC_GET_BATCH,
+      limit: syncLimits.GET_BATCH,
       decode: (b: Uint8Array) =>
-        files.SyncResponse.decode(b, {
-          limits: { ids: filesLimits.SYNC_IDS_PAGE, entries: filesLimits.SYNC_GET_BATCH },
-        }).entries.length,
-    },
-    {
-      name: 'files SyncRequest.ids (server)',
-      field: 3,
-      limit: filesLimits.SYNC_GET_BATCH,
-      decode: (b: Uint8Array) =>
-        files.SyncRequest.decode(b, { limits: { ids: filesLimits.SYNC_GET_BATCH } }).ids.length,
-    },
-    {
-      name: 'knowledge SyncResponse.entries (client)',
-      field: 1,
-      // an embedded SyncEntry
-      item: fc
-        .record({ id: fc.string({ maxLength: 8 }), time: U64 })
-        .map((e) => knowledge.SyncEntry.encode(e) as Uint8Array),
-      limit: knowledgeLimits.SYNC_IDS_PAGE,
-      decode: (b: Uint8Array) =>
-        knowledge.SyncResponse.decode(b, {
-          limits: { entries: knowledgeLimits.SYNC_IDS_PAGE, items: knowledgeLimits.SYNC_GET_BATCH },
-        }).entries.length,
-    },
-    {
-      name: 'knowledge SyncResponse.items (client)',
-      field: 4,
-      limit: knowledgeLimits.SYNC_GET_BATCH,
-      decode: (b: Uint8Array) =>
-        knowledge.SyncResponse.decode(b, {
-          limits: { entries: knowledgeLimits.SYNC_IDS_PAGE, items: knowledgeLimits.SYNC_GET_BATCH },
-        }).items.length,
-    },
-    {
-      name: 'knowledge SyncRequest.ids (server)',
-      field: 4,
-      limit: knowledgeLimits.SYNC_GET_BATCH,
-      decode: (b: Uint8Array) =>
-        knowledge.SyncRequest.decode(b, { limits: { ids: knowledgeLimits.SYNC_GET_BATCH } }).ids.length,
+        sync.SyncRequest.decode(b, { limits: { ids: syncLimits.GET_BATCH } }).ids.length,
     },
   ]
 
@@ -458,22 +416,19 @@ describe('repeated-field limits', () => {
   })
 
   it('limits hold for random and mutated bytes with small limits too', () => {
-    const small = { ids: 2, entries: 2, items: 2 }
+    const small = { ids: 2, items: 2 }
     const list = fc.oneof(
       randomBytes,
-      mutated(fc.integer({ min: 0, max: 6 }).map((n) => repeated(1, n, Uint8Array.of(0x61)))),
-      mutated(fc.integer({ min: 0, max: 6 }).map((n) => repeated(4, n, Uint8Array.of(0x08, 0x01)))),
+      mutated(fc.integer({ min: 0, max: 6 }).map((n) => repeated(2, n, Uint8Array.of(0x61)))),
+      mutated(fc.integer({ min: 0, max: 6 }).map((n) => repeated(4, n, Uint8Array.of(0x61)))),
+      mutated(fc.integer({ min: 0, max: 6 }).map((n) => repeated(5, n, Uint8Array.of(0x08, 0x01)))),
     )
     fc.assert(
       fc.property(list, (bytes) => {
-        const a = attempt(() => files.SyncResponse.decode(bytes, { limits: small }))
-        if (a.ok) expect(Math.max(a.value.ids.length, a.value.entries.length)).toBeLessThanOrEqual(2)
-        const b = attempt(() => knowledge.SyncResponse.decode(bytes, { limits: small }))
-        if (b.ok) expect(Math.max(b.value.entries.length, b.value.items.length)).toBeLessThanOrEqual(2)
-        const c = attempt(() => knowledge.SyncRequest.decode(bytes, { limits: small }))
+        const a = attempt(() => sync.SyncResponse.decode(bytes, { limits: small }))
+        if (a.ok) expect(Math.max(a.value.ids.length, a.value.items.length)).toBeLessThanOrEqual(2)
+        const c = attempt(() => sync.SyncRequest.decode(bytes, { limits: small }))
         if (c.ok) expect(c.value.ids.length).toBeLessThanOrEqual(2)
-        const d = attempt(() => files.SyncRequest.decode(bytes, { limits: small }))
-        if (d.ok) expect(d.value.ids.length).toBeLessThanOrEqual(2)
       }),
       runs(500),
     )

@@ -321,3 +321,46 @@ describe('persistence', () => {
     expect(reopened.idsSince(0, '', 10).map((e) => e.id)).toEqual([a.id, b.id])
   })
 })
+
+describe('sync sequence', () => {
+  it('numbers broadcasts in the order stored, never reusing a number after pruning', () => {
+    const first = make({ time: T0 + 10 * HOUR })
+    const second = make({ time: T0 })
+    knowledge.put(first)
+    knowledge.put(second)
+    expect(knowledge.changes(0, 0, 10)).toEqual({ ids: [first.id, second.id], cursor: 2, more: false })
+    // the one stored last is the oldest by time: pruning drops it, its number is not given again
+    knowledge.prune(1, 365 * 24 * HOUR, T0 + 10 * HOUR)
+    const third = make()
+    knowledge.put(third)
+    expect(knowledge.changes(2, 0, 10)).toEqual({ ids: [third.id], cursor: 3, more: false })
+    // rows past the retention window are left out of the page, but the cursor moves past them
+    expect(knowledge.changes(0, T0 + 5 * HOUR, 1)).toEqual({ ids: [first.id], cursor: 1, more: true })
+    expect(knowledge.changes(1, T0 + 5 * HOUR, 10)).toEqual({ ids: [], cursor: 3, more: false })
+  })
+
+  it('a store of the schema before cursors keeps its history, numbered in insertion order', () => {
+    const legacy = new Store(join(dir, 'legacy.db'))
+    stores.push(legacy)
+    legacy.db.exec(`CREATE TABLE broadcasts (id TEXT PRIMARY KEY, author TEXT NOT NULL, topic TEXT NOT NULL,
+      tags TEXT NOT NULL, content TEXT NOT NULL, time INTEGER NOT NULL, received_at INTEGER NOT NULL,
+      raw BLOB NOT NULL)`)
+    const old = [make(), make(), make()]
+    for (const b of old) {
+      legacy.db
+        .prepare('INSERT INTO broadcasts VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(b.id, b.author, b.topic, '[]', b.content, b.time, T0, b.raw)
+    }
+    const migrated = new KnowledgeStore(legacy.db)
+    expect(migrated.count()).toBe(3)
+    expect(migrated.changes(0, 0, 10)).toEqual({ ids: old.map((b) => b.id), cursor: 3, more: false })
+    const next = make()
+    expect(migrated.put(next)).toBe(true)
+    expect(migrated.changes(3, 0, 10).ids).toEqual([next.id])
+    // opening it again changes nothing, and keeps the epoch
+    const epoch = migrated.sync.epoch()
+    const again = new KnowledgeStore(legacy.db)
+    expect(again.sync.epoch()).toBe(epoch)
+    expect(again.changes(0, 0, 10).cursor).toBe(4)
+  })
+})

@@ -1,7 +1,9 @@
 export const PROTOCOL_PREFIX = 'clawlink'
 export const SYNC_PROTOCOL_NAME = 'files-sync'
 export const BLOB_PROTOCOL_NAME = 'blob'
+/** Version of the blob protocol; entry sync follows the shared engine's version. */
 export const PROTOCOL_VERSION = '1.0.0'
+export { SYNC_PROTOCOL_VERSION } from '../sync/constants.js'
 /** Gossipsub topic announcing new entries. */
 export const TOPIC = 'clawlink/files/1'
 export const SIGNING_DOMAIN = 'clawlink/files/1'
@@ -30,10 +32,11 @@ export const MAX_VERSION_LEAD = 2 ** 40
 /** Accepted clock skew for an entry's time. */
 export const MAX_FUTURE_SKEW = 5 * 60 * 1000
 
-export const SYNC_IDS_PAGE = 1000
-export const SYNC_GET_BATCH = 256
+/** Entry sync (paging, batches: sync/constants.ts): bytes of entries per response, and the largest
+ * response an asker reads (256 entries of at most MAX_ENTRY_SIZE fit well within both). */
+export const SYNC_RESPONSE_BYTES = 768 * 1024
 export const MAX_SYNC_MESSAGE = 1024 * 1024
-export const MAX_SYNC_REQUESTS = 10_000
+/** Blob transfer: a request must come within this time. */
 export const SYNC_TIMEOUT = 30_000
 
 /** Largest range of blob content served at once; a fetcher keeps at most BLOB_WINDOW of them requested. */

@@ -1,5 +1,6 @@
 // The replicated file map's entries: every retained version of every key, and which one wins.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedEntry } from './entry.js'
 
 const SCHEMA = `
@@ -66,10 +67,13 @@ export function stateOf(key: string, entries: StoredEntry[]): KeyState | undefin
 export class FileStore {
   private readonly db: DatabaseSync
   private readonly stmt: Record<string, StatementSync>
+  /** epoch and per-peer cursors of entry sync (the sequence is the table's own `seq`) */
+  readonly sync: SyncState
 
   constructor(db: DatabaseSync) {
     this.db = db
     db.exec(SCHEMA)
+    this.sync = new SyncState(db, 'files')
     this.stmt = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO file_entries (id, key, version, base, author, time, size, sha256, media_type,
@@ -82,6 +86,7 @@ export class FileStore {
         'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
       ),
       ids: db.prepare('SELECT seq AS rowid, id FROM file_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
+      head: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'file_entries'`),
       maxVersion: db.prepare('SELECT max(version) AS v FROM file_entries WHERE key = ?'),
       prune: db.prepare(
         `SELECT id FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC LIMIT -1 OFFSET ?`,
@@ -149,6 +154,17 @@ export class FileStore {
       rowid: Number(r.rowid),
       id: r.id,
     }))
+  }
+
+  /** The highest sequence number given to an entry (AUTOINCREMENT never gives one twice). */
+  head(): number {
+    return Number((this.stmt.head!.get() as { seq: number } | undefined)?.seq ?? 0)
+  }
+
+  /** Ids of entries stored after sequence `after`, for cursor sync; the sequence the page got to. */
+  changes(after: number, limit: number): { ids: string[]; cursor: number; more: boolean } {
+    const page = this.ids(after, limit)
+    return { ids: page.map((p) => p.id), cursor: page.at(-1)?.rowid ?? after, more: page.length === limit }
   }
 
   /** Keeps the newest `limit` versions of `key`; returns how many were dropped. */

@@ -1,38 +1,29 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
+import type { Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { startResync } from '../resync.js'
+import { type Received, SyncEngine } from '../sync/index.js'
+import { BlobFetcher, type BlobResult } from './blob-fetcher.js'
 import type { BlobStore } from './blob-store.js'
-import { fetchBlob, serveBlob } from './blob-transfer.js'
+import { serveBlob } from './blob-transfer.js'
 import {
   BLOB_PROTOCOL_NAME,
   EAGER_FETCH_SIZE,
   HISTORY_LIMIT,
-  MAX_CONCURRENT_FETCHES,
   MAX_FILE_SIZE,
   MAX_SYNC_MESSAGE,
-  MAX_SYNC_REQUESTS,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
-  SYNC_GET_BATCH,
-  SYNC_IDS_PAGE,
   SYNC_PROTOCOL_NAME,
-  SYNC_TIMEOUT,
+  SYNC_PROTOCOL_VERSION,
+  SYNC_RESPONSE_BYTES,
   TOPIC,
 } from './constants.js'
 import { checkVersionStep, createEntry, type EntryFields, openEntry, type VerifiedEntry } from './entry.js'
 import { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
-import { SyncRequest, SyncResponse } from './pb/files.js'
 
-const ID_RE = /^[0-9a-f]{32}$/
-
-/** Whether a blob is on this node now, and if not, why (a sentence for the user). */
-export type BlobResult = { ok: true } | { ok: false; reason: string }
 const RETRY_MISSING = 30_000
 const GC_INTERVAL = 5 * 60_000
 
@@ -53,17 +44,12 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
   private readonly eagerSize: number
   private readonly historyLimit: number
   private readonly log: Logger
-  private readonly syncing = new Set<string>()
-  private readonly syncAgain = new Set<string>()
-  private readonly fetching = new Map<string, Promise<BlobResult>>()
-  private readonly queue: Array<{ sha256: string; size: number; author: string }> = []
-  private active = 0
+  private readonly sync: SyncEngine
+  private readonly fetcher: BlobFetcher
   private writing: Promise<unknown> = Promise.resolve()
-  private topologyId?: string
   private retryTimer?: ReturnType<typeof setInterval>
   private gcTimer?: ReturnType<typeof setInterval>
   private started = false
-  private stopResync?: () => void
 
   constructor(components: FilesComponents, init: FilesInit) {
     super()
@@ -76,10 +62,37 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     this.historyLimit = init.historyLimit ?? HISTORY_LIMIT
     this.log = components.logger.forComponent('clawlink:files')
     const prefix = init.protocolPrefix ?? PROTOCOL_PREFIX
-    this.syncProtocol = `/${prefix}/${SYNC_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.syncProtocol = `/${prefix}/${SYNC_PROTOCOL_NAME}/${SYNC_PROTOCOL_VERSION}`
     this.blobProtocol = `/${prefix}/${BLOB_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
     this.topic = init.topic ?? TOPIC
-    this.handleSync = this.handleSync.bind(this)
+    this.sync = new SyncEngine(components, {
+      protocol: this.syncProtocol,
+      logName: 'clawlink:files',
+      state: this.store.sync,
+      source: {
+        epoch: () => this.store.sync.epoch(),
+        head: () => this.store.head(),
+        changes: (after, limit) => this.store.changes(after, limit),
+        raw: (id) => this.store.raw(id),
+      },
+      has: (id) => this.store.has(id),
+      receive: (items, asked, peer) => this.receive(items, asked, peer),
+      responseBytes: SYNC_RESPONSE_BYTES,
+      maxResponse: MAX_SYNC_MESSAGE,
+      onDone: (peer, r) => {
+        if (!r.complete) return
+        this.safeDispatch('sync:done', { peer, fetched: r.fetched, bytes: r.bytes })
+        this.fetchMissing()
+      },
+    })
+    this.fetcher = new BlobFetcher({
+      components,
+      blobs: this.blobs,
+      protocol: this.blobProtocol,
+      log: this.log,
+      running: () => this.started,
+      dispatch: (type, detail) => this.safeDispatch(type, detail as never),
+    })
     this.handleBlob = this.handleBlob.bind(this)
     this.validate = this.validate.bind(this)
   }
@@ -92,21 +105,11 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   async start(): Promise<void> {
     const { registrar } = this.components
-    await registrar.handle(this.syncProtocol, this.handleSync, {
-      maxInboundStreams: 4,
-      maxOutboundStreams: 4,
-      runOnLimitedConnection: true,
-    })
+    await this.sync.start()
     await registrar.handle(this.blobProtocol, this.handleBlob, {
       maxInboundStreams: 16,
       maxOutboundStreams: 16,
       runOnLimitedConnection: true,
-    })
-    this.topologyId = await registrar.register(this.syncProtocol, {
-      notifyOnLimitedConnection: true,
-      onConnect: (peerId) => {
-        void this.syncFrom(peerId)
-      },
     })
     this.started = true
   }
@@ -115,12 +118,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.subscribe(this.topic)
-    this.stopResync = startResync({
-      pubsub,
-      connectionManager: this.components.connectionManager,
-      topic: this.topic,
-      sync: (peer) => this.syncFrom(peer),
-    })
+    this.sync.afterStart(this.topic)
     this.fetchMissing()
     this.retryTimer = setInterval(() => this.fetchMissing(), RETRY_MISSING)
     this.gcTimer = setInterval(() => {
@@ -130,12 +128,10 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   async stop(): Promise<void> {
     this.started = false
-    this.stopResync?.()
+    await this.sync.stop()
     clearInterval(this.retryTimer)
     clearInterval(this.gcTimer)
     const { registrar, pubsub } = this.components
-    if (this.topologyId != null) registrar.unregister(this.topologyId)
-    await registrar.unhandle(this.syncProtocol)
     await registrar.unhandle(this.blobProtocol)
     pubsub.topicValidators.delete(this.topic)
     try {
@@ -228,7 +224,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       return { before, after }
     })
     if (isNew && !entry.deleted && entry.size <= this.eagerSize)
-      this.enqueue(entry.sha256, entry.size, entry.author)
+      this.fetcher.enqueue(entry.sha256, entry.size, entry.author)
     return isNew
   }
 
@@ -274,117 +270,41 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   // ---- anti-entropy ----
 
-  /** Pulls from `peer` the entries we lack. */
+  /** Pulls from `peer` the entries it stored since this node's cursor there. */
   async syncFrom(peerId: PeerId): Promise<number> {
-    const peer = peerId.toString()
-    if (!this.started) return 0
-    if (this.syncing.has(peer)) {
-      // asked again while pulling: pull once more afterwards, for what the running pass may miss
-      this.syncAgain.add(peer)
-      return 0
-    }
-    this.syncing.add(peer)
-    let stream: Stream | undefined
-    let fetched = 0
-    try {
-      const signal = AbortSignal.timeout(SYNC_TIMEOUT * 10)
-      stream = await this.components.connectionManager.openStream(peerId, this.syncProtocol, {
-        signal,
-        runOnLimitedConnection: true,
-      })
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      const ask = async (req: SyncRequest): Promise<SyncResponse> => {
-        await lp.write(SyncRequest.encode(req), { signal })
-        return SyncResponse.decode(await lp.read({ signal }), {
-          limits: { ids: SYNC_IDS_PAGE, entries: SYNC_GET_BATCH },
-        })
-      }
-      const missing: string[] = []
-      let cursor = ''
-      for (let page = 0; page < MAX_SYNC_REQUESTS / 2; page++) {
-        const res = await ask({ kind: SyncRequest.Kind.IDS, cursor, ids: [] })
-        for (const id of res.ids) if (ID_RE.test(id) && !this.store.has(id)) missing.push(id)
-        if (!res.more || res.ids.length === 0) break
-        cursor = res.cursor
-      }
-      while (missing.length > 0 && this.started) {
-        const batch = missing.splice(0, SYNC_GET_BATCH)
-        const res = await ask({ kind: SyncRequest.Kind.GET, cursor: '', ids: batch })
-        if (res.entries.length === 0) break
-        const opened: VerifiedEntry[] = []
-        for (const raw of res.entries) {
-          try {
-            const entry = await openEntry(raw, this.maxFileSize)
-            if (!batch.includes(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
-            opened.push(entry)
-          } catch (err) {
-            if (!(err instanceof InvalidEntryError)) throw err
-            this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
-          }
-        }
-        // lowest versions first: a key's history is measured step by step, as its authors wrote it
-        opened.sort((x, y) => x.version - y.version)
-        for (const entry of opened) {
-          try {
-            this.checkStep(entry)
-          } catch (err) {
-            if (!(err instanceof VersionJumpError)) throw err
-            this.refused(entry, err, peer, 'sync')
-            continue
-          }
-          if (this.take(entry, 'sync')) fetched++
-        }
-      }
-      await stream.close({ signal }).catch(() => {})
-      this.safeDispatch('sync:done', { peer, fetched })
-      this.fetchMissing()
-    } catch (err) {
-      stream?.abort(err as Error)
-      this.log('file sync from %s failed - %e', peer, err)
-    } finally {
-      this.syncing.delete(peer)
-      if (this.syncAgain.delete(peer)) setTimeout(() => void this.syncFrom(peerId), 0)
-    }
-    return fetched
+    return (await this.sync.syncFrom(peerId)).fetched
   }
 
-  private async handleSync(stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    try {
-      for (let n = 0; n < MAX_SYNC_REQUESTS; n++) {
-        let req: SyncRequest
-        try {
-          req = SyncRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }), {
-            limits: { ids: SYNC_GET_BATCH },
-          })
-        } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
-          throw err
-        }
-        let res: SyncResponse
-        if (req.kind === SyncRequest.Kind.IDS) {
-          const after = /^\d+$/.test(req.cursor) ? Number(req.cursor) : 0
-          const page = this.store.ids(after, SYNC_IDS_PAGE)
-          res = {
-            ids: page.map((p) => p.id),
-            more: page.length === SYNC_IDS_PAGE,
-            cursor: String(page.at(-1)?.rowid ?? after),
-            entries: [],
-          }
-        } else {
-          const entries = req.ids.slice(0, SYNC_GET_BATCH).flatMap((id) => {
-            const raw = this.store.raw(id)
-            return raw != null ? [raw as Uint8Array<ArrayBuffer>] : []
-          })
-          res = { ids: [], more: false, cursor: '', entries }
-        }
-        await lp.write(SyncResponse.encode(res))
+  /** Verifies and stores the entries of one sync response. */
+  private async receive(items: Uint8Array[], asked: ReadonlySet<string>, peer: string): Promise<Received> {
+    const opened: VerifiedEntry[] = []
+    for (const raw of items) {
+      try {
+        const entry = await openEntry(raw, this.maxFileSize)
+        if (!asked.has(entry.id)) throw new InvalidEntryError('an entry that was not asked for')
+        opened.push(entry)
+      } catch (err) {
+        if (!(err instanceof InvalidEntryError)) throw err
+        this.safeDispatch('entry:invalid', { peer, reason: err.message, via: 'sync' })
       }
-      await stream.close()
-    } catch (err) {
-      this.log('file sync request from %p failed - %e', connection.remotePeer, err)
-      stream.abort(err as Error)
     }
+    // lowest versions first: a key's history is measured step by step, as its authors wrote it
+    opened.sort((x, y) => x.version - y.version)
+    let fetched = 0
+    let hold = false
+    for (const entry of opened) {
+      try {
+        this.checkStep(entry)
+      } catch (err) {
+        if (!(err instanceof VersionJumpError)) throw err
+        this.refused(entry, err, peer, 'sync')
+        // asked for again at the next pass: the cursor stays before it
+        hold = true
+        continue
+      }
+      if (this.take(entry, 'sync')) fetched++
+    }
+    return { ids: opened.map((e) => e.id), fetched, hold }
   }
 
   // ---- blobs ----
@@ -403,88 +323,12 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     }
   }
 
-  /** Fetches a blob from one peer; false if it does not have it; throws if the transfer fails. */
-  private async fetchFrom(peer: string, sha256: string, size: number): Promise<boolean> {
-    const stream = await this.components.connectionManager.openStream(
-      peerIdFromString(peer),
-      this.blobProtocol,
-      {
-        signal: AbortSignal.timeout(SYNC_TIMEOUT),
-        runOnLimitedConnection: true,
-      },
-    )
-    const writer = await this.blobs.writer({ sha256, size })
-    try {
-      const found = await fetchBlob(stream, sha256, size, writer, (received) =>
-        this.safeDispatch('blob:progress', { sha256, received, size }),
-      )
-      if (found) await writer.finish()
-      else await writer.abort()
-      await stream.close().catch(() => {})
-      return found
-    } catch (err) {
-      await writer.abort()
-      stream.abort(err as Error)
-      throw err
-    }
-  }
-
   /**
    * Makes sure this node holds a blob: fetched from the author first, then from any connected peer.
    * A corrupted or truncated transfer is discarded and the next peer tried.
    */
   ensureBlob(sha256: string, size: number, author?: string): Promise<BlobResult> {
-    const running = this.fetching.get(sha256)
-    if (running != null) return running
-    const job = (async (): Promise<BlobResult> => {
-      if (await this.blobs.has(sha256)) return { ok: true }
-      const self = this.components.peerId.toString()
-      const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
-      const peers = [...new Set([...(author != null && author !== self ? [author] : []), ...connected])]
-      const failures: string[] = []
-      for (const peer of peers) {
-        try {
-          if (await this.fetchFrom(peer, sha256, size)) {
-            this.safeDispatch('blob:fetched', { sha256, size, peer })
-            return { ok: true }
-          }
-        } catch (err) {
-          const reason = (err as Error).message
-          // a ping that gave up, a reset, a peer that went away: say the connection went, not just "EOF"
-          const lost = this.components.connectionManager.getConnections(peerIdFromString(peer)).length === 0
-          failures.push(
-            `from ${peer.slice(0, 16)}… ${reason}${lost ? ' (the connection to it was lost)' : ''}`,
-          )
-          if (err instanceof FileError) this.safeDispatch('blob:invalid', { sha256, peer, reason })
-          else this.log('fetching %s from %s failed - %e', sha256, peer, err)
-        }
-      }
-      // say what happened: "nobody has it" only when no transfer was tried and failed
-      if (failures.length > 0) return { ok: false, reason: `fetching it failed: ${failures.join('; ')}` }
-      if (peers.length === 0) return { ok: false, reason: 'no peer is connected' }
-      return { ok: false, reason: 'no connected peer has it' }
-    })().finally(() => this.fetching.delete(sha256))
-    this.fetching.set(sha256, job)
-    return job
-  }
-
-  private enqueue(sha256: string, size: number, author: string): void {
-    if (this.fetching.has(sha256) || this.queue.some((q) => q.sha256 === sha256)) return
-    this.queue.push({ sha256, size, author })
-    this.drain()
-  }
-
-  private drain(): void {
-    while (this.started && this.active < MAX_CONCURRENT_FETCHES && this.queue.length > 0) {
-      const next = this.queue.shift()!
-      this.active++
-      void this.ensureBlob(next.sha256, next.size, next.author)
-        .catch(() => undefined)
-        .finally(() => {
-          this.active--
-          this.drain()
-        })
-    }
+    return this.fetcher.ensure(sha256, size, author)
   }
 
   /** Queues every eagerly replicated blob this node lacks. */
@@ -492,7 +336,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
     if (!this.started) return
     void (async () => {
       for (const e of this.store.eager(this.eagerSize)) {
-        if (!(await this.blobs.has(e.sha256))) this.enqueue(e.sha256, e.size, e.author)
+        if (!(await this.blobs.has(e.sha256))) this.fetcher.enqueue(e.sha256, e.size, e.author)
       }
     })().catch((err) => this.log.error('scanning for missing blobs failed - %e', err))
   }

@@ -2,7 +2,7 @@
  * @packageDocumentation
  *
  * ClawLink shared files: signed, versioned entries announced on gossipsub topic `clawlink/files/1`
- * and exchanged over `/clawlink/files-sync/1.0.0`; content-addressed blobs over `/clawlink/blob/1.0.0`.
+ * and exchanged over `/clawlink/files-sync/2.0.0` (the shared sync engine); content-addressed blobs over `/clawlink/blob/1.0.0`.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -12,6 +12,7 @@ import type { VerifiedEntry } from './entry.js'
 import type { FileStore, KeyState } from './file-store.js'
 import { Files } from './files.js'
 
+export type { BlobResult } from './blob-fetcher.js'
 export { BlobStore, type BlobWriter } from './blob-store.js'
 export * as limits from './constants.js'
 export {
@@ -25,14 +26,12 @@ export {
 } from './entry.js'
 export { FileError, InvalidEntryError, VersionJumpError } from './errors.js'
 export { FileStore, type KeyState, type StoredEntry, stateOf } from './file-store.js'
-export { type BlobResult, Files } from './files.js'
+export { Files } from './files.js'
 export {
   BlobHeader,
   BlobRequest,
   Entry,
   EntryBody,
-  SyncRequest as FileSyncRequest,
-  SyncResponse as FileSyncResponse,
 } from './pb/files.js'
 
 export type Via = 'own' | 'live' | 'sync'
@@ -72,7 +71,8 @@ export interface FilesEvents {
     reason: string
     via: 'live' | 'sync'
   }>
-  'sync:done': CustomEvent<{ peer: string; fetched: number }>
+  /** a pass that got to the peer's end; bytes: requests and responses on the stream */
+  'sync:done': CustomEvent<{ peer: string; fetched: number; bytes: number }>
   'blob:fetched': CustomEvent<{ sha256: string; size: number; peer: string }>
   'blob:invalid': CustomEvent<{ sha256: string; peer: string; reason: string }>
   'blob:progress': CustomEvent<{ sha256: string; received: number; size: number }>

@@ -1,7 +1,7 @@
 export const PROTOCOL_PREFIX = 'clawlink'
 /** History sync between two peers. */
 export const SYNC_PROTOCOL_NAME = 'knowledge-sync'
-export const PROTOCOL_VERSION = '1.0.0'
+export { SYNC_PROTOCOL_VERSION } from '../sync/constants.js'
 /** Gossipsub topic for live broadcasts (the knowledge topic is a field inside). */
 export const TOPIC = 'clawlink/knowledge/1'
 /** Domain of the author's signature, so it can never be mistaken for another ClawLink signature. */
@@ -20,14 +20,10 @@ export const MAX_FUTURE_SKEW = 5 * 60 * 1000
 export const MAX_ITEMS = 10_000
 export const MAX_AGE = 7 * 24 * 3600 * 1000
 
-/** Sync: ids per page, ids per GET, bytes per response (a response is cut there and asked again). */
-export const SYNC_IDS_PAGE = 1000
-export const SYNC_GET_BATCH = 256
+/** Sync (paging, batches, timeouts: sync/constants.ts): bytes of broadcasts per response (a response is
+ * cut there and asked again), and the largest response an asker reads. */
 export const SYNC_RESPONSE_BYTES = 2 * 1024 * 1024
 export const MAX_SYNC_MESSAGE = SYNC_RESPONSE_BYTES + MAX_BROADCAST_SIZE + 64 * 1024
-/** Requests one sync stream may carry, so a peer cannot keep a stream busy forever. */
-export const MAX_SYNC_REQUESTS = 10_000
-export const SYNC_TIMEOUT = 30_000
 
 /** Live broadcasts accepted per author: a bucket of BURST refilled at RATE per second. */
 export const RATE = 20

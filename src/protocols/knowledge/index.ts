@@ -2,7 +2,7 @@
  * @packageDocumentation
  *
  * ClawLink knowledge: signed broadcasts on gossipsub topic `clawlink/knowledge/1`, and history sync
- * over `/clawlink/knowledge-sync/1.0.0` so that peers converge on the same set.
+ * over `/clawlink/knowledge-sync/2.0.0` (the shared sync engine, src/protocols/sync) so that peers converge on the same set.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -25,7 +25,7 @@ export * as limits from './constants.js'
 export { InvalidBroadcastError } from './errors.js'
 export { Knowledge } from './knowledge.js'
 export { KnowledgeStore, type ListFilter, type StoredBroadcast } from './knowledge-store.js'
-export { Broadcast, BroadcastBody, SyncRequest, SyncResponse } from './pb/knowledge.js'
+export { Broadcast, BroadcastBody } from './pb/knowledge.js'
 
 export type Via = 'own' | 'live' | 'history'
 
@@ -59,7 +59,8 @@ export interface KnowledgeComponents {
 export interface KnowledgeEvents {
   'broadcast:invalid': CustomEvent<{ peer: string; reason: string; via: 'live' | 'history' }>
   'broadcast:throttled': CustomEvent<{ peer: string }>
-  'sync:done': CustomEvent<{ peer: string; fetched: number; ms: number }>
+  /** a pass that got to the peer's end; bytes: requests and responses on the stream */
+  'sync:done': CustomEvent<{ peer: string; fetched: number; ms: number; bytes: number }>
 }
 
 export function knowledge(init: KnowledgeInit): (components: KnowledgeComponents) => Knowledge {

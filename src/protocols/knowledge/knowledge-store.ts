@@ -1,6 +1,7 @@
 // Broadcasts this node holds, deduplicated by id and bounded by count and age.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { asBytes, text } from '../../store/sql-text.js'
+import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedBroadcast } from './broadcast.js'
 
 const SCHEMA = `
@@ -30,6 +31,20 @@ export interface ListFilter {
   limit?: number
 }
 
+/**
+ * MIGRATION (issue 13 sync): every broadcast gets a local sequence number for cursor sync. Rows stored
+ * before it are numbered in insertion (rowid) order, and the counter starts after them.
+ */
+function addSequence(db: DatabaseSync): number {
+  const cols = db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>
+  if (!cols.some((c) => c.name === 'seq')) {
+    db.exec(`ALTER TABLE broadcasts ADD COLUMN seq INTEGER;
+      UPDATE broadcasts SET seq = rowid;
+      CREATE UNIQUE INDEX IF NOT EXISTS broadcasts_seq ON broadcasts (seq);`)
+  }
+  return Number((db.prepare('SELECT coalesce(max(seq), 0) AS n FROM broadcasts').get() as { n: number }).n)
+}
+
 type Row = Record<string, string | number | Uint8Array | null>
 
 function toStored(r: Row): StoredBroadcast {
@@ -47,14 +62,18 @@ function toStored(r: Row): StoredBroadcast {
 export class KnowledgeStore {
   private readonly db: DatabaseSync
   private readonly stmt: Record<string, StatementSync>
+  /** epoch, sequence counter and per-peer cursors of history sync */
+  readonly sync: SyncState
 
   constructor(db: DatabaseSync) {
     this.db = db
     db.exec(SCHEMA)
+    this.sync = new SyncState(db, 'knowledge', addSequence(db))
     this.stmt = {
       insert:
-        db.prepare(`INSERT OR IGNORE INTO broadcasts (id, author, topic, tags, content, time, received_at, raw)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+        db.prepare(`INSERT OR IGNORE INTO broadcasts (id, author, topic, tags, content, time, received_at,
+        raw, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      changes: db.prepare('SELECT seq, id, time FROM broadcasts WHERE seq > ? ORDER BY seq LIMIT ?'),
       has: db.prepare('SELECT 1 FROM broadcasts WHERE id = ?'),
       raw: db.prepare('SELECT raw FROM broadcasts WHERE id = ?'),
       ids: db.prepare(`SELECT id, time FROM broadcasts WHERE time >= ? AND (time > ? OR (time = ? AND id > ?))
@@ -74,6 +93,7 @@ export class KnowledgeStore {
       b.time,
       receivedAt,
       b.raw,
+      this.sync.next(),
     )
     return Number(r.changes) > 0
   }
@@ -105,6 +125,19 @@ export class KnowledgeStore {
       time: number
     }>
     return rows.map((r) => ({ id: r.id, time: Number(r.time) }))
+  }
+
+  /**
+   * Ids of broadcasts stored after sequence `after` (at most `limit` rows looked at), leaving out those
+   * older than `since`; the sequence the page got to, and whether rows remain.
+   */
+  changes(after: number, since: number, limit: number): { ids: string[]; cursor: number; more: boolean } {
+    const rows = this.stmt.changes!.all(after, limit) as Array<{ seq: number; id: string; time: number }>
+    return {
+      ids: rows.filter((r) => Number(r.time) >= since).map((r) => r.id),
+      cursor: Number(rows.at(-1)?.seq ?? after),
+      more: rows.length === limit,
+    }
   }
 
   /** Newest first. */

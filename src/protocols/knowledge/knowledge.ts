@@ -1,10 +1,9 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { Logger, PeerId, Startable } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { RateLimiter } from '../rate-limiter.js'
-import { startResync } from '../resync.js'
+import { type Received, SyncEngine } from '../sync/index.js'
 import { type BroadcastInput, createBroadcast, openBroadcast, type VerifiedBroadcast } from './broadcast.js'
 import {
   BURST,
@@ -12,29 +11,23 @@ import {
   MAX_BROADCAST_SIZE,
   MAX_ITEMS,
   MAX_SYNC_MESSAGE,
-  MAX_SYNC_REQUESTS,
   PROTOCOL_PREFIX,
-  PROTOCOL_VERSION,
   RATE,
-  SYNC_GET_BATCH,
-  SYNC_IDS_PAGE,
   SYNC_PROTOCOL_NAME,
+  SYNC_PROTOCOL_VERSION,
   SYNC_RESPONSE_BYTES,
-  SYNC_TIMEOUT,
   TOPIC,
 } from './constants.js'
 import { InvalidBroadcastError } from './errors.js'
 import type { KnowledgeComponents, KnowledgeEvents, KnowledgeInit } from './index.js'
 import type { KnowledgeStore } from './knowledge-store.js'
-import { SyncRequest, SyncResponse } from './pb/knowledge.js'
 
 const PRUNE_INTERVAL = 60_000
-const ID_RE = /^[0-9a-f]{32}$/
 
 /**
  * Knowledge: signed broadcasts. Live ones travel over gossipsub; on every new connection each side
- * pulls from the other the broadcasts it lacks within the retention window (ids first, then bodies),
- * so late joiners and nodes back from a partition converge. Every broadcast, live or forwarded, is
+ * pulls from the other what it stored since the last pass (the shared sync engine, per-peer cursors),
+ * keeping what falls in the retention window, so late joiners and nodes back from a partition converge. Every broadcast, live or forwarded, is
  * verified against its author's signature before it is stored.
  */
 export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Startable {
@@ -48,15 +41,10 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private readonly limiter: RateLimiter
   private readonly now: () => number
   private readonly log: Logger
-  private readonly syncing = new Set<string>()
-  private readonly syncAgain = new Set<string>()
-  /** ids some sync is fetching right now */
-  private readonly claimed = new Set<string>()
+  private readonly sync: SyncEngine
   private readonly throttledAt = new Map<string, number>()
-  private topologyId?: string
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
-  private stopResync?: () => void
 
   constructor(components: KnowledgeComponents, init: KnowledgeInit) {
     super()
@@ -68,10 +56,27 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     this.now = init.now ?? Date.now
     this.limiter = new RateLimiter(init.rate ?? RATE, init.burst ?? BURST, this.now)
     this.log = components.logger.forComponent('clawlink:knowledge')
-    this.syncProtocol = `/${init.protocolPrefix ?? PROTOCOL_PREFIX}/${SYNC_PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.syncProtocol = `/${init.protocolPrefix ?? PROTOCOL_PREFIX}/${SYNC_PROTOCOL_NAME}/${SYNC_PROTOCOL_VERSION}`
     this.topic = init.topic ?? TOPIC
-    this.handleSync = this.handleSync.bind(this)
     this.validate = this.validate.bind(this)
+    this.sync = new SyncEngine(components, {
+      protocol: this.syncProtocol,
+      logName: 'clawlink:knowledge',
+      state: this.store.sync,
+      source: {
+        epoch: () => this.store.sync.epoch(),
+        head: () => this.store.sync.head(),
+        changes: (after, limit) => this.store.changes(after, this.now() - this.maxAge, limit),
+        raw: (id) => this.store.raw(id),
+      },
+      has: (id) => this.store.has(id),
+      receive: (items, asked, peer) => this.receive(items, asked, peer),
+      responseBytes: SYNC_RESPONSE_BYTES,
+      maxResponse: MAX_SYNC_MESSAGE,
+      onDone: (peer, r) => {
+        if (r.complete) this.safeDispatch('sync:done', { peer, fetched: r.fetched, ms: r.ms, bytes: r.bytes })
+      },
+    })
   }
 
   readonly [Symbol.toStringTag] = '@clawlink/knowledge'
@@ -81,18 +86,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   }
 
   async start(): Promise<void> {
-    const { registrar } = this.components
-    await registrar.handle(this.syncProtocol, this.handleSync, {
-      maxInboundStreams: 4,
-      maxOutboundStreams: 4,
-      runOnLimitedConnection: true,
-    })
-    this.topologyId = await registrar.register(this.syncProtocol, {
-      notifyOnLimitedConnection: true,
-      onConnect: (peerId) => {
-        void this.syncFrom(peerId)
-      },
-    })
+    await this.sync.start()
     this.started = true
   }
 
@@ -100,23 +94,16 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     const { pubsub } = this.components
     pubsub.topicValidators.set(this.topic, this.validate)
     pubsub.subscribe(this.topic)
-    this.stopResync = startResync({
-      pubsub,
-      connectionManager: this.components.connectionManager,
-      topic: this.topic,
-      sync: (peer) => this.syncFrom(peer),
-    })
+    this.sync.afterStart(this.topic)
     this.prune()
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL)
   }
 
   async stop(): Promise<void> {
     this.started = false
-    this.stopResync?.()
+    await this.sync.stop()
     clearInterval(this.pruneTimer)
-    const { registrar, pubsub } = this.components
-    if (this.topologyId != null) registrar.unregister(this.topologyId)
-    await registrar.unhandle(this.syncProtocol)
+    const { pubsub } = this.components
     pubsub.topicValidators.delete(this.topic)
     try {
       pubsub.unsubscribe(this.topic)
@@ -188,128 +175,29 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
 
   // ---- history sync ----
 
-  /** Pulls from `peer` the broadcasts we lack within the retention window. */
+  /** Pulls from `peer` the broadcasts it stored since this node's cursor there, within retention. */
   async syncFrom(peerId: PeerId): Promise<number> {
-    const peer = peerId.toString()
-    if (!this.started) return 0
-    if (this.syncing.has(peer)) {
-      // asked again while pulling: pull once more afterwards, for what the running pass may miss
-      this.syncAgain.add(peer)
-      return 0
-    }
-    this.syncing.add(peer)
-    const t0 = Date.now()
-    let stream: Stream | undefined
+    return (await this.sync.syncFrom(peerId)).fetched
+  }
+
+  /** Verifies and stores the broadcasts of one history response. */
+  private async receive(items: Uint8Array[], asked: ReadonlySet<string>, peer: string): Promise<Received> {
+    const since = this.now() - this.maxAge
+    const ids: string[] = []
     let fetched = 0
-    const claims: string[] = []
-    try {
-      const signal = AbortSignal.timeout(SYNC_TIMEOUT * 10)
-      stream = await this.components.connectionManager.openStream(peerId, this.syncProtocol, {
-        signal,
-        runOnLimitedConnection: true,
-      })
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      const ask = async (req: SyncRequest): Promise<SyncResponse> => {
-        await lp.write(SyncRequest.encode(req), { signal })
-        return SyncResponse.decode(await lp.read({ signal }), {
-          limits: { entries: SYNC_IDS_PAGE, items: SYNC_GET_BATCH },
-        })
-      }
-      const since = this.now() - this.maxAge
-      const missing: string[] = []
-      let cursor = ''
-      for (let page = 0; page < MAX_SYNC_REQUESTS / 2; page++) {
-        const res = await ask({ kind: SyncRequest.Kind.IDS, since: BigInt(since), cursor, ids: [] })
-        for (const e of res.entries) if (ID_RE.test(e.id) && !this.store.has(e.id)) missing.push(e.id)
-        if (!res.more || res.entries.length === 0) break
-        cursor = res.cursor
-      }
-      while (missing.length > 0 && this.started) {
-        // syncs with several peers run at once: each fetches only ids no other sync is fetching
-        const batch = missing
-          .splice(0, SYNC_GET_BATCH)
-          .filter((id) => !this.claimed.has(id) && !this.store.has(id))
-        if (batch.length === 0) continue
-        for (const id of batch) this.claimed.add(id)
-        claims.push(...batch)
-        const res = await ask({ kind: SyncRequest.Kind.GET, since: 0n, cursor: '', ids: batch })
-        if (res.items.length === 0) break
-        const got = new Set<string>()
-        for (const item of res.items) {
-          try {
-            const b = await openBroadcast(item, this.now())
-            got.add(b.id)
-            if (!batch.includes(b.id)) throw new InvalidBroadcastError('a broadcast that was not asked for')
-            if (b.time < since || b.author === this.components.peerId.toString()) continue
-            if (this.accept(b, 'history')) fetched++
-          } catch (err) {
-            if (!(err instanceof InvalidBroadcastError)) throw err
-            this.safeDispatch('broadcast:invalid', { peer, reason: err.message, via: 'history' })
-          }
-        }
-        // a response is cut at its byte limit: ask again for the rest
-        const rest = batch.filter((id) => !got.has(id) && !this.store.has(id))
-        for (const id of batch) this.claimed.delete(id)
-        missing.unshift(...rest)
-        if (got.size === 0) break
-      }
-      await stream.close({ signal }).catch(() => {})
-      this.safeDispatch('sync:done', { peer, fetched, ms: Date.now() - t0 })
-    } catch (err) {
-      stream?.abort(err as Error)
-      this.log('history sync from %s failed - %e', peer, err)
-    } finally {
-      for (const id of claims) this.claimed.delete(id)
-      this.syncing.delete(peer)
-      if (this.syncAgain.delete(peer)) setTimeout(() => void this.syncFrom(peerId), 0)
-    }
-    return fetched
-  }
-
-  private async handleSync(stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    try {
-      for (let n = 0; n < MAX_SYNC_REQUESTS; n++) {
-        let req: SyncRequest
-        try {
-          req = SyncRequest.decode(await lp.read({ signal: AbortSignal.timeout(SYNC_TIMEOUT) }), {
-            limits: { ids: SYNC_GET_BATCH },
-          })
-        } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
-          throw err
-        }
-        await lp.write(SyncResponse.encode(this.answer(req)))
-      }
-      await stream.close()
-    } catch (err) {
-      this.log('sync request from %p failed - %e', connection.remotePeer, err)
-      stream.abort(err as Error)
-    }
-  }
-
-  private answer(req: SyncRequest): SyncResponse {
-    if (req.kind === SyncRequest.Kind.IDS) {
-      const since = Math.max(Number(req.since), this.now() - this.maxAge)
-      const entries = this.store.idsSince(since, req.cursor, SYNC_IDS_PAGE)
-      const last = entries.at(-1)
-      return {
-        entries: entries.map((e) => ({ id: e.id, time: BigInt(e.time) })),
-        more: entries.length === SYNC_IDS_PAGE,
-        cursor: last != null ? `${last.time}:${last.id}` : req.cursor,
-        items: [],
+    for (const item of items) {
+      try {
+        const b = await openBroadcast(item, this.now())
+        if (!asked.has(b.id)) throw new InvalidBroadcastError('a broadcast that was not asked for')
+        ids.push(b.id)
+        if (b.time < since || b.author === this.components.peerId.toString()) continue
+        if (this.accept(b, 'history')) fetched++
+      } catch (err) {
+        if (!(err instanceof InvalidBroadcastError)) throw err
+        this.safeDispatch('broadcast:invalid', { peer, reason: err.message, via: 'history' })
       }
     }
-    const items: Uint8Array<ArrayBuffer>[] = []
-    let bytes = 0
-    for (const id of req.ids.slice(0, SYNC_GET_BATCH)) {
-      const raw = this.store.raw(id)
-      if (raw == null) continue
-      if (bytes + raw.byteLength > SYNC_RESPONSE_BYTES && items.length > 0) break
-      bytes += raw.byteLength
-      items.push(raw as Uint8Array<ArrayBuffer>)
-    }
-    return { entries: [], more: false, cursor: '', items }
+    return { ids, fetched }
   }
 
   private safeDispatch<K extends keyof KnowledgeEvents>(type: K, detail: KnowledgeEvents[K]['detail']): void {
