@@ -1,10 +1,10 @@
 // `clawlink watch`: events as they happen, for agents that would rather be told than poll.
 import type { PeerEventJson, WatchEventJson, WatchingJson } from '../../api/types.js'
 import { parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
+import { ClientError } from '../../client/errors.js'
 import { readLineStream } from '../../client/line-stream.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
-import { ClientError } from '../../client/errors.js'
 import { CliError, UsageError } from '../errors.js'
 import { shortId } from '../format.js'
 import { printEvents } from '../task-format.js'
