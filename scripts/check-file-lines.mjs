@@ -12,7 +12,7 @@ const TEMPORARY = new Set([
   'src/mcp/tools.ts',
   'src/v1/routes.ts',
   'src/cli/commands/node.ts',
-  'src/node/clawlink-node.ts',
+  'src/core/node.ts',
 ])
 
 const root = join(import.meta.dirname, '..')

@@ -2,8 +2,8 @@
 // client pointed at it joins the mesh; its agents, queues and files live in the node's store.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson } from '../api/types.js'
+import type { ClawLinkNode } from '../core/node.js'
 import { ConfigError } from '../home/errors.js'
-import type { ClawLinkNode } from '../node/clawlink-node.js'
 import {
   AgentCard,
   limits as presenceLimits,

@@ -1,9 +1,9 @@
 // The v1 endpoints, each mapped onto the node: its task path (outbox, acks, retries, dedup), its
 // broadcasts, its shared file map and its presence table. See docs/v1-compat.md.
 import { readFile } from 'node:fs/promises'
-import type { ClawLinkNode } from '../node/clawlink-node.js'
-import { resolveAgent } from '../node/resolve-agent.js'
-import { taskErrorStatus } from '../node/task-routes.js'
+import { taskErrorStatus } from '../control/routes/tasks.js'
+import type { ClawLinkNode } from '../core/node.js'
+import { resolveAgent } from '../core/resolve-agent.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
 import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'

@@ -5,8 +5,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { ClawLinkNode, EventLog, type NodeOptionsInput, resolveNodeOptions } from '../../src/core/index.js'
 import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
-import { ClawLinkNode, EventLog, type NodeOptionsInput, resolveNodeOptions } from '../../src/node/index.js'
 
 /** A private world for one test: its own home, mesh key and mDNS tag, so parallel tests never meet. */
 export interface TestMesh {

@@ -242,7 +242,7 @@ export const node: Command = {
     checkMeshKeyOptions(ctx, token)
 
     // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
-    const { ClawLinkNode, EventLog, resolveNodeOptions, checkWakeUrl } = await import('../../node/index.js')
+    const { ClawLinkNode, EventLog, resolveNodeOptions, checkWakeUrl } = await import('../../core/index.js')
     const { multiaddr } = await import('@multiformats/multiaddr')
     for (const addr of [...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]) {
       try {
@@ -444,8 +444,8 @@ function startFailure(err: Error, dataDir: string): string {
 }
 
 function announceStart(
-  clawlink: import('../../node/index.js').ClawLinkNode,
-  log: import('../../node/index.js').EventLog,
+  clawlink: import('../../core/index.js').ClawLinkNode,
+  log: import('../../core/index.js').EventLog,
 ): void {
   const { options, meshKey } = clawlink
   const peerId = clawlink.peerId.toString()

@@ -1,11 +1,11 @@
 // Control API endpoints for broadcasts.
 
-import type { BroadcastJson } from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { InvalidBroadcastError, type StoredBroadcast } from '../protocols/knowledge/index.js'
-import { TaskError } from '../protocols/tasks/index.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { resolveAgent } from './resolve-agent.js'
+import type { BroadcastJson } from '../../api/types.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { resolveAgent } from '../../core/resolve-agent.js'
+import { InvalidBroadcastError, type StoredBroadcast } from '../../protocols/knowledge/index.js'
+import { TaskError } from '../../protocols/tasks/index.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 const MAX_LIST = 10_000
 

@@ -1,7 +1,7 @@
 // Control API endpoints for tasks and the agent's inbox. Every field is checked here: the CLI is only
 // one possible client of the socket.
 
-import { TASK_ID_PATTERN, TASK_ID_RULE } from '../api/task-id.js'
+import { TASK_ID_PATTERN, TASK_ID_RULE } from '../../api/task-id.js'
 import type {
   CancelRequest,
   DelegateRequest,
@@ -10,12 +10,12 @@ import type {
   RespondRequest,
   TaskJson,
   TaskState,
-} from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
-import { contextError } from '../protocols/tasks/validate.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { pickByCap, resolveAgent } from './resolve-agent.js'
+} from '../../api/types.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { pickByCap, resolveAgent } from '../../core/resolve-agent.js'
+import { limits, TaskError, type TaskRow } from '../../protocols/tasks/index.js'
+import { contextError } from '../../protocols/tasks/validate.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 const RESPONSE_STATES: Record<string, TaskState> = {

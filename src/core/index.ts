@@ -5,8 +5,8 @@
  */
 
 export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from '../home/errors.js'
-export { ClawLinkNode } from './clawlink-node.js'
 export { EventLog } from './event-log.js'
+export { ClawLinkNode } from './node.js'
 export {
   checkWakeUrl,
   DEFAULT_MDNS_TAG,

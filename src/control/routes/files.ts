@@ -1,8 +1,9 @@
 // Control API endpoints for the shared file map.
 import { extname, isAbsolute } from 'node:path'
-import type { FileGetResponse, FileJson, FileVersionJson } from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { dataDirPaths } from '../home/paths.js'
+import type { FileGetResponse, FileJson, FileVersionJson } from '../../api/types.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { protectedReason } from '../../core/protected-paths.js'
+import { dataDirPaths } from '../../home/paths.js'
 import {
   FileError,
   type KeyState,
@@ -10,9 +11,8 @@ import {
   stateOf,
   validateKey,
   validateMediaType,
-} from '../protocols/files/index.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { protectedReason } from './protected-paths.js'
+} from '../../protocols/files/index.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 const MEDIA_TYPES: Record<string, string> = {
   '.md': 'text/markdown',
