@@ -10,19 +10,12 @@
 
 /** Today's edges that break a rule and are not fixed yet, per rule: [from file, why]. Remove as fixed. */
 const TEMPORARY = {
-  // core/ before the split of the node class into core services, control routes and the daemon (issue 13)
-  'core-not-above': [
-    ['^src/core/node\\.ts$', 'hosts the control server and the v1 adapter'],
-    ['^src/core/options\\.ts$', 'parses the v1 listen address'],
-  ],
-  'v1-not-control': [['^src/v1/routes\\.ts$', 'reuses the task route error mapping of control/routes/tasks']],
   'protocols-not-above': [
     // helper DURABLE rewrites the tasks protocol; its TaskState/TaskJson types come from the control API.
     ['^src/protocols/tasks/tasks\\.ts$', 'TaskState from api/types'],
     ['^src/protocols/tasks/task-store\\.ts$', 'TaskJson, TaskState, Priority from api/types'],
   ],
   'cli-mcp-client-not-below': [
-    ['^src/cli/commands/node\\.ts$', 'loads core/ and v1/ instead of a daemon folder'],
     // shared text and card checks still live in protocols/
     ['^src/cli/stdin\\.ts$', 'decodeUtf8 from protocols/strings'],
     ['^src/cli/node-args\\.ts$', 'card checks from protocols/presence/card'],

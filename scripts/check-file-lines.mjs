@@ -10,9 +10,6 @@ const TEMPORARY = new Set([
   'src/protocols/tasks/task-store.ts', // helper DURABLE
   'src/protocols/files/files.ts', // helper SYNC moves sync into protocols/sync
   'src/mcp/tools.ts',
-  'src/v1/routes.ts',
-  'src/cli/commands/node.ts',
-  'src/core/node.ts',
 ])
 
 const root = join(import.meta.dirname, '..')

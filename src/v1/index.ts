@@ -2,7 +2,7 @@
 // client pointed at it joins the mesh; its agents, queues and files live in the node's store.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson } from '../api/types.js'
-import type { ClawLinkNode } from '../core/node.js'
+import type { ClawLinkNode } from '../core/index.js'
 import { ConfigError } from '../home/errors.js'
 import {
   AgentCard,
@@ -45,6 +45,19 @@ export class V1Api {
     this.node = node
     this.init = init
     this.store = new V1Store(db)
+  }
+
+  /**
+   * Registers the v1 agents with the node as hosted agents (their queues fill in the transactions
+   * that store the cause) and on its card; call in createNode's beforeStart.
+   */
+  register(): void {
+    this.node.mailbox.register({
+      takeTask: (event) => this.onTaskEvent(event),
+      onEvent: (event) => this.onInboxAppend(event),
+    })
+    this.node.setHostedAgents(() => this.cardAgents())
+    this.node.onStop('before-network', () => this.stop())
   }
 
   async start(): Promise<void> {

@@ -1,6 +1,7 @@
 // `clawlink watch`: events as they happen, for agents that would rather be told than poll.
 import type { PeerEventJson, WatchEventJson, WatchingJson } from '../../api/types.js'
 import { parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
+import { ClientError } from '../../client/errors.js'
 import { readLineStream } from '../../client/line-stream.js'
 import { type Command, flag, num, str } from '../command.js'
 import { connect } from '../connect.js'
@@ -121,7 +122,7 @@ export const watch: Command = {
           lostAt = undefined
         } catch (err) {
           // at the start, a node that is not there is an error; later, it may be restarting
-          if (!connected || !(err instanceof CliError)) throw err
+          if (!connected || !(err instanceof ClientError)) throw err
           lostAt ??= Date.now()
           if (Date.now() - lostAt > RECONNECT_FOR)
             throw new CliError(

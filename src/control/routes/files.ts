@@ -1,34 +1,9 @@
-// Control API endpoints for the shared file map.
-import { extname, isAbsolute } from 'node:path'
+// Control API endpoints for the shared file map: parse, call core's FileService, present.
+import { isAbsolute } from 'node:path'
 import type { FileGetResponse, FileJson, FileVersionJson } from '../../api/types.js'
-import type { ClawLinkNode } from '../../core/node.js'
-import { protectedReason } from '../../core/protected-paths.js'
-import { dataDirPaths } from '../../home/paths.js'
-import {
-  FileError,
-  type KeyState,
-  type StoredEntry,
-  stateOf,
-  validateKey,
-  validateMediaType,
-} from '../../protocols/files/index.js'
+import { type ClawLinkNode, ProtectedPathError } from '../../core/index.js'
+import { FileError, type KeyState, type StoredEntry, validateKey } from '../../protocols/files/index.js'
 import { ApiError, type ControlServer } from '../server.js'
-
-const MEDIA_TYPES: Record<string, string> = {
-  '.md': 'text/markdown',
-  '.txt': 'text/plain',
-  '.json': 'application/json',
-  '.csv': 'text/csv',
-  '.html': 'text/html',
-  '.ts': 'text/x-typescript',
-  '.js': 'text/javascript',
-  '.py': 'text/x-python',
-  '.yaml': 'application/yaml',
-  '.yml': 'application/yaml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.pdf': 'application/pdf',
-}
 
 async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
@@ -45,6 +20,7 @@ async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
       }[err.code]
       throw new ApiError(status, err.code, err.message)
     }
+    if (err instanceof ProtectedPathError) throw new ApiError(403, err.code, err.message)
     throw err
   }
 }
@@ -71,25 +47,6 @@ function version(v: unknown, field: string): number | undefined {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
     throw new ApiError(400, 'bad_request', `${field} must be a version number`)
   return n
-}
-
-/** Every member could read what is put: the node's keys and private state need --force. */
-function refuseProtected(node: ClawLinkNode, path: string): void {
-  const { options, meshKey } = node
-  const meshKeyFile =
-    meshKey.source === 'key-file' || meshKey.source === 'home-key' ? meshKey.origin : undefined
-  const why = protectedReason(path, {
-    identityKey: dataDirPaths(options.dataDir).identity,
-    meshKey: meshKeyFile,
-    dataDir: options.dataDir,
-    home: options.home,
-  })
-  if (why != null)
-    throw new ApiError(
-      403,
-      'protected',
-      `refusing to share ${path}: it is ${why}, and every mesh member could read it (file-put --force shares it anyway)`,
-    )
 }
 
 export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): void {
@@ -128,18 +85,14 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
         throw new ApiError(400, 'bad_request', 'path must be an absolute path')
       if (b.force != null && typeof b.force !== 'boolean')
         throw new ApiError(400, 'bad_request', 'force must be true or false')
-      if (b.force !== true) refuseProtected(node, b.path)
-      const base = version(b.base, 'base')
-      const type =
-        typeof b.type === 'string'
-          ? b.type
-          : (MEDIA_TYPES[extname(k).toLowerCase()] ?? 'application/octet-stream')
-      validateMediaType(type)
-      // fail fast on a stale base before copying a large file in
-      node.files.checkBase(k, base)
-      const { sha256, size } = await node.blobStore.importFile(b.path, node.files.maxFileSize)
-      await node.files.write(k, { sha256, size, mediaType: type }, base)
-      return fileJson(node.files.state(k)!)
+      const state = await node.fileService.put({
+        key: k,
+        path: b.path,
+        base: version(b.base, 'base'),
+        type: typeof b.type === 'string' ? b.type : undefined,
+        force: b.force === true,
+      })
+      return fileJson(state)
     }),
   )
 
@@ -147,8 +100,7 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
     guard(async () => {
       const b = fields(req.body, ['key', 'base'])
       const k = key(b)
-      await node.files.write(k, 'delete', version(b.base, 'base'))
-      return fileJson(node.files.state(k)!)
+      return fileJson(await node.fileService.remove(k, version(b.base, 'base')))
     }),
   )
 
@@ -157,25 +109,8 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
       const b = fields(req.body, ['key', 'version'])
       const k = key(b)
       const v = version(b.version, 'version')
-      const history = node.fileStore.history(k)
-      const state = stateOf(k, history)
-      if (state == null) throw new FileError('not_found', `no file ${k}`)
-      const entry = v == null ? state.winner : history.find((e) => e.version === v)
-      if (entry == null) {
-        throw new FileError(
-          'not_found',
-          `${k} has no version ${v} (kept: ${history.map((e) => e.version).join(', ')})`,
-        )
-      }
-      if (entry.deleted) throw new FileError('not_found', `${k} was deleted in version ${entry.version}`)
-      const blob = await node.files.ensureBlob(entry.sha256, entry.size, entry.author)
-      if (!blob.ok) {
-        throw new FileError(
-          'unavailable',
-          `the content of ${k} version ${entry.version} is not on this node and ${blob.reason}`,
-        )
-      }
-      return { file: await versionJson(entry, state.winner), path: node.blobStore.path(entry.sha256) }
+      const { entry, winner, path } = await node.fileService.get(k, v)
+      return { file: await versionJson(entry, winner), path }
     }),
   )
 
@@ -183,25 +118,20 @@ export function registerFileRoutes(server: ControlServer, node: ClawLinkNode): v
     guard(() => {
       const prefix = req.query.get('prefix') ?? ''
       const all = req.query.get('all') === '1'
-      return node.fileStore
-        .list(prefix)
-        .filter((s) => all || !s.winner.deleted)
-        .map(fileJson)
+      return node.fileService.list(prefix, all).map(fileJson)
     }),
   )
 
   server.route('GET', '/v1/files/history', (req) =>
     guard(async () => {
       const k = key(req.query)
-      const history = node.fileStore.history(k)
-      const state = stateOf(k, history)
-      if (state == null) throw new FileError('not_found', `no file ${k}`)
-      return Promise.all(history.map((e) => versionJson(e, state.winner)))
+      const { history, winner } = node.fileService.history(k)
+      return Promise.all(history.map((e) => versionJson(e, winner)))
     }),
   )
 
   server.route('GET', '/v1/files/progress', (req) => {
     const sha = req.query.get('sha256') ?? ''
-    return node.transfers.get(sha) ?? null
+    return node.fileService.transfers.get(sha) ?? null
   })
 }

@@ -86,7 +86,7 @@ export function status(node: ClawLinkNode): StatusJson {
   }
 }
 
-export function registerControlRoutes(server: ControlServer, node: ClawLinkNode): void {
+export function registerRoutes(server: ControlServer, node: ClawLinkNode): void {
   server.route('GET', '/v1/status', () => status(node))
   server.route('GET', '/v1/peers', (req) => {
     const cap = req.query.get('cap') ?? undefined
