@@ -8,7 +8,7 @@ import type { MeshKey } from '../home/mesh-key.js'
 import type { DataDirPaths } from '../home/paths.js'
 import type { BlobStore, FileStore, Files } from '../protocols/files/index.js'
 import type { Knowledge, KnowledgeStore } from '../protocols/knowledge/index.js'
-import type { LocalCard, Presence, V1AgentList } from '../protocols/presence/index.js'
+import type { HostedAgentList, LocalCard, Presence } from '../protocols/presence/index.js'
 import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import type { TaskStore, Tasks } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
@@ -76,7 +76,7 @@ export class ClawLinkNode {
   readonly peers: PeerKeeper
   private card: LocalCard
   private lock?: DataDirLock
-  private hosted?: () => V1AgentList | undefined
+  private hosted?: () => HostedAgentList | undefined
   private readonly cardListeners: Array<(card: LocalCard) => void> = []
   private readonly fatalHandlers: Array<(err: Error) => void> = []
   private readonly stopHooks: Record<StopPhase, Array<() => Promise<void>>> = {
@@ -173,11 +173,11 @@ export class ClawLinkNode {
 
   /** The card presence announces: ours, with the load and the agents an adapter hosts here. */
   announcedCard(): LocalCard {
-    return { ...this.card, load: this.taskStore.openCount(), v1: this.hosted?.() }
+    return { ...this.card, load: this.taskStore.openCount(), hostedAgents: this.hosted?.() }
   }
 
   /** An adapter (the v1 API) lists the agents it hosts on this node's card; register before start. */
-  setHostedAgents(list: () => V1AgentList | undefined): void {
+  setHostedAgents(list: () => HostedAgentList | undefined): void {
     this.hosted = list
   }
 

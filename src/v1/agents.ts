@@ -18,8 +18,8 @@ export function remoteAgents(node: ClawLinkNode): Array<RemoteAgent & { json: Re
   const now = Date.now()
   const out: Array<RemoteAgent & { json: Record<string, unknown> }> = []
   for (const p of node.presence.peers()) {
-    if (p.card.v1 == null) continue
-    for (const a of p.card.v1.agents) {
+    if (p.card.hostedAgents == null) continue
+    for (const a of p.card.hostedAgents.agents) {
       // the age was measured when the card was made; the card is as old as our last word from the peer
       const heartbeat = p.lastSeen - a.heartbeatAge
       const online = p.status === 'online' && now - heartbeat <= STALE_AFTER

@@ -66,7 +66,7 @@ describe('v1 agents in the presence card', () => {
         ...node.localCard(),
         startedAt: BigInt(Date.now()),
         addrs: node.libp2p.getMultiaddrs().map((a) => a.bytes) as Uint8Array<ArrayBuffer>[],
-        v1: list,
+        hostedAgents: list,
       }
       expect(() => validateCard(card)).not.toThrow()
       const size = PresenceMessage.encode({ type: PresenceMessage.Type.ANNOUNCE, card, seq: 1n }).byteLength
