@@ -11,7 +11,7 @@ import {
   validateKey,
   validateMediaType,
 } from '../protocols/files/index.js'
-import type { ClawLinkNode } from './node.js'
+import type { NodeContext } from './context.js'
 import { protectedReason } from './protected-paths.js'
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -52,7 +52,7 @@ export class FileService {
   /** blob transfers in progress: sha256 → bytes received, size (for progress bars) */
   readonly transfers = new Map<string, { received: number; size: number }>()
 
-  constructor(private readonly node: ClawLinkNode) {}
+  constructor(private readonly node: NodeContext) {}
 
   /** Follows blob transfers for `progress`; call before the network starts. */
   wire(): void {

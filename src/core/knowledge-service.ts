@@ -1,6 +1,7 @@
 // The rules of broadcasts: which ones this node keeps and hands its agent, publishing, and listing.
 import type { StoredBroadcast, VerifiedBroadcast, Via } from '../protocols/knowledge/index.js'
-import type { ClawLinkNode } from './node.js'
+import type { NodeContext } from './context.js'
+import { resolveAgent } from './resolve-agent.js'
 
 export interface ListRequest {
   topic?: string
@@ -12,7 +13,7 @@ export interface ListRequest {
 }
 
 export class KnowledgeService {
-  constructor(private readonly node: ClawLinkNode) {}
+  constructor(private readonly node: NodeContext) {}
 
   /** Stores a broadcast and, for one the agent has not seen, its poll event, in one transaction. */
   accept(b: VerifiedBroadcast, via: Via): boolean {
@@ -67,7 +68,7 @@ export class KnowledgeService {
         ? undefined
         : r.from === node.localCard().name || r.from === self
           ? self
-          : node.taskService.resolve(r.from).id
+          : resolveAgent(r.from, node.presence.peers(), self).id
     return node.knowledgeStore.list({ topic: r.topic, tag: r.tag, author, since: r.since, limit: r.limit })
   }
 }

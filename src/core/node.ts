@@ -13,6 +13,7 @@ import { validateCaps, validateDescription, validateName } from '../protocols/pr
 import type { TaskStore, Tasks } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
 import type { StoreFaultError } from '../store/errors.js'
+import type { NodeContext } from './context.js'
 import type { EventLog } from './event-log.js'
 import { FileService } from './file-service.js'
 import type { Inbox } from './inbox.js'
@@ -51,7 +52,7 @@ export interface NodeParts {
 
 type StopPhase = 'before-network' | 'after-network'
 
-export class ClawLinkNode {
+export class ClawLinkNode implements NodeContext {
   readonly options: NodeOptions
   readonly log: EventLog
   readonly paths: DataDirPaths

@@ -6,7 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { shortId } from '../api/short-id.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
-import type { ClawLinkNode } from './node.js'
+import type { NodeContext } from './context.js'
 import { Redialer } from './redialer.js'
 
 /** How often dirty peer records are written to the store. */
@@ -23,10 +23,10 @@ export class PeerKeeper {
   private redialer?: Redialer
   private flushTimer?: ReturnType<typeof setInterval>
 
-  constructor(private readonly node: ClawLinkNode) {}
+  constructor(private readonly node: NodeContext) {}
 
   /** The peers the store remembers, for presence to start from. */
-  static remembered(node: Pick<ClawLinkNode, 'store'>) {
+  static remembered(node: Pick<NodeContext, 'store'>) {
     return node.store
       .listPeers()
       .map(fromStoredPeer)

@@ -3,9 +3,9 @@
 // inbox gets for each task event. Size limits are the tasks protocol's (checked once, there).
 import type { PeerRef, Priority, TaskJson, TaskState } from '../api/types.js'
 import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/tasks/index.js'
+import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
 import type { NewEvent } from './inbox.js'
-import type { ClawLinkNode } from './node.js'
 import { pickByCap, resolveAgent } from './resolve-agent.js'
 
 export interface DelegateRequest {
@@ -21,7 +21,7 @@ export interface DelegateRequest {
 }
 
 export class TaskService {
-  constructor(private readonly node: ClawLinkNode) {}
+  constructor(private readonly node: NodeContext) {}
 
   /** Keeps the load on our card current; call before the network starts. */
   wire(): void {
