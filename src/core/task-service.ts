@@ -61,6 +61,41 @@ export class TaskService {
     })
   }
 
+  /** Delegates for a hosted agent, to a peer or to one of the agents that peer hosts. */
+  delegateFor(r: {
+    fromAgent: string
+    peer: PeerRef
+    toAgent?: string
+    task: string
+    context: string | null
+    priority: Priority
+    ttl: number
+  }): TaskRow {
+    return this.node.tasks.delegate({
+      peer: r.peer.id,
+      peerName: r.peer.name,
+      task: r.task,
+      context: r.context,
+      priority: r.priority,
+      ttl: r.ttl,
+      fromAgent: r.fromAgent,
+      toAgent: r.toAgent,
+    })
+  }
+
+  /**
+   * Answers a task delegated over the mesh to a hosted agent; only that agent may. Undefined when no
+   * task with this id came over the mesh (the adapter may know it as one between its own agents).
+   */
+  respondFor(agent: string, id: string, state: TaskState, result: string): TaskRow | undefined {
+    const received = this.node.taskStore.find(id).filter((t) => t.direction === 'received')
+    if (received.length === 0) return undefined
+    const mine = received.filter((t) => t.toAgent === agent)
+    if (mine.length === 0) throw new TaskError('not_yours', `task ${id} was not delegated to ${agent}`)
+    if (mine.length > 1) throw new TaskError('ambiguous', `several tasks have the id ${id}`)
+    return this.node.tasks.respond(mine[0]!, state, result)
+  }
+
   /** Answers a task delegated to this node's agent; `to` names the delegator when the id is not unique. */
   respond(id: string, state: TaskState, result: string, to?: string): TaskRow {
     const { node } = this

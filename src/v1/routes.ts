@@ -175,17 +175,16 @@ const delegate: Handler = (ctx, body) => {
       taskError(err)
     }
   }
-  let row: ReturnType<typeof node.tasks.delegate>
+  let row: ReturnType<typeof node.taskService.delegateFor>
   try {
-    row = node.tasks.delegate({
-      peer: peer.id,
-      peerName: peer.name,
+    row = node.taskService.delegateFor({
+      fromAgent: r.fromAgent,
+      peer,
+      toAgent,
       task: r.task,
       context: r.context,
       priority: r.priority,
       ttl: TASK_TTL,
-      fromAgent: r.fromAgent,
-      toAgent,
     })
   } catch (err) {
     taskError(err)
@@ -207,20 +206,17 @@ const respond: Handler = (ctx, body) => {
   const { node, store } = ctx
   const r = parseRespond(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
-  const received = node.taskStore.find(r.messageId).filter((t) => t.direction === 'received')
-  if (received.length > 0) {
-    const mine = received.filter((t) => t.toAgent === r.fromAgent)
-    if (mine.length === 0) throw new V1Error(403, `task ${r.messageId} was not delegated to ${r.fromAgent}`)
-    if (mine.length > 1) throw new V1Error(409, `several tasks have the id ${r.messageId}`)
-    try {
-      const row = node.tasks.respond(mine[0]!, r.status, r.result)
-      return {
-        status: 'response_sent',
-        message_id: row.id,
-        delivery: { route: 'mesh', peer: row.peer, to_agent: row.fromAgent ?? null },
-      }
-    } catch (err) {
-      taskError(err)
+  let answered: ReturnType<typeof node.taskService.respondFor>
+  try {
+    answered = node.taskService.respondFor(r.fromAgent, r.messageId, r.status, r.result)
+  } catch (err) {
+    taskError(err)
+  }
+  if (answered != null) {
+    return {
+      status: 'response_sent',
+      message_id: answered.id,
+      delivery: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
     }
   }
   const local = store.getLocalTask(r.messageId)
