@@ -2,13 +2,13 @@
 // client pointed at it joins the mesh; its agents, queues and files live in the node's store.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson } from '../api/types.js'
+import type { ClawLinkNode } from '../core/index.js'
 import { ConfigError } from '../home/errors.js'
-import type { ClawLinkNode } from '../node/clawlink-node.js'
 import {
   AgentCard,
+  HostedAgent,
+  type HostedAgentList,
   limits as presenceLimits,
-  V1Agent,
-  type V1AgentList,
 } from '../protocols/presence/index.js'
 import type { TaskEvent } from '../protocols/tasks/index.js'
 import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
@@ -45,6 +45,19 @@ export class V1Api {
     this.node = node
     this.init = init
     this.store = new V1Store(db)
+  }
+
+  /**
+   * Registers the v1 agents with the node as hosted agents (their queues fill in the transactions
+   * that store the cause) and on its card; call in createNode's beforeStart.
+   */
+  register(): void {
+    this.node.mailbox.register({
+      takeTask: (event) => this.onTaskEvent(event),
+      onEvent: (event) => this.onInboxAppend(event),
+    })
+    this.node.setHostedAgents(() => this.cardAgents())
+    this.node.onStop('before-network', () => this.stop())
   }
 
   async start(): Promise<void> {
@@ -125,8 +138,8 @@ export class V1Api {
    * The v1 agents this node's card lists: recently heard from first, within a byte budget that also
    * leaves room for the rest of the card, so the presence message stays under its size limit.
    */
-  cardAgents(now = Date.now()): V1AgentList | undefined {
-    const agents: V1Agent[] = []
+  cardAgents(now = Date.now()): HostedAgentList | undefined {
+    const agents: HostedAgent[] = []
     const budget = Math.min(CARD_AGENT_BUDGET, presenceLimits.MAX_MESSAGE_SIZE - this.baseCardSize() - 128)
     let bytes = 0
     const recent = this.store
@@ -134,16 +147,16 @@ export class V1Api {
       .filter((a) => now - a.lastHeartbeat <= CARD_AGENT_MAX_AGE)
       .sort((a, b) => b.lastHeartbeat - a.lastHeartbeat)
     for (const a of recent) {
-      if (agents.length >= presenceLimits.MAX_V1_AGENTS) break
-      const entry: V1Agent = {
+      if (agents.length >= presenceLimits.MAX_HOSTED_AGENTS) break
+      const entry: HostedAgent = {
         agentId: a.agentId,
         name: a.name,
-        capabilities: a.capabilities.slice(0, presenceLimits.MAX_V1_CAPS),
-        description: a.description.slice(0, presenceLimits.MAX_V1_CARD_DESCRIPTION_LENGTH),
+        capabilities: a.capabilities.slice(0, presenceLimits.MAX_HOSTED_AGENT_CAPS),
+        description: a.description.slice(0, presenceLimits.MAX_HOSTED_AGENT_DESCRIPTION_LENGTH),
         machine: a.machine,
         heartbeatAge: Math.min(Math.max(0, now - a.lastHeartbeat), 2 ** 32 - 1),
       }
-      const size = V1Agent.encode(entry).byteLength + 4
+      const size = HostedAgent.encode(entry).byteLength + 4
       if (bytes + size > budget) break
       bytes += size
       agents.push(entry)

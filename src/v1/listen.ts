@@ -1,11 +1,10 @@
 // `--v1-api [HOST:]PORT`: where the v1 HTTP API listens, and whether that needs a token.
 import { isIP } from 'node:net'
+import type { HostPort as V1Listen } from '../core/loopback.js'
 import { DEFAULT_HOST, DEFAULT_PORT } from './constants.js'
 
-export interface V1Listen {
-  host: string
-  port: number
-}
+export type { HostPort as V1Listen } from '../core/loopback.js'
+export { isLoopback } from '../core/loopback.js'
 
 /** Parses `PORT`, `HOST:PORT` or `[IPv6]:PORT`; throws an Error with a message for people. */
 export function parseV1Listen(raw: string): V1Listen {
@@ -28,14 +27,6 @@ export function parseV1Listen(raw: string): V1Listen {
   if (host === '' || (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host)))
     throw new Error(`--v1-api: invalid host ${JSON.stringify(host.slice(0, 100))}`)
   return { host, port: Number(portText) }
-}
-
-/** Whether only this machine can reach `host`; anything else requires a token. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  if (isIP(host) === 6) return host === '::1'
-  return false
 }
 
 export function defaultV1Listen(): V1Listen {

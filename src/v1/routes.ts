@@ -1,14 +1,14 @@
 // The v1 endpoints, each mapped onto the node: its task path (outbox, acks, retries, dedup), its
 // broadcasts, its shared file map and its presence table. See docs/v1-compat.md.
 import { readFile } from 'node:fs/promises'
-import type { ClawLinkNode } from '../node/clawlink-node.js'
-import { resolveAgent } from '../node/resolve-agent.js'
-import { taskErrorStatus } from '../node/task-routes.js'
+import { TASK_ERROR_STATUS } from '../api/errors.js'
+import type { ClawLinkNode } from '../core/index.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
 import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
 import { VERSION } from '../version.js'
-import { FROM_TAG_PREFIX, MAX_FILE_CONTENT, MAX_POLL, SERVICE, STALE_AFTER, TASK_TTL } from './constants.js'
+import { iso, localAgentsJson, remoteAgents } from './agents.js'
+import { FROM_TAG_PREFIX, MAX_FILE_CONTENT, MAX_POLL, SERVICE, TASK_TTL } from './constants.js'
 import { broadcastMessage, fileRecord, fileUpdated, mediaTypeFor } from './envelopes.js'
 import { badRequest, V1Error } from './errors.js'
 import type { V1Store } from './store.js'
@@ -44,64 +44,6 @@ const ENDPOINTS = [
   'GET /files/{file_key}',
 ]
 
-const iso = (ms: number) => new Date(ms).toISOString()
-
-/** Another node's v1 agent as its card lists it. */
-interface RemoteAgent {
-  agentId: string
-  peer: string
-  online: boolean
-  /** its node is offline: not listed, but still addressable (the task waits in the outbox) */
-  offline: boolean
-}
-
-function remoteAgents(node: ClawLinkNode): Array<RemoteAgent & { json: Record<string, unknown> }> {
-  const now = Date.now()
-  const out: Array<RemoteAgent & { json: Record<string, unknown> }> = []
-  for (const p of node.presence.peers()) {
-    if (p.card.v1 == null) continue
-    for (const a of p.card.v1.agents) {
-      // the age was measured when the card was made; the card is as old as our last word from the peer
-      const heartbeat = p.lastSeen - a.heartbeatAge
-      const online = p.status === 'online' && now - heartbeat <= STALE_AFTER
-      out.push({
-        agentId: a.agentId,
-        peer: p.id,
-        online,
-        offline: p.status === 'offline',
-        json: {
-          agent_id: a.agentId,
-          name: a.name,
-          capabilities: [...a.capabilities],
-          machine: a.machine || p.card.machine,
-          description: a.description,
-          status: online ? 'online' : 'stale',
-          last_heartbeat: iso(heartbeat),
-          node: p.id,
-          kind: 'v1_agent',
-        },
-      })
-    }
-  }
-  return out
-}
-
-function localAgentsJson(ctx: V1Context): Array<Record<string, unknown>> {
-  const now = Date.now()
-  const { node } = ctx
-  return ctx.store.list().map((a) => ({
-    agent_id: a.agentId,
-    name: a.name,
-    capabilities: a.capabilities,
-    machine: a.machine || node.options.machine,
-    description: a.description,
-    status: now - a.lastHeartbeat <= STALE_AFTER ? 'online' : 'stale',
-    last_heartbeat: iso(a.lastHeartbeat),
-    node: node.peerId.toString(),
-    kind: 'v1_agent',
-  }))
-}
-
 function registered(ctx: V1Context, agentId: string, field: string): void {
   if (!ctx.store.has(agentId))
     throw new V1Error(404, `unknown ${field} ${agentId}: register it on this node first (POST /register)`)
@@ -109,14 +51,14 @@ function registered(ctx: V1Context, agentId: string, field: string): void {
 
 function taskError(err: unknown): never {
   if (err instanceof TaskError) {
-    throw new V1Error(taskErrorStatus(err), err.message)
+    throw new V1Error(TASK_ERROR_STATUS[err.code] ?? 400, err.message)
   }
   throw err
 }
 
 const info: Handler = (ctx) => {
   const online =
-    localAgentsJson(ctx).filter((a) => a.status === 'online').length +
+    localAgentsJson(ctx.node, ctx.store).filter((a) => a.status === 'online').length +
     remoteAgents(ctx.node).filter((a) => a.online).length +
     ctx.node.presence.peers().filter((p) => p.status === 'online' && !p.card.relayOnly).length
   return {
@@ -158,7 +100,7 @@ const register: Handler = async (ctx, body) => {
 }
 
 const discover: Handler = (ctx) => {
-  const local = localAgentsJson(ctx)
+  const local = localAgentsJson(ctx.node, ctx.store)
   const remote = remoteAgents(ctx.node)
     .filter((r) => !r.offline)
     .map((r) => r.json)
@@ -226,24 +168,23 @@ const delegate: Handler = (ctx, body) => {
         `${r.toAgent} is this node itself; delegate to one of its v1 agents or to another node`,
       )
     try {
-      peer = resolveAgent(r.toAgent, node.presence.peers(), self)
+      peer = node.taskService.resolve(r.toAgent)
     } catch (err) {
       if (err instanceof TaskError && err.code === 'not_found')
         throw new V1Error(404, `unknown agent ${r.toAgent}: not a v1 agent, PeerId or node name in the mesh`)
       taskError(err)
     }
   }
-  let row: ReturnType<typeof node.tasks.delegate>
+  let row: ReturnType<typeof node.taskService.delegateFor>
   try {
-    row = node.tasks.delegate({
-      peer: peer.id,
-      peerName: peer.name,
+    row = node.taskService.delegateFor({
+      fromAgent: r.fromAgent,
+      peer,
+      toAgent,
       task: r.task,
       context: r.context,
       priority: r.priority,
       ttl: TASK_TTL,
-      fromAgent: r.fromAgent,
-      toAgent,
     })
   } catch (err) {
     taskError(err)
@@ -265,20 +206,17 @@ const respond: Handler = (ctx, body) => {
   const { node, store } = ctx
   const r = parseRespond(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
-  const received = node.taskStore.find(r.messageId).filter((t) => t.direction === 'received')
-  if (received.length > 0) {
-    const mine = received.filter((t) => t.toAgent === r.fromAgent)
-    if (mine.length === 0) throw new V1Error(403, `task ${r.messageId} was not delegated to ${r.fromAgent}`)
-    if (mine.length > 1) throw new V1Error(409, `several tasks have the id ${r.messageId}`)
-    try {
-      const row = node.tasks.respond(mine[0]!, r.status, r.result)
-      return {
-        status: 'response_sent',
-        message_id: row.id,
-        delivery: { route: 'mesh', peer: row.peer, to_agent: row.fromAgent ?? null },
-      }
-    } catch (err) {
-      taskError(err)
+  let answered: ReturnType<typeof node.taskService.respondFor>
+  try {
+    answered = node.taskService.respondFor(r.fromAgent, r.messageId, r.status, r.result)
+  } catch (err) {
+    taskError(err)
+  }
+  if (answered != null) {
+    return {
+      status: 'response_sent',
+      message_id: answered.id,
+      delivery: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
     }
   }
   const local = store.getLocalTask(r.messageId)
@@ -307,9 +245,9 @@ const broadcast: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseBroadcast(body)
   registered(ctx, r.fromAgent, 'from_agent')
-  let published: Awaited<ReturnType<typeof node.knowledge.publish>>
+  let published: Awaited<ReturnType<typeof node.knowledgeService.publish>>
   try {
-    published = await node.knowledge.publish({
+    published = await node.knowledgeService.publish({
       content: r.content,
       topic: r.topic,
       tags: [...r.tags, `${FROM_TAG_PREFIX}${r.fromAgent}`],

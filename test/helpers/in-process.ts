@@ -5,8 +5,14 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import {
+  type ClawLinkNode,
+  EventLog,
+  type NodeOptionsInput,
+  resolveNodeOptions,
+} from '../../src/core/index.js'
+import { startDaemon } from '../../src/daemon/index.js'
 import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
-import { ClawLinkNode, EventLog, type NodeOptionsInput, resolveNodeOptions } from '../../src/node/index.js'
 
 /** A private world for one test: its own home, mesh key and mDNS tag, so parallel tests never meet. */
 export interface TestMesh {
@@ -57,9 +63,11 @@ export async function startNode(
     ...input,
   })
   const sink = new LogSink()
-  const node = new ClawLinkNode(options, new EventLog(true, sink, sink)) as ClawLinkNode & { sink: LogSink }
+  // the whole daemon (control API, v1 API if asked for), as `clawlink node` runs it
+  const node = (await startDaemon(options, new EventLog(true, sink, sink))) as ClawLinkNode & {
+    sink: LogSink
+  }
   node.sink = sink
-  await node.start()
   mesh.nodes.push(node)
   return node
 }

@@ -2,7 +2,7 @@
 // heartbeats and broadcasts between all of them: gossipsub's default IP-colocation penalty graylisted
 // every peer beyond the 10th from one address, so an 11th node's peers went stale while connected.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { ClawLinkNode } from '../../src/node/index.js'
+import type { ClawLinkNode } from '../../src/core/index.js'
 import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
 const N = 14

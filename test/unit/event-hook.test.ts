@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EventJson, PeerEventJson } from '../../src/api/types.js'
-import { EventLog } from '../../src/node/event-log.js'
-import { EventHook, type EventHookInit } from '../../src/node/notify/event-hook.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { EventHook, type EventHookInit } from '../../src/core/notify/event-hook.js'
 
 interface LogEntry {
   event: string

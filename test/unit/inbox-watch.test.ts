@@ -7,8 +7,8 @@ import type { EventJson, EventType, PeerEventJson, WatchEventJson } from '../../
 import { parseWatchTypes, WATCH_TYPES } from '../../src/api/watch-types.js'
 import { readLineStream } from '../../src/client/line-stream.js'
 import { ControlServer, type LineWriter, STREAM_BUFFER_LIMIT } from '../../src/control/server.js'
-import { Inbox, type NewEvent } from '../../src/node/inbox.js'
-import { MAX_WATCHERS, TooManyWatchersError, WatchHub } from '../../src/node/watch-hub.js'
+import { Inbox, type NewEvent } from '../../src/core/inbox.js'
+import { MAX_WATCHERS, TooManyWatchersError, WatchHub } from '../../src/core/watch-hub.js'
 import { Store } from '../../src/store/database.js'
 
 let dir: string

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EventJson, EventType, Priority } from '../../src/api/types.js'
-import { Inbox, type NewEvent } from '../../src/node/inbox.js'
+import { Inbox, type NewEvent } from '../../src/core/inbox.js'
 import { Store } from '../../src/store/database.js'
 
 let dir: string

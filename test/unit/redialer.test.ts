@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Redialer, type RedialerInit, type RedialTarget } from '../../src/node/redialer.js'
+import { Redialer, type RedialerInit, type RedialTarget } from '../../src/core/redialer.js'
 
 const TICK = 5
 const MIN = 10

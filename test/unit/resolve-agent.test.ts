@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type KnownAgent, pickByCap, resolveAgent } from '../../src/node/resolve-agent.js'
+import { type KnownAgent, pickByCap, resolveAgent } from '../../src/core/resolve-agent.js'
 import type { PeerStatus } from '../../src/protocols/presence/peer-table.js'
 import { TaskError } from '../../src/protocols/tasks/errors.js'
 

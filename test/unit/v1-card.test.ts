@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ClawLinkNode } from '../../src/node/clawlink-node.js'
+import type { ClawLinkNode } from '../../src/core/node.js'
 import { limits, PresenceMessage, validateCard } from '../../src/protocols/presence/index.js'
 import { Store } from '../../src/store/database.js'
 import { V1Api } from '../../src/v1/index.js'
@@ -66,7 +66,7 @@ describe('v1 agents in the presence card', () => {
         ...node.localCard(),
         startedAt: BigInt(Date.now()),
         addrs: node.libp2p.getMultiaddrs().map((a) => a.bytes) as Uint8Array<ArrayBuffer>[],
-        v1: list,
+        hostedAgents: list,
       }
       expect(() => validateCard(card)).not.toThrow()
       const size = PresenceMessage.encode({ type: PresenceMessage.Type.ANNOUNCE, card, seq: 1n }).byteLength

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidCardError, validateV1Agents } from '../../src/protocols/presence/index.js'
+import { InvalidCardError, validateHostedAgents } from '../../src/protocols/presence/index.js'
 import { TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { validateMessage } from '../../src/protocols/tasks/validate.js'
 import { mediaTypeFor, splitTags } from '../../src/v1/envelopes.js'
@@ -194,7 +194,7 @@ describe('v1 data on the wire', () => {
       machine: 'm',
       heartbeatAge: 5,
     }
-    expect(() => validateV1Agents({ agents: [agent] })).not.toThrow()
+    expect(() => validateHostedAgents({ agents: [agent] })).not.toThrow()
     const many = Array.from({ length: 33 }, (_, i) => ({ ...agent, agentId: `a${i}` }))
     for (const bad of [
       { agents: many },
@@ -205,7 +205,7 @@ describe('v1 data on the wire', () => {
       { agents: [{ ...agent, capabilities: Array.from({ length: 17 }, (_, i) => `c${i}`) }] },
       { agents: [{ ...agent, name: 'a\u0000' }] },
     ]) {
-      expect(() => validateV1Agents(bad)).toThrow(InvalidCardError)
+      expect(() => validateHostedAgents(bad)).toThrow(InvalidCardError)
     }
   })
 

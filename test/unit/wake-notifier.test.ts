@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EventJson, PeerEventJson, WatchEventJson } from '../../src/api/types.js'
-import { EventLog } from '../../src/node/event-log.js'
-import { WakeNotifier, type WakeNotifierInit } from '../../src/node/notify/wake-notifier.js'
-import { wakeText } from '../../src/node/notify/wake-text.js'
+import { EventLog } from '../../src/core/event-log.js'
+import { WakeNotifier, type WakeNotifierInit } from '../../src/core/notify/wake-notifier.js'
+import { wakeText } from '../../src/core/notify/wake-text.js'
 
 interface LogEntry {
   event: string

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { fixXSalsa20 } from '../../src/node/xsalsa20-fix.js'
+import { fixXSalsa20 } from '../../src/core/xsalsa20-fix.js'
 
 const require = createRequire(import.meta.resolve('@libp2p/pnet'))
 type Cipher = { update(input: Uint8Array, output?: Uint8Array): Uint8Array; finalize(): void }

@@ -1,7 +1,10 @@
-// `clawlink node`: the only command that loads libp2p (imported on demand, so other commands stay fast).
+// `clawlink node`: parses and checks its options, then runs the daemon, which it loads on demand (the
+// daemon loads libp2p; other commands must stay fast).
 
 import type { WatchType } from '../../api/types.js'
 import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
+import { readBounded } from '../../home/bounded-read.js'
+import { ConfigError } from '../../home/errors.js'
 import { parseDuration, splitList } from '../args.js'
 import { type Command, flag, list, num, str } from '../command.js'
 import { CliError, UsageError } from '../errors.js'
@@ -242,25 +245,23 @@ export const node: Command = {
     checkMeshKeyOptions(ctx, token)
 
     // Loaded here and only here: libp2p takes a while to import and other commands must stay fast.
-    const { ClawLinkNode, EventLog, resolveNodeOptions, checkWakeUrl } = await import('../../node/index.js')
-    const { multiaddr } = await import('@multiformats/multiaddr')
-    for (const addr of [...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]) {
+    const daemon = await import('../../daemon/index.js')
+    // the daemon's checks throw ConfigError: a usage error here
+    const usage = <T>(fn: () => T): T => {
       try {
-        multiaddr(addr)
+        return fn()
       } catch (err) {
-        throw new UsageError(
-          `invalid multiaddr ${JSON.stringify(addr)}: ${(err as Error).message}`,
-          ctx.command,
-        )
+        if (err instanceof ConfigError) throw new UsageError(err.message, ctx.command)
+        throw err
       }
     }
+    usage(() => daemon.checkMultiaddrs([...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]))
     for (const addr of listen) checkTransport(addr, 'listen', ctx.command ?? 'node')
     for (const addr of list(ctx, 'peer')) checkTransport(addr, 'peer', ctx.command ?? 'node')
     for (const addr of list(ctx, 'relay')) checkTransport(addr, 'relay', ctx.command ?? 'node')
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
-      const { readBounded } = await import('../../home/bounded-read.js')
       // a PeerId is about 52 characters: 1 MiB is some 20,000 of them, and /dev/zero is refused
       const text = readBounded(
         allowFile,
@@ -275,14 +276,7 @@ export const node: Command = {
           .filter((l) => l !== ''),
       )
     }
-    const { peerIdFromString } = await import('@libp2p/peer-id')
-    for (const id of allow) {
-      try {
-        peerIdFromString(id)
-      } catch {
-        throw new UsageError(`--allow: ${JSON.stringify(id.slice(0, 80))} is not a PeerId`, ctx.command)
-      }
-    }
+    usage(() => daemon.checkPeerIds(allow))
     for (const addr of list(ctx, 'relay')) {
       if (!addr.includes('/p2p/')) {
         throw new UsageError(
@@ -292,120 +286,61 @@ export const node: Command = {
       }
     }
     const wakeUrl = str(ctx, 'wake-url')
-    if (wakeUrl != null) {
-      try {
-        checkWakeUrl(wakeUrl)
-      } catch (err) {
-        throw new UsageError((err as Error).message, ctx.command)
-      }
-    }
+    if (wakeUrl != null) usage(() => daemon.checkWakeUrl(wakeUrl))
     const v1Raw = str(ctx, 'v1-api')
-    let v1Api: import('../../v1/listen.js').V1Listen | undefined
-    if (v1Raw != null) {
-      const { parseV1Listen } = await import('../../v1/listen.js')
-      try {
-        v1Api = parseV1Listen(v1Raw)
-      } catch (err) {
-        throw new UsageError((err as Error).message, ctx.command)
-      }
-    }
+    const v1Api = v1Raw != null ? usage(() => daemon.parseV1Listen(v1Raw)) : undefined
     if (v1Token != null && v1Api == null) throw new UsageError('--v1-token needs --v1-api', ctx.command)
-    const resolve = (input: Parameters<typeof resolveNodeOptions>[0]) => {
-      try {
-        return resolveNodeOptions(input)
-      } catch (err) {
-        if ((err as Error).name === 'ConfigError') throw new UsageError((err as Error).message, ctx.command)
-        throw err
-      }
-    }
-    const options = resolve({
-      name,
-      caps,
-      description: str(ctx, 'description'),
-      dataDir: str(ctx, 'data-dir'),
-      listen: listen.length > 0 ? listen : undefined,
-      port: num(ctx, 'port'),
-      peers: list(ctx, 'peer'),
-      mdns: !flag(ctx, 'no-mdns'),
-      relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
-      relayOnly: ctx.relayOnly === true,
-      relays: list(ctx, 'relay'),
-      allow,
-      mdnsTag: str(ctx, 'mdns-tag'),
-      keyFile: str(ctx, 'key-file'),
-      token,
-      open: flag(ctx, 'open'),
-      heartbeatInterval,
-      staleAfter,
-      offlineAfter,
-      maxTaskSize: num(ctx, 'max-task-size'),
-      maxInbox: num(ctx, 'max-inbox'),
-      taskRate: num(ctx, 'task-rate'),
-      knowledgeMax: num(ctx, 'knowledge-max'),
-      knowledgeMaxAge:
-        num(ctx, 'knowledge-days') != null ? num(ctx, 'knowledge-days')! * 86_400_000 : undefined,
-      broadcastRate: num(ctx, 'broadcast-rate'),
-      maxFileSize: num(ctx, 'max-file-size'),
-      eagerFetchSize: num(ctx, 'eager-fetch-size'),
-      fileHistory: num(ctx, 'file-history'),
-      wakeUrl,
-      wakeToken,
-      onEvent: nonBlank(str(ctx, 'on-event'), '--on-event'),
-      wakeOn: wakeOn(str(ctx, 'wake-on')),
-      json: flag(ctx, 'json'),
-      env: ctx.env,
-      v1Api,
-      v1Token,
-      resetStore: flag(ctx, 'reset-store'),
-    })
-    const log = new EventLog(options.json)
+    const options = usage(() =>
+      daemon.resolveNodeOptions({
+        name,
+        caps,
+        description: str(ctx, 'description'),
+        dataDir: str(ctx, 'data-dir'),
+        listen: listen.length > 0 ? listen : undefined,
+        port: num(ctx, 'port'),
+        peers: list(ctx, 'peer'),
+        mdns: !flag(ctx, 'no-mdns'),
+        relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
+        relayOnly: ctx.relayOnly === true,
+        relays: list(ctx, 'relay'),
+        allow,
+        mdnsTag: str(ctx, 'mdns-tag'),
+        keyFile: str(ctx, 'key-file'),
+        token,
+        open: flag(ctx, 'open'),
+        heartbeatInterval,
+        staleAfter,
+        offlineAfter,
+        maxTaskSize: num(ctx, 'max-task-size'),
+        maxInbox: num(ctx, 'max-inbox'),
+        taskRate: num(ctx, 'task-rate'),
+        knowledgeMax: num(ctx, 'knowledge-max'),
+        knowledgeMaxAge:
+          num(ctx, 'knowledge-days') != null ? num(ctx, 'knowledge-days')! * 86_400_000 : undefined,
+        broadcastRate: num(ctx, 'broadcast-rate'),
+        maxFileSize: num(ctx, 'max-file-size'),
+        eagerFetchSize: num(ctx, 'eager-fetch-size'),
+        fileHistory: num(ctx, 'file-history'),
+        wakeUrl,
+        wakeToken,
+        onEvent: nonBlank(str(ctx, 'on-event'), '--on-event'),
+        wakeOn: wakeOn(str(ctx, 'wake-on')),
+        json: flag(ctx, 'json'),
+        env: ctx.env,
+        v1Api,
+        v1Token,
+        resetStore: flag(ctx, 'reset-store'),
+      }),
+    )
+    const log = new daemon.EventLog(options.json)
     for (const w of secretWarnings)
       log.emit('secret_in_arguments', { option: w.option }, `WARNING: ${w.text}`, 'warn')
-    const clawlink = new ClawLinkNode(options, log)
-    // set up before the start (the store may be lost at once) and before `started` is printed (whoever
-    // reads it may signal at once): a SIGTERM must never meet the default handler
-    let stopping = false
-    let finish: (fatal: Error | undefined) => void = () => {}
-    const stopped = new Promise<Error | undefined>((resolve) => {
-      finish = resolve
-    })
-    // the store was lost: stop at once and exit non-zero, so a supervisor sees it and restarts the node
-    let up = false
-    let lostWhileStarting: Error | undefined
-    const onFatal = (err: Error) => {
-      if (!up) {
-        lostWhileStarting ??= err
-        return
-      }
-      if (stopping) return
-      stopping = true
-      log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
-      clawlink.stop().finally(() => finish(err))
-    }
-    clawlink.onFatal(onFatal)
-    const onSignal = (signal: string) => {
-      if (stopping) {
-        log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
-        process.exit(130)
-      }
-      stopping = true
-      log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
-      clawlink.stop().finally(() => finish(undefined))
-    }
     try {
-      await clawlink.start()
+      return await daemon.runDaemon(options, log)
     } catch (err) {
-      throw new CliError(startFailure(err as Error, options.dataDir))
+      if (err instanceof daemon.DaemonError) throw new CliError(err.message)
+      throw err
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    up = true
-    announceStart(clawlink, log)
-    if (lostWhileStarting != null) onFatal(lostWhileStarting)
-    const fatal = await stopped
-    log.emit('stopped', {}, 'stopped')
-    if (fatal != null) throw new CliError(fatal.message)
-    return 0
   },
 }
 
@@ -421,83 +356,4 @@ function wakeOn(raw: string | undefined): WatchType[] | undefined {
   } catch (err) {
     throw new UsageError(`--wake-on: ${(err as Error).message}`, 'node')
   }
-}
-
-function startFailure(err: Error, dataDir: string): string {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE')
-    return `cannot listen: the address is in use (${err.message}); pick another --port`
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied: ${err.message}`
-  const known = [
-    'ConfigError',
-    'DataDirLockedError',
-    'InvalidMeshKeyError',
-    'InvalidCardError',
-    'StoreDamagedError',
-    'UnsafePathError',
-  ]
-  const sqlite = (err as { errcode?: unknown }).errcode
-  if (typeof sqlite === 'number' && (sqlite & 0xff) === 13)
-    return `the disk holding ${dataDir} is full (${err.message}); free some space there and start again`
-  if (known.includes(err.name)) return err.message
-  return `the node (data dir ${dataDir}) failed to start: ${err.message}`
-}
-
-function announceStart(
-  clawlink: import('../../node/index.js').ClawLinkNode,
-  log: import('../../node/index.js').EventLog,
-): void {
-  const { options, meshKey } = clawlink
-  const peerId = clawlink.peerId.toString()
-  const addrs = clawlink.libp2p.getMultiaddrs().map((a) => a.toString())
-  const keyArg =
-    meshKey.source === 'open'
-      ? '--open'
-      : meshKey.source === 'home-key'
-        ? ''
-        : meshKey.source === 'key-file'
-          ? ` --key-file ${meshKey.origin}`
-          : meshKey.source === 'env-key'
-            ? ' (with the same CLAWLINK_KEY)'
-            : ' (with the same token)'
-  const join =
-    `clawlink node --name OTHER_NAME${keyArg === '--open' ? ' --open' : keyArg}` +
-    (options.mdns ? '' : ` --peer ${addrs[0] ?? '<this node address>'}`)
-  log.emit(
-    'started',
-    {
-      name: options.name,
-      peerId,
-      dataDir: clawlink.paths.root,
-      addrs,
-      mesh: { fingerprint: meshKey.fingerprint, source: meshKey.source, origin: meshKey.origin },
-      mdns: options.mdns ? options.mdnsTag : null,
-      relayServer: options.relayServer,
-      relays: options.relays,
-      join,
-    },
-    `node ${options.name} started`,
-  )
-  const lines = [
-    `ClawLink node "${options.name}" is up`,
-    `  peer id    ${peerId}`,
-    `  data dir   ${clawlink.paths.root}`,
-    meshKey.source === 'open'
-      ? '  mesh       OPEN: no mesh key, any host on the network may join'
-      : `  mesh       ${meshKey.fingerprint} (key from ${meshKey.origin})`,
-    `  discovery  ${options.mdns ? `mDNS (${options.mdnsTag})` : 'mDNS off'}${options.peers.length > 0 ? `, ${options.peers.length} bootstrap peer(s)` : ''}`,
-    '  listening',
-    ...addrs.map((a) => `    ${a}`),
-    `Another agent joins with: ${join}`,
-  ]
-  if (options.relayServer) {
-    const shareable = addrs.filter((a) => !a.includes('/p2p-circuit') && !/\/ip4\/127\.|\/ip6\/::1\//.test(a))
-    lines.push(
-      `Serving as a relay. Agents in other subnets add: --relay ${shareable[0] ?? addrs[0] ?? '<this node address>'}`,
-    )
-  }
-  if (meshKey.source === 'home-key') {
-    lines.push(`  (same user: nothing else needed; another machine: copy ${meshKey.origin} there first)`)
-  }
-  log.banner(lines.join('\n'))
 }

@@ -5,22 +5,22 @@ import {
   MAX_CAP_LENGTH,
   MAX_CAPS,
   MAX_DESCRIPTION_LENGTH,
+  MAX_HOSTED_AGENT_CAPS,
+  MAX_HOSTED_AGENT_DESCRIPTION_LENGTH,
+  MAX_HOSTED_AGENT_ID_LENGTH,
+  MAX_HOSTED_AGENTS,
   MAX_MACHINE_LENGTH,
   MAX_NAME_LENGTH,
-  MAX_V1_AGENT_ID_LENGTH,
-  MAX_V1_AGENTS,
-  MAX_V1_CAPS,
-  MAX_V1_CARD_DESCRIPTION_LENGTH,
   MAX_VERSION_LENGTH,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
-import type { AgentCard, V1AgentList } from './pb/presence.js'
+import type { AgentCard, HostedAgentList } from './pb/presence.js'
 
 /** Names and caps: letters, digits and . _ - (a name may not start with - or .) */
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 const CAP_RE = /^[A-Za-z0-9_][A-Za-z0-9._:/-]*$/
-/** ClawLink v1 agent ids: short tokens, also usable inside a broadcast tag and a media type parameter */
-export const V1_AGENT_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
+/** Hosted (e.g. ClawLink v1) agent ids: short tokens, also usable inside a broadcast tag and a media type parameter */
+export const HOSTED_AGENT_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f]/
@@ -76,24 +76,24 @@ export function validateCard(card: AgentCard): void {
       throw new InvalidCardError(`address of ${addr.byteLength} bytes (1-${MAX_ADDR_LENGTH} allowed)`)
     }
   }
-  if (card.v1 != null) validateV1Agents(card.v1)
+  if (card.hostedAgents != null) validateHostedAgents(card.hostedAgents)
 }
 
-/** The v1 agents a card lists: bounded in number and size, ids unique. */
-export function validateV1Agents(list: V1AgentList): void {
-  if (list.agents.length > MAX_V1_AGENTS)
-    throw new InvalidCardError(`too many v1 agents (at most ${MAX_V1_AGENTS})`)
+/** The hosted agents a card lists: bounded in number and size, ids unique. */
+export function validateHostedAgents(list: HostedAgentList): void {
+  if (list.agents.length > MAX_HOSTED_AGENTS)
+    throw new InvalidCardError(`too many hosted agents (at most ${MAX_HOSTED_AGENTS})`)
   const ids = new Set<string>()
   for (const a of list.agents) {
-    if (a.agentId.length > MAX_V1_AGENT_ID_LENGTH || !V1_AGENT_ID_RE.test(a.agentId))
-      throw new InvalidCardError(`invalid v1 agent id ${JSON.stringify(a.agentId.slice(0, 80))}`)
-    if (ids.has(a.agentId)) throw new InvalidCardError(`v1 agent ${a.agentId} listed twice`)
+    if (a.agentId.length > MAX_HOSTED_AGENT_ID_LENGTH || !HOSTED_AGENT_ID_RE.test(a.agentId))
+      throw new InvalidCardError(`invalid hosted agent id ${JSON.stringify(a.agentId.slice(0, 80))}`)
+    if (ids.has(a.agentId)) throw new InvalidCardError(`hosted agent ${a.agentId} listed twice`)
     ids.add(a.agentId)
-    validateText('v1 agent name', a.name, MAX_NAME_LENGTH)
-    validateText('v1 agent description', a.description, MAX_V1_CARD_DESCRIPTION_LENGTH)
-    validateText('v1 agent machine', a.machine, MAX_MACHINE_LENGTH)
-    if (a.capabilities.length > MAX_V1_CAPS)
-      throw new InvalidCardError(`too many v1 agent capabilities (at most ${MAX_V1_CAPS})`)
-    for (const c of a.capabilities) validateText('v1 agent capability', c, MAX_CAP_LENGTH)
+    validateText('hosted agent name', a.name, MAX_NAME_LENGTH)
+    validateText('hosted agent description', a.description, MAX_HOSTED_AGENT_DESCRIPTION_LENGTH)
+    validateText('hosted agent machine', a.machine, MAX_MACHINE_LENGTH)
+    if (a.capabilities.length > MAX_HOSTED_AGENT_CAPS)
+      throw new InvalidCardError(`too many hosted agent capabilities (at most ${MAX_HOSTED_AGENT_CAPS})`)
+    for (const c of a.capabilities) validateText('hosted agent capability', c, MAX_CAP_LENGTH)
   }
 }

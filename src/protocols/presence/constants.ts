@@ -14,11 +14,11 @@ export const MAX_MACHINE_LENGTH = 255
 export const MAX_VERSION_LENGTH = 64
 export const MAX_ADDRS = 16
 export const MAX_ADDR_LENGTH = 256
-/** v1 agents a card may list, and their fields (the whole message stays within MAX_MESSAGE_SIZE) */
-export const MAX_V1_AGENTS = 32
-export const MAX_V1_AGENT_ID_LENGTH = 48
-export const MAX_V1_CAPS = 16
-export const MAX_V1_CARD_DESCRIPTION_LENGTH = 256
+/** hosted agents a card may list, and their fields (the whole message stays within MAX_MESSAGE_SIZE) */
+export const MAX_HOSTED_AGENTS = 32
+export const MAX_HOSTED_AGENT_ID_LENGTH = 48
+export const MAX_HOSTED_AGENT_CAPS = 16
+export const MAX_HOSTED_AGENT_DESCRIPTION_LENGTH = 256
 
 /** Defaults, as in ClawLink v1: stale after 120 s without a heartbeat. */
 export const HEARTBEAT_INTERVAL = 30_000

@@ -15,16 +15,16 @@ import type { AnnounceResult, PeerRecord, StatusChange } from './peer-table.js'
 import { Presence } from './presence.js'
 
 export {
-  V1_AGENT_ID_RE,
+  HOSTED_AGENT_ID_RE,
   validateCaps,
   validateCard,
   validateDescription,
+  validateHostedAgents,
   validateName,
-  validateV1Agents,
 } from './card.js'
 export * as limits from './constants.js'
 export { InvalidCardError } from './errors.js'
-export { AgentCard, PresenceMessage, V1Agent, V1AgentList } from './pb/presence.js'
+export { AgentCard, HostedAgent, HostedAgentList, PresenceMessage } from './pb/presence.js'
 export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
 export { PeerTable } from './peer-table.js'
 export { Presence } from './presence.js'

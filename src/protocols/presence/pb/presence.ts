@@ -12,7 +12,7 @@ export interface AgentCard {
   load: number
   addrs: Uint8Array<ArrayBuffer>[]
   relayOnly: boolean
-  v1?: V1AgentList
+  hostedAgents?: HostedAgentList
 }
 
 export namespace AgentCard {
@@ -74,9 +74,9 @@ export namespace AgentCard {
           w.bool(obj.relayOnly)
         }
 
-        if (obj.v1 != null) {
+        if (obj.hostedAgents != null) {
           w.uint32(82)
-          V1AgentList.codec().encode(obj.v1, w)
+          HostedAgentList.codec().encode(obj.hostedAgents, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -146,8 +146,8 @@ export namespace AgentCard {
               break
             }
             case 10: {
-              obj.v1 = V1AgentList.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.v1
+              obj.hostedAgents = HostedAgentList.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.hostedAgents
               })
               break
             }
@@ -251,8 +251,8 @@ export namespace AgentCard {
               break
             }
             case 10: {
-              yield * V1AgentList.codec().stream(reader, reader.uint32(), `${prefix}.v1`, {
-                limits: opts.limits?.v1
+              yield * HostedAgentList.codec().stream(reader, reader.uint32(), `${prefix}.hostedAgents`, {
+                limits: opts.limits?.hostedAgents
               })
 
               break
@@ -316,38 +316,38 @@ export namespace AgentCard {
     value: boolean
   }
 
-  export interface AgentCardV1AgentsAgentIdFieldEvent {
-    field: '$.v1.agents[].agentId'
+  export interface AgentCardHostedAgentsAgentsAgentIdFieldEvent {
+    field: '$.hostedAgents.agents[].agentId'
     value: string
     index: number
   }
 
-  export interface AgentCardV1AgentsNameFieldEvent {
-    field: '$.v1.agents[].name'
+  export interface AgentCardHostedAgentsAgentsNameFieldEvent {
+    field: '$.hostedAgents.agents[].name'
     value: string
     index: number
   }
 
-  export interface AgentCardV1AgentsCapabilitiesFieldEvent {
-    field: '$.v1.agents[].capabilities[]'
+  export interface AgentCardHostedAgentsAgentsCapabilitiesFieldEvent {
+    field: '$.hostedAgents.agents[].capabilities[]'
     index: number
     value: string
   }
 
-  export interface AgentCardV1AgentsDescriptionFieldEvent {
-    field: '$.v1.agents[].description'
+  export interface AgentCardHostedAgentsAgentsDescriptionFieldEvent {
+    field: '$.hostedAgents.agents[].description'
     value: string
     index: number
   }
 
-  export interface AgentCardV1AgentsMachineFieldEvent {
-    field: '$.v1.agents[].machine'
+  export interface AgentCardHostedAgentsAgentsMachineFieldEvent {
+    field: '$.hostedAgents.agents[].machine'
     value: string
     index: number
   }
 
-  export interface AgentCardV1AgentsHeartbeatAgeFieldEvent {
-    field: '$.v1.agents[].heartbeatAge'
+  export interface AgentCardHostedAgentsAgentsHeartbeatAgeFieldEvent {
+    field: '$.hostedAgents.agents[].heartbeatAge'
     value: number
     index: number
   }
@@ -360,21 +360,21 @@ export namespace AgentCard {
     return decodeMessage(buf, AgentCard.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent | AgentCardV1AgentsAgentIdFieldEvent | AgentCardV1AgentsNameFieldEvent | AgentCardV1AgentsCapabilitiesFieldEvent | AgentCardV1AgentsDescriptionFieldEvent | AgentCardV1AgentsMachineFieldEvent | AgentCardV1AgentsHeartbeatAgeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent | AgentCardHostedAgentsAgentsAgentIdFieldEvent | AgentCardHostedAgentsAgentsNameFieldEvent | AgentCardHostedAgentsAgentsCapabilitiesFieldEvent | AgentCardHostedAgentsAgentsDescriptionFieldEvent | AgentCardHostedAgentsAgentsMachineFieldEvent | AgentCardHostedAgentsAgentsHeartbeatAgeFieldEvent> {
     return streamMessage(buf, AgentCard.codec(), opts)
   }
 }
 
-export interface V1AgentList {
-  agents: V1Agent[]
+export interface HostedAgentList {
+  agents: HostedAgent[]
 }
 
-export namespace V1AgentList {
-  let _codec: Codec<V1AgentList>
+export namespace HostedAgentList {
+  let _codec: Codec<HostedAgentList>
 
-  export const codec = (): Codec<V1AgentList> => {
+  export const codec = (): Codec<HostedAgentList> => {
     if (_codec == null) {
-      _codec = message<V1AgentList>((obj, w, opts = {}) => {
+      _codec = message<HostedAgentList>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -382,7 +382,7 @@ export namespace V1AgentList {
         if (obj.agents != null && obj.agents.length > 0) {
           for (const value of obj.agents) {
             w.uint32(10)
-            V1Agent.codec().encode(value, w)
+            HostedAgent.codec().encode(value, w)
           }
         }
 
@@ -405,7 +405,7 @@ export namespace V1AgentList {
                 throw new MaxLengthError('Decode error - repeated field "agents" had too many elements')
               }
 
-              obj.agents.push(V1Agent.codec().decode(reader, reader.uint32(), {
+              obj.agents.push(HostedAgent.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.agents$
               }))
               break
@@ -434,7 +434,7 @@ export namespace V1AgentList {
                 throw new MaxLengthError('Streaming decode error - repeated field "agents" had too many elements')
               }
 
-              for (const evt of V1Agent.codec().stream(reader, reader.uint32(), `${prefix}.agents[]`, {
+              for (const evt of HostedAgent.codec().stream(reader, reader.uint32(), `${prefix}.agents[]`, {
                 limits: opts.limits?.agents$
               })) {
                 yield {
@@ -459,56 +459,56 @@ export namespace V1AgentList {
     return _codec
   }
 
-  export interface V1AgentListAgentsAgentIdFieldEvent {
+  export interface HostedAgentListAgentsAgentIdFieldEvent {
     field: '$.agents[].agentId'
     value: string
     index: number
   }
 
-  export interface V1AgentListAgentsNameFieldEvent {
+  export interface HostedAgentListAgentsNameFieldEvent {
     field: '$.agents[].name'
     value: string
     index: number
   }
 
-  export interface V1AgentListAgentsCapabilitiesFieldEvent {
+  export interface HostedAgentListAgentsCapabilitiesFieldEvent {
     field: '$.agents[].capabilities[]'
     index: number
     value: string
   }
 
-  export interface V1AgentListAgentsDescriptionFieldEvent {
+  export interface HostedAgentListAgentsDescriptionFieldEvent {
     field: '$.agents[].description'
     value: string
     index: number
   }
 
-  export interface V1AgentListAgentsMachineFieldEvent {
+  export interface HostedAgentListAgentsMachineFieldEvent {
     field: '$.agents[].machine'
     value: string
     index: number
   }
 
-  export interface V1AgentListAgentsHeartbeatAgeFieldEvent {
+  export interface HostedAgentListAgentsHeartbeatAgeFieldEvent {
     field: '$.agents[].heartbeatAge'
     value: number
     index: number
   }
 
-  export function encode (obj: Partial<V1AgentList>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, V1AgentList.codec())
+  export function encode (obj: Partial<HostedAgentList>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HostedAgentList.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1AgentList>): V1AgentList {
-    return decodeMessage(buf, V1AgentList.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedAgentList>): HostedAgentList {
+    return decodeMessage(buf, HostedAgentList.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1AgentList>): Generator<V1AgentListAgentsAgentIdFieldEvent | V1AgentListAgentsNameFieldEvent | V1AgentListAgentsCapabilitiesFieldEvent | V1AgentListAgentsDescriptionFieldEvent | V1AgentListAgentsMachineFieldEvent | V1AgentListAgentsHeartbeatAgeFieldEvent> {
-    return streamMessage(buf, V1AgentList.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedAgentList>): Generator<HostedAgentListAgentsAgentIdFieldEvent | HostedAgentListAgentsNameFieldEvent | HostedAgentListAgentsCapabilitiesFieldEvent | HostedAgentListAgentsDescriptionFieldEvent | HostedAgentListAgentsMachineFieldEvent | HostedAgentListAgentsHeartbeatAgeFieldEvent> {
+    return streamMessage(buf, HostedAgentList.codec(), opts)
   }
 }
 
-export interface V1Agent {
+export interface HostedAgent {
   agentId: string
   name: string
   capabilities: string[]
@@ -517,12 +517,12 @@ export interface V1Agent {
   heartbeatAge: number
 }
 
-export namespace V1Agent {
-  let _codec: Codec<V1Agent>
+export namespace HostedAgent {
+  let _codec: Codec<HostedAgent>
 
-  export const codec = (): Codec<V1Agent> => {
+  export const codec = (): Codec<HostedAgent> => {
     if (_codec == null) {
-      _codec = message<V1Agent>((obj, w, opts = {}) => {
+      _codec = message<HostedAgent>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -687,47 +687,47 @@ export namespace V1Agent {
     return _codec
   }
 
-  export interface V1AgentAgentIdFieldEvent {
+  export interface HostedAgentAgentIdFieldEvent {
     field: '$.agentId'
     value: string
   }
 
-  export interface V1AgentNameFieldEvent {
+  export interface HostedAgentNameFieldEvent {
     field: '$.name'
     value: string
   }
 
-  export interface V1AgentCapabilitiesFieldEvent {
+  export interface HostedAgentCapabilitiesFieldEvent {
     field: '$.capabilities[]'
     index: number
     value: string
   }
 
-  export interface V1AgentDescriptionFieldEvent {
+  export interface HostedAgentDescriptionFieldEvent {
     field: '$.description'
     value: string
   }
 
-  export interface V1AgentMachineFieldEvent {
+  export interface HostedAgentMachineFieldEvent {
     field: '$.machine'
     value: string
   }
 
-  export interface V1AgentHeartbeatAgeFieldEvent {
+  export interface HostedAgentHeartbeatAgeFieldEvent {
     field: '$.heartbeatAge'
     value: number
   }
 
-  export function encode (obj: Partial<V1Agent>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, V1Agent.codec())
+  export function encode (obj: Partial<HostedAgent>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HostedAgent.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1Agent>): V1Agent {
-    return decodeMessage(buf, V1Agent.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedAgent>): HostedAgent {
+    return decodeMessage(buf, HostedAgent.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<V1Agent>): Generator<V1AgentAgentIdFieldEvent | V1AgentNameFieldEvent | V1AgentCapabilitiesFieldEvent | V1AgentDescriptionFieldEvent | V1AgentMachineFieldEvent | V1AgentHeartbeatAgeFieldEvent> {
-    return streamMessage(buf, V1Agent.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedAgent>): Generator<HostedAgentAgentIdFieldEvent | HostedAgentNameFieldEvent | HostedAgentCapabilitiesFieldEvent | HostedAgentDescriptionFieldEvent | HostedAgentMachineFieldEvent | HostedAgentHeartbeatAgeFieldEvent> {
+    return streamMessage(buf, HostedAgent.codec(), opts)
   }
 }
 
@@ -907,38 +907,38 @@ export namespace PresenceMessage {
     value: boolean
   }
 
-  export interface PresenceMessageCardV1AgentsAgentIdFieldEvent {
-    field: '$.card.v1.agents[].agentId'
+  export interface PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent {
+    field: '$.card.hostedAgents.agents[].agentId'
     value: string
     index: number
   }
 
-  export interface PresenceMessageCardV1AgentsNameFieldEvent {
-    field: '$.card.v1.agents[].name'
+  export interface PresenceMessageCardHostedAgentsAgentsNameFieldEvent {
+    field: '$.card.hostedAgents.agents[].name'
     value: string
     index: number
   }
 
-  export interface PresenceMessageCardV1AgentsCapabilitiesFieldEvent {
-    field: '$.card.v1.agents[].capabilities[]'
+  export interface PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent {
+    field: '$.card.hostedAgents.agents[].capabilities[]'
     index: number
     value: string
   }
 
-  export interface PresenceMessageCardV1AgentsDescriptionFieldEvent {
-    field: '$.card.v1.agents[].description'
+  export interface PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent {
+    field: '$.card.hostedAgents.agents[].description'
     value: string
     index: number
   }
 
-  export interface PresenceMessageCardV1AgentsMachineFieldEvent {
-    field: '$.card.v1.agents[].machine'
+  export interface PresenceMessageCardHostedAgentsAgentsMachineFieldEvent {
+    field: '$.card.hostedAgents.agents[].machine'
     value: string
     index: number
   }
 
-  export interface PresenceMessageCardV1AgentsHeartbeatAgeFieldEvent {
-    field: '$.card.v1.agents[].heartbeatAge'
+  export interface PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent {
+    field: '$.card.hostedAgents.agents[].heartbeatAge'
     value: number
     index: number
   }
@@ -956,7 +956,7 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardV1AgentsAgentIdFieldEvent | PresenceMessageCardV1AgentsNameFieldEvent | PresenceMessageCardV1AgentsCapabilitiesFieldEvent | PresenceMessageCardV1AgentsDescriptionFieldEvent | PresenceMessageCardV1AgentsMachineFieldEvent | PresenceMessageCardV1AgentsHeartbeatAgeFieldEvent | PresenceMessageSeqFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageSeqFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
   }
 }

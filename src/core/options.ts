@@ -7,7 +7,7 @@ import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/fil
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
-import { isLoopback, type V1Listen } from '../v1/listen.js'
+import { type HostPort, isLoopback } from './loopback.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
 export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'
@@ -87,7 +87,7 @@ export interface NodeOptions {
   /** Print JSON lines instead of human log lines. */
   json: boolean
   /** serve the ClawLink v1 HTTP API here; v1Token: bearer token it requires (CLAWLINK_V1_TOKEN) */
-  v1Api?: V1Listen
+  v1Api?: HostPort
   v1Token?: string
   /** A store that is missing, empty or damaged is moved aside and a fresh one started (--reset-store). */
   resetStore?: boolean
@@ -129,7 +129,7 @@ export interface NodeOptionsInput {
   wakeOn?: WatchType[]
   json?: boolean
   env?: NodeJS.ProcessEnv
-  v1Api?: V1Listen
+  v1Api?: HostPort
   v1Token?: string
   resetStore?: boolean
 }

@@ -1,15 +1,15 @@
 // The control API's endpoints for the node itself and presence. Inputs are validated here; the
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
 
-import type { PeerJson, RegisterRequest, StatusJson } from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { InvalidCardError } from '../protocols/presence/index.js'
-import { cardJson, peerJson } from './cards.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { registerFileRoutes } from './file-routes.js'
-import { registerKnowledgeRoutes } from './knowledge-routes.js'
-import { registerTaskRoutes } from './task-routes.js'
-import { registerWatchRoutes } from './watch-routes.js'
+import type { PeerJson, RegisterRequest, StatusJson } from '../../api/types.js'
+import { cardJson, peerJson } from '../../core/cards.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { InvalidCardError } from '../../protocols/presence/index.js'
+import { ApiError, type ControlServer } from '../server.js'
+import { registerFileRoutes } from './files.js'
+import { registerKnowledgeRoutes } from './knowledge.js'
+import { registerTaskRoutes } from './tasks.js'
+import { registerWatchRoutes } from './watch.js'
 
 function stringList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
@@ -86,7 +86,7 @@ export function status(node: ClawLinkNode): StatusJson {
   }
 }
 
-export function registerControlRoutes(server: ControlServer, node: ClawLinkNode): void {
+export function registerRoutes(server: ControlServer, node: ClawLinkNode): void {
   server.route('GET', '/v1/status', () => status(node))
   server.route('GET', '/v1/peers', (req) => {
     const cap = req.query.get('cap') ?? undefined

@@ -1,11 +1,11 @@
 // `GET /v1/watch`: a live NDJSON stream of this node's events. With `since`, the inbox events logged
 // after that seq are replayed first, so a watcher that reconnects misses nothing the log still holds.
 
-import type { EventType, WatchEventJson, WatchingJson, WatchType } from '../api/types.js'
-import { parseWatchTypes } from '../api/watch-types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { TooManyWatchersError } from './watch-hub.js'
+import type { EventType, WatchEventJson, WatchingJson, WatchType } from '../../api/types.js'
+import { parseWatchTypes } from '../../api/watch-types.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { TooManyWatchersError } from '../../core/watch-hub.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 /** Replayed events are read from the log in pages of this many. */
 const REPLAY_PAGE = 500

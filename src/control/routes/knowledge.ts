@@ -1,18 +1,16 @@
-// Control API endpoints for broadcasts.
+// Control API endpoints for broadcasts: parse, call core's KnowledgeService, present.
 
-import type { BroadcastJson } from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { InvalidBroadcastError, type StoredBroadcast } from '../protocols/knowledge/index.js'
-import { TaskError } from '../protocols/tasks/index.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { resolveAgent } from './resolve-agent.js'
+import type { BroadcastJson } from '../../api/types.js'
+import type { ClawLinkNode } from '../../core/node.js'
+import { InvalidBroadcastError, type StoredBroadcast } from '../../protocols/knowledge/index.js'
+import { TaskError } from '../../protocols/tasks/index.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 const MAX_LIST = 10_000
 
 export function registerKnowledgeRoutes(server: ControlServer, node: ClawLinkNode): void {
   const json = (b: Omit<StoredBroadcast, 'receivedAt'> & { receivedAt?: number }): BroadcastJson => {
-    const self = node.peerId.toString()
-    const name = b.author === self ? node.localCard().name : (node.nameOf(b.author) ?? b.author.slice(0, 16))
+    const name = node.authorName(b.author)
     return {
       id: b.id,
       author: { id: b.author, name },
@@ -40,12 +38,12 @@ export function registerKnowledgeRoutes(server: ControlServer, node: ClawLinkNod
       throw new ApiError(400, 'bad_request', 'tags must be an array of strings')
     }
     try {
-      const published = await node.knowledge.publish({
+      const published = await node.knowledgeService.publish({
         content: b.content,
-        topic: (b.topic as string | undefined) ?? 'general',
-        tags: (b.tags as string[] | undefined) ?? [],
+        topic: b.topic as string | undefined,
+        tags: b.tags as string[] | undefined,
       })
-      return json({ ...published, receivedAt: Date.now() })
+      return json(published)
     } catch (err) {
       if (err instanceof InvalidBroadcastError) throw new ApiError(400, 'invalid_broadcast', err.message)
       throw err
@@ -63,22 +61,20 @@ export function registerKnowledgeRoutes(server: ControlServer, node: ClawLinkNod
       since = Number(sinceRaw)
       if (!Number.isFinite(since)) throw new ApiError(400, 'bad_request', 'since must be ms since the epoch')
     }
-    let author: string | undefined
-    const from = q.get('from')
-    if (from != null) {
-      try {
-        author =
-          from === node.localCard().name || from === node.peerId.toString()
-            ? node.peerId.toString()
-            : resolveAgent(from, node.presence.peers(), node.peerId.toString()).id
-      } catch (err) {
-        if (err instanceof TaskError)
-          throw new ApiError(err.code === 'ambiguous' ? 409 : 404, err.code, err.message)
-        throw err
-      }
+    try {
+      return node.knowledgeService
+        .list({
+          topic: q.get('topic') ?? undefined,
+          tag: q.get('tag') ?? undefined,
+          from: q.get('from') ?? undefined,
+          since,
+          limit,
+        })
+        .map(json)
+    } catch (err) {
+      if (err instanceof TaskError)
+        throw new ApiError(err.code === 'ambiguous' ? 409 : 404, err.code, err.message)
+      throw err
     }
-    return node.knowledgeStore
-      .list({ topic: q.get('topic') ?? undefined, tag: q.get('tag') ?? undefined, author, since, limit })
-      .map(json)
   })
 }

@@ -1,7 +1,8 @@
-// Control API endpoints for tasks and the agent's inbox. Every field is checked here: the CLI is only
-// one possible client of the socket.
+// Control API endpoints for tasks and the agent's inbox: every field is parsed and checked here (the
+// CLI is only one possible client of the socket); the task rules are core's TaskService.
 
-import { TASK_ID_PATTERN, TASK_ID_RULE } from '../api/task-id.js'
+import { TASK_ERROR_STATUS } from '../../api/errors.js'
+import { TASK_ID_PATTERN, TASK_ID_RULE } from '../../api/task-id.js'
 import type {
   CancelRequest,
   DelegateRequest,
@@ -10,12 +11,11 @@ import type {
   RespondRequest,
   TaskJson,
   TaskState,
-} from '../api/types.js'
-import { ApiError, type ControlServer } from '../control/server.js'
-import { limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
-import { contextError } from '../protocols/tasks/validate.js'
-import type { ClawLinkNode } from './clawlink-node.js'
-import { pickByCap, resolveAgent } from './resolve-agent.js'
+} from '../../api/types.js'
+import { type ClawLinkNode, ConflictError } from '../../core/index.js'
+import { limits, TaskError, type TaskRow } from '../../protocols/tasks/index.js'
+import { contextError } from '../../protocols/tasks/validate.js'
+import { ApiError, type ControlServer } from '../server.js'
 
 const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 const RESPONSE_STATES: Record<string, TaskState> = {
@@ -67,29 +67,18 @@ function queryMillis(raw: string | null, field: string): number {
   return Math.round(n)
 }
 
-/** The HTTP status of a task error, for the control API and the v1 API alike. */
-export function taskErrorStatus(err: TaskError): number {
-  return {
-    not_found: 404,
-    ambiguous: 409,
-    final: 409,
-    invalid: 400,
-    not_yours: 403,
-    too_large: 413,
-  }[err.code]
-}
-
-/** Maps task errors to HTTP statuses; anything else propagates as a 500. */
+/** Maps task rule errors to HTTP statuses; anything else propagates as a 500. */
 async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (err) {
-    if (err instanceof TaskError) throw new ApiError(taskErrorStatus(err), err.code, err.message)
+    if (err instanceof TaskError || err instanceof ConflictError)
+      throw new ApiError(TASK_ERROR_STATUS[err.code] ?? 400, err.code, err.message)
     throw err
   }
 }
 
-function parseDelegate(body: unknown, maxTaskSize: number): DelegateRequest {
+function parseDelegate(body: unknown): DelegateRequest {
   const b = object(body, ['to', 'cap', 'task', 'context', 'priority', 'ttl', 'wait', 'id'])
   const req: DelegateRequest = {
     id: text(b, 'id'),
@@ -112,46 +101,16 @@ function parseDelegate(body: unknown, maxTaskSize: number): DelegateRequest {
   if (req.id != null && !TASK_ID_PATTERN.test(req.id))
     throw new ApiError(400, 'bad_request', `id must be ${TASK_ID_RULE}`)
   if (req.task.trim() === '') throw new ApiError(400, 'bad_request', 'task is empty')
-  const size = Buffer.byteLength(req.task) + Buffer.byteLength(req.context ?? '')
-  if (size > maxTaskSize) {
-    throw new ApiError(413, 'too_large', `task and context are ${size} bytes; the limit is ${maxTaskSize}`)
-  }
   return req
 }
 
-/** The task with this id that `pick` allows, or a clear error. */
-function oneTask(rows: TaskRow[], id: string, what: string): TaskRow {
-  if (rows.length === 1) return rows[0]!
-  if (rows.length === 0) throw new TaskError('not_found', `no ${what} task ${id}`)
-  throw new TaskError('ambiguous', `several ${what} tasks have the id ${id}; name the other agent with --to`)
-}
-
 export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): void {
-  const json = (row: TaskRow): TaskJson => node.taskStore.toJson(row)
-
-  const delegateNew = (r: DelegateRequest): TaskRow => {
-    const known = node.presence.peers()
-    const self = node.peerId.toString()
-    const peer = r.cap != null ? pickByCap(r.cap, known) : resolveAgent(r.to!, known, self)
-    return node.tasks.delegate({
-      id: r.id,
-      peer: peer.id,
-      peerName: peer.name,
-      task: r.task,
-      context: r.context ?? null,
-      priority: r.priority ?? 'normal',
-      ttl: r.ttl ?? limits.DEFAULT_TTL,
-    })
-  }
+  const json = (row: TaskRow): TaskJson => node.taskService.json(row)
 
   server.route('POST', '/v1/tasks', (req) =>
     guard(async () => {
-      const r = parseDelegate(req.body, node.tasks.maxTaskSize)
-      // the same id again is the same request (a retry after a crash or a cut connection): its task
-      const earlier = r.id != null ? node.taskStore.find(r.id).find((t) => t.direction === 'sent') : undefined
-      if (earlier != null && earlier.task !== r.task)
-        throw new ApiError(409, 'conflict', `task id ${r.id} is already used by another task`)
-      const row = earlier ?? delegateNew(r)
+      const r = parseDelegate(req.body)
+      const row = node.taskService.delegate(r)
       const final = r.wait != null && r.wait > 0 ? await node.tasks.waitFinal(row, r.wait, req.signal) : row
       return json(final)
     }),
@@ -182,27 +141,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
           'bad_request',
           `status must be one of ${Object.keys(RESPONSE_STATES).join(', ')}`,
         )
-      const all = node.taskStore.find(r.id)
-      let received = all.filter((t) => t.direction === 'received')
-      if (received.length === 0 && all.length > 0) {
-        throw new TaskError(
-          'not_yours',
-          `task ${r.id} was delegated by this agent; only the agent it was sent to can respond`,
-        )
-      }
-      if (r.to != null) {
-        received = received.filter(
-          (t) =>
-            t.peer === r.to ||
-            t.peer.startsWith(r.to!) ||
-            t.peerName === r.to ||
-            node.nameOf(t.peer) === r.to,
-        )
-        if (received.length === 0)
-          throw new TaskError('not_yours', `task ${r.id} was not delegated by ${r.to}`)
-      }
-      const row = oneTask(received, r.id, 'received')
-      return json(node.tasks.respond(row, state, r.result))
+      return json(node.taskService.respond(r.id, state, r.result, r.to))
     }),
   )
 
@@ -213,15 +152,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
       if (r.reason != null && Buffer.byteLength(r.reason) > limits.MAX_REASON_LENGTH) {
         throw new ApiError(400, 'bad_request', `reason over ${limits.MAX_REASON_LENGTH} bytes`)
       }
-      const all = node.taskStore.find(r.id)
-      const sent = all.filter((t) => t.direction === 'sent')
-      if (sent.length === 0 && all.length > 0) {
-        throw new TaskError(
-          'not_yours',
-          `task ${r.id} was delegated to this agent; only its delegator can cancel it (respond with --status rejected to decline)`,
-        )
-      }
-      return json(node.tasks.cancel(oneTask(sent, r.id, 'delegated'), r.reason ?? null))
+      return json(node.taskService.cancel(r.id, r.reason ?? null))
     }),
   )
 

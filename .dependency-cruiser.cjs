@@ -1,0 +1,165 @@
+/**
+ * The layer rules of src/ (docs/architecture.md, "Layers"), checked by `npm run lint`.
+ *
+ * Layers, lowest first; a folder may import only from folders below it:
+ *   api -> home -> store -> protocols -> core -> control | v1 -> daemon
+ *   client (api, home) -> cli | mcp
+ * The named rules below spell out the edges the design forbids; `layer-order` catches any other
+ * upward edge, which also makes a cycle between folders impossible.
+ */
+
+/** Today's edges that break a rule and are not fixed yet, per rule: [from file, why]. Remove as fixed. */
+const TEMPORARY = {
+  'protocols-not-above': [
+    // helper DURABLE rewrites the tasks protocol; its TaskState/TaskJson types come from the control API.
+    ['^src/protocols/tasks/tasks\\.ts$', 'TaskState from api/types'],
+    ['^src/protocols/tasks/task-store\\.ts$', 'TaskJson, TaskState, Priority from api/types'],
+  ],
+  'cli-mcp-client-not-below': [
+    // shared text and card checks still live in protocols/
+    ['^src/cli/stdin\\.ts$', 'decodeUtf8 from protocols/strings'],
+    ['^src/cli/node-args\\.ts$', 'card checks from protocols/presence/card'],
+    ['^src/mcp/tools\\.ts$', 'size limits from protocols/*/constants'],
+  ],
+}
+
+const L = {
+  api: '^src/api/',
+  home: '^src/home/',
+  store: '^src/store/',
+  protocols: '^src/protocols/',
+  core: '^src/core/',
+  control: '^src/control/',
+  v1: '^src/v1/',
+  daemon: '^src/daemon/',
+  client: '^src/client/',
+  cli: '^src/cli/',
+  mcp: '^src/mcp/',
+}
+const ours = Object.values(L)
+const libp2p = '^node_modules/(@libp2p/|libp2p/|@chainsafe/)'
+
+/** A forbidden rule; its temporary exceptions (above) are exempted by file. */
+function rule(name, comment, from, to) {
+  const pathNot = (TEMPORARY[name] ?? []).map(([file]) => file)
+  if (pathNot.length > 0) from = { ...from, pathNot: [...(from.pathNot ?? []), ...pathNot] }
+  return { name, comment, severity: 'error', from, to }
+}
+
+/** For layer-order: what each folder may import (besides itself, npm packages and node builtins). */
+const MAY_IMPORT = {
+  api: [],
+  home: ['api'],
+  store: ['api', 'home'],
+  protocols: ['home', 'store'],
+  core: ['api', 'home', 'store', 'protocols'],
+  control: ['api', 'home', 'store', 'protocols', 'core'],
+  v1: ['api', 'home', 'store', 'protocols', 'core'],
+  daemon: ['api', 'home', 'store', 'protocols', 'core', 'control', 'v1'],
+  client: ['api', 'home'],
+  cli: ['api', 'home', 'client', 'mcp', 'daemon'],
+  mcp: ['api', 'home', 'client'],
+}
+
+module.exports = {
+  forbidden: [
+    rule(
+      'protocols-not-above',
+      'libp2p services know nothing of the node around them, nor of the control API JSON',
+      { path: L.protocols },
+      { path: [L.core, L.control, L.v1, L.daemon, L.cli, L.mcp, L.client, L.api] },
+    ),
+    rule(
+      'core-not-above',
+      'core is used by the adapters and the composition root, never the other way',
+      { path: L.core },
+      { path: [L.control, L.v1, L.daemon, L.cli, L.mcp] },
+    ),
+    rule(
+      'control-not-v1',
+      'the control API and the v1 adapter are siblings',
+      { path: L.control },
+      { path: L.v1 },
+    ),
+    rule(
+      'v1-not-control',
+      'the control API and the v1 adapter are siblings',
+      { path: L.v1 },
+      { path: L.control },
+    ),
+    rule(
+      'cli-mcp-client-not-below',
+      'thin clients never load libp2p, the core, the protocols or the store',
+      { path: [L.cli, L.mcp, L.client] },
+      { path: [libp2p, L.core, L.protocols, L.store] },
+    ),
+    rule(
+      'no-daemon-in-clients',
+      'only the node and relay commands start a daemon, and they load it on demand',
+      { path: [L.cli, L.mcp, L.client], pathNot: '^src/cli/commands/(node|relay)\\.ts$' },
+      { path: L.daemon },
+    ),
+    rule(
+      'daemon-loaded-on-demand',
+      'cli node/relay reach the daemon only through a dynamic import()',
+      { path: '^src/cli/commands/(node|relay)\\.ts$' },
+      { path: L.daemon, dependencyTypesNot: ['dynamic-import'] },
+    ),
+    rule(
+      'mcp-not-cli',
+      'MCP tools share the client with the CLI, not the CLI itself',
+      { path: L.mcp },
+      { path: L.cli },
+    ),
+    rule(
+      'store-not-above',
+      'the store sits under everything that keeps state',
+      { path: L.store },
+      { path: [L.protocols, L.core, L.control, L.v1, L.daemon, L.cli, L.mcp, L.client] },
+    ),
+    rule(
+      'home-only-api',
+      'home sits just above the JSON contract',
+      { path: L.home },
+      { path: ours.filter((p) => p !== L.api && p !== L.home) },
+    ),
+    rule(
+      'api-imports-nothing',
+      'the JSON contract imports nothing of ours',
+      { path: L.api },
+      { path: ours.filter((p) => p !== L.api) },
+    ),
+    ...Object.entries(MAY_IMPORT).map(([folder, allowed]) =>
+      rule(
+        'layer-order',
+        `${folder} may import only ${allowed.join(', ') || 'nothing of ours'}`,
+        // the same temporary exceptions as the named rules, which name the same edges
+        { path: L[folder], pathNot: Object.values(TEMPORARY).flatMap((list) => list.map(([file]) => file)) },
+        { path: ours.filter((p) => p !== L[folder] && !allowed.some((a) => L[a] === p)) },
+      ),
+    ),
+    {
+      name: 'no-circular',
+      comment: 'no import cycle, apart from the type-only index.ts <-> implementation pairs of a protocol',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
+  },
+}

@@ -1,0 +1,34 @@
+// Where events for the agents of this node go: hosted agents (registered by an adapter such as the
+// v1 API) take the task events addressed to them; everything else lands in the node's own inbox.
+import type { TaskEvent } from '../protocols/tasks/index.js'
+import type { Inbox, NewEvent } from './inbox.js'
+
+/** Agents hosted on this node besides its own (the v1 API's). Both calls run inside the storing transaction. */
+export interface Recipient {
+  /** a task event: true when one of its agents took it, so it does not reach the node's inbox */
+  takeTask?(event: TaskEvent): boolean
+  /** every event appended to the node's inbox (broadcasts and file changes reach hosted agents too) */
+  onEvent?(event: NewEvent): void
+}
+
+export class Mailbox {
+  private readonly recipients: Recipient[] = []
+
+  constructor(readonly inbox: Inbox) {}
+
+  /** Register before the node starts, so nothing arrives before the recipient can take it. */
+  register(recipient: Recipient): void {
+    this.recipients.push(recipient)
+    if (recipient.onEvent != null) this.inbox.onAppend((event) => recipient.onEvent!(event))
+  }
+
+  /** A task event: to the hosted agent it is for, else to the node's inbox as `json()`. */
+  deliverTask(event: TaskEvent, json: () => NewEvent): void {
+    for (const r of this.recipients) if (r.takeTask?.(event) === true) return
+    this.inbox.append(json())
+  }
+
+  append(event: NewEvent): void {
+    this.inbox.append(event)
+  }
+}

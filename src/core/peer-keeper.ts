@@ -1,0 +1,226 @@
+// Keeping in touch with peers: remembered peers and bootstrap addresses are redialled, addresses and
+// cards are saved, peers that break the rules are banned for a while, and peer status changes reach
+// watchers. The log lines about all this are narration's (narration/peers.ts).
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { shortId } from '../api/short-id.js'
+import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
+import type { NodeContext } from './context.js'
+import { Redialer } from './redialer.js'
+
+/** How often dirty peer records are written to the store. */
+const PEER_FLUSH_INTERVAL = 5_000
+/** Remembered peers not heard from for this long are not redialled at start. */
+const REMEMBER_FOR = 7 * 24 * 3600 * 1000
+
+export class PeerKeeper {
+  private readonly dirty = new Set<string>()
+  /** Discovered peers we failed to reach, so the log says it once, not every mDNS round. */
+  readonly unreachable = new Set<string>()
+  /** PeerIds learned by dialling bootstrap addresses without /p2p. */
+  private readonly bootstrapPeers = new Map<string, string>()
+  private redialer?: Redialer
+  private flushTimer?: ReturnType<typeof setInterval>
+
+  constructor(private readonly node: NodeContext) {}
+
+  /** The peers the store remembers, for presence to start from. */
+  static remembered(node: Pick<NodeContext, 'store'>) {
+    return node.store
+      .listPeers()
+      .map(fromStoredPeer)
+      .filter((p) => p != null)
+  }
+
+  /** Listens to presence and libp2p; call before the network starts. */
+  wire(): void {
+    const { node } = this
+    const { libp2p, presence } = node
+    presence.addEventListener('peer:card', ({ detail: { record, result } }) => {
+      this.dirty.add(record.id)
+      if (result === 'new' || result === 'updated') {
+        libp2p.peerStore
+          .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
+          .catch(() => {})
+      }
+    })
+    presence.addEventListener('peer:status', ({ detail: { record, from, to } }) => {
+      this.dirty.add(record.id)
+      if (!record.card.relayOnly) {
+        node.watchHub.publish({
+          type: to === 'online' ? 'peer_online' : to === 'stale' ? 'peer_stale' : 'peer_offline',
+          peer: peerJson(record, to, node.isConnected(record.id)),
+          reason:
+            to === 'online'
+              ? from === 'unknown'
+                ? 'joined'
+                : 'back'
+              : to === 'offline'
+                ? record.leftAt != null
+                  ? 'left'
+                  : 'timed_out'
+                : undefined,
+          timestamp: new Date().toISOString(),
+        })
+      }
+      if (to === 'online') {
+        this.unreachable.delete(record.id)
+        libp2p.services.tasks.kick(record.id)
+      } else if (to === 'offline' && record.leftAt != null) {
+        this.redialer?.remove(`peer:${record.id}`)
+      }
+    })
+    // a peer that broke a protocol's rules or flooded: counted, and past the limit banned for a while
+    const offence = ({ detail }: { detail: { peer: string } }) => this.offend(detail.peer)
+    presence.addEventListener('peer:invalid', offence)
+    libp2p.services.tasks.addEventListener('message:invalid', offence)
+    libp2p.services.knowledge.addEventListener('broadcast:invalid', offence)
+    libp2p.services.knowledge.addEventListener('broadcast:throttled', offence)
+    libp2p.services.files.addEventListener('entry:invalid', offence)
+    libp2p.services.files.addEventListener('blob:invalid', offence)
+    libp2p.addEventListener('peer:discovery', (evt) => {
+      const id = evt.detail.id
+      if (libp2p.getConnections(id).length > 0) return
+      libp2p.dial(id).catch((err: Error) => {
+        const key = id.toString()
+        if (this.unreachable.has(key)) return
+        this.unreachable.add(key)
+        node.log.emit(
+          'dial_failed',
+          { peer: key, source: 'mdns', message: err.message },
+          `could not connect to ${shortId(key)} found by mDNS: ${err.message} (a node of another mesh key?)`,
+          'warn',
+        )
+      })
+    })
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      const id = evt.detail.toString()
+      const record = presence.peers().find((p) => p.id === id)
+      if (record != null && record.status !== 'offline') this.addRemembered(id, false)
+    })
+  }
+
+  /** Redials bootstrap addresses, relays and remembered peers; saves peer records every few seconds. */
+  start(): void {
+    const { node } = this
+    const libp2p = node.libp2p
+    this.redialer = new Redialer({
+      onFailure: (key, err, attempt, next) => {
+        if (!key.startsWith('addr:') && attempt > 1) return
+        const target = key.slice(key.indexOf(':') + 1)
+        node.log.emit(
+          'dial_failed',
+          { target, attempt, retryInMs: next ?? null, message: err.message },
+          `could not reach ${target}: ${err.message}${next != null ? `; retrying in ${Math.round(next / 1000)} s` : '; giving up'}`,
+          attempt === 1 ? 'warn' : 'info',
+        )
+      },
+    })
+    for (const addr of [...new Set([...node.options.peers, ...node.options.relays])]) {
+      const ma = multiaddr(addr)
+      const target = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      this.redialer.add(`addr:${addr}`, {
+        permanent: true,
+        connected: () => {
+          const id = target ?? this.bootstrapPeers.get(addr)
+          return id != null && node.isConnected(id)
+        },
+        dial: async () => {
+          const connection = await libp2p.dial(ma)
+          this.bootstrapPeers.set(addr, connection.remotePeer.toString())
+        },
+      })
+    }
+    const horizon = Date.now() - REMEMBER_FOR
+    for (const peer of PeerKeeper.remembered(node)) {
+      if (peer.leftAt != null || peer.lastSeen < horizon || peer.addrs.length === 0) continue
+      this.addRemembered(peer.id, true)
+    }
+    this.redialer.start()
+    this.flushTimer = setInterval(() => this.flush(), PEER_FLUSH_INTERVAL)
+  }
+
+  stop(): void {
+    clearInterval(this.flushTimer)
+    this.redialer?.stop()
+  }
+
+  /** Counts an offence; past the limit the peer is hung up on and refused for a while. */
+  offend(peer: string): void {
+    const { node } = this
+    const until = node.guard.offence(peer)
+    if (until == null) return
+    this.redialer?.remove(`peer:${peer}`)
+    const name = node.nameOf(peer)
+    const label = name != null ? `${name} (${shortId(peer)})` : shortId(peer)
+    node.log.emit(
+      'peer_banned',
+      { peer, until: new Date(until).toISOString() },
+      `disconnected ${label} and refusing it until ${new Date(until).toISOString()}: too many bad or excess messages`,
+      'warn',
+    )
+    try {
+      void node.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+    } catch {}
+  }
+
+  private addRemembered(id: string, fromStore: boolean): void {
+    const { redialer, node } = this
+    if (redialer == null || redialer.has(`peer:${id}`)) return
+    let peerId: PeerId
+    try {
+      peerId = peerIdFromString(id)
+    } catch {
+      return
+    }
+    const record = node.presence.peers().find((p) => p.id === id)
+    // Remembered addresses must be in the peer store before the first dial can use them.
+    const ready =
+      fromStore && record != null
+        ? node.libp2p.peerStore.merge(peerId, { multiaddrs: parseAddrs(record.card.addrs) }).then(
+            () => {},
+            () => {},
+          )
+        : Promise.resolve()
+    redialer.add(`peer:${id}`, {
+      permanent: false,
+      connected: () => node.libp2p.getConnections(peerId).length > 0,
+      dial: async () => {
+        await ready
+        await node.libp2p.dial(peerId)
+      },
+    })
+  }
+
+  /** Writes the peer records that changed since the last flush. */
+  flush(): void {
+    const { node } = this
+    if (this.dirty.size === 0) return
+    const records = node.presence.peers().filter((p) => this.dirty.has(p.id))
+    this.dirty.clear()
+    try {
+      node.store.transaction(() => {
+        for (const r of records) node.store.upsertPeer(toStoredPeer(r))
+      })
+    } catch (err) {
+      node.storeProblem(err) // a damaged store is reported (once) as such
+      node.log.emit(
+        'store_error',
+        { message: (err as Error).message },
+        `could not save peers: ${(err as Error).message}`,
+        'error',
+      )
+    }
+  }
+}
+
+function parseAddrs(addrs: Uint8Array[]): Multiaddr[] {
+  return addrs.flatMap((a) => {
+    try {
+      return [multiaddr(a)]
+    } catch {
+      return []
+    }
+  })
+}

@@ -1,0 +1,39 @@
+// The composition root: a started core node with, around it, the v1 adapter (if asked for), the
+// notifiers, the control API and the run files the CLI finds it by. Everything stops with the node.
+import { startControl } from '../control/index.js'
+import { type ClawLinkNode, createNode, type EventLog, type NodeOptions } from '../core/index.js'
+import { V1Api } from '../v1/index.js'
+import { startNotifiers } from './notifiers.js'
+import { keepRunFiles } from './run-files.js'
+
+/** `onFatal` hears of a lost store, from the moment the node exists (it may be lost while starting). */
+export async function startDaemon(
+  options: NodeOptions,
+  log: EventLog,
+  onFatal?: (err: Error) => void,
+): Promise<ClawLinkNode> {
+  let v1: V1Api | undefined
+  const node = await createNode({
+    options,
+    log,
+    beforeStart: (node) => {
+      if (onFatal != null) node.onFatal(onFatal)
+      if (options.v1Api != null) {
+        // before anything can arrive: its agents' queues fill in the transactions that store the cause
+        v1 = new V1Api(node, node.store.db, { ...options.v1Api, token: options.v1Token })
+        v1.register()
+      }
+      startNotifiers(node)
+    },
+  })
+  try {
+    const control = await startControl(node)
+    node.onStop('after-network', () => control.close())
+    await v1?.start()
+    keepRunFiles(node)
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+  return node
+}
