@@ -8,7 +8,6 @@ const MAX_LINES = 400
 const TEMPORARY = new Set([
   'src/protocols/tasks/tasks.ts', // helper DURABLE rewrites the tasks protocol
   'src/protocols/tasks/task-store.ts', // helper DURABLE
-  'src/protocols/files/files.ts', // helper SYNC moves sync into protocols/sync
   'src/mcp/tools.ts',
 ])
 
