@@ -3,21 +3,6 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { asBytes, text } from '../../store/sql-text.js'
 import type { VerifiedBroadcast } from './broadcast.js'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS broadcasts (
-  id TEXT PRIMARY KEY,
-  author TEXT NOT NULL,
-  topic TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  content TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS broadcasts_time ON broadcasts (time, id);
-CREATE INDEX IF NOT EXISTS broadcasts_topic ON broadcasts (topic, time);
-`
-
 export interface StoredBroadcast extends Omit<VerifiedBroadcast, 'raw'> {
   receivedAt: number
 }
@@ -50,7 +35,7 @@ export class KnowledgeStore {
 
   constructor(db: DatabaseSync) {
     this.db = db
-    db.exec(SCHEMA)
+    // its tables are the store's (src/store/migrations.ts)
     this.stmt = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO broadcasts (id, author, topic, tags, content, time, received_at, raw)

@@ -5,49 +5,11 @@ import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Priority, TaskJson, TaskState } from '../../api/types.js'
 import { asBytes, text, textOrNull } from '../../store/sql-text.js'
+import { prepared } from '../../store/statements.js'
+import { transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tasks (
-  id TEXT NOT NULL,
-  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
-  peer TEXT NOT NULL,
-  peer_name TEXT NOT NULL,
-  task TEXT NOT NULL,
-  context TEXT,
-  priority TEXT NOT NULL,
-  state TEXT NOT NULL,
-  result TEXT,
-  reason TEXT,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (direction, peer, id)
-);
-CREATE INDEX IF NOT EXISTS tasks_id ON tasks (id);
-CREATE INDEX IF NOT EXISTS tasks_state ON tasks (direction, state);
-CREATE TABLE IF NOT EXISTS outbox (
-  msg_id TEXT PRIMARY KEY,
-  peer TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  task_id TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL,
-  last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at);
-CREATE TABLE IF NOT EXISTS seen_messages (
-  peer TEXT NOT NULL,
-  msg_id TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  PRIMARY KEY (peer, msg_id)
-);
-`
 
 export const TERMINAL: ReadonlySet<TaskState> = new Set([
   'completed',
@@ -205,14 +167,8 @@ export class TaskStore {
     this.onEvent = init.onEvent
     this.self = init.self
     this.now = init.now ?? Date.now
-    this.db.exec(SCHEMA)
-    // added for the v1 HTTP API; stores from before it get the columns here
-    const columns = (this.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map(
-      (c) => c.name,
-    )
-    for (const col of ['from_agent', 'to_agent'])
-      if (!columns.includes(col)) this.db.exec(`ALTER TABLE tasks ADD COLUMN ${col} TEXT`)
-    const p = (sql: string) => this.db.prepare(sql)
+    // the tables are the store's (src/store/migrations.ts)
+    const p = (sql: string) => prepared(this.db, sql)
     this.stmt = {
       insertTask:
         p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
@@ -241,25 +197,14 @@ export class TaskStore {
         `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`,
       ),
       expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
+      forget: p('DELETE FROM seen_messages WHERE at < ?'),
+      outboxSize: p('SELECT count(*) AS n FROM outbox'),
       outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
     }
   }
 
   private tx<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
-    try {
-      const out = fn()
-      this.db.exec('COMMIT')
-      return out
-    } catch (err) {
-      // SQLite rolls back by itself on SQLITE_FULL, SQLITE_IOERR...: ROLLBACK would then hide the real error
-      if (this.db.isTransaction) {
-        try {
-          this.db.exec('ROLLBACK')
-        } catch {}
-      }
-      throw err
-    }
+    return transaction(this.db, fn)
   }
 
   get(direction: 'sent' | 'received', peer: string, id: string): TaskRow | undefined {
@@ -275,9 +220,9 @@ export class TaskStore {
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
     const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
     return (
-      this.db
-        .prepare(`SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`)
-        .all(opts.limit ?? 1000) as Row[]
+      prepared(this.db, `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(
+        opts.limit ?? 1000,
+      ) as Row[]
     ).map(toTask)
   }
 
@@ -287,7 +232,7 @@ export class TaskStore {
   }
 
   outboxSize(): number {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n)
+    return Number((this.stmt.outboxSize!.get() as { n: number }).n)
   }
 
   toJson(row: TaskRow): TaskJson {
@@ -594,7 +539,7 @@ export class TaskStore {
         }
         out.push({ msg, row })
       }
-      this.db.prepare('DELETE FROM seen_messages WHERE at < ?').run(now - SEEN_RETENTION)
+      this.stmt.forget!.run(now - SEEN_RETENTION)
       return out
     })
   }
