@@ -45,6 +45,7 @@ import type { NodeOptions } from './options.js'
 import { PeerGuard } from './peer-guard.js'
 import { Redialer } from './redialer.js'
 import { StoreHealth } from './store-health.js'
+import { taskJson } from './task-json.js'
 import { WatchHub } from './watch-hub.js'
 
 /** How often dirty peer records are written to the store. */
@@ -281,7 +282,6 @@ export class ClawLinkNode {
     this.blobStoreRef = blobStore
     this.taskStoreRef = new TaskStore({
       db: this.store.db,
-      self: () => ({ id: this.stack?.peerId.toString() ?? '', name: this.card.name }),
       // a task for (or delegated by) a v1 agent goes to its queue instead of the node's inbox
       onEvent: (event) => {
         if (this.v1Api?.onTaskEvent(event) !== true) inbox.append(this.eventJson(event))
@@ -502,8 +502,8 @@ export class ClawLinkNode {
   }
 
   private eventJson(event: TaskEvent): Parameters<Inbox['append']>[0] {
-    const json = this.taskStore.toJson(event.row)
     const self = { id: this.peerId.toString(), name: this.card.name }
+    const json = taskJson(event.row, self)
     return {
       type: event.type,
       id: json.id,

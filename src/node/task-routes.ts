@@ -16,6 +16,7 @@ import { limits, TaskError, type TaskRow } from '../protocols/tasks/index.js'
 import { contextError } from '../protocols/tasks/validate.js'
 import type { ClawLinkNode } from './clawlink-node.js'
 import { pickByCap, resolveAgent } from './resolve-agent.js'
+import { taskJson } from './task-json.js'
 
 const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 const RESPONSE_STATES: Record<string, TaskState> = {
@@ -127,7 +128,8 @@ function oneTask(rows: TaskRow[], id: string, what: string): TaskRow {
 }
 
 export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): void {
-  const json = (row: TaskRow): TaskJson => node.taskStore.toJson(row)
+  const json = (row: TaskRow): TaskJson =>
+    taskJson(row, { id: node.peerId.toString(), name: node.localCard().name })
 
   const delegateNew = (r: DelegateRequest): TaskRow => {
     const known = node.presence.peers()

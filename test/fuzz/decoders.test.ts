@@ -1289,12 +1289,10 @@ describe('strings on the wire: carried intact or refused', () => {
     const sender = new TaskStore({
       db: new Store(':memory:').db,
       onEvent: () => {},
-      self: () => ({ id: 'a', name: 'a' }),
     })
     const receiver = new TaskStore({
       db: new Store(':memory:').db,
       onEvent: () => {},
-      self: () => ({ id: 'b', name: 'b' }),
     })
     const kStore = new KnowledgeStore(new Store(':memory:').db)
     /** The one due message for `taskId`, through the wire's strict decoder and the protocol's checks. */

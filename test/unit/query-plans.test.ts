@@ -50,7 +50,7 @@ beforeAll(() => {
   const db = recording(store.db)
   const wrapped = Object.create(store) as Store
   Object.defineProperty(wrapped, 'db', { value: db })
-  const tasks = new TaskStore({ db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) })
+  const tasks = new TaskStore({ db, onEvent: () => {} })
   const row = tasks.delegate({
     peer: 'p',
     peerName: 'p',

@@ -137,7 +137,7 @@ describe('a store of the schema before the migration list', () => {
       expect(schemaVersion(store.db)).toBe(MIGRATIONS.length)
       expect(store.listPeers().map((p) => p.id)).toEqual(['peer-b'])
       expect(store.getMeta('k')).toBe('v')
-      const tasks = new TaskStore({ db: store.db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) })
+      const tasks = new TaskStore({ db: store.db, onEvent: () => {} })
       expect(tasks.get('sent', 'peer-b', 't-sent')).toMatchObject({
         task: 'do a thing',
         state: 'submitted',

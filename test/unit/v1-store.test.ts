@@ -130,7 +130,7 @@ describe('task store columns for v1 agent ids', () => {
     // opening it migrates the table
     const s = new Store(join(dir, 'old.db'))
     stores.push(s)
-    const tasks = new TaskStore({ db: s.db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) })
+    const tasks = new TaskStore({ db: s.db, onEvent: () => {} })
     const row = tasks.delegate({
       peer: 'peer-b',
       peerName: 'b',
@@ -147,8 +147,6 @@ describe('task store columns for v1 agent ids', () => {
     const [due] = tasks.due(10)
     expect(TaskMessage.decode(due!.payload)).toMatchObject({ fromAgent: 'alice01', toAgent: 'bob01' })
     // opening again does not add them twice
-    expect(
-      () => new TaskStore({ db: s.db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) }),
-    ).not.toThrow()
+    expect(() => new TaskStore({ db: s.db, onEvent: () => {} })).not.toThrow()
   })
 })

@@ -15,6 +15,7 @@ export { InvalidTaskMessageError, TaskError } from './errors.js'
 export { TaskAck, TaskMessage } from './pb/task.js'
 export { type OutboxRow, type TaskEvent, type TaskRow, TaskStore, TERMINAL } from './task-store.js'
 export { Tasks } from './tasks.js'
+export { PRIORITIES, type Priority, TASK_STATES, type TaskState } from './types.js'
 export { isJson, taskSize } from './validate.js'
 
 export interface TasksInit {

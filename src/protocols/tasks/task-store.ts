@@ -3,13 +3,13 @@
 // SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import type { Priority, TaskJson, TaskState } from '../../api/types.js'
 import { asBytes, text, textOrNull } from '../../store/sql-text.js'
 import { prepared } from '../../store/statements.js'
 import { transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
+import { PRIORITIES, type Priority, type TaskState } from './types.js'
 
 export const TERMINAL: ReadonlySet<TaskState> = new Set([
   'completed',
@@ -29,7 +29,6 @@ const RANK: Record<TaskState, number> = {
   expired: 3,
 }
 
-const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 export const priorityToWire: Record<Priority, TaskMessage.Priority> = {
   low: TaskMessage.Priority.LOW,
   normal: TaskMessage.Priority.NORMAL,
@@ -106,8 +105,6 @@ export interface TaskStoreInit {
   db: DatabaseSync
   /** Called inside the transaction that made the change, so the event exists exactly once. */
   onEvent: (event: TaskEvent) => void
-  /** Our own PeerId and name, for JSON. */
-  self: () => { id: string; name: string }
   now?: () => number
 }
 
@@ -158,14 +155,12 @@ export type ReceiveResult =
 export class TaskStore {
   private readonly db: DatabaseSync
   private readonly onEvent: TaskStoreInit['onEvent']
-  private readonly self: TaskStoreInit['self']
   private readonly now: () => number
   private readonly stmt: Record<string, StatementSync>
 
   constructor(init: TaskStoreInit) {
     this.db = init.db
     this.onEvent = init.onEvent
-    this.self = init.self
     this.now = init.now ?? Date.now
     // the tables are the store's (src/store/migrations.ts)
     const p = (sql: string) => prepared(this.db, sql)
@@ -233,34 +228,6 @@ export class TaskStore {
 
   outboxSize(): number {
     return Number((this.stmt.outboxSize!.get() as { n: number }).n)
-  }
-
-  toJson(row: TaskRow): TaskJson {
-    const me = this.self()
-    const peer = { id: row.peer, name: row.peerName }
-    let context: unknown = null
-    if (row.context != null) {
-      try {
-        context = JSON.parse(row.context)
-      } catch {
-        context = row.context
-      }
-    }
-    return {
-      id: row.id,
-      direction: row.direction,
-      from: row.direction === 'sent' ? me : peer,
-      to: row.direction === 'sent' ? peer : me,
-      task: row.task,
-      context,
-      priority: row.priority,
-      state: row.state,
-      result: row.result,
-      reason: row.reason,
-      createdAt: new Date(row.createdAt).toISOString(),
-      updatedAt: new Date(row.updatedAt).toISOString(),
-      expiresAt: new Date(row.expiresAt).toISOString(),
-    }
   }
 
   private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {

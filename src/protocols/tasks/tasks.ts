@@ -2,7 +2,6 @@ import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/inte
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import type { TaskState } from '../../api/types.js'
 import { RateLimiter } from '../rate-limiter.js'
 import { decodeStrict } from '../strings.js'
 import {
@@ -27,6 +26,7 @@ import { InvalidTaskMessageError, TaskError } from './errors.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
 import { TaskAck, TaskMessage } from './pb/task.js'
 import { type DelegateInput, type OutboxRow, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
+import type { TaskState } from './types.js'
 import { taskSize, validateMessage } from './validate.js'
 
 /**
