@@ -131,7 +131,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
   const json = (row: TaskRow): TaskJson =>
     taskJson(row, { id: node.peerId.toString(), name: node.localCard().name })
 
-  const delegateNew = (r: DelegateRequest): TaskRow => {
+  const delegateNew = (r: DelegateRequest): Promise<TaskRow> => {
     const known = node.presence.peers()
     const self = node.peerId.toString()
     const peer = r.cap != null ? pickByCap(r.cap, known) : resolveAgent(r.to!, known, self)
@@ -153,7 +153,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
       const earlier = r.id != null ? node.taskStore.find(r.id).find((t) => t.direction === 'sent') : undefined
       if (earlier != null && earlier.task !== r.task)
         throw new ApiError(409, 'conflict', `task id ${r.id} is already used by another task`)
-      const row = earlier ?? delegateNew(r)
+      const row = earlier ?? (await delegateNew(r))
       const final = r.wait != null && r.wait > 0 ? await node.tasks.waitFinal(row, r.wait, req.signal) : row
       return json(final)
     }),
@@ -167,7 +167,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
   })
 
   server.route('POST', '/v1/respond', (req) =>
-    guard(() => {
+    guard(async () => {
       const b = object(req.body, ['id', 'result', 'status', 'to'])
       const r: RespondRequest = {
         id: text(b, 'id', true),
@@ -204,12 +204,12 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
           throw new TaskError('not_yours', `task ${r.id} was not delegated by ${r.to}`)
       }
       const row = oneTask(received, r.id, 'received')
-      return json(node.tasks.respond(row, state, r.result))
+      return json(await node.tasks.respond(row, state, r.result))
     }),
   )
 
   server.route('POST', '/v1/cancel', (req) =>
-    guard(() => {
+    guard(async () => {
       const b = object(req.body, ['id', 'reason'])
       const r: CancelRequest = { id: text(b, 'id', true), reason: text(b, 'reason') }
       if (r.reason != null && Buffer.byteLength(r.reason) > limits.MAX_REASON_LENGTH) {
@@ -223,7 +223,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
           `task ${r.id} was delegated to this agent; only its delegator can cancel it (respond with --status rejected to decline)`,
         )
       }
-      return json(node.tasks.cancel(oneTask(sent, r.id, 'delegated'), r.reason ?? null))
+      return json(await node.tasks.cancel(oneTask(sent, r.id, 'delegated'), r.reason ?? null))
     }),
   )
 

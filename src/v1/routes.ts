@@ -185,7 +185,7 @@ const heartbeat: Handler = (ctx, body) => {
   return { status: ctx.store.heartbeat(agentId) ? 'ok' : 'unknown_agent' }
 }
 
-const delegate: Handler = (ctx, body) => {
+const delegate: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseDelegate(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
@@ -233,9 +233,9 @@ const delegate: Handler = (ctx, body) => {
       taskError(err)
     }
   }
-  let row: ReturnType<typeof node.tasks.delegate>
+  let row: Awaited<ReturnType<typeof node.tasks.delegate>>
   try {
-    row = node.tasks.delegate({
+    row = await node.tasks.delegate({
       peer: peer.id,
       peerName: peer.name,
       task: r.task,
@@ -261,7 +261,7 @@ const delegate: Handler = (ctx, body) => {
   }
 }
 
-const respond: Handler = (ctx, body) => {
+const respond: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseRespond(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
@@ -271,7 +271,7 @@ const respond: Handler = (ctx, body) => {
     if (mine.length === 0) throw new V1Error(403, `task ${r.messageId} was not delegated to ${r.fromAgent}`)
     if (mine.length > 1) throw new V1Error(409, `several tasks have the id ${r.messageId}`)
     try {
-      const row = node.tasks.respond(mine[0]!, r.status, r.result)
+      const row = await node.tasks.respond(mine[0]!, r.status, r.result)
       return {
         status: 'response_sent',
         message_id: row.id,

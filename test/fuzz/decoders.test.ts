@@ -27,7 +27,7 @@ import { AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/pres
 import { decodeStrict, InvalidTextError } from '../../src/protocols/strings.js'
 import * as taskLimits from '../../src/protocols/tasks/constants.js'
 import { InvalidTaskMessageError } from '../../src/protocols/tasks/errors.js'
-import { TaskAck, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
+import { TaskAcks, TaskFrame, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { TaskStore } from '../../src/protocols/tasks/task-store.js'
 import { MAX_CONTEXT_DEPTH, validateMessage } from '../../src/protocols/tasks/validate.js'
 import { Store } from '../../src/store/database.js'
@@ -122,10 +122,11 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
       reason: 'string',
     },
   },
+  { name: 'tasks TaskFrame', codec: TaskFrame, schema: { seq: 'uint64', message: 'bytes' } },
   {
-    name: 'tasks TaskAck',
-    codec: TaskAck,
-    schema: { status: { enum: enumValues(TaskAck.Status) }, reason: 'string' },
+    name: 'tasks TaskAcks',
+    codec: TaskAcks,
+    schema: { through: 'uint64', refused: { repeatedMessage: { seq: 'uint64', reason: 'string' } } },
   },
   {
     name: 'knowledge BroadcastBody',

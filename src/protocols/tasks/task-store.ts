@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { asBytes, text, textOrNull } from '../../store/sql-text.js'
 import { prepared } from '../../store/statements.js'
-import { transaction } from '../../store/transaction.js'
+import { afterCommit, inTransaction, transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
@@ -153,7 +153,7 @@ export type ReceiveResult =
   | { status: 'rejected'; reason: string }
 
 export class TaskStore {
-  private readonly db: DatabaseSync
+  readonly db: DatabaseSync
   private readonly onEvent: TaskStoreInit['onEvent']
   private readonly now: () => number
   private readonly stmt: Record<string, StatementSync>
@@ -181,6 +181,10 @@ export class TaskStore {
       getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
       due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
       nextDue: p('SELECT min(next_at) AS t FROM outbox'),
+      duePeers: p('SELECT DISTINCT peer FROM outbox WHERE next_at <= ?'),
+      nextRetry: p('SELECT min(next_at) AS t FROM outbox WHERE next_at > ?'),
+      nextExpiry: p('SELECT min(expires_at) AS t FROM outbox'),
+      dueFor: p('SELECT * FROM outbox WHERE peer = ? AND next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
       failed: p('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE msg_id = ?'),
       kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
       seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
@@ -198,8 +202,33 @@ export class TaskStore {
     }
   }
 
+  /** Listeners for outbox rows, called once the transaction that queued them has committed. */
+  private readonly outboxListeners = new Set<(row: OutboxRow) => void>()
+  /** set by joining(): writes run in the caller's transaction */
+  private joined = false
+
+  /**
+   * Runs fn inside the transaction the caller has open (a group commit), with the store's writes joining
+   * it instead of each opening its own. Not a nested transaction: outside one, this throws.
+   */
+  joining<T>(fn: () => T): T {
+    if (!inTransaction(this.db)) throw new Error('TaskStore.joining() needs an open transaction')
+    this.joined = true
+    try {
+      return fn()
+    } finally {
+      this.joined = false
+    }
+  }
+
   private tx<T>(fn: () => T): T {
-    return transaction(this.db, fn)
+    return this.joined ? fn() : transaction(this.db, fn)
+  }
+
+  /** Calls fn with every message queued for a peer, once it is committed (the delivery loop's event). */
+  onOutbox(fn: (row: OutboxRow) => void): () => void {
+    this.outboxListeners.add(fn)
+    return () => this.outboxListeners.delete(fn)
   }
 
   get(direction: 'sent' | 'received', peer: string, id: string): TaskRow | undefined {
@@ -232,16 +261,22 @@ export class TaskStore {
 
   private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
     const now = this.now()
-    this.stmt.insertOutbox!.run(
-      msg.msgId,
+    const payload = TaskMessage.encode(msg)
+    this.stmt.insertOutbox!.run(msg.msgId, peer, msg.kind, msg.taskId, payload, now, expiresAt, now)
+    if (this.outboxListeners.size === 0) return
+    const row: OutboxRow = {
+      msgId: msg.msgId,
       peer,
-      msg.kind,
-      msg.taskId,
-      TaskMessage.encode(msg),
-      now,
+      kind: msg.kind,
+      taskId: msg.taskId,
+      payload,
       expiresAt,
-      now,
-    )
+      attempts: 0,
+      nextAt: now,
+    }
+    afterCommit(this.db, () => {
+      for (const fn of this.outboxListeners) fn(row)
+    })
   }
 
   private setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
@@ -267,8 +302,8 @@ export class TaskStore {
       state: TaskMessage.State.UNSPECIFIED,
       result: '',
       reason: '',
-      fromAgent: input.fromAgent,
-      toAgent: input.toAgent,
+      fromHostedAgent: input.fromAgent,
+      toHostedAgent: input.toAgent,
     }
     return this.tx(() => {
       this.stmt.insertTask!.run(
@@ -390,8 +425,8 @@ export class TaskStore {
         Number(msg.createdAt) || now,
         now,
         expiresAt,
-        msg.fromAgent ?? null,
-        msg.toAgent ?? null,
+        msg.fromHostedAgent ?? null,
+        msg.toHostedAgent ?? null,
       )
       const row = this.get('received', peer, msg.taskId)!
       this.onEvent({ type: 'task', row })
@@ -442,6 +477,28 @@ export class TaskStore {
   nextDue(): number | undefined {
     const t = (this.stmt.nextDue!.get() as { t: number | null }).t
     return t == null ? undefined : Number(t)
+  }
+
+  /** Peers with messages due now. */
+  duePeers(): string[] {
+    return (this.stmt.duePeers!.all(this.now()) as Array<{ peer: string }>).map((r) => r.peer)
+  }
+
+  /** Messages to `peer` due for (re)sending, oldest first. */
+  dueFor(peer: string, limit: number): OutboxRow[] {
+    return (this.stmt.dueFor!.all(peer, this.now(), limit) as Row[]).map(toOutbox)
+  }
+
+  /**
+   * When the delivery loop must next wake: the first retry due after now, or the first expiry. Messages
+   * due now are not counted: they are already with the delivery loop (it is handed every new one).
+   */
+  nextWake(): number | undefined {
+    const now = this.now()
+    const retry = (this.stmt.nextRetry!.get(now) as { t: number | null }).t
+    const expiry = (this.stmt.nextExpiry!.get() as { t: number | null }).t
+    const times = [retry, expiry].filter((t): t is number => t != null).map(Number)
+    return times.length === 0 ? undefined : Math.min(...times)
   }
 
   /** The peer acknowledged: the message is done, and a DELEGATE makes the task `delivered`. */
