@@ -63,6 +63,8 @@ function stats(latencies: number[]) {
 
 export async function runTasksBench(): Promise<void> {
   const w = world()
+  // e.g. BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile both nodes under load
+  if (process.env.BENCH_NODE_OPTIONS != null) w.env.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS
   const listen = ['--listen', '/ip4/127.0.0.1/tcp/0']
   const a = await spawnNode(['--name', 'bench-a', ...listen], w.env)
   // the receiver never answers here, so let its inbox hold every task the run sends

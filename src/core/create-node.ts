@@ -148,7 +148,6 @@ async function build(
   let node!: ClawLinkNode
   const taskStore = new TaskStore({
     db: store.db,
-    self: () => ({ id: node.peerId.toString(), name: node.localCard().name }),
     // a task for (or delegated by) a hosted agent goes to its queue instead of the node's inbox
     onEvent: (event) => node.mailbox.deliverTask(event, () => node.taskService.eventJson(event)),
   })

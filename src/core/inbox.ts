@@ -3,19 +3,8 @@
 // in the same transaction that stores what caused it, so it exists exactly once.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson, EventType } from '../api/types.js'
-import { transaction } from '../store/database.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  type TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  seen INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS events_unseen ON events (seen, priority DESC, seq);
-`
+import { prepared } from '../store/statements.js'
+import { afterCommit, afterRollback, transaction } from '../store/transaction.js'
 
 /** Seen events are kept this long for `tasks` history, then pruned. */
 const KEEP_SEEN = 7 * 24 * 3600 * 1000
@@ -33,34 +22,45 @@ export class Inbox {
   private readonly listeners = new Set<(event: EventJson) => void>()
   /** called inside append, so what they write joins the transaction that stores the event's cause */
   private readonly appendHooks = new Set<(event: NewEvent) => void>()
-  /** appended in the current tick; published once their transaction has committed */
+  /** appended in the open transaction; published once it has committed */
   private appended: EventJson[] = []
-  private notifyScheduled = false
+  private notifyQueued = false
 
   constructor(private readonly db: DatabaseSync) {
-    db.exec(SCHEMA)
+    // its tables are the store's (src/store/migrations.ts)
     // held by a poll whose answer never went out (the node stopped first): hand them out again
-    db.prepare('UPDATE events SET seen = 0 WHERE seen = ?').run(HELD)
+    prepared(db, 'UPDATE events SET seen = 0 WHERE seen = ?').run(HELD)
   }
 
   /** Appends an event; call inside the transaction that stores its cause. Waiters wake after it commits. */
   append(event: NewEvent): void {
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)')
-      .run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
+    const { lastInsertRowid } = prepared(
+      this.db,
+      'INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)',
+    ).run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
     for (const hook of this.appendHooks) hook(event)
     if (this.listeners.size > 0) this.appended.push({ seq: Number(lastInsertRowid), ...event })
-    if (!this.notifyScheduled) {
-      this.notifyScheduled = true
-      // the synchronous transaction around us has committed by the time this runs
-      setImmediate(() => {
-        this.notifyScheduled = false
-        const appended = this.appended
-        this.appended = []
-        for (const wake of [...this.waiters]) wake()
-        for (const event of appended) if (this.committed(event)) for (const fn of this.listeners) fn(event)
-      })
+    if (this.notifyQueued) return
+    this.notifyQueued = true
+    // one wake-up per transaction, and only if it commits: a rolled-back event is never published
+    afterRollback(this.db, () => {
+      this.notifyQueued = false
+      this.appended = []
+    })
+    try {
+      afterCommit(this.db, () => this.publish())
+    } catch (err) {
+      this.notifyQueued = false
+      throw err
     }
+  }
+
+  private publish(): void {
+    this.notifyQueued = false
+    const appended = this.appended
+    this.appended = []
+    for (const wake of [...this.waiters]) wake()
+    for (const event of appended) for (const fn of this.listeners) fn(event)
   }
 
   /** Calls `fn` synchronously inside every append (the v1 API fans broadcasts out to its agents). */
@@ -82,30 +82,22 @@ export class Inbox {
   since(seq: number, limit: number, types?: EventType[]): EventJson[] {
     const typeFilter =
       types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
-    const rows = this.db
-      .prepare(`SELECT seq, payload FROM events WHERE seq > ? ${typeFilter} ORDER BY seq LIMIT ?`)
-      .all(seq, ...(types ?? []), limit) as Array<{ seq: number; payload: string }>
+    const rows = prepared(
+      this.db,
+      `SELECT seq, payload FROM events WHERE seq > ? ${typeFilter} ORDER BY seq LIMIT ?`,
+    ).all(seq, ...(types ?? []), limit) as Array<{ seq: number; payload: string }>
     return rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
   }
 
   /** The newest event's seq (0 for none). */
   lastSeq(): number {
-    const row = this.db.prepare('SELECT max(seq) AS s FROM events').get() as { s: number | null }
+    const row = prepared(this.db, 'SELECT max(seq) AS s FROM events').get() as { s: number | null }
     return Number(row.s ?? 0)
-  }
-
-  /** Whether an appended event survived its transaction (a rolled-back seq may be reused by a later one). */
-  private committed(event: EventJson): boolean {
-    const { seq, ...rest } = event
-    const row = this.db.prepare('SELECT payload FROM events WHERE seq = ?').get(seq) as
-      | { payload: string }
-      | undefined
-    return row?.payload === JSON.stringify(rest)
   }
 
   unseenCount(): number {
     return Number(
-      (this.db.prepare('SELECT count(*) AS n FROM events WHERE seen = 0').get() as { n: number }).n,
+      (prepared(this.db, 'SELECT count(*) AS n FROM events WHERE seen = 0').get() as { n: number }).n,
     )
   }
 
@@ -117,11 +109,10 @@ export class Inbox {
   take(limit: number, peek: boolean, types?: EventType[], hold = false): EventJson[] {
     const typeFilter =
       types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
-    const rows = this.db
-      .prepare(
-        `SELECT seq, payload FROM events WHERE seen = 0 ${typeFilter} ORDER BY priority DESC, seq LIMIT ?`,
-      )
-      .all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
+    const rows = prepared(
+      this.db,
+      `SELECT seq, payload FROM events WHERE seen = 0 ${typeFilter} ORDER BY priority DESC, seq LIMIT ?`,
+    ).all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
     const events = rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
     if (!peek && events.length > 0) {
       this.mark(
@@ -145,7 +136,8 @@ export class Inbox {
 
   private mark(seqs: number[], to: number, from?: number): void {
     if (seqs.length === 0) return
-    const mark = this.db.prepare(
+    const mark = prepared(
+      this.db,
       from == null
         ? 'UPDATE events SET seen = ? WHERE seq = ?'
         : 'UPDATE events SET seen = ? WHERE seq = ? AND seen = ?',
@@ -196,6 +188,6 @@ export class Inbox {
   }
 
   prune(now = Date.now()): void {
-    this.db.prepare('DELETE FROM events WHERE seen = 1 AND created_at < ?').run(now - KEEP_SEEN)
+    prepared(this.db, 'DELETE FROM events WHERE seen = 1 AND created_at < ?').run(now - KEEP_SEEN)
   }
 }

@@ -7,6 +7,7 @@ import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
 import type { NewEvent } from './inbox.js'
 import { pickByCap, resolveAgent } from './resolve-agent.js'
+import { taskJson } from './task-json.js'
 
 export interface DelegateRequest {
   /** the delegator's own id for the task: a retry with the same id gets the same task */
@@ -42,7 +43,7 @@ export class TaskService {
   }
 
   /** Delegates a task, or returns the task an earlier request with the same id made. */
-  delegate(r: DelegateRequest): TaskRow {
+  delegate(r: DelegateRequest): Promise<TaskRow> {
     const { node } = this
     const earlier = r.id != null ? node.taskStore.find(r.id).find((t) => t.direction === 'sent') : undefined
     if (earlier != null) {
@@ -87,7 +88,7 @@ export class TaskService {
    * Answers a task delegated over the mesh to a hosted agent; only that agent may. Undefined when no
    * task with this id came over the mesh (the adapter may know it as one between its own agents).
    */
-  respondFor(agent: string, id: string, state: TaskState, result: string): TaskRow | undefined {
+  async respondFor(agent: string, id: string, state: TaskState, result: string): Promise<TaskRow | undefined> {
     const received = this.node.taskStore.find(id).filter((t) => t.direction === 'received')
     if (received.length === 0) return undefined
     const mine = received.filter((t) => t.toAgent === agent)
@@ -97,7 +98,7 @@ export class TaskService {
   }
 
   /** Answers a task delegated to this node's agent; `to` names the delegator when the id is not unique. */
-  respond(id: string, state: TaskState, result: string, to?: string): TaskRow {
+  async respond(id: string, state: TaskState, result: string, to?: string): Promise<TaskRow> {
     const { node } = this
     const all = node.taskStore.find(id)
     let received = all.filter((t) => t.direction === 'received')
@@ -117,7 +118,7 @@ export class TaskService {
   }
 
   /** Cancels a task this node's agent delegated. */
-  cancel(id: string, reason: string | null): TaskRow {
+  async cancel(id: string, reason: string | null): Promise<TaskRow> {
     const all = this.node.taskStore.find(id)
     const sent = all.filter((t) => t.direction === 'sent')
     if (sent.length === 0 && all.length > 0) {
@@ -130,7 +131,7 @@ export class TaskService {
   }
 
   json(row: TaskRow): TaskJson {
-    return this.node.taskStore.toJson(row)
+    return taskJson(row, { id: this.node.peerId.toString(), name: this.node.localCard().name })
   }
 
   /** The inbox event of a task event for this node's own agent. */

@@ -1,40 +1,13 @@
 // The node's embedded store: SQLite (Node's built-in node:sqlite) in the data dir.
 // WAL with synchronous=FULL: a committed transaction survives a crash or power loss, which the
 // delivery protocols rely on before they acknowledge anything.
-import type { DatabaseSync } from 'node:sqlite'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { loadSqlite } from '../home/sqlite.js'
+import { migrate } from './migrations.js'
+import { prepared } from './statements.js'
+import { afterCommit, transaction } from './transaction.js'
 
-/** Schema migrations, applied in order; the index+1 is the schema version. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE peers (
-     id TEXT PRIMARY KEY,
-     name TEXT NOT NULL,
-     card TEXT NOT NULL,
-     addrs TEXT NOT NULL,
-     last_seen INTEGER NOT NULL,
-     left_at INTEGER
-   );
-   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-]
-
-/** Runs fn in one transaction on db (the caller must not be inside one): all of it, or none of it. */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    const result = fn()
-    db.exec('COMMIT')
-    return result
-  } catch (err) {
-    // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...): a ROLLBACK then would
-    // throw "no transaction is active" and hide the error that matters
-    if (db.isTransaction) {
-      try {
-        db.exec('ROLLBACK')
-      } catch {}
-    }
-    throw err
-  }
-}
+export { afterCommit, NestedTransactionError, transaction } from './transaction.js'
 
 export interface StoredPeer {
   id: string
@@ -58,22 +31,10 @@ export class Store {
         'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;',
       )
       verify?.(this.db)
-      this.migrate()
+      migrate(this.db, (fn) => this.transaction(fn))
     } catch (err) {
       this.db.close()
       throw err
-    }
-  }
-
-  private migrate(): void {
-    const version = Number(
-      (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version,
-    )
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!)
-        this.db.exec(`PRAGMA user_version = ${v + 1}`)
-      })
     }
   }
 
@@ -82,18 +43,26 @@ export class Store {
     return transaction(this.db, fn)
   }
 
+  /** Runs fn once the open transaction has committed (at once outside one). */
+  afterCommit(fn: () => void): void {
+    afterCommit(this.db, fn)
+  }
+
+  /** A prepared statement for a fixed SQL text, compiled once. */
+  prepare(sql: string): StatementSync {
+    return prepared(this.db, sql)
+  }
+
   upsertPeer(peer: StoredPeer): void {
-    this.db
-      .prepare(
-        `INSERT INTO peers (id, name, card, addrs, last_seen, left_at) VALUES (?, ?, ?, ?, ?, ?)
+    this.prepare(
+      `INSERT INTO peers (id, name, card, addrs, last_seen, left_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name=excluded.name, card=excluded.card, addrs=excluded.addrs,
            last_seen=excluded.last_seen, left_at=excluded.left_at`,
-      )
-      .run(peer.id, peer.name, peer.card, JSON.stringify(peer.addrs), peer.lastSeen, peer.leftAt ?? null)
+    ).run(peer.id, peer.name, peer.card, JSON.stringify(peer.addrs), peer.lastSeen, peer.leftAt ?? null)
   }
 
   listPeers(): StoredPeer[] {
-    const rows = this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC').all() as Array<{
+    const rows = this.prepare('SELECT * FROM peers ORDER BY last_seen DESC').all() as Array<{
       id: string
       name: string
       card: string
@@ -113,22 +82,18 @@ export class Store {
 
   /** Forgets peers not seen since `before`, so the table stays bounded. */
   prunePeers(before: number): number {
-    return Number(this.db.prepare('DELETE FROM peers WHERE last_seen < ?').run(before).changes)
+    return Number(this.prepare('DELETE FROM peers WHERE last_seen < ?').run(before).changes)
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
-      | { value: string }
-      | undefined
+    const row = this.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
     return row?.value
   }
 
   setMeta(key: string, value: string): void {
-    this.db
-      .prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
-      )
-      .run(key, value)
+    this.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+    ).run(key, value)
   }
 
   close(): void {

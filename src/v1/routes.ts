@@ -127,7 +127,7 @@ const heartbeat: Handler = (ctx, body) => {
   return { status: ctx.store.heartbeat(agentId) ? 'ok' : 'unknown_agent' }
 }
 
-const delegate: Handler = (ctx, body) => {
+const delegate: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseDelegate(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
@@ -175,9 +175,9 @@ const delegate: Handler = (ctx, body) => {
       taskError(err)
     }
   }
-  let row: ReturnType<typeof node.taskService.delegateFor>
+  let row: Awaited<ReturnType<typeof node.taskService.delegateFor>>
   try {
-    row = node.taskService.delegateFor({
+    row = await node.taskService.delegateFor({
       fromAgent: r.fromAgent,
       peer,
       toAgent,
@@ -202,13 +202,13 @@ const delegate: Handler = (ctx, body) => {
   }
 }
 
-const respond: Handler = (ctx, body) => {
+const respond: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseRespond(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
-  let answered: ReturnType<typeof node.taskService.respondFor>
+  let answered: Awaited<ReturnType<typeof node.taskService.respondFor>>
   try {
-    answered = node.taskService.respondFor(r.fromAgent, r.messageId, r.status, r.result)
+    answered = await node.taskService.respondFor(r.fromAgent, r.messageId, r.status, r.result)
   } catch (err) {
     taskError(err)
   }

@@ -10,34 +10,6 @@ import { MAX_AGENTS, MAX_QUEUE } from './constants.js'
 import { V1Error } from './errors.js'
 import type { RegisterBody } from './validate.js'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS v1_agents (
-  agent_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  capabilities TEXT NOT NULL,
-  machine TEXT NOT NULL,
-  description TEXT NOT NULL,
-  registered_at INTEGER NOT NULL,
-  last_heartbeat INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS v1_queue (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  agent_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS v1_queue_agent ON v1_queue (agent_id, seq);
-CREATE TABLE IF NOT EXISTS v1_local_tasks (
-  id TEXT PRIMARY KEY,
-  from_agent TEXT NOT NULL,
-  to_agent TEXT NOT NULL,
-  state TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-`
-
 export interface V1Agent extends RegisterBody {
   registeredAt: number
   lastHeartbeat: number
@@ -80,7 +52,7 @@ export class V1Store {
     private readonly db: DatabaseSync,
     private readonly now: () => number = Date.now,
   ) {
-    db.exec(SCHEMA)
+    // its tables are the store's (src/store/migrations.ts)
     const p = (sql: string) => db.prepare(sql)
     this.stmt = {
       get: p('SELECT * FROM v1_agents WHERE agent_id = ?'),

@@ -29,7 +29,7 @@ import * as syncLimits from '../../src/protocols/sync/constants.js'
 import * as sync from '../../src/protocols/sync/pb/sync.js'
 import * as taskLimits from '../../src/protocols/tasks/constants.js'
 import { InvalidTaskMessageError } from '../../src/protocols/tasks/errors.js'
-import { TaskAck, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
+import { TaskAcks, TaskFrame, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { TaskStore } from '../../src/protocols/tasks/task-store.js'
 import { MAX_CONTEXT_DEPTH, validateMessage } from '../../src/protocols/tasks/validate.js'
 import { Store } from '../../src/store/database.js'
@@ -123,10 +123,11 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
       reason: 'string',
     },
   },
+  { name: 'tasks TaskFrame', codec: TaskFrame, schema: { seq: 'uint64', message: 'bytes' } },
   {
-    name: 'tasks TaskAck',
-    codec: TaskAck,
-    schema: { status: { enum: enumValues(TaskAck.Status) }, reason: 'string' },
+    name: 'tasks TaskAcks',
+    codec: TaskAcks,
+    schema: { through: 'uint64', refused: { repeatedMessage: { seq: 'uint64', reason: 'string' } } },
   },
   {
     name: 'knowledge BroadcastBody',
@@ -1244,12 +1245,10 @@ describe('strings on the wire: carried intact or refused', () => {
     const sender = new TaskStore({
       db: new Store(':memory:').db,
       onEvent: () => {},
-      self: () => ({ id: 'a', name: 'a' }),
     })
     const receiver = new TaskStore({
       db: new Store(':memory:').db,
       onEvent: () => {},
-      self: () => ({ id: 'b', name: 'b' }),
     })
     const kStore = new KnowledgeStore(new Store(':memory:').db)
     /** The one due message for `taskId`, through the wire's strict decoder and the protocol's checks. */

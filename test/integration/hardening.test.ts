@@ -96,7 +96,7 @@ describe('hardening (in-process nodes)', () => {
     expect(a.guard.isBanned(m.peerId.toString())).toBe(true)
     // bob is untouched
     expect(a.libp2p.getConnections(b.peerId).length).toBeGreaterThan(0)
-    const t = b.tasks.delegate({
+    const t = await b.tasks.delegate({
       peer: a.peerId.toString(),
       peerName: 'alice',
       task: 'still fine',
@@ -121,14 +121,16 @@ describe('hardening (in-process nodes)', () => {
     const ids = new Set<string>()
     for (let i = 0; i < 400; i++) {
       ids.add(
-        alice.tasks.delegate({
-          peer: bob.peerId.toString(),
-          peerName: 'bob',
-          task: `t${i}`,
-          context: null,
-          priority: 'normal',
-          ttl: 300_000,
-        }).id,
+        (
+          await alice.tasks.delegate({
+            peer: bob.peerId.toString(),
+            peerName: 'bob',
+            task: `t${i}`,
+            context: null,
+            priority: 'normal',
+            ttl: 300_000,
+          })
+        ).id,
       )
     }
     await vi.waitFor(() => expect(bob.sink.events.some((e) => e.event === 'task_throttled')).toBe(true), {

@@ -32,7 +32,7 @@ describe('relay (in-process nodes)', () => {
     // the relay is not an agent
     expect(a.presence.peers().find((p) => p.card.name === 'relay')!.card.relayOnly).toBe(true)
 
-    const task = a.tasks.delegate({
+    const task = await a.tasks.delegate({
       peer: b.peerId.toString(),
       peerName: 'bob',
       task: 'via the relay',
@@ -67,7 +67,7 @@ describe('relay (in-process nodes)', () => {
     await relay.stop()
     mesh.nodes.splice(mesh.nodes.indexOf(relay), 1)
     await vi.waitFor(() => expect(a.libp2p.getConnections(b.peerId)).toHaveLength(0), { timeout: 10_000 })
-    const task = a.tasks.delegate({
+    const task = await a.tasks.delegate({
       peer: b.peerId.toString(),
       peerName: 'bob',
       task: 'while the relay was down',

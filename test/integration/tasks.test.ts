@@ -1,21 +1,34 @@
 // The task protocol against misbehaving peers, full inboxes and TTLs, with nodes in one process.
 import { lpStream } from '@libp2p/utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { TaskAck, TaskMessage, TaskStore } from '../../src/protocols/tasks/index.js'
+import { TaskAcks, TaskFrame, TaskMessage, TaskStore } from '../../src/protocols/tasks/index.js'
 import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 
+/** What the receiver said about one frame on a channel of its own. */
+interface Answer {
+  ok: boolean
+  reason: string
+}
+
+function answer(acks: TaskAcks, seq: bigint): Answer {
+  expect(acks.through).toBeGreaterThanOrEqual(seq)
+  const refusal = acks.refused.find((r) => r.seq === seq)
+  return { ok: refusal == null, reason: refusal?.reason ?? '' }
+}
+
+/** Sends one message as frame 1 of a new channel and reads the ack that covers it. */
 async function exchange(
   from: Awaited<ReturnType<typeof startNode>>,
   to: Awaited<ReturnType<typeof startNode>>,
-  frame: Uint8Array,
+  message: Uint8Array,
   maxDataLength = 64 * 1024 * 1024,
-): Promise<TaskAck> {
+): Promise<Answer> {
   const stream = await from.libp2p.dialProtocol(to.peerId, to.tasks.protocol)
   const lp = lpStream(stream, { maxDataLength })
-  await lp.write(frame)
-  const ack = TaskAck.decode(await lp.read())
+  await lp.write(TaskFrame.encode({ seq: 1n, message: message as Uint8Array<ArrayBuffer> }))
+  const acks = TaskAcks.decode(await lp.read())
   await stream.close()
-  return ack
+  return answer(acks, 1n)
 }
 
 function delegateMessage(overrides: Partial<TaskMessage> = {}): TaskMessage {
@@ -53,14 +66,14 @@ describe('task protocol (in-process nodes)', () => {
     await vi.waitFor(() => expect(seen(bob)).toEqual(['eve']), { timeout: 10_000 })
 
     const garbage = await exchange(eve, bob, Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]))
-    expect(garbage).toMatchObject({ status: TaskAck.Status.REJECTED })
+    expect(garbage.ok).toBe(false)
     expect(garbage.reason).toMatch(/malformed message/)
 
     // a frame over the limit is refused from its length prefix alone
     const stream = await eve.libp2p.dialProtocol(bob.peerId, bob.tasks.protocol)
     const lp = lpStream(stream, { maxDataLength: 1 << 30 })
     await lp.write(new Uint8Array(4096 + 64 * 1024))
-    const oversized = TaskAck.decode(await lp.read())
+    const oversized = answer(TaskAcks.decode(await lp.read()), 1n)
     expect(oversized.reason).toMatch(/message over \d+ bytes/)
 
     const cases: Array<[Partial<TaskMessage>, RegExp]> = [
@@ -73,7 +86,7 @@ describe('task protocol (in-process nodes)', () => {
     ]
     for (const [overrides, reason] of cases) {
       const ack = await exchange(eve, bob, TaskMessage.encode(delegateMessage(overrides)))
-      expect(ack.status, String(reason)).toBe(TaskAck.Status.REJECTED)
+      expect(ack.ok, String(reason)).toBe(false)
       expect(ack.reason).toMatch(reason)
     }
     // an update for a task eve never received from bob
@@ -89,8 +102,8 @@ describe('task protocol (in-process nodes)', () => {
 
     // and a good one still works, exactly once even if replayed
     const good = delegateMessage({ task: 'a real task' })
-    expect((await exchange(eve, bob, TaskMessage.encode(good))).status).toBe(TaskAck.Status.OK)
-    expect((await exchange(eve, bob, TaskMessage.encode(good))).status).toBe(TaskAck.Status.OK)
+    expect((await exchange(eve, bob, TaskMessage.encode(good))).ok).toBe(true)
+    expect((await exchange(eve, bob, TaskMessage.encode(good))).ok).toBe(true)
     const events = bob.inbox.take(100, false)
     expect(events.map((e) => [e.id, e.task, e.from.id])).toEqual([
       [good.taskId, 'a real task', eve.peerId.toString()],
@@ -106,15 +119,17 @@ describe('task protocol (in-process nodes)', () => {
       peers: [bob.libp2p.getMultiaddrs()[0]!.toString()],
     })
     await vi.waitFor(() => expect(seen(alice)).toEqual(['bob']), { timeout: 10_000 })
-    const rows = [1, 2, 3].map((i) =>
-      alice.tasks.delegate({
-        peer: bob.peerId.toString(),
-        peerName: 'bob',
-        task: `t${i}`,
-        context: null,
-        priority: 'normal',
-        ttl: 60_000,
-      }),
+    const rows = await Promise.all(
+      [1, 2, 3].map((i) =>
+        alice.tasks.delegate({
+          peer: bob.peerId.toString(),
+          peerName: 'bob',
+          task: `t${i}`,
+          context: null,
+          priority: 'normal',
+          ttl: 60_000,
+        }),
+      ),
     )
     await vi.waitFor(
       () => {
@@ -140,7 +155,7 @@ describe('task protocol (in-process nodes)', () => {
     await vi.waitFor(() => expect(seen(alice)).toEqual(['bob']), { timeout: 10_000 })
     const bobId = bob.peerId.toString()
     await bob.stop()
-    const row = alice.tasks.delegate({
+    const row = await alice.tasks.delegate({
       peer: bobId,
       peerName: 'bob',
       task: 'in time?',
@@ -162,4 +177,57 @@ describe('task protocol (in-process nodes)', () => {
     expect(alice.taskStore.outboxSize()).toBe(0)
     expect(alice.sink.events.some((e) => e.event === 'task_expired')).toBe(true)
   })
+
+  it('pipelines a burst on one channel, commits it in groups, and opens the channel again after a drop', async () => {
+    mesh = testMesh()
+    const bob = await startNode(mesh, { name: 'bob', mdns: false, maxInbox: 10_000, taskRate: 100_000 })
+    const alice = await startNode(mesh, {
+      name: 'alice',
+      mdns: false,
+      peers: [bob.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(() => expect(seen(alice)).toEqual(['bob']), { timeout: 10_000 })
+    const send = (n: number, from: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          alice.tasks.delegate({
+            peer: bob.peerId.toString(),
+            peerName: 'bob',
+            task: `t${from + i}`,
+            context: null,
+            priority: 'normal',
+            ttl: 300_000,
+          }),
+        ),
+      )
+    const channels = () =>
+      bob.libp2p
+        .getConnections(alice.peerId)
+        .flatMap((c) => c.streams)
+        .filter((st) => st.protocol === bob.tasks.protocol).length
+    let most = 0
+    const sample = setInterval(() => {
+      most = Math.max(most, channels())
+    }, 5)
+    const commitsBefore = bob.tasks.commits.stats.commits
+    const first = await send(300, 0)
+    await vi.waitFor(() => expect(bob.inbox.unseenCount()).toBe(300), { timeout: 20_000, interval: 50 })
+    clearInterval(sample)
+    // one stream carried them all, and far fewer commits than messages stored them
+    expect(most).toBe(1)
+    expect(bob.tasks.commits.stats.commits - commitsBefore).toBeLessThan(100)
+    await vi.waitFor(() => expect(alice.taskStore.outboxSize()).toBe(0), { timeout: 10_000 })
+
+    // the connection drops: the next messages open a new channel on a new connection
+    await alice.libp2p.hangUp(bob.peerId)
+    const second = await send(50, 300)
+    await vi.waitFor(() => expect(bob.inbox.unseenCount()).toBe(350), { timeout: 30_000, interval: 50 })
+    const got = bob.inbox.take(1000, false).map((e) => e.id)
+    expect(new Set(got)).toEqual(new Set([...first, ...second].map((r) => r.id)))
+    expect(got).toHaveLength(350)
+    await vi.waitFor(
+      () => expect(alice.taskStore.list().filter((r) => r.state !== 'delivered')).toEqual([]),
+      { timeout: 10_000 },
+    )
+  }, 60_000)
 })

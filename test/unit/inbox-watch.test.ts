@@ -54,9 +54,9 @@ describe('Inbox.subscribe', () => {
       // nothing is published while the transaction is open
       expect(got).toEqual([])
     })
+    // published as the commit is done, before transaction() returns
+    expect(got.map((e) => e.id)).toEqual(['a', 'b'])
     inbox.append(event('c', 'broadcast'))
-    // nor synchronously after it
-    expect(got).toEqual([])
     await published()
     expect(got).toEqual([
       { seq: 1, ...event('a') },
@@ -86,9 +86,14 @@ describe('Inbox.subscribe', () => {
     await published()
     const got: EventJson[] = []
     inbox.subscribe((e) => got.push(e))
-    store.db.exec('BEGIN')
-    inbox.append(event('rolled-back'))
-    store.db.exec('ROLLBACK')
+    const rollBack = (...names: string[]) =>
+      expect(() =>
+        store.transaction(() => {
+          for (const n of names) inbox.append(event(n))
+          throw new Error('rolled back')
+        }),
+      ).toThrow('rolled back')
+    rollBack('rolled-back')
     // same tick: this one gets the seq the rolled-back one had
     inbox.append(event('kept'))
     await published()
@@ -100,10 +105,13 @@ describe('Inbox.subscribe', () => {
     const got: EventJson[] = []
     inbox.subscribe((e) => got.push(e))
     store.transaction(() => inbox.append(event('one')))
-    store.db.exec('BEGIN')
-    inbox.append(event('gone-1'))
-    inbox.append(event('gone-2'))
-    store.db.exec('ROLLBACK')
+    expect(() =>
+      store.transaction(() => {
+        inbox.append(event('gone-1'))
+        inbox.append(event('gone-2'))
+        throw new Error('rolled back')
+      }),
+    ).toThrow('rolled back')
     store.transaction(() => {
       inbox.append(event('two'))
       inbox.append(event('three'))

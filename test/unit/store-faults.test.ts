@@ -87,7 +87,7 @@ describe('a full store', () => {
 
   it("the task store's own transactions keep SQLITE_FULL too", () => {
     const store = open()
-    const tasks = new TaskStore({ db: store.db, self: () => ({ id: 'me', name: 'me' }), onEvent: () => {} })
+    const tasks = new TaskStore({ db: store.db, onEvent: () => {} })
     fill(store)
     expect(() =>
       tasks.delegate({
@@ -175,7 +175,7 @@ describe('opening the store at start', () => {
 
   it('measures quick_check on a sound store', () => {
     const first = openStore(paths, { existing: false, reset: false })
-    new TaskStore({ db: first.store.db, self: () => ({ id: 'me', name: 'me' }), onEvent: () => {} })
+    new TaskStore({ db: first.store.db, onEvent: () => {} })
     first.store.close()
     const again = openStore(paths, { existing: true, reset: false })
     stores.push(again.store)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Store, type StoredPeer } from '../../src/store/database.js'
+import { MIGRATIONS } from '../../src/store/migrations.js'
 
 let dir: string
 let path: string
@@ -35,10 +36,10 @@ afterEach(() => {
 })
 
 describe('Store', () => {
-  it('creates the database file with the schema at version 1, in WAL mode', () => {
+  it('creates the database file with the schema at the latest version, in WAL mode', () => {
     const store = openStore()
     expect(existsSync(path)).toBe(true)
-    expect(store.db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 })
+    expect(store.db.prepare('PRAGMA user_version').get()).toEqual({ user_version: MIGRATIONS.length })
     expect(store.db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' })
     expect(store.listPeers()).toEqual([])
   })
@@ -148,7 +149,7 @@ describe('Store', () => {
     const second = openStore()
     expect(second.listPeers()).toEqual([peer('p2', { lastSeen: 2_000 }), peer('p1', { leftAt: 5 })])
     expect(second.getMeta('identity')).toBe('abc')
-    expect(second.db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 })
+    expect(second.db.prepare('PRAGMA user_version').get()).toEqual({ user_version: MIGRATIONS.length })
   })
 
   it('sees data committed by another connection to the same file', () => {

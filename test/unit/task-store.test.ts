@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { taskJson } from '../../src/node/task-json.js'
 import { NOTICE_TTL, SEEN_RETENTION } from '../../src/protocols/tasks/constants.js'
 import { TaskError } from '../../src/protocols/tasks/errors.js'
 import { TaskMessage } from '../../src/protocols/tasks/pb/task.js'
@@ -32,7 +33,6 @@ function open(): { store: Store; tasks: TaskStore } {
   const t = new TaskStore({
     db: s.db,
     onEvent: events,
-    self: () => ({ id: 'peer-self', name: 'me' }),
     now: () => now,
   })
   return { store: s, tasks: t }
@@ -676,9 +676,10 @@ describe('retryLater and kick', () => {
   })
 })
 
-describe('toJson', () => {
+describe('taskJson', () => {
   it('parses the context and puts this agent on the right side', () => {
-    const sent = tasks.toJson(delegate())
+    const self = { id: 'peer-self', name: 'me' }
+    const sent = taskJson(delegate(), self)
     expect(sent).toMatchObject({
       direction: 'sent',
       from: { id: 'peer-self', name: 'me' },
@@ -686,9 +687,9 @@ describe('toJson', () => {
       context: { pr: 42 },
       createdAt: new Date(T0).toISOString(),
     })
-    const got = tasks.toJson(received())
+    const got = taskJson(received(), self)
     expect(got).toMatchObject({ from: { id: BOB, name: 'bob' }, to: { id: 'peer-self', name: 'me' } })
-    expect(tasks.toJson(received({ context: '' })).context).toBeNull()
+    expect(taskJson(received({ context: '' }), self).context).toBeNull()
   })
 })
 
@@ -725,7 +726,6 @@ describe('durability', () => {
       onEvent: () => {
         throw new Error('inbox broken')
       },
-      self: () => ({ id: 'peer-self', name: 'me' }),
       now: () => now,
     })
     const msg = delegateMsg()

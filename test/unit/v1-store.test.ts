@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -114,14 +115,22 @@ describe('V1Store', () => {
 describe('task store columns for v1 agent ids', () => {
   it('adds them to a store created before them, and keeps the ids of a delegation', async () => {
     const { TaskStore } = await import('../../src/protocols/tasks/task-store.js')
-    const s = new Store(join(dir, 'old.db'))
-    stores.push(s)
-    // the tasks table as it was before the v1 API
-    s.db.exec(`CREATE TABLE tasks (id TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL,
+    // the tasks table as it was before the v1 API, in a store at schema version 1
+    const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')
+    const old = new DatabaseSync(join(dir, 'old.db'))
+    old.exec(`CREATE TABLE peers (id TEXT PRIMARY KEY, name TEXT NOT NULL, card TEXT NOT NULL,
+      addrs TEXT NOT NULL, last_seen INTEGER NOT NULL, left_at INTEGER);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      PRAGMA user_version = 1;
+      CREATE TABLE tasks (id TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL,
       peer_name TEXT NOT NULL, task TEXT NOT NULL, context TEXT, priority TEXT NOT NULL, state TEXT NOT NULL,
       result TEXT, reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
       expires_at INTEGER NOT NULL, PRIMARY KEY (direction, peer, id))`)
-    const tasks = new TaskStore({ db: s.db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) })
+    old.close()
+    // opening it migrates the table
+    const s = new Store(join(dir, 'old.db'))
+    stores.push(s)
+    const tasks = new TaskStore({ db: s.db, onEvent: () => {} })
     const row = tasks.delegate({
       peer: 'peer-b',
       peerName: 'b',
@@ -138,8 +147,6 @@ describe('task store columns for v1 agent ids', () => {
     const [due] = tasks.due(10)
     expect(TaskMessage.decode(due!.payload)).toMatchObject({ fromAgent: 'alice01', toAgent: 'bob01' })
     // opening again does not add them twice
-    expect(
-      () => new TaskStore({ db: s.db, onEvent: () => {}, self: () => ({ id: 'me', name: 'me' }) }),
-    ).not.toThrow()
+    expect(() => new TaskStore({ db: s.db, onEvent: () => {} })).not.toThrow()
   })
 })

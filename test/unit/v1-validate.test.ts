@@ -222,12 +222,12 @@ describe('v1 data on the wire', () => {
       state: TaskMessage.State.UNSPECIFIED,
       result: '',
       reason: '',
-      fromAgent: 'alice01',
-      toAgent: 'bob01',
+      fromHostedAgent: 'alice01',
+      toHostedAgent: 'bob01',
     }
     expect(() => validateMessage(msg, 1024)).not.toThrow()
-    expect(() => validateMessage({ ...msg, toAgent: 'bad agent' }, 1024)).toThrow(/to_agent/)
-    expect(() => validateMessage({ ...msg, fromAgent: '' }, 1024)).toThrow(/from_agent/)
+    expect(() => validateMessage({ ...msg, toHostedAgent: 'bad agent' }, 1024)).toThrow(/to_hosted_agent/)
+    expect(() => validateMessage({ ...msg, fromHostedAgent: '' }, 1024)).toThrow(/from_hosted_agent/)
     expect(() =>
       validateMessage({ ...msg, kind: TaskMessage.Kind.UPDATE, state: TaskMessage.State.COMPLETED }, 1024),
     ).toThrow(/not a DELEGATE/)

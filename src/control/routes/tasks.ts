@@ -110,7 +110,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
   server.route('POST', '/v1/tasks', (req) =>
     guard(async () => {
       const r = parseDelegate(req.body)
-      const row = node.taskService.delegate(r)
+      const row = await node.taskService.delegate(r)
       const final = r.wait != null && r.wait > 0 ? await node.tasks.waitFinal(row, r.wait, req.signal) : row
       return json(final)
     }),
@@ -124,7 +124,7 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
   })
 
   server.route('POST', '/v1/respond', (req) =>
-    guard(() => {
+    guard(async () => {
       const b = object(req.body, ['id', 'result', 'status', 'to'])
       const r: RespondRequest = {
         id: text(b, 'id', true),
@@ -141,18 +141,18 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
           'bad_request',
           `status must be one of ${Object.keys(RESPONSE_STATES).join(', ')}`,
         )
-      return json(node.taskService.respond(r.id, state, r.result, r.to))
+      return json(await node.taskService.respond(r.id, state, r.result, r.to))
     }),
   )
 
   server.route('POST', '/v1/cancel', (req) =>
-    guard(() => {
+    guard(async () => {
       const b = object(req.body, ['id', 'reason'])
       const r: CancelRequest = { id: text(b, 'id', true), reason: text(b, 'reason') }
       if (r.reason != null && Buffer.byteLength(r.reason) > limits.MAX_REASON_LENGTH) {
         throw new ApiError(400, 'bad_request', `reason over ${limits.MAX_REASON_LENGTH} bytes`)
       }
-      return json(node.taskService.cancel(r.id, r.reason ?? null))
+      return json(await node.taskService.cancel(r.id, r.reason ?? null))
     }),
   )
 

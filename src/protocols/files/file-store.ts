@@ -3,28 +3,6 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedEntry } from './entry.js'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS file_entries (
-  -- insertion order for sync cursors; AUTOINCREMENT so a pruned row's number is never reused
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  key TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  base INTEGER NOT NULL,
-  author TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  sha256 TEXT NOT NULL,
-  media_type TEXT NOT NULL,
-  deleted INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS file_entries_key ON file_entries (key, version DESC, author DESC);
-CREATE INDEX IF NOT EXISTS file_entries_sha ON file_entries (sha256);
-CREATE TABLE IF NOT EXISTS file_entries_pruned (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-`
-
 export interface StoredEntry extends Omit<VerifiedEntry, 'raw'> {
   receivedAt: number
 }
@@ -72,7 +50,7 @@ export class FileStore {
 
   constructor(db: DatabaseSync) {
     this.db = db
-    db.exec(SCHEMA)
+    // its tables are the store's (src/store/migrations.ts)
     this.sync = new SyncState(db, 'files')
     this.stmt = {
       insert:

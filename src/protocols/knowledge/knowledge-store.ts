@@ -4,21 +4,6 @@ import { asBytes, text } from '../../store/sql-text.js'
 import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedBroadcast } from './broadcast.js'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS broadcasts (
-  id TEXT PRIMARY KEY,
-  author TEXT NOT NULL,
-  topic TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  content TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS broadcasts_time ON broadcasts (time, id);
-CREATE INDEX IF NOT EXISTS broadcasts_topic ON broadcasts (topic, time);
-`
-
 export interface StoredBroadcast extends Omit<VerifiedBroadcast, 'raw'> {
   receivedAt: number
 }
@@ -31,17 +16,8 @@ export interface ListFilter {
   limit?: number
 }
 
-/**
- * MIGRATION (issue 13 sync): every broadcast gets a local sequence number for cursor sync. Rows stored
- * before it are numbered in insertion (rowid) order, and the counter starts after them.
- */
-function addSequence(db: DatabaseSync): number {
-  const cols = db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>
-  if (!cols.some((c) => c.name === 'seq')) {
-    db.exec(`ALTER TABLE broadcasts ADD COLUMN seq INTEGER;
-      UPDATE broadcasts SET seq = rowid;
-      CREATE UNIQUE INDEX IF NOT EXISTS broadcasts_seq ON broadcasts (seq);`)
-  }
+/** The highest sequence number given to a broadcast: a new sync epoch counts on from there. */
+function highestSeq(db: DatabaseSync): number {
   return Number((db.prepare('SELECT coalesce(max(seq), 0) AS n FROM broadcasts').get() as { n: number }).n)
 }
 
@@ -67,8 +43,8 @@ export class KnowledgeStore {
 
   constructor(db: DatabaseSync) {
     this.db = db
-    db.exec(SCHEMA)
-    this.sync = new SyncState(db, 'knowledge', addSequence(db))
+    // its tables are the store's (src/store/migrations.ts)
+    this.sync = new SyncState(db, 'knowledge', highestSeq(db))
     this.stmt = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO broadcasts (id, author, topic, tags, content, time, received_at,

@@ -3,21 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
-// MIGRATION (issue 13 sync): two new tables, shared by the knowledge and files stores.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sync_sequences (
-  service TEXT PRIMARY KEY,
-  epoch TEXT NOT NULL,
-  seq INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sync_cursors (
-  service TEXT NOT NULL,
-  peer TEXT NOT NULL,
-  epoch TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (service, peer)
-);
-`
+// Its tables (sync_sequences, sync_cursors) are the store's (src/store/migrations.ts).
 
 export interface Cursor {
   epoch: string
@@ -32,7 +18,6 @@ export class SyncState {
   /** `start` is the sequence a new epoch starts from (the highest one already given out, if any). */
   constructor(db: DatabaseSync, service: string, start = 0) {
     this.service = service
-    db.exec(SCHEMA)
     db.prepare('INSERT OR IGNORE INTO sync_sequences (service, epoch, seq) VALUES (?, ?, ?)').run(
       service,
       randomBytes(16).toString('hex'),

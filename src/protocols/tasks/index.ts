@@ -1,24 +1,29 @@
 /**
  * @packageDocumentation
  *
- * The ClawLink tasks protocol, `/clawlink/task/1.0.0`: one length-prefixed `TaskMessage` per stream,
- * answered by one `TaskAck` once the receiver has stored it durably (or refused it for good).
+ * The ClawLink tasks protocol, `/clawlink/task/2.0.0`: one long-lived channel (stream) per peer that
+ * carries length-prefixed `TaskFrame`s in order, answered by `TaskAcks` that each cover every frame up to
+ * a seq, written once the receiver's group commit holds them (or they were refused for good).
  */
 import type { ComponentLogger, Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { GroupCommit } from '../../store/group-commit.js'
 import type { TaskMessage } from './pb/task.js'
 import type { TaskRow, TaskStore } from './task-store.js'
 import { Tasks } from './tasks.js'
 
 export * as limits from './constants.js'
 export { InvalidTaskMessageError, TaskError } from './errors.js'
-export { TaskAck, TaskMessage } from './pb/task.js'
+export { Refusal, TaskAcks, TaskFrame, TaskMessage } from './pb/task.js'
 export { type OutboxRow, type TaskEvent, type TaskRow, TaskStore, TERMINAL } from './task-store.js'
 export { Tasks } from './tasks.js'
+export { PRIORITIES, type Priority, TASK_STATES, type TaskState } from './types.js'
 export { isJson, taskSize } from './validate.js'
 
 export interface TasksInit {
   store: TaskStore
+  /** the group commit to share with the node's other writers; default: one of its own on the store's db */
+  commits?: GroupCommit
   /** Bytes of task text plus context (and of a result); default 1 MiB. */
   maxTaskSize?: number
   /** Open incoming tasks per sender before new ones are rejected; default 1000. */

@@ -3,51 +3,13 @@
 // SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import type { Priority, TaskJson, TaskState } from '../../api/types.js'
 import { asBytes, text, textOrNull } from '../../store/sql-text.js'
+import { prepared } from '../../store/statements.js'
+import { afterCommit, inTransaction, transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tasks (
-  id TEXT NOT NULL,
-  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
-  peer TEXT NOT NULL,
-  peer_name TEXT NOT NULL,
-  task TEXT NOT NULL,
-  context TEXT,
-  priority TEXT NOT NULL,
-  state TEXT NOT NULL,
-  result TEXT,
-  reason TEXT,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (direction, peer, id)
-);
-CREATE INDEX IF NOT EXISTS tasks_id ON tasks (id);
-CREATE INDEX IF NOT EXISTS tasks_state ON tasks (direction, state);
-CREATE TABLE IF NOT EXISTS outbox (
-  msg_id TEXT PRIMARY KEY,
-  peer TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  task_id TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL,
-  last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at);
-CREATE TABLE IF NOT EXISTS seen_messages (
-  peer TEXT NOT NULL,
-  msg_id TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  PRIMARY KEY (peer, msg_id)
-);
-`
+import { PRIORITIES, type Priority, type TaskState } from './types.js'
 
 export const TERMINAL: ReadonlySet<TaskState> = new Set([
   'completed',
@@ -67,7 +29,6 @@ const RANK: Record<TaskState, number> = {
   expired: 3,
 }
 
-const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 export const priorityToWire: Record<Priority, TaskMessage.Priority> = {
   low: TaskMessage.Priority.LOW,
   normal: TaskMessage.Priority.NORMAL,
@@ -144,8 +105,6 @@ export interface TaskStoreInit {
   db: DatabaseSync
   /** Called inside the transaction that made the change, so the event exists exactly once. */
   onEvent: (event: TaskEvent) => void
-  /** Our own PeerId and name, for JSON. */
-  self: () => { id: string; name: string }
   now?: () => number
 }
 
@@ -194,25 +153,17 @@ export type ReceiveResult =
   | { status: 'rejected'; reason: string }
 
 export class TaskStore {
-  private readonly db: DatabaseSync
+  readonly db: DatabaseSync
   private readonly onEvent: TaskStoreInit['onEvent']
-  private readonly self: TaskStoreInit['self']
   private readonly now: () => number
   private readonly stmt: Record<string, StatementSync>
 
   constructor(init: TaskStoreInit) {
     this.db = init.db
     this.onEvent = init.onEvent
-    this.self = init.self
     this.now = init.now ?? Date.now
-    this.db.exec(SCHEMA)
-    // added for the v1 HTTP API; stores from before it get the columns here
-    const columns = (this.db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map(
-      (c) => c.name,
-    )
-    for (const col of ['from_agent', 'to_agent'])
-      if (!columns.includes(col)) this.db.exec(`ALTER TABLE tasks ADD COLUMN ${col} TEXT`)
-    const p = (sql: string) => this.db.prepare(sql)
+    // the tables are the store's (src/store/migrations.ts)
+    const p = (sql: string) => prepared(this.db, sql)
     this.stmt = {
       insertTask:
         p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
@@ -230,6 +181,10 @@ export class TaskStore {
       getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
       due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
       nextDue: p('SELECT min(next_at) AS t FROM outbox'),
+      duePeers: p('SELECT DISTINCT peer FROM outbox WHERE next_at <= ?'),
+      nextRetry: p('SELECT min(next_at) AS t FROM outbox WHERE next_at > ?'),
+      nextExpiry: p('SELECT min(expires_at) AS t FROM outbox'),
+      dueFor: p('SELECT * FROM outbox WHERE peer = ? AND next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
       failed: p('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE msg_id = ?'),
       kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
       seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
@@ -241,25 +196,39 @@ export class TaskStore {
         `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`,
       ),
       expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
+      forget: p('DELETE FROM seen_messages WHERE at < ?'),
+      outboxSize: p('SELECT count(*) AS n FROM outbox'),
       outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
     }
   }
 
-  private tx<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
+  /** Listeners for outbox rows, called once the transaction that queued them has committed. */
+  private readonly outboxListeners = new Set<(row: OutboxRow) => void>()
+  /** set by joining(): writes run in the caller's transaction */
+  private joined = false
+
+  /**
+   * Runs fn inside the transaction the caller has open (a group commit), with the store's writes joining
+   * it instead of each opening its own. Not a nested transaction: outside one, this throws.
+   */
+  joining<T>(fn: () => T): T {
+    if (!inTransaction(this.db)) throw new Error('TaskStore.joining() needs an open transaction')
+    this.joined = true
     try {
-      const out = fn()
-      this.db.exec('COMMIT')
-      return out
-    } catch (err) {
-      // SQLite rolls back by itself on SQLITE_FULL, SQLITE_IOERR...: ROLLBACK would then hide the real error
-      if (this.db.isTransaction) {
-        try {
-          this.db.exec('ROLLBACK')
-        } catch {}
-      }
-      throw err
+      return fn()
+    } finally {
+      this.joined = false
     }
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.joined ? fn() : transaction(this.db, fn)
+  }
+
+  /** Calls fn with every message queued for a peer, once it is committed (the delivery loop's event). */
+  onOutbox(fn: (row: OutboxRow) => void): () => void {
+    this.outboxListeners.add(fn)
+    return () => this.outboxListeners.delete(fn)
   }
 
   get(direction: 'sent' | 'received', peer: string, id: string): TaskRow | undefined {
@@ -275,9 +244,9 @@ export class TaskStore {
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
     const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
     return (
-      this.db
-        .prepare(`SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`)
-        .all(opts.limit ?? 1000) as Row[]
+      prepared(this.db, `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(
+        opts.limit ?? 1000,
+      ) as Row[]
     ).map(toTask)
   }
 
@@ -287,49 +256,27 @@ export class TaskStore {
   }
 
   outboxSize(): number {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n)
-  }
-
-  toJson(row: TaskRow): TaskJson {
-    const me = this.self()
-    const peer = { id: row.peer, name: row.peerName }
-    let context: unknown = null
-    if (row.context != null) {
-      try {
-        context = JSON.parse(row.context)
-      } catch {
-        context = row.context
-      }
-    }
-    return {
-      id: row.id,
-      direction: row.direction,
-      from: row.direction === 'sent' ? me : peer,
-      to: row.direction === 'sent' ? peer : me,
-      task: row.task,
-      context,
-      priority: row.priority,
-      state: row.state,
-      result: row.result,
-      reason: row.reason,
-      createdAt: new Date(row.createdAt).toISOString(),
-      updatedAt: new Date(row.updatedAt).toISOString(),
-      expiresAt: new Date(row.expiresAt).toISOString(),
-    }
+    return Number((this.stmt.outboxSize!.get() as { n: number }).n)
   }
 
   private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
     const now = this.now()
-    this.stmt.insertOutbox!.run(
-      msg.msgId,
+    const payload = TaskMessage.encode(msg)
+    this.stmt.insertOutbox!.run(msg.msgId, peer, msg.kind, msg.taskId, payload, now, expiresAt, now)
+    if (this.outboxListeners.size === 0) return
+    const row: OutboxRow = {
+      msgId: msg.msgId,
       peer,
-      msg.kind,
-      msg.taskId,
-      TaskMessage.encode(msg),
-      now,
+      kind: msg.kind,
+      taskId: msg.taskId,
+      payload,
       expiresAt,
-      now,
-    )
+      attempts: 0,
+      nextAt: now,
+    }
+    afterCommit(this.db, () => {
+      for (const fn of this.outboxListeners) fn(row)
+    })
   }
 
   private setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
@@ -355,8 +302,8 @@ export class TaskStore {
       state: TaskMessage.State.UNSPECIFIED,
       result: '',
       reason: '',
-      fromAgent: input.fromAgent,
-      toAgent: input.toAgent,
+      fromHostedAgent: input.fromAgent,
+      toHostedAgent: input.toAgent,
     }
     return this.tx(() => {
       this.stmt.insertTask!.run(
@@ -478,8 +425,8 @@ export class TaskStore {
         Number(msg.createdAt) || now,
         now,
         expiresAt,
-        msg.fromAgent ?? null,
-        msg.toAgent ?? null,
+        msg.fromHostedAgent ?? null,
+        msg.toHostedAgent ?? null,
       )
       const row = this.get('received', peer, msg.taskId)!
       this.onEvent({ type: 'task', row })
@@ -530,6 +477,28 @@ export class TaskStore {
   nextDue(): number | undefined {
     const t = (this.stmt.nextDue!.get() as { t: number | null }).t
     return t == null ? undefined : Number(t)
+  }
+
+  /** Peers with messages due now. */
+  duePeers(): string[] {
+    return (this.stmt.duePeers!.all(this.now()) as Array<{ peer: string }>).map((r) => r.peer)
+  }
+
+  /** Messages to `peer` due for (re)sending, oldest first. */
+  dueFor(peer: string, limit: number): OutboxRow[] {
+    return (this.stmt.dueFor!.all(peer, this.now(), limit) as Row[]).map(toOutbox)
+  }
+
+  /**
+   * When the delivery loop must next wake: the first retry due after now, or the first expiry. Messages
+   * due now are not counted: they are already with the delivery loop (it is handed every new one).
+   */
+  nextWake(): number | undefined {
+    const now = this.now()
+    const retry = (this.stmt.nextRetry!.get(now) as { t: number | null }).t
+    const expiry = (this.stmt.nextExpiry!.get() as { t: number | null }).t
+    const times = [retry, expiry].filter((t): t is number => t != null).map(Number)
+    return times.length === 0 ? undefined : Math.min(...times)
   }
 
   /** The peer acknowledged: the message is done, and a DELEGATE makes the task `delivered`. */
@@ -594,7 +563,7 @@ export class TaskStore {
         }
         out.push({ msg, row })
       }
-      this.db.prepare('DELETE FROM seen_messages WHERE at < ?').run(now - SEEN_RETENTION)
+      this.stmt.forget!.run(now - SEEN_RETENTION)
       return out
     })
   }

@@ -1,13 +1,9 @@
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import type { TaskState } from '../../api/types.js'
+import { GroupCommit } from '../../store/group-commit.js'
 import { RateLimiter } from '../rate-limiter.js'
 import { decodeStrict } from '../strings.js'
 import {
-  MAX_ACK_SIZE,
-  MAX_IN_FLIGHT_PER_PEER,
   MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
   MAX_PENDING_PER_SENDER,
@@ -19,47 +15,50 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
-  RETRY_MAX,
-  RETRY_MIN,
-  SEND_TIMEOUT,
 } from './constants.js'
+import { Delivery } from './delivery.js'
 import { InvalidTaskMessageError, TaskError } from './errors.js'
+import { type FrameOutcome, Inbound } from './inbound.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
-import { TaskAck, TaskMessage } from './pb/task.js'
-import { type DelegateInput, type OutboxRow, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
+import { TaskMessage } from './pb/task.js'
+import { type DelegateInput, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
+import type { TaskState } from './types.js'
 import { taskSize, validateMessage } from './validate.js'
 
+/** Room in a frame for its seq and the message's length prefix. */
+const FRAME_OVERHEAD = 32
+
 /**
- * Tasks: durable store-and-forward delegation. Each message (DELEGATE, UPDATE, CANCEL) goes on its own
- * stream and is acknowledged only after the receiver committed it; the sender keeps it in its outbox
- * and retries with backoff, and at once when the peer connects, until acked or expired.
+ * Tasks: durable store-and-forward delegation. Messages (DELEGATE, UPDATE, CANCEL) to a peer are
+ * pipelined on one long-lived channel and acknowledged, many at a time, only after the receiver's group
+ * commit holds them; the sender keeps each in its outbox and retries with backoff, and at once when the
+ * peer connects, until acked or expired. The delivery loop is driven by events (a committed outbox row,
+ * a peer connecting, an ack freeing the window) and a timer for the next retry or expiry.
  */
 export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   readonly protocol: string
   readonly maxTaskSize: number
+  /** the group commit every write of the tasks service goes through */
+  readonly commits: GroupCommit
   private readonly components: TasksComponents
   private readonly store: TaskStore
   private readonly maxPending: number
   private readonly nameOf: (peer: string) => string | undefined
   private readonly canAck: () => boolean
   private readonly log: Logger
-  private readonly inFlight = new Map<string, Set<string>>()
-  /** `${peer}/${taskId}` of messages being sent */
-  private readonly inFlightTasks = new Set<string>()
-  /** when each peer with sends in flight was last kicked (reconnected) */
-  private readonly kickedAt = new Map<string, number>()
+  private readonly delivery: Delivery
   private readonly waiters = new Map<string, Set<(row: TaskRow) => void>>()
   private readonly messageRate: RateLimiter
   private readonly throttledAt = new Map<string, number>()
   private readonly byteRate: RateLimiter
-  private timer?: ReturnType<typeof setTimeout>
-  private timerAt = Number.POSITIVE_INFINITY
+  private offOutbox?: () => void
   private started = false
 
   constructor(components: TasksComponents, init: TasksInit) {
     super()
     this.components = components
     this.store = init.store
+    this.commits = init.commits ?? new GroupCommit(init.store.db)
     this.log = components.logger.forComponent('clawlink:tasks')
     this.protocol = `/${init.protocolPrefix ?? PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
     this.maxTaskSize = init.maxTaskSize ?? MAX_TASK_SIZE
@@ -73,6 +72,15 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       Math.max(PEER_BYTE_RATE, maxMessage),
       Math.max(4 * PEER_BYTE_RATE, 2 * maxMessage),
     )
+    this.delivery = new Delivery({
+      store: this.store,
+      protocol: this.protocol,
+      connectionManager: components.connectionManager,
+      log: this.log,
+      write: (fn) => this.write(fn),
+      dispatch: (type, detail) => this.safeDispatch(type, detail),
+      changed: (row) => this.changed(row),
+    })
     this.handleStream = this.handleStream.bind(this)
     this.onConnect = this.onConnect.bind(this)
   }
@@ -86,17 +94,18 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       runOnLimitedConnection: true,
     })
     this.components.events.addEventListener('peer:connect', this.onConnect)
+    this.offOutbox = this.store.onOutbox((row) => this.delivery.offer(row))
     this.started = true
   }
 
   afterStart(): void {
-    this.schedule(0)
+    this.delivery.start()
   }
 
   async stop(): Promise<void> {
     this.started = false
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.offOutbox?.()
+    this.delivery.stop()
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     await this.components.registrar.unhandle(this.protocol)
   }
@@ -105,34 +114,31 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     return this.started
   }
 
-  // ---- the agent's side ----
+  // ---- the agent's side: each resolves once the group commit holding it is done ----
 
-  delegate(input: DelegateInput): TaskRow {
+  async delegate(input: DelegateInput): Promise<TaskRow> {
     if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
     const size = taskSize(input.task, input.context)
     if (size > this.maxTaskSize) {
       throw new TaskError('too_large', `task and context are ${size} bytes; the limit is ${this.maxTaskSize}`)
     }
-    const row = this.store.delegate(input)
+    const row = await this.write(() => this.store.delegate(input))
     this.changed(row)
-    this.schedule(0)
     return row
   }
 
-  respond(row: TaskRow, state: TaskState, result: string): TaskRow {
+  async respond(row: TaskRow, state: TaskState, result: string): Promise<TaskRow> {
     const size = Buffer.byteLength(result, 'utf8')
     if (size > this.maxTaskSize)
       throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
-    const updated = this.store.respond(row, state, result)
+    const updated = await this.write(() => this.store.respond(row, state, result))
     this.changed(updated)
-    this.schedule(0)
     return updated
   }
 
-  cancel(row: TaskRow, reason: string | null): TaskRow {
-    const updated = this.store.cancel(row, reason)
+  async cancel(row: TaskRow, reason: string | null): Promise<TaskRow> {
+    const updated = await this.write(() => this.store.cancel(row, reason))
     this.changed(updated)
-    this.schedule(0)
     return updated
   }
 
@@ -160,6 +166,11 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     })
   }
 
+  /** Runs a task store write in the next group commit. */
+  private write<T>(fn: () => T): Promise<T> {
+    return this.commits.run(() => this.store.joining(fn))
+  }
+
   // ---- delivery ----
 
   private onConnect(evt: CustomEvent<PeerId>): void {
@@ -168,212 +179,80 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   /** Retry a peer's messages now (it connected, or came online). */
   kick(peer: string): void {
-    // a send in flight misses this kick; if it then fails, it retries at once rather than backing off
-    if (this.inFlight.has(peer)) this.kickedAt.set(peer, Date.now())
-    if (this.store.kick(peer) > 0) this.schedule(0)
-  }
-
-  private schedule(delay: number): void {
-    if (!this.started) return
-    const at = Date.now() + Math.max(0, delay)
-    if (this.timer != null && this.timerAt <= at) return
-    clearTimeout(this.timer)
-    this.timerAt = at
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined
-        this.timerAt = Number.POSITIVE_INFINITY
-        this.pump()
-      },
-      Math.max(0, delay),
-    )
-  }
-
-  private pump(): void {
-    if (!this.started) return
-    try {
-      for (const { msg, row } of this.store.expire()) {
-        if (row != null) {
-          this.changed(row)
-          this.safeDispatch('task:expired', row)
-        } else {
-          this.safeDispatch('notice:dropped', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
-        }
-      }
-      // messages about one task go one at a time, in order: a later update never overtakes an earlier one
-      const busyTasks = new Set([...this.inFlightTasks])
-      for (const msg of this.store.due(2_000)) {
-        const set = this.inFlight.get(msg.peer) ?? new Set<string>()
-        const taskKey = `${msg.peer}/${msg.taskId}`
-        if (set.has(msg.msgId) || set.size >= MAX_IN_FLIGHT_PER_PEER || busyTasks.has(taskKey)) {
-          busyTasks.add(taskKey)
-          continue
-        }
-        busyTasks.add(taskKey)
-        this.inFlightTasks.add(taskKey)
-        set.add(msg.msgId)
-        this.inFlight.set(msg.peer, set)
-        void this.send(msg).finally(() => {
-          set.delete(msg.msgId)
-          this.inFlightTasks.delete(taskKey)
-          if (set.size === 0 && this.inFlight.get(msg.peer) === set) {
-            this.inFlight.delete(msg.peer)
-            this.kickedAt.delete(msg.peer)
-          }
-          this.schedule(0)
-        })
-      }
-    } catch (err) {
-      this.log.error('delivery pass failed - %e', err)
-    }
-    const next = this.store.nextDue()
-    // wake for the next due message; at least once a second to expire what is due to expire
-    this.schedule(next == null ? 1_000 : Math.min(1_000, Math.max(20, next - Date.now())))
-  }
-
-  private async send(msg: OutboxRow): Promise<void> {
-    const signal = AbortSignal.timeout(SEND_TIMEOUT)
-    const startedAt = Date.now()
-    let stream: Stream | undefined
-    try {
-      const peer = peerIdFromString(msg.peer)
-      stream = await this.components.connectionManager.openStream(peer, this.protocol, {
-        signal,
-        runOnLimitedConnection: true,
-      })
-      const lp = lpStream(stream, { maxDataLength: MAX_ACK_SIZE })
-      await lp.write(msg.payload, { signal })
-      const ack = TaskAck.decode(await lp.read({ signal }))
-      await stream.close({ signal }).catch(() => {})
-      if (!this.started) return
-      if (ack.status === TaskAck.Status.OK) {
-        const row = this.store.acked(msg)
-        if (row != null) {
-          this.changed(row)
-          this.safeDispatch('task:delivered', row)
-        }
-        this.safeDispatch('message:acked', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
-      } else {
-        const row = this.store.refused(msg, ack.reason || 'refused')
-        if (row != null) this.changed(row)
-        this.safeDispatch('message:refused', {
-          peer: msg.peer,
-          taskId: msg.taskId,
-          kind: msg.kind,
-          reason: ack.reason,
-        })
-      }
-    } catch (err) {
-      const message = describeError(err)
-      stream?.abort(err instanceof Error ? err : new Error(message))
-      if (!this.started) return
-      const attempt = msg.attempts + 1
-      // the peer reconnected while this send was failing on the old connection: try the new one now
-      const reconnected = (this.kickedAt.get(msg.peer) ?? 0) >= startedAt
-      const delay = reconnected
-        ? 0
-        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, attempt - 1)) * (0.8 + Math.random() * 0.4)
-      this.store.retryLater(msg, Date.now() + delay, message)
-      this.safeDispatch('delivery:failed', {
-        peer: msg.peer,
-        taskId: msg.taskId,
-        kind: msg.kind,
-        attempt,
-        retryInMs: Math.round(delay),
-        error: message,
-      })
-    }
+    this.delivery.kick(peer)
   }
 
   // ---- receiving ----
 
   private async handleStream(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(SEND_TIMEOUT)
-    const max = this.maxTaskSize + MESSAGE_OVERHEAD
-    // the read buffer must hold one whole message, which may be configured above the 4 MiB default
-    const lp = lpStream(stream, { maxDataLength: max, maxBufferSize: max + 64 * 1024 })
-    let ack: TaskAck
+    const inbound = new Inbound({
+      stream,
+      peer,
+      maxFrame: this.maxTaskSize + MESSAGE_OVERHEAD + FRAME_OVERHEAD,
+      log: this.log,
+      admit: (bytes) => this.admit(peer, bytes),
+      handle: (message) => this.receive(peer, message),
+      invalid: (reason) => this.safeDispatch('message:invalid', { peer, reason }),
+      canAck: this.canAck,
+    })
+    await inbound.run()
+  }
+
+  /** Waits while the peer is over its message or byte rate: its frames are not read meanwhile. */
+  private async admit(peer: string, bytes: number): Promise<void> {
+    while (this.started && !this.messageRate.take(peer)) await this.throttled(peer)
+    while (this.started && !this.byteRate.take(peer, bytes)) await this.throttled(peer)
+  }
+
+  /** One message from a channel: checked, then stored in the next group commit. */
+  private async receive(peer: string, bytes: Uint8Array): Promise<FrameOutcome> {
+    let msg: TaskMessage
     try {
-      let msg: TaskMessage
       try {
-        const frame = await lp.read({ signal })
-        // over its message or byte rate, a peer gets no ack: its node backs off and sends again later
-        if (!this.messageRate.take(peer) || !this.byteRate.take(peer, frame.byteLength)) {
-          this.throttled(peer)
-          stream.abort(new Error('rate limit'))
-          return
-        }
         // strict: text that is not UTF-8 is refused, not turned into other text
-        msg = decodeStrict(TaskMessage, frame)
+        msg = decodeStrict(TaskMessage, bytes)
       } catch (err) {
-        if ((err as Error).name === 'InvalidDataLengthError') {
-          throw new InvalidTaskMessageError(`message over ${this.maxTaskSize + MESSAGE_OVERHEAD} bytes`)
-        }
-        if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') throw err
-        if ((err as Error).name === 'UnexpectedEOFError' || (err as Error).name === 'StreamResetError')
-          throw err
         throw new InvalidTaskMessageError(`malformed message: ${(err as Error).message}`)
       }
       validateMessage(msg, this.maxTaskSize)
-      const name = this.nameOf(peer) ?? peer.slice(0, 16)
-      let result: ReturnType<TaskStore['receiveNotice']>
-      try {
-        result =
-          msg.kind === TaskMessage.Kind.DELEGATE
-            ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
-            : this.store.receiveNotice(peer, msg)
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err))
-        this.safeDispatch('store:failed', { peer, taskId: msg.taskId, kind: msg.kind, error })
-        throw err
-      }
-      if (result.status === 'rejected') {
-        ack = { status: TaskAck.Status.REJECTED, reason: result.reason }
-        this.safeDispatch('message:rejected', {
-          peer,
-          taskId: msg.taskId,
-          kind: msg.kind,
-          reason: result.reason,
-        })
-      } else {
-        ack = { status: TaskAck.Status.OK, reason: '' }
-        if (result.status === 'stored') {
-          this.changed(result.row)
-          this.safeDispatch(
-            msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated',
-            result.row,
-          )
-        }
-      }
     } catch (err) {
-      if (!(err instanceof InvalidTaskMessageError)) {
-        // not stored (a storage failure, a reset, a timeout): no ack, so the sender tries again
-        this.log('receiving from %s failed - %e', peer, err)
-        stream.abort(err as Error)
-        return
-      }
-      ack = { status: TaskAck.Status.REJECTED, reason: err.message }
-      this.safeDispatch('message:invalid', { peer, reason: err.message })
+      const reason = (err as Error).message
+      this.safeDispatch('message:invalid', { peer, reason })
+      return { refused: reason }
     }
-    // an ack only for what the next start will find: not after the store was removed or replaced
-    if (!this.canAck()) {
-      stream.abort(new Error('the store is lost; no ack'))
-      return
-    }
+    const name = this.nameOf(peer) ?? peer.slice(0, 16)
+    const info = { peer, taskId: msg.taskId, kind: msg.kind }
+    let result: ReturnType<TaskStore['receiveNotice']>
     try {
-      await lp.write(TaskAck.encode(ack), { signal })
-      await stream.close({ signal })
+      result = await this.write(() =>
+        msg.kind === TaskMessage.Kind.DELEGATE
+          ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
+          : this.store.receiveNotice(peer, msg),
+      )
     } catch (err) {
-      stream.abort(err as Error)
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.safeDispatch('store:failed', { ...info, error })
+      return { failed: error }
     }
+    if (result.status === 'rejected') {
+      this.safeDispatch('message:rejected', { ...info, reason: result.reason })
+      return { refused: result.reason }
+    }
+    if (result.status === 'stored') {
+      this.changed(result.row)
+      this.safeDispatch(msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated', result.row)
+    }
+    return {}
   }
 
-  private throttled(peer: string): void {
+  private throttled(peer: string): Promise<void> {
     const last = this.throttledAt.get(peer) ?? 0
-    if (Date.now() - last < 10_000) return
-    this.throttledAt.set(peer, Date.now())
-    this.safeDispatch('message:throttled', { peer })
+    if (Date.now() - last >= 10_000) {
+      this.throttledAt.set(peer, Date.now())
+      this.safeDispatch('message:throttled', { peer })
+    }
+    return new Promise((resolve) => setTimeout(resolve, 20))
   }
 
   private changed(row: TaskRow): void {
@@ -389,15 +268,4 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       this.log.error('tasks listener failed - %e', err)
     }
   }
-}
-
-/** A failure's text; streams sometimes reject with an Event (abort, close) rather than an Error. */
-function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message !== '' ? err.message : err.name
-  if (err != null && typeof err === 'object') {
-    const e = err as { error?: unknown; type?: unknown }
-    if (e.error instanceof Error) return e.error.message
-    if (typeof e.type === 'string') return `stream ${e.type}`
-  }
-  return String(err)
 }

@@ -70,8 +70,8 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
   }
   if (byteLength(msg.reason) > MAX_REASON_LENGTH) fail('reason too long')
   for (const [field, value] of [
-    ['from_agent', msg.fromAgent],
-    ['to_agent', msg.toAgent],
+    ['from_hosted_agent', msg.fromHostedAgent],
+    ['to_hosted_agent', msg.toHostedAgent],
   ] as const) {
     if (value == null) continue
     if (msg.kind !== TaskMessage.Kind.DELEGATE) fail(`${field} on a message that is not a DELEGATE`)

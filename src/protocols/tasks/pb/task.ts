@@ -1,4 +1,5 @@
-import { decodeMessage, encodeMessage, enumeration, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -14,8 +15,8 @@ export interface TaskMessage {
   state: TaskMessage.State
   result: string
   reason: string
-  fromAgent?: string
-  toAgent?: string
+  fromHostedAgent?: string
+  toHostedAgent?: string
 }
 
 export namespace TaskMessage {
@@ -145,14 +146,14 @@ export namespace TaskMessage {
           w.string(obj.reason)
         }
 
-        if (obj.fromAgent != null) {
+        if (obj.fromHostedAgent != null) {
           w.uint32(98)
-          w.string(obj.fromAgent)
+          w.string(obj.fromHostedAgent)
         }
 
-        if (obj.toAgent != null) {
+        if (obj.toHostedAgent != null) {
           w.uint32(106)
-          w.string(obj.toAgent)
+          w.string(obj.toHostedAgent)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -224,11 +225,11 @@ export namespace TaskMessage {
               break
             }
             case 12: {
-              obj.fromAgent = reader.string()
+              obj.fromHostedAgent = reader.string()
               break
             }
             case 13: {
-              obj.toAgent = reader.string()
+              obj.toHostedAgent = reader.string()
               break
             }
             default: {
@@ -325,14 +326,14 @@ export namespace TaskMessage {
             }
             case 12: {
               yield {
-                field: `${prefix}.fromAgent`,
+                field: `${prefix}.fromHostedAgent`,
                 value: reader.string()
               }
               break
             }
             case 13: {
               yield {
-                field: `${prefix}.toAgent`,
+                field: `${prefix}.toHostedAgent`,
                 value: reader.string()
               }
               break
@@ -404,13 +405,13 @@ export namespace TaskMessage {
     value: string
   }
 
-  export interface TaskMessageFromAgentFieldEvent {
-    field: '$.fromAgent'
+  export interface TaskMessageFromHostedAgentFieldEvent {
+    field: '$.fromHostedAgent'
     value: string
   }
 
-  export interface TaskMessageToAgentFieldEvent {
-    field: '$.toAgent'
+  export interface TaskMessageToHostedAgentFieldEvent {
+    field: '$.toHostedAgent'
     value: string
   }
 
@@ -422,45 +423,283 @@ export namespace TaskMessage {
     return decodeMessage(buf, TaskMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent | TaskMessageFromAgentFieldEvent | TaskMessageToAgentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent | TaskMessageFromHostedAgentFieldEvent | TaskMessageToHostedAgentFieldEvent> {
     return streamMessage(buf, TaskMessage.codec(), opts)
   }
 }
 
-export interface TaskAck {
-  status: TaskAck.Status
-  reason: string
+export interface TaskFrame {
+  seq: bigint
+  message: Uint8Array<ArrayBuffer>
 }
 
-export namespace TaskAck {
-  export enum Status {
-    OK = 'OK',
-    REJECTED = 'REJECTED'
-  }
+export namespace TaskFrame {
+  let _codec: Codec<TaskFrame>
 
-  enum __StatusValues {
-    OK = 0,
-    REJECTED = 1
-  }
-
-  export namespace Status {
-    export const codec = (): Codec<Status> => {
-      return enumeration<Status>(__StatusValues)
-    }
-  }
-
-  let _codec: Codec<TaskAck>
-
-  export const codec = (): Codec<TaskAck> => {
+  export const codec = (): Codec<TaskFrame> => {
     if (_codec == null) {
-      _codec = message<TaskAck>((obj, w, opts = {}) => {
+      _codec = message<TaskFrame>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
 
-        if (obj.status != null && __StatusValues[obj.status] !== 0) {
+        if ((obj.seq != null && obj.seq !== 0n)) {
           w.uint32(8)
-          TaskAck.Status.codec().encode(obj.status, w)
+          w.uint64(obj.seq)
+        }
+
+        if ((obj.message != null && obj.message.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          seq: 0n,
+          message: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.seq = reader.uint64()
+              break
+            }
+            case 2: {
+              obj.message = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskFrameSeqFieldEvent {
+    field: '$.seq'
+    value: bigint
+  }
+
+  export interface TaskFrameMessageFieldEvent {
+    field: '$.message'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<TaskFrame>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskFrame.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): TaskFrame {
+    return decodeMessage(buf, TaskFrame.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFrame>): Generator<TaskFrameSeqFieldEvent | TaskFrameMessageFieldEvent> {
+    return streamMessage(buf, TaskFrame.codec(), opts)
+  }
+}
+
+export interface TaskAcks {
+  through: bigint
+  refused: Refusal[]
+}
+
+export namespace TaskAcks {
+  let _codec: Codec<TaskAcks>
+
+  export const codec = (): Codec<TaskAcks> => {
+    if (_codec == null) {
+      _codec = message<TaskAcks>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.through != null && obj.through !== 0n)) {
+          w.uint32(8)
+          w.uint64(obj.through)
+        }
+
+        if (obj.refused != null && obj.refused.length > 0) {
+          for (const value of obj.refused) {
+            w.uint32(18)
+            Refusal.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          through: 0n,
+          refused: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.through = reader.uint64()
+              break
+            }
+            case 2: {
+              if (opts.limits?.refused != null && obj.refused.length === opts.limits.refused) {
+                throw new MaxLengthError('Decode error - repeated field "refused" had too many elements')
+              }
+
+              obj.refused.push(Refusal.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.refused$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          refused: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.through`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.refused != null && obj.refused === opts.limits.refused) {
+                throw new MaxLengthError('Streaming decode error - repeated field "refused" had too many elements')
+              }
+
+              for (const evt of Refusal.codec().stream(reader, reader.uint32(), `${prefix}.refused[]`, {
+                limits: opts.limits?.refused$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.refused
+                }
+              }
+
+              obj.refused++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskAcksThroughFieldEvent {
+    field: '$.through'
+    value: bigint
+  }
+
+  export interface TaskAcksRefusedSeqFieldEvent {
+    field: '$.refused[].seq'
+    value: bigint
+    index: number
+  }
+
+  export interface TaskAcksRefusedReasonFieldEvent {
+    field: '$.refused[].reason'
+    value: string
+    index: number
+  }
+
+  export function encode (obj: Partial<TaskAcks>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskAcks.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAcks>): TaskAcks {
+    return decodeMessage(buf, TaskAcks.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAcks>): Generator<TaskAcksThroughFieldEvent | TaskAcksRefusedSeqFieldEvent | TaskAcksRefusedReasonFieldEvent> {
+    return streamMessage(buf, TaskAcks.codec(), opts)
+  }
+}
+
+export interface Refusal {
+  seq: bigint
+  reason: string
+}
+
+export namespace Refusal {
+  let _codec: Codec<Refusal>
+
+  export const codec = (): Codec<Refusal> => {
+    if (_codec == null) {
+      _codec = message<Refusal>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.seq != null && obj.seq !== 0n)) {
+          w.uint32(8)
+          w.uint64(obj.seq)
         }
 
         if ((obj.reason != null && obj.reason !== '')) {
@@ -473,7 +712,7 @@ export namespace TaskAck {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          status: Status.OK,
+          seq: 0n,
           reason: ''
         }
 
@@ -484,7 +723,7 @@ export namespace TaskAck {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.status = TaskAck.Status.codec().decode(reader)
+              obj.seq = reader.uint64()
               break
             }
             case 2: {
@@ -508,8 +747,8 @@ export namespace TaskAck {
           switch (tag >>> 3) {
             case 1: {
               yield {
-                field: `${prefix}.status`,
-                value: TaskAck.Status.codec().decode(reader)
+                field: `${prefix}.seq`,
+                value: reader.uint64()
               }
               break
             }
@@ -532,25 +771,25 @@ export namespace TaskAck {
     return _codec
   }
 
-  export interface TaskAckStatusFieldEvent {
-    field: '$.status'
-    value: TaskAck.Status
+  export interface RefusalSeqFieldEvent {
+    field: '$.seq'
+    value: bigint
   }
 
-  export interface TaskAckReasonFieldEvent {
+  export interface RefusalReasonFieldEvent {
     field: '$.reason'
     value: string
   }
 
-  export function encode (obj: Partial<TaskAck>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, TaskAck.codec())
+  export function encode (obj: Partial<Refusal>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Refusal.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAck>): TaskAck {
-    return decodeMessage(buf, TaskAck.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Refusal>): Refusal {
+    return decodeMessage(buf, Refusal.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskAck>): Generator<TaskAckStatusFieldEvent | TaskAckReasonFieldEvent> {
-    return streamMessage(buf, TaskAck.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Refusal>): Generator<RefusalSeqFieldEvent | RefusalReasonFieldEvent> {
+    return streamMessage(buf, Refusal.codec(), opts)
   }
 }

@@ -1,0 +1,214 @@
+// The sending side's delivery loop: every peer with messages gets a channel (channel.ts). It is driven
+// by events, never by scanning the outbox: a committed outbox row is offered to its peer's channel at
+// once; a peer connecting, a channel with room again, or a backoff ending offer that peer's due rows
+// (an index on peer and due time); a timer wakes for the next retry or expiry (indexes on both).
+import type { Logger } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { Channel } from './channel.js'
+import { MAX_QUEUED_PER_PEER, RETRY_MAX, RETRY_MIN } from './constants.js'
+import { describeError } from './errors.js'
+import type { TasksEvents } from './index.js'
+import type { OutboxRow, TaskRow, TaskStore } from './task-store.js'
+
+/** The longest the loop sleeps without a retry or expiry due (a safety net, not a scan). */
+const MAX_SLEEP = 60_000
+
+export interface DeliveryInit {
+  store: TaskStore
+  protocol: string
+  connectionManager: ConnectionManager
+  log: Logger
+  /** runs a task store write in the next group commit */
+  write: <T>(fn: () => T) => Promise<T>
+  dispatch: <K extends keyof TasksEvents>(type: K, detail: TasksEvents[K]['detail']) => void
+  /** a task changed state */
+  changed: (row: TaskRow) => void
+}
+
+export class Delivery {
+  private readonly init: DeliveryInit
+  private readonly store: TaskStore
+  private readonly channels = new Map<string, Channel>()
+  /** peers backing off after a failed channel, until when */
+  private readonly backoffUntil = new Map<string, number>()
+  /** when each peer was last kicked (reconnected) */
+  private readonly kickedAt = new Map<string, number>()
+  /** acked or refused messages whose commit is pending: not offered again meanwhile */
+  private readonly settling = new Set<string>()
+  private timer?: ReturnType<typeof setTimeout>
+  private timerAt = Number.POSITIVE_INFINITY
+  private started = false
+
+  constructor(init: DeliveryInit) {
+    this.init = init
+    this.store = init.store
+  }
+
+  start(): void {
+    this.started = true
+    this.schedule(0)
+  }
+
+  stop(): void {
+    this.started = false
+    clearTimeout(this.timer)
+    this.timer = undefined
+    for (const channel of this.channels.values()) channel.close()
+    this.channels.clear()
+  }
+
+  private write<T>(fn: () => T): Promise<T> {
+    return this.init.write(fn)
+  }
+
+  private dispatch<K extends keyof TasksEvents>(type: K, detail: TasksEvents[K]['detail']): void {
+    this.init.dispatch(type, detail)
+  }
+
+  private changed(row: TaskRow): void {
+    this.init.changed(row)
+  }
+
+  /** Retry a peer's messages now (it connected, or came online). */
+  kick(peer: string): void {
+    // a channel failing on the old connection right now retries at once rather than backing off
+    this.kickedAt.set(peer, Date.now())
+    this.backoffUntil.delete(peer)
+    if (this.store.kick(peer) > 0 || this.channels.get(peer) == null) this.refill(peer)
+  }
+
+  /** Hands a committed outbox row to its peer's channel, unless the peer is backing off. */
+  offer(row: OutboxRow): void {
+    if (!this.started || this.settling.has(row.msgId)) return
+    if ((this.backoffUntil.get(row.peer) ?? 0) > Date.now()) return
+    this.channel(row.peer).offer(row)
+  }
+
+  /** Offers a peer's due messages from the outbox (after a reconnect, a backoff, a full queue). */
+  private refill(peer: string): void {
+    if (!this.started) return
+    for (const row of this.store.dueFor(peer, MAX_QUEUED_PER_PEER)) this.offer(row)
+  }
+
+  private channel(peer: string): Channel {
+    let channel = this.channels.get(peer)
+    if (channel == null) {
+      channel = new Channel({
+        peer: peerIdFromString(peer),
+        protocol: this.init.protocol,
+        connectionManager: this.init.connectionManager,
+        log: this.init.log,
+        events: {
+          acked: (row) => this.settle(row),
+          refused: (row, reason) => this.settle(row, reason),
+          failed: (rows, err, startedAt) => this.failed(peer, rows, err, startedAt),
+          drained: () => this.refill(peer),
+        },
+      })
+      this.channels.set(peer, channel)
+    }
+    return channel
+  }
+
+  /** An ack (or refusal) arrived: committed in the next group commit, then reported. */
+  private settle(msg: OutboxRow, refusal?: string): void {
+    this.settling.add(msg.msgId)
+    const info = { peer: msg.peer, taskId: msg.taskId, kind: msg.kind }
+    this.write(() => (refusal == null ? this.store.acked(msg) : this.store.refused(msg, refusal))).then(
+      (row) => {
+        this.settling.delete(msg.msgId)
+        if (!this.started) return
+        if (refusal != null) {
+          if (row != null) this.changed(row)
+          this.dispatch('message:refused', { ...info, reason: refusal })
+          return
+        }
+        if (row != null) {
+          this.changed(row)
+          this.dispatch('task:delivered', row)
+        }
+        this.dispatch('message:acked', info)
+      },
+      (err: unknown) => {
+        // not recorded: the message stays in the outbox and goes again (the receiver deduplicates)
+        this.settling.delete(msg.msgId)
+        this.init.log.error('recording an ack failed - %e', err)
+      },
+    )
+  }
+
+  /** A channel failed: its messages go back to the retry schedule, with backoff unless it reconnected. */
+  private failed(peer: string, rows: OutboxRow[], err: unknown, startedAt: number): void {
+    if (!this.started) return
+    const error = describeError(err)
+    // the peer reconnected while this channel was failing on the old connection: try the new one now
+    const reconnected = (this.kickedAt.get(peer) ?? 0) >= startedAt
+    const now = Date.now()
+    const delays = rows.map((row) =>
+      reconnected
+        ? 0
+        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, row.attempts)) * (0.8 + Math.random() * 0.4),
+    )
+    const first = Math.min(...delays)
+    if (first > 0) this.backoffUntil.set(peer, now + first)
+    this.write(() => {
+      for (const [i, row] of rows.entries()) this.store.retryLater(row, now + delays[i]!, error)
+    }).then(
+      () => {
+        if (!this.started) return
+        for (const [i, row] of rows.entries()) {
+          this.dispatch('delivery:failed', {
+            peer: row.peer,
+            taskId: row.taskId,
+            kind: row.kind,
+            attempt: row.attempts + 1,
+            retryInMs: Math.round(delays[i]!),
+            error,
+          })
+        }
+        if (first === 0) this.refill(peer)
+        else this.schedule(first)
+      },
+      (e: unknown) => this.init.log.error('recording a failed delivery failed - %e', e),
+    )
+  }
+
+  private schedule(delay: number): void {
+    if (!this.started) return
+    const at = Date.now() + Math.max(0, delay)
+    if (this.timer != null && this.timerAt <= at) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        this.timerAt = Number.POSITIVE_INFINITY
+        this.wake()
+      },
+      Math.max(0, delay),
+    )
+  }
+
+  /** The timer: expire what is due to expire, and offer what a backoff held back. */
+  wake(): void {
+    if (!this.started) return
+    try {
+      for (const { msg, row } of this.store.expire()) {
+        if (row != null) {
+          this.changed(row)
+          this.dispatch('task:expired', row)
+        } else {
+          this.dispatch('notice:dropped', { peer: msg.peer, taskId: msg.taskId, kind: msg.kind })
+        }
+      }
+      const now = Date.now()
+      for (const [peer, until] of this.backoffUntil) if (until <= now) this.backoffUntil.delete(peer)
+      for (const peer of this.store.duePeers()) this.refill(peer)
+    } catch (err) {
+      this.init.log.error('delivery pass failed - %e', err)
+    }
+    const next = this.store.nextWake()
+    this.schedule(next == null ? MAX_SLEEP : Math.min(MAX_SLEEP, Math.max(0, next - Date.now())))
+  }
+}

@@ -1,0 +1,218 @@
+// Every table of the node's store, as one ordered list of migrations; PRAGMA user_version holds how many
+// have run. Append only: a migration that has shipped never changes, a change is a new one at the end.
+//
+// Before this list, only the first migration lived here and every other owner created its own tables
+// with CREATE TABLE IF NOT EXISTS when it opened (and added columns with ALTER TABLE). A store from then
+// is at version 1 with some or all of those tables present, so the migrations that take them over are
+// written to find them already there (IF NOT EXISTS, columns added only when missing).
+import type { DatabaseSync } from 'node:sqlite'
+
+export interface Migration {
+  /** what it adds, for errors and tests */
+  name: string
+  up: (db: DatabaseSync) => void
+}
+
+const sql =
+  (text: string) =>
+  (db: DatabaseSync): void => {
+    db.exec(text)
+  }
+
+function columns(db: DatabaseSync, table: string): string[] {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name)
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'peers and meta',
+    up: sql(`CREATE TABLE peers (
+       id TEXT PRIMARY KEY,
+       name TEXT NOT NULL,
+       card TEXT NOT NULL,
+       addrs TEXT NOT NULL,
+       last_seen INTEGER NOT NULL,
+       left_at INTEGER
+     );
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`),
+  },
+  {
+    name: 'tasks, outbox and seen messages',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS tasks (
+          id TEXT NOT NULL,
+          direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+          peer TEXT NOT NULL,
+          peer_name TEXT NOT NULL,
+          task TEXT NOT NULL,
+          context TEXT,
+          priority TEXT NOT NULL,
+          state TEXT NOT NULL,
+          result TEXT,
+          reason TEXT,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          PRIMARY KEY (direction, peer, id)
+        );
+        CREATE INDEX IF NOT EXISTS tasks_id ON tasks (id);
+        CREATE INDEX IF NOT EXISTS tasks_state ON tasks (direction, state);
+        CREATE TABLE IF NOT EXISTS outbox (
+          msg_id TEXT PRIMARY KEY,
+          peer TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          task_id TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_at INTEGER NOT NULL,
+          last_error TEXT
+        );
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at);
+        CREATE TABLE IF NOT EXISTS seen_messages (
+          peer TEXT NOT NULL,
+          msg_id TEXT NOT NULL,
+          at INTEGER NOT NULL,
+          PRIMARY KEY (peer, msg_id)
+        );`)
+      // the hosted (v1) agent a task is from and for; stores from before them lack the columns
+      const have = columns(db, 'tasks')
+      for (const col of ['from_agent', 'to_agent'])
+        if (!have.includes(col)) db.exec(`ALTER TABLE tasks ADD COLUMN ${col} TEXT`)
+    },
+  },
+  {
+    name: 'inbox events',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS events_unseen ON events (seen, priority DESC, seq);`),
+  },
+  {
+    name: 'knowledge broadcasts',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS broadcasts (
+        id TEXT PRIMARY KEY,
+        author TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        content TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        raw BLOB NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS broadcasts_time ON broadcasts (time, id);
+      CREATE INDEX IF NOT EXISTS broadcasts_topic ON broadcasts (topic, time);`),
+  },
+  {
+    name: 'file map entries',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS file_entries (
+        -- insertion order for sync cursors; AUTOINCREMENT so a pruned row's number is never reused
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        base INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        raw BLOB NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS file_entries_key ON file_entries (key, version DESC, author DESC);
+      CREATE INDEX IF NOT EXISTS file_entries_sha ON file_entries (sha256);
+      CREATE TABLE IF NOT EXISTS file_entries_pruned (id TEXT PRIMARY KEY, at INTEGER NOT NULL);`),
+  },
+  {
+    name: 'hosted (v1) agents, their queues and local tasks',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS v1_agents (
+        agent_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        machine TEXT NOT NULL,
+        description TEXT NOT NULL,
+        registered_at INTEGER NOT NULL,
+        last_heartbeat INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS v1_queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS v1_queue_agent ON v1_queue (agent_id, seq);
+      CREATE TABLE IF NOT EXISTS v1_local_tasks (
+        id TEXT PRIMARY KEY,
+        from_agent TEXT NOT NULL,
+        to_agent TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );`),
+  },
+  {
+    // every query on a hot path searches an index (test/unit/query-plans.test.ts)
+    name: 'indexes for the hot paths',
+    up: sql(`
+      CREATE INDEX seen_messages_at ON seen_messages (at);
+      CREATE INDEX outbox_expires ON outbox (expires_at);
+      CREATE INDEX outbox_peer_due ON outbox (peer, next_at);
+      CREATE INDEX outbox_task ON outbox (peer, task_id, kind);
+      CREATE INDEX tasks_created ON tasks (created_at);
+      CREATE INDEX events_seen_time ON events (seen, created_at);`),
+  },
+  {
+    // history sync by per-peer cursor (src/protocols/sync): every broadcast gets a local sequence
+    // number, broadcasts stored before it in insertion (rowid) order; file entries already have one
+    name: 'sync sequences, epochs and per-peer cursors',
+    up: (db) => {
+      if (!columns(db, 'broadcasts').includes('seq'))
+        db.exec('ALTER TABLE broadcasts ADD COLUMN seq INTEGER; UPDATE broadcasts SET seq = rowid;')
+      db.exec(`
+        CREATE UNIQUE INDEX IF NOT EXISTS broadcasts_seq ON broadcasts (seq);
+        CREATE TABLE IF NOT EXISTS sync_sequences (
+          service TEXT PRIMARY KEY,
+          epoch TEXT NOT NULL,
+          seq INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sync_cursors (
+          service TEXT NOT NULL,
+          peer TEXT NOT NULL,
+          epoch TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (service, peer)
+        );`)
+    },
+  },
+]
+
+/** The schema version of db. */
+export function schemaVersion(db: DatabaseSync): number {
+  return Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
+}
+
+/** Runs the migrations db has not had yet, each in its own transaction with its version bump. */
+export function migrate(db: DatabaseSync, transaction: <T>(fn: () => T) => T): void {
+  // a store from a newer ClawLink (version beyond the list) is left as it is: its extra tables are unused
+  const version = schemaVersion(db)
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    transaction(() => {
+      MIGRATIONS[v]!.up(db)
+      db.exec(`PRAGMA user_version = ${v + 1}`)
+    })
+  }
+}

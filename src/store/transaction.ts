@@ -1,0 +1,93 @@
+// Transactions on the node's database: all of a unit of work is durable, or none of it. One at a time
+// (node:sqlite is synchronous, so a nested call is always a bug: it would commit the outer work half
+// done), and work that must only happen once the data is on disk (waking a poll, acking, publishing)
+// is queued with afterCommit rather than run inside.
+import type { DatabaseSync } from 'node:sqlite'
+
+/** A transaction was started inside another one on the same database. */
+export class NestedTransactionError extends Error {
+  static override readonly name = 'NestedTransactionError'
+  override name = 'NestedTransactionError'
+  constructor() {
+    super('a transaction was started inside another one')
+  }
+}
+
+interface Hooks {
+  commit: Array<() => void>
+  rollback: Array<() => void>
+}
+
+/** The hooks of the transaction open on each database. */
+const open = new WeakMap<DatabaseSync, Hooks>()
+
+/** Where a failing after-commit hook is reported (the commit itself stands). */
+let hookFailed: (err: unknown) => void = (err) => {
+  process.emitWarning(`an after-commit hook failed: ${(err as Error)?.stack ?? String(err)}`)
+}
+
+export function onHookError(fn: (err: unknown) => void): void {
+  hookFailed = fn
+}
+
+/** Whether a transaction is open on db. */
+export function inTransaction(db: DatabaseSync): boolean {
+  return open.has(db) || db.isTransaction
+}
+
+/** Runs fn in one transaction on db (BEGIN IMMEDIATE ... COMMIT); throws NestedTransactionError inside one. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  if (inTransaction(db)) throw new NestedTransactionError()
+  const hooks: Hooks = { commit: [], rollback: [] }
+  open.set(db, hooks)
+  let result: T
+  try {
+    db.exec('BEGIN IMMEDIATE')
+    result = fn()
+    db.exec('COMMIT')
+  } catch (err) {
+    // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...): a ROLLBACK then would
+    // throw "no transaction is active" and hide the error that matters
+    if (db.isTransaction) {
+      try {
+        db.exec('ROLLBACK')
+      } catch {}
+    }
+    open.delete(db)
+    run(hooks.rollback)
+    throw err
+  } finally {
+    open.delete(db)
+  }
+  run(hooks.commit)
+  return result
+}
+
+function run(hooks: Array<() => void>): void {
+  for (const hook of hooks) {
+    try {
+      hook()
+    } catch (err) {
+      hookFailed(err)
+    }
+  }
+}
+
+/**
+ * Runs fn once the transaction open on db has committed (never if it rolls back). Outside a transaction
+ * a statement commits by itself as it runs, so fn runs at once.
+ */
+export function afterCommit(db: DatabaseSync, fn: () => void): void {
+  const hooks = open.get(db)
+  if (hooks != null) {
+    hooks.commit.push(fn)
+    return
+  }
+  if (db.isTransaction) throw new Error('afterCommit inside a transaction not opened by transaction()')
+  fn()
+}
+
+/** Runs fn if the transaction open on db rolls back (to undo what was prepared for its commit). */
+export function afterRollback(db: DatabaseSync, fn: () => void): void {
+  open.get(db)?.rollback.push(fn)
+}
