@@ -5,7 +5,7 @@
 // the same rows), so the figures are those of the sync protocol alone.
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { ClawLinkNode, EventLog, resolveNodeOptions } from '../dist/node/index.js'
+import { type ClawLinkNode, createNode, EventLog, resolveNodeOptions } from '../dist/core/index.js'
 import { libp2pEcho } from './baselines.ts'
 import { median, printTable, round, saveResult, world } from './lib.ts'
 
@@ -30,14 +30,11 @@ async function start(home: ReturnType<typeof world>, name: string): Promise<Node
     mdns: false,
     knowledgeMax: 1_000_000,
   })
-  const node = new ClawLinkNode(options, new EventLog(true, new Quiet(), new Quiet()))
-  await node.start()
-  return node
+  return createNode({ options, log: new EventLog(true, new Quiet(), new Quiet()) })
 }
 
-// the node's store: private, reached here only to seed many rows in one transaction
-const tx = (n: Node, fn: () => void) =>
-  (n as unknown as { store: { transaction(f: () => void): void } }).store.transaction(fn)
+// seeds many rows in one transaction
+const tx = (n: Node, fn: () => void) => n.store.transaction(fn)
 
 function seedBroadcasts(nodes: Node[], count: number): void {
   const now = Date.now()
