@@ -43,7 +43,7 @@ export class TaskService {
   }
 
   /** Delegates a task, or returns the task an earlier request with the same id made. */
-  delegate(r: DelegateRequest): Promise<TaskRow> {
+  async delegate(r: DelegateRequest): Promise<TaskRow> {
     const { node } = this
     const earlier = r.id != null ? node.taskStore.find(r.id).find((t) => t.direction === 'sent') : undefined
     if (earlier != null) {
@@ -71,7 +71,7 @@ export class TaskService {
     context: string | null
     priority: Priority
     ttl: number
-  }): TaskRow {
+  }): Promise<TaskRow> {
     return this.node.tasks.delegate({
       peer: r.peer.id,
       peerName: r.peer.name,
@@ -88,7 +88,12 @@ export class TaskService {
    * Answers a task delegated over the mesh to a hosted agent; only that agent may. Undefined when no
    * task with this id came over the mesh (the adapter may know it as one between its own agents).
    */
-  async respondFor(agent: string, id: string, state: TaskState, result: string): Promise<TaskRow | undefined> {
+  async respondFor(
+    agent: string,
+    id: string,
+    state: TaskState,
+    result: string,
+  ): Promise<TaskRow | undefined> {
     const received = this.node.taskStore.find(id).filter((t) => t.direction === 'received')
     if (received.length === 0) return undefined
     const mine = received.filter((t) => t.toAgent === agent)
