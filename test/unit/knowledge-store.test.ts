@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { loadSqlite } from '../../src/home/sqlite.js'
 import {
   broadcastId,
   createBroadcast,
@@ -340,17 +341,21 @@ describe('sync sequence', () => {
   })
 
   it('a store of the schema before cursors keeps its history, numbered in insertion order', () => {
-    const legacy = new Store(join(dir, 'legacy.db'))
-    stores.push(legacy)
-    legacy.db.exec(`CREATE TABLE broadcasts (id TEXT PRIMARY KEY, author TEXT NOT NULL, topic TEXT NOT NULL,
+    // a store as an older ClawLink left it: broadcasts without a sequence column, no migrations run
+    const path = join(dir, 'legacy.db')
+    const raw = new (loadSqlite().DatabaseSync)(path)
+    raw.exec(`CREATE TABLE broadcasts (id TEXT PRIMARY KEY, author TEXT NOT NULL, topic TEXT NOT NULL,
       tags TEXT NOT NULL, content TEXT NOT NULL, time INTEGER NOT NULL, received_at INTEGER NOT NULL,
       raw BLOB NOT NULL)`)
     const old = [make(), make(), make()]
     for (const b of old) {
-      legacy.db
+      raw
         .prepare('INSERT INTO broadcasts VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(b.id, b.author, b.topic, '[]', b.content, b.time, T0, b.raw)
     }
+    raw.close()
+    const legacy = new Store(path)
+    stores.push(legacy)
     const migrated = new KnowledgeStore(legacy.db)
     expect(migrated.count()).toBe(3)
     expect(migrated.changes(0, 0, 10)).toEqual({ ids: old.map((b) => b.id), cursor: 3, more: false })

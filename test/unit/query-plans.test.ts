@@ -23,6 +23,7 @@ const COLD: Array<{ sql: RegExp; why: string }> = [
   { sql: /^SELECT \* FROM peers ORDER BY last_seen/, why: 'read once at start' },
   { sql: /^DELETE FROM peers WHERE last_seen < \?/, why: 'hourly housekeeping of a small table' },
   { sql: /FROM v1_agents/, why: 'at most a few hundred hosted agents' },
+  { sql: /FROM sqlite_sequence WHERE name = /, why: 'SQLite keeps one row per AUTOINCREMENT table there' },
 ]
 
 let dir: string
