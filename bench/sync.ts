@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { type ClawLinkNode, createNode, EventLog, resolveNodeOptions } from '../dist/core/index.js'
+import { countStreamBytes } from '../test/helpers/stream-bytes.ts'
 import { libp2pEcho } from './baselines.ts'
 import { median, printTable, round, saveResult, world } from './lib.ts'
 
@@ -74,39 +75,6 @@ function seedFiles(nodes: Node[], keys: number): void {
     tx(n, () => {
       for (const e of rows) n.fileStore.put(e)
     })
-}
-
-/** Bytes sent and received on the streams of `protocol` that `node` opens while `fn` runs. */
-async function countStreamBytes(
-  node: Node,
-  protocol: string,
-  fn: () => Promise<unknown>,
-): Promise<{ bytes: number; streams: number }> {
-  const cm = (node.libp2p as unknown as { components: { connectionManager: Record<string, unknown> } })
-    .components.connectionManager
-  const open = cm.openStream as (...args: unknown[]) => Promise<Record<string, unknown>>
-  let bytes = 0
-  let streams = 0
-  cm.openStream = async (...args: unknown[]) => {
-    const stream = await open.apply(cm, args)
-    if (args[1] !== protocol) return stream
-    streams++
-    const send = stream.send as (d: { byteLength: number }) => boolean
-    stream.send = (d: { byteLength: number }) => {
-      bytes += d.byteLength
-      return send.call(stream, d)
-    }
-    ;(stream as unknown as EventTarget).addEventListener('message', (e) => {
-      bytes += (e as unknown as { data: { byteLength: number } }).data.byteLength
-    })
-    return stream
-  }
-  try {
-    await fn()
-  } finally {
-    cm.openStream = open
-  }
-  return { bytes, streams }
 }
 
 async function pass(asker: Node, peer: Node, which: 'knowledge' | 'files') {

@@ -76,9 +76,15 @@ describe('discovery and presence (in-process nodes)', () => {
 
     // carol leaves gracefully: offline at once, with reason "left"
     await c.stop()
-    await vi.waitFor(() => expect(seen(a, 'offline')).toEqual(['carol']), { timeout: 2_000, interval: 20 })
-    const left = a.sink.events.find((e) => e.event === 'peer_offline' && e.name === 'carol')
-    expect(left?.reason).toBe('left')
+    // wait for the log line as well as the table: the event may reach the log a moment later
+    await vi.waitFor(
+      () => {
+        expect(seen(a, 'offline')).toEqual(['carol'])
+        const left = a.sink.events.find((e) => e.event === 'peer_offline' && e.name === 'carol')
+        expect(left?.reason).toBe('left')
+      },
+      { timeout: 2_000, interval: 20 },
+    )
 
     // bob falls silent without leaving (its heartbeats stop, its connection drops)
     const bobPresence = b.presence as unknown as { beforeStop(): Promise<void> }

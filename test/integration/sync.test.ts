@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
+import { countStreamBytes } from '../helpers/stream-bytes.js'
 
 type Node = Awaited<ReturnType<typeof startNode>>
 
@@ -22,40 +23,12 @@ async function put(node: Node, mesh: TestMesh, key: string, content: string) {
  */
 async function streamBytes(node: Node, protocol: string, fn: () => Promise<unknown>): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const r = await countOnce(node, protocol, fn)
+    const r = await countStreamBytes(node, protocol, fn)
     if (r.streams === 1) return r.bytes
     expect(r.streams).toBe(0)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error('no sync pass could start')
-}
-
-async function countOnce(node: Node, protocol: string, fn: () => Promise<unknown>) {
-  const cm = (node.libp2p as unknown as { components: { connectionManager: Record<string, unknown> } })
-    .components.connectionManager
-  const open = cm.openStream as (...args: unknown[]) => Promise<Record<string, unknown>>
-  let bytes = 0
-  let streams = 0
-  cm.openStream = async (...args: unknown[]) => {
-    const stream = await open.apply(cm, args)
-    if (args[1] !== protocol) return stream
-    streams++
-    const send = stream.send as (d: { byteLength: number }) => boolean
-    stream.send = (d: { byteLength: number }) => {
-      bytes += d.byteLength
-      return send.call(stream, d)
-    }
-    ;(stream as unknown as EventTarget).addEventListener('message', (e) => {
-      bytes += (e as unknown as { data: { byteLength: number } }).data.byteLength
-    })
-    return stream
-  }
-  try {
-    await fn()
-  } finally {
-    cm.openStream = open
-  }
-  return { bytes, streams }
 }
 
 describe('cursor sync (in-process nodes)', () => {
