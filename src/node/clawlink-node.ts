@@ -30,6 +30,7 @@ import { validateCaps, validateDescription, validateName } from '../protocols/pr
 import { type TaskEvent, TaskStore, type Tasks } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
 import type { StoreFaultError } from '../store/errors.js'
+import { GroupCommit } from '../store/group-commit.js'
 import { openStore } from '../store/open.js'
 import { V1Api } from '../v1/index.js'
 import { VERSION } from '../version.js'
@@ -260,7 +261,9 @@ export class ClawLinkNode {
       )
     }
     const { key } = await loadOrCreateIdentity(paths.identity)
-    const inbox = new Inbox(this.store.db)
+    // one group commit for the node's task writes and inbox hand-outs: one fsync covers them all
+    const commits = new GroupCommit(this.store.db)
+    const inbox = new Inbox(this.store.db, commits)
     this.agentInbox = inbox
     inbox.subscribe((event) => this.watchHub.publish(event))
     const store = this.store
@@ -303,6 +306,7 @@ export class ClawLinkNode {
       mdnsInterval: options.mdnsInterval,
       tasks: {
         store: this.taskStoreRef,
+        commits,
         maxTaskSize: options.maxTaskSize,
         maxPendingPerSender: options.maxInbox,
         peerMessageRate: options.taskRate,

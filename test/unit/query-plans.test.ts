@@ -23,6 +23,7 @@ const COLD: Array<{ sql: RegExp; why: string }> = [
   { sql: /^SELECT \* FROM peers ORDER BY last_seen/, why: 'read once at start' },
   { sql: /^DELETE FROM peers WHERE last_seen < \?/, why: 'hourly housekeeping of a small table' },
   { sql: /FROM v1_agents/, why: 'at most a few hundred hosted agents' },
+  { sql: /^SELECT coalesce\(sum\(n\), 0\) AS n FROM open_received$/, why: 'one row per peer that gave us tasks' },
 ]
 
 let dir: string
