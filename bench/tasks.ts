@@ -68,7 +68,10 @@ export async function runTasksBench(): Promise<void> {
   const listen = ['--listen', '/ip4/127.0.0.1/tcp/0']
   const a = await spawnNode(['--name', 'bench-a', ...listen], w.env)
   // the receiver never answers here, so let its inbox hold every task the run sends
-  const b = await spawnNode(['--name', 'bench-b', '--max-inbox', '1000000', ...listen], w.env)
+  const b = await spawnNode(
+    ['--name', 'bench-b', '--max-inbox', '1000000', '--task-rate', '1000000', ...listen],
+    w.env,
+  )
   const tcp = await tcpEcho()
   const p2p: Echo = await libp2pEcho()
   try {

@@ -17,6 +17,7 @@ import {
 } from '../protocols/presence/index.js'
 import { TaskStore } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
+import { GroupCommit } from '../store/group-commit.js'
 import { openStore } from '../store/open.js'
 import { VERSION } from '../version.js'
 import type { EventLog } from './event-log.js'
@@ -124,7 +125,9 @@ async function build(
   }
   const { key } = await loadOrCreateIdentity(paths.identity)
   const watchHub = new WatchHub()
-  const inbox = new Inbox(store.db)
+  // one group commit for the node's task writes and inbox hand-outs: one fsync covers them all
+  const commits = new GroupCommit(store.db)
+  const inbox = new Inbox(store.db, commits)
   inbox.subscribe((event) => watchHub.publish(event))
   const mailbox = new Mailbox(inbox)
   let firstStartedAt = Date.now()
@@ -165,6 +168,7 @@ async function build(
     mdnsInterval: options.mdnsInterval,
     tasks: {
       store: taskStore,
+      commits,
       maxTaskSize: options.maxTaskSize,
       maxPendingPerSender: options.maxInbox,
       peerMessageRate: options.taskRate,

@@ -3,6 +3,7 @@
 // in the same transaction that stores what caused it, so it exists exactly once.
 import type { DatabaseSync } from 'node:sqlite'
 import type { EventJson, EventType } from '../api/types.js'
+import type { GroupCommit } from '../store/group-commit.js'
 import { prepared } from '../store/statements.js'
 import { afterCommit, afterRollback, transaction } from '../store/transaction.js'
 
@@ -25,8 +26,17 @@ export class Inbox {
   /** appended in the open transaction; published once it has committed */
   private appended: EventJson[] = []
   private notifyQueued = false
+  /** how many times waiters were woken: a poll whose hand-out was in flight then looks again */
+  private wakes = 0
 
-  constructor(private readonly db: DatabaseSync) {
+  /**
+   * `commits`: the node's group commit; with it, a poll's hand-out and the confirmation of what the
+   * agent got share a commit (one fsync) with the other writes of the moment.
+   */
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly commits?: GroupCommit,
+  ) {
     // its tables are the store's (src/store/migrations.ts)
     // held by a poll whose answer never went out (the node stopped first): hand them out again
     prepared(db, 'UPDATE events SET seen = 0 WHERE seen = ?').run(HELD)
@@ -55,11 +65,16 @@ export class Inbox {
     }
   }
 
+  private wakeAll(): void {
+    this.wakes++
+    for (const wake of [...this.waiters]) wake()
+  }
+
   private publish(): void {
     this.notifyQueued = false
     const appended = this.appended
     this.appended = []
-    for (const wake of [...this.waiters]) wake()
+    this.wakeAll()
     for (const event of appended) for (const fn of this.listeners) fn(event)
   }
 
@@ -107,6 +122,30 @@ export class Inbox {
    * makes them unseen again (the answer never reached it), and a restart releases what is still held.
    */
   take(limit: number, peek: boolean, types?: EventType[], hold = false): EventJson[] {
+    return this.select(limit, peek, types, hold, (seqs, to) => this.mark(seqs, to))
+  }
+
+  /** As take, in the next group commit (settles after it); without one, as take. */
+  private async handOut(
+    limit: number,
+    peek: boolean,
+    types?: EventType[],
+    hold = false,
+  ): Promise<EventJson[]> {
+    if (this.commits == null || peek) return this.take(limit, peek, types, hold)
+    // selected and marked in one piece of work: two pollers never get the same event
+    return this.commits.run(() =>
+      this.select(limit, peek, types, hold, (seqs, to) => this.markRows(seqs, to)),
+    )
+  }
+
+  private select(
+    limit: number,
+    peek: boolean,
+    types: EventType[] | undefined,
+    hold: boolean,
+    mark: (seqs: number[], to: number) => void,
+  ): EventJson[] {
     const typeFilter =
       types != null && types.length > 0 ? `AND type IN (${types.map(() => '?').join(',')})` : ''
     const rows = prepared(
@@ -115,7 +154,7 @@ export class Inbox {
     ).all(...(types ?? []), limit) as Array<{ seq: number; payload: string }>
     const events = rows.map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.payload) as NewEvent) }))
     if (!peek && events.length > 0) {
-      this.mark(
+      mark(
         events.map((e) => e.seq),
         hold ? HELD : SEEN,
       )
@@ -123,31 +162,39 @@ export class Inbox {
     return events
   }
 
-  /** The agent has these held events: they are seen for good. */
+  /** The agent has these held events: they are seen for good (in the next group commit, if any). */
   confirm(seqs: number[]): void {
-    this.mark(seqs, SEEN, HELD)
+    if (this.commits == null) {
+      this.mark(seqs, SEEN, HELD)
+      return
+    }
+    // still held if this never commits: the next start hands them out again
+    this.commits.run(() => this.markRows(seqs, SEEN, HELD)).catch(() => {})
   }
 
   /** These held events did not reach the agent: the next poll hands them out again. */
   release(seqs: number[]): void {
     this.mark(seqs, 0, HELD)
-    if (seqs.length > 0) for (const wake of [...this.waiters]) wake()
+    if (seqs.length > 0) this.wakeAll()
   }
 
   private mark(seqs: number[], to: number, from?: number): void {
     if (seqs.length === 0) return
+    transaction(this.db, () => this.markRows(seqs, to, from))
+  }
+
+  /** Marks events inside the caller's transaction. */
+  private markRows(seqs: number[], to: number, from?: number): void {
     const mark = prepared(
       this.db,
       from == null
         ? 'UPDATE events SET seen = ? WHERE seq = ?'
         : 'UPDATE events SET seen = ? WHERE seq = ? AND seen = ?',
     )
-    transaction(this.db, () => {
-      for (const seq of seqs) {
-        if (from == null) mark.run(to, seq)
-        else mark.run(to, seq, from)
-      }
-    })
+    for (const seq of seqs) {
+      if (from == null) mark.run(to, seq)
+      else mark.run(to, seq, from)
+    }
   }
 
   /** Like take, but waits up to `waitMs` for the first event (no polling loop: appends wake it). */
@@ -165,9 +212,12 @@ export class Inbox {
     for (;;) {
       // a poller that has gone away takes nothing: what it would get could not reach it
       if (gone()) return []
-      const events = this.take(opts.limit, opts.peek, opts.types, opts.hold)
+      const wakes = this.wakes
+      const events = await this.handOut(opts.limit, opts.peek, opts.types, opts.hold)
       const left = deadline - Date.now()
       if (events.length > 0 || left <= 0 || gone()) return events
+      // something arrived while the hand-out waited for its commit: look again rather than sleep
+      if (this.wakes !== wakes) continue
       // another poller may take what woke us: then we go back to waiting until the deadline
       await this.nextAppend(left, opts.signal)
     }

@@ -15,6 +15,9 @@ export interface GroupCommitInit {
   maxBatchMs?: number
 }
 
+/** A commit that ended less than this long ago (ms) means the node is busy. */
+const BUSY_MS = 2
+
 interface Work {
   fn: () => unknown
   resolve: (value: unknown) => void
@@ -27,6 +30,7 @@ export class GroupCommit {
   private readonly maxBatchMs: number
   private queue: Work[] = []
   private scheduled = false
+  private lastCommitAt = Number.NEGATIVE_INFINITY
   /** transactions committed, and pieces of work they held (for benchmarks and tests) */
   readonly stats = { commits: 0, work: 0 }
 
@@ -47,11 +51,15 @@ export class GroupCommit {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    // after the I/O callbacks of this turn, so what arrives together commits together
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false
       this.flush()
-    })
+    }
+    // Idle: commit after the I/O callbacks of this turn (what arrives together commits together).
+    // Busy (a commit ended moments ago): linger for a timer tick, so the work that arrives while the
+    // last commit's answers go out joins this one; batches then grow with the load.
+    if (performance.now() - this.lastCommitAt < BUSY_MS) setTimeout(run, 0)
+    else setImmediate(run)
   }
 
   /** Commits what is queued now (bounded); what comes later, even from inside it, waits for the next. */
@@ -87,6 +95,7 @@ export class GroupCommit {
       if (this.queue.length > 0) this.schedule()
       return
     }
+    this.lastCommitAt = performance.now()
     this.stats.commits++
     this.stats.work += batch.length
     for (const [i, work] of batch.entries()) {

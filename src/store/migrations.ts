@@ -176,6 +176,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_seen_time ON events (seen, created_at);`),
   },
   {
+    // a receiver checks a sender's open tasks against its quota for every DELEGATE: a count kept by
+    // triggers, in the same transaction as the change, instead of counting rows each time
+    name: 'open received tasks per peer',
+    up: sql(`
+      CREATE TABLE open_received (peer TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO open_received (peer, n)
+        SELECT peer, count(*) FROM tasks
+        WHERE direction = 'received' AND state IN ('delivered', 'working') GROUP BY peer;
+      CREATE TRIGGER open_received_insert AFTER INSERT ON tasks
+        WHEN new.direction = 'received' AND new.state IN ('delivered', 'working')
+      BEGIN
+        INSERT INTO open_received (peer, n) VALUES (new.peer, 1)
+          ON CONFLICT (peer) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER open_received_update AFTER UPDATE OF state ON tasks
+        WHEN new.direction = 'received'
+          AND (old.state IN ('delivered', 'working')) != (new.state IN ('delivered', 'working'))
+      BEGIN
+        INSERT INTO open_received (peer, n)
+          VALUES (new.peer, CASE WHEN new.state IN ('delivered', 'working') THEN 1 ELSE -1 END)
+          ON CONFLICT (peer) DO UPDATE SET n = n + excluded.n;
+      END;
+      CREATE TRIGGER open_received_delete AFTER DELETE ON tasks
+        WHEN old.direction = 'received' AND old.state IN ('delivered', 'working')
+      BEGIN
+        UPDATE open_received SET n = n - 1 WHERE peer = old.peer;
+      END;`),
+  },
+  {
     // history sync by per-peer cursor (src/protocols/sync): every broadcast gets a local sequence
     // number, broadcasts stored before it in insertion (rowid) order; file entries already have one
     name: 'sync sequences, epochs and per-peer cursors',

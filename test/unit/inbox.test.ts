@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { EventJson, EventType, Priority } from '../../src/api/types.js'
 import { Inbox, type NewEvent } from '../../src/core/inbox.js'
 import { Store } from '../../src/store/database.js'
+import { GroupCommit } from '../../src/store/group-commit.js'
 
 let dir: string
 let path: string
@@ -301,5 +302,38 @@ describe('held events: seen only once the poll answer is out', () => {
     setTimeout(() => inbox.release(held.map((e) => e.seq)), 50)
     expect(ids(await waiting)).toEqual(['a'])
     expect(Date.now() - started).toBeLessThan(4000)
+  })
+})
+
+describe('poll with a group commit', () => {
+  it('hands out an event appended in the same commit as its hand-out, without waiting out the poll', async () => {
+    const store = new Store(join(dir, 'grouped.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    // the poll's hand-out is queued first, the append second: one commit holds both, and the
+    // hand-out ran before the event existed
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
+    const appended = commits.run(() => grouped.append(event('late')))
+    await appended
+    const got = await polling
+    expect(got.map((e) => e.id)).toEqual(['late'])
+    expect(commits.stats.commits).toBeGreaterThanOrEqual(1)
+  })
+
+  it('two pollers never get the same event', async () => {
+    const store = new Store(join(dir, 'grouped2.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    await commits.run(() => {
+      for (let i = 0; i < 5; i++) grouped.append(event(`e${i}`))
+    })
+    const [a, b] = await Promise.all([
+      grouped.poll({ limit: 3, peek: false, waitMs: 0 }),
+      grouped.poll({ limit: 3, peek: false, waitMs: 0 }),
+    ])
+    const ids = [...a!, ...b!].map((e) => e.id)
+    expect(ids.sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4'])
   })
 })

@@ -24,6 +24,10 @@ const COLD: Array<{ sql: RegExp; why: string }> = [
   { sql: /^DELETE FROM peers WHERE last_seen < \?/, why: 'hourly housekeeping of a small table' },
   { sql: /FROM v1_agents/, why: 'at most a few hundred hosted agents' },
   { sql: /FROM sqlite_sequence WHERE name = /, why: 'SQLite keeps one row per AUTOINCREMENT table there' },
+  {
+    sql: /^SELECT coalesce\(sum\(n\), 0\) AS n FROM open_received$/,
+    why: 'one row per peer that gave us tasks',
+  },
 ]
 
 let dir: string

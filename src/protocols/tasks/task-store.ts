@@ -189,12 +189,9 @@ export class TaskStore {
       kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
       seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
       markSeen: p('INSERT OR IGNORE INTO seen_messages (peer, msg_id, at) VALUES (?, ?, ?)'),
-      pending: p(
-        `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND peer = ? AND state IN ('delivered', 'working')`,
-      ),
-      open: p(
-        `SELECT count(*) AS n FROM tasks WHERE direction = 'received' AND state IN ('delivered', 'working')`,
-      ),
+      // kept by triggers (src/store/migrations.ts): no count over the tasks table per message
+      pending: p('SELECT coalesce(sum(n), 0) AS n FROM open_received WHERE peer = ?'),
+      open: p('SELECT coalesce(sum(n), 0) AS n FROM open_received'),
       expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
       forget: p('DELETE FROM seen_messages WHERE at < ?'),
       outboxSize: p('SELECT count(*) AS n FROM outbox'),
