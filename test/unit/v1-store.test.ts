@@ -145,7 +145,10 @@ describe('task store columns for v1 agent ids', () => {
     // the DELEGATE in the outbox carries them
     const { TaskMessage } = await import('../../src/protocols/tasks/pb/task.js')
     const [due] = tasks.due(10)
-    expect(TaskMessage.decode(due!.payload)).toMatchObject({ fromAgent: 'alice01', toAgent: 'bob01' })
+    expect(TaskMessage.decode(due!.payload)).toMatchObject({
+      fromHostedAgent: 'alice01',
+      toHostedAgent: 'bob01',
+    })
     // opening again does not add them twice
     expect(() => new TaskStore({ db: s.db, onEvent: () => {} })).not.toThrow()
   })
