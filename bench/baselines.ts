@@ -1,7 +1,10 @@
-// Baselines measured in the same run as ClawLink's figures: a raw TCP echo and a bare libp2p stream
-// echo (TCP + pnet + Noise + yamux, a new stream per message, as the task protocol does).
+// Baselines measured in the same run as ClawLink's figures: a raw TCP echo, a bare libp2p echo (TCP +
+// pnet + Noise + yamux) on a new stream per message and on a long-lived stream (as the task channel
+// does), and one SQLite commit with fsync (WAL, synchronous=FULL, as the node's store).
 import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { connect, createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
@@ -58,8 +61,29 @@ export async function tcpEcho(): Promise<Echo & { connection(): Promise<Echo> }>
 }
 
 const ECHO_PROTOCOL = '/bench/echo/1.0.0'
+const LONG_ECHO_PROTOCOL = '/bench/echo-stream/1.0.0'
 
-export async function libp2pEcho(): Promise<Echo> {
+/** Latencies (ms) of `count` one-row SQLite commits with fsync (WAL, synchronous=FULL) in `dir`. */
+export function fsyncCommits(dir: string, count: number): number[] {
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')
+  const db = new DatabaseSync(join(dir, 'fsync-baseline.db'))
+  db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x BLOB)')
+  const insert = db.prepare('INSERT INTO t (x) VALUES (?)')
+  const row = randomBytes(256)
+  const out: number[] = []
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now()
+    db.exec('BEGIN IMMEDIATE')
+    insert.run(row)
+    db.exec('COMMIT')
+    out.push(performance.now() - t0)
+  }
+  db.close()
+  return out
+}
+
+/** A bare libp2p echo: `roundTrip` opens a stream per message; `stream()` gives one that stays open. */
+export async function libp2pEcho(): Promise<Echo & { stream(): Promise<Echo> }> {
   const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`)
   const make = () =>
     createLibp2p({
@@ -80,8 +104,35 @@ export async function libp2pEcho(): Promise<Echo> {
     },
     { maxInboundStreams: 1024 },
   )
+  await server.handle(
+    LONG_ECHO_PROTOCOL,
+    async (stream) => {
+      const lp = lpStream(stream)
+      try {
+        for (;;) await lp.write(await lp.read())
+      } catch {
+        stream.abort(new Error('done'))
+      }
+    },
+    { maxInboundStreams: 1024 },
+  )
   await client.dial(server.getMultiaddrs()[0]!)
   return {
+    async stream() {
+      const stream = await client.dialProtocol(server.peerId, LONG_ECHO_PROTOCOL, {
+        maxOutboundStreams: 1024,
+      } as never)
+      const lp = lpStream(stream)
+      return {
+        async roundTrip(payload) {
+          await lp.write(payload)
+          await lp.read()
+        },
+        async close() {
+          await stream.close().catch(() => stream.abort(new Error('close')))
+        },
+      }
+    },
     async roundTrip(payload) {
       const stream = await client.dialProtocol(server.peerId, ECHO_PROTOCOL, {
         maxOutboundStreams: 1024,

@@ -3,103 +3,34 @@
 // SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { asBytes, text, textOrNull } from '../../store/sql-text.js'
 import { prepared } from '../../store/statements.js'
 import { afterCommit, inTransaction, transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
 import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
-import { PRIORITIES, type Priority, type TaskState } from './types.js'
+import {
+  type DelegateInput,
+  message,
+  type OutboxRow,
+  priorityFromWire,
+  RANK,
+  RESPONSE_STATES,
+  type ReceiveResult,
+  type Row,
+  stateFromWire,
+  stateToWire,
+  TASK_COLUMNS,
+  type TaskEvent,
+  type TaskRow,
+  TERMINAL,
+  toOutbox,
+  toTask,
+} from './task-rows.js'
+import { taskStatements } from './task-sql.js'
+import type { TaskState } from './types.js'
 
-export const TERMINAL: ReadonlySet<TaskState> = new Set([
-  'completed',
-  'failed',
-  'canceled',
-  'rejected',
-  'expired',
-])
-const RANK: Record<TaskState, number> = {
-  submitted: 0,
-  delivered: 1,
-  working: 2,
-  completed: 3,
-  failed: 3,
-  canceled: 3,
-  rejected: 3,
-  expired: 3,
-}
-
-export const priorityToWire: Record<Priority, TaskMessage.Priority> = {
-  low: TaskMessage.Priority.LOW,
-  normal: TaskMessage.Priority.NORMAL,
-  high: TaskMessage.Priority.HIGH,
-  urgent: TaskMessage.Priority.URGENT,
-}
-const priorityFromWire = (p: TaskMessage.Priority): Priority =>
-  PRIORITIES.find((x) => priorityToWire[x] === p) ?? 'normal'
-
-export const stateToWire: Partial<Record<TaskState, TaskMessage.State>> = {
-  working: TaskMessage.State.WORKING,
-  completed: TaskMessage.State.COMPLETED,
-  failed: TaskMessage.State.FAILED,
-  rejected: TaskMessage.State.REJECTED,
-  canceled: TaskMessage.State.CANCELED,
-}
-/** What an assignee's response may set. */
-const RESPONSE_STATES: ReadonlySet<TaskState> = new Set(['working', 'completed', 'failed', 'rejected'])
-const stateFromWire = (s: TaskMessage.State): TaskState | undefined =>
-  (Object.keys(stateToWire) as TaskState[]).find((k) => stateToWire[k] === s)
-
-export interface TaskRow {
-  id: string
-  direction: 'sent' | 'received'
-  peer: string
-  peerName: string
-  task: string
-  context: string | null
-  priority: Priority
-  state: TaskState
-  result: string | null
-  reason: string | null
-  createdAt: number
-  updatedAt: number
-  expiresAt: number
-  /** v1 HTTP API: the v1 agent that delegated the task and the one it is for (null: the node's agent) */
-  fromAgent?: string | null
-  toAgent?: string | null
-}
-
-/** A task this agent hands to `peer`: its text, JSON context, priority and TTL in ms. */
-export interface DelegateInput {
-  /** chosen by the delegator's agent (unique among its tasks); a random UUID if absent */
-  id?: string
-  peer: string
-  peerName: string
-  task: string
-  context: string | null
-  priority: Priority
-  ttl: number
-  /** v1 HTTP API: the delegating v1 agent, and the v1 agent of the receiving node it is for */
-  fromAgent?: string
-  toAgent?: string
-}
-
-export interface OutboxRow {
-  msgId: string
-  peer: string
-  kind: TaskMessage.Kind
-  taskId: string
-  payload: Uint8Array
-  expiresAt: number
-  attempts: number
-  nextAt: number
-}
-
-/** What happened to a task, for the agent's inbox and the log. */
-export interface TaskEvent {
-  type: 'task' | 'task_update'
-  row: TaskRow
-}
+// rows, inputs and wire mappings, for the store's users
+export * from './task-rows.js'
 
 export interface TaskStoreInit {
   db: DatabaseSync
@@ -107,50 +38,6 @@ export interface TaskStoreInit {
   onEvent: (event: TaskEvent) => void
   now?: () => number
 }
-
-type Row = Record<string, string | number | null | Uint8Array>
-
-/** Every tasks column; the user's text read as bytes (see sql-text.ts). */
-const TASK_COLUMNS = `id, direction, peer, peer_name, ${asBytes('task', 'context', 'result', 'reason')}, priority,
-  state, created_at, updated_at, expires_at, from_agent, to_agent`
-
-function toTask(r: Row): TaskRow {
-  return {
-    id: r.id as string,
-    direction: r.direction as 'sent' | 'received',
-    peer: r.peer as string,
-    peerName: r.peer_name as string,
-    task: text(r.task),
-    context: textOrNull(r.context),
-    priority: r.priority as Priority,
-    state: r.state as TaskState,
-    result: textOrNull(r.result),
-    reason: textOrNull(r.reason),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    expiresAt: Number(r.expires_at),
-    fromAgent: (r.from_agent as string | null) ?? null,
-    toAgent: (r.to_agent as string | null) ?? null,
-  }
-}
-
-function toOutbox(r: Row): OutboxRow {
-  return {
-    msgId: r.msg_id as string,
-    peer: r.peer as string,
-    kind: r.kind as TaskMessage.Kind,
-    taskId: r.task_id as string,
-    payload: r.payload as Uint8Array,
-    expiresAt: Number(r.expires_at),
-    attempts: Number(r.attempts),
-    nextAt: Number(r.next_at),
-  }
-}
-
-export type ReceiveResult =
-  | { status: 'stored'; row: TaskRow }
-  | { status: 'duplicate' }
-  | { status: 'rejected'; reason: string }
 
 export class TaskStore {
   readonly db: DatabaseSync
@@ -163,40 +50,7 @@ export class TaskStore {
     this.onEvent = init.onEvent
     this.now = init.now ?? Date.now
     // the tables are the store's (src/store/migrations.ts)
-    const p = (sql: string) => prepared(this.db, sql)
-    this.stmt = {
-      insertTask:
-        p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
-        created_at, updated_at, expires_at, from_agent, to_agent)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`),
-      getTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE direction = ? AND peer = ? AND id = ?`),
-      findTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
-      setState: p(
-        'UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?',
-      ),
-      insertOutbox:
-        p(`INSERT INTO outbox (msg_id, peer, kind, task_id, payload, created_at, expires_at, next_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      deleteOutbox: p('DELETE FROM outbox WHERE msg_id = ?'),
-      getOutbox: p('SELECT * FROM outbox WHERE msg_id = ?'),
-      due: p('SELECT * FROM outbox WHERE next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
-      nextDue: p('SELECT min(next_at) AS t FROM outbox'),
-      duePeers: p('SELECT DISTINCT peer FROM outbox WHERE next_at <= ?'),
-      nextRetry: p('SELECT min(next_at) AS t FROM outbox WHERE next_at > ?'),
-      nextExpiry: p('SELECT min(expires_at) AS t FROM outbox'),
-      dueFor: p('SELECT * FROM outbox WHERE peer = ? AND next_at <= ? ORDER BY created_at, rowid LIMIT ?'),
-      failed: p('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE msg_id = ?'),
-      kickPeer: p('UPDATE outbox SET next_at = ? WHERE peer = ? AND next_at > ?'),
-      seen: p('SELECT 1 FROM seen_messages WHERE peer = ? AND msg_id = ?'),
-      markSeen: p('INSERT OR IGNORE INTO seen_messages (peer, msg_id, at) VALUES (?, ?, ?)'),
-      // kept by triggers (src/store/migrations.ts): no count over the tasks table per message
-      pending: p('SELECT coalesce(sum(n), 0) AS n FROM open_received WHERE peer = ?'),
-      open: p('SELECT coalesce(sum(n), 0) AS n FROM open_received'),
-      expiredOutbox: p('SELECT * FROM outbox WHERE expires_at <= ?'),
-      forget: p('DELETE FROM seen_messages WHERE at < ?'),
-      outboxSize: p('SELECT count(*) AS n FROM outbox'),
-      outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
-    }
+    this.stmt = taskStatements(this.db)
   }
 
   /** Listeners for outbox rows, called once the transaction that queued them has committed. */
@@ -287,21 +141,14 @@ export class TaskStore {
     const now = this.now()
     const id = input.id ?? randomUUID()
     const expiresAt = now + input.ttl
-    const msg: TaskMessage = {
-      kind: TaskMessage.Kind.DELEGATE,
+    const msg = message(TaskMessage.Kind.DELEGATE, id, input.priority, now, {
       msgId: id,
-      taskId: id,
       task: input.task,
       context: input.context ?? '',
-      priority: priorityToWire[input.priority],
-      createdAt: BigInt(now),
       expiresAt: BigInt(expiresAt),
-      state: TaskMessage.State.UNSPECIFIED,
-      result: '',
-      reason: '',
       fromHostedAgent: input.fromAgent,
       toHostedAgent: input.toAgent,
-    }
+    })
     return this.tx(() => {
       this.stmt.insertTask!.run(
         id,
@@ -337,19 +184,10 @@ export class TaskStore {
         throw new TaskError('final', `task ${row.id} is already ${current.state}`)
       if (RANK[state] < RANK[current.state])
         throw new TaskError('invalid', `task ${row.id} is ${current.state}; it cannot go back to ${state}`)
-      const msg: TaskMessage = {
-        kind: TaskMessage.Kind.UPDATE,
-        msgId: randomUUID(),
-        taskId: row.id,
-        task: '',
-        context: '',
-        priority: priorityToWire[current.priority],
-        createdAt: BigInt(this.now()),
-        expiresAt: 0n,
+      const msg = message(TaskMessage.Kind.UPDATE, row.id, current.priority, this.now(), {
         state: stateToWire[state]!,
         result,
-        reason: '',
-      }
+      })
       const updated = this.setState(current, state, result, null)
       this.enqueue(row.peer, msg, this.now() + NOTICE_TTL)
       return updated
@@ -357,23 +195,11 @@ export class TaskStore {
   }
 
   private enqueueCancel(row: TaskRow, reason: string | null): void {
-    this.enqueue(
-      row.peer,
-      {
-        kind: TaskMessage.Kind.CANCEL,
-        msgId: randomUUID(),
-        taskId: row.id,
-        task: '',
-        context: '',
-        priority: priorityToWire[row.priority],
-        createdAt: BigInt(this.now()),
-        expiresAt: 0n,
-        state: TaskMessage.State.CANCELED,
-        result: '',
-        reason: reason ?? '',
-      },
-      this.now() + NOTICE_TTL,
-    )
+    const msg = message(TaskMessage.Kind.CANCEL, row.id, row.priority, this.now(), {
+      state: TaskMessage.State.CANCELED,
+      reason: reason ?? '',
+    })
+    this.enqueue(row.peer, msg, this.now() + NOTICE_TTL)
   }
 
   /** This agent withdraws a task it delegated. An undelivered task is simply not sent. */
