@@ -13,6 +13,8 @@ import type { OutboxRow, TaskRow, TaskStore } from './task-store.js'
 
 /** The longest the loop sleeps without a retry or expiry due (a safety net, not a scan). */
 const MAX_SLEEP = 60_000
+/** A channel failing this soon (ms) after its peer reconnected retries after RETRY_MIN. */
+const RECENT_KICK = 10_000
 
 export interface DeliveryInit {
   store: TaskStore
@@ -145,10 +147,14 @@ export class Delivery {
     // the peer reconnected while this channel was failing on the old connection: try the new one now
     const reconnected = (this.kickedAt.get(peer) ?? 0) >= startedAt
     const now = Date.now()
+    // failing just after the peer came back (its services may still be starting): retry soon, not
+    // after the long backoff its messages built up while it was away
+    const justBack = now - (this.kickedAt.get(peer) ?? Number.NEGATIVE_INFINITY) < RECENT_KICK
     const delays = rows.map((row) =>
       reconnected
         ? 0
-        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, row.attempts)) * (0.8 + Math.random() * 0.4),
+        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, justBack ? 0 : row.attempts)) *
+          (0.8 + Math.random() * 0.4),
     )
     const first = Math.min(...delays)
     if (first > 0) this.backoffUntil.set(peer, now + first)
