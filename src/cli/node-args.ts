@@ -2,7 +2,7 @@
 // a UsageError naming its option (exit 2), found before anything starts. Also reads secrets from files.
 import { readBounded } from '../home/bounded-read.js'
 import { MIN_TOKEN_LENGTH } from '../home/mesh-key.js'
-import { validateCaps, validateDescription, validateName } from '../protocols/presence/card.js'
+import { validateCaps, validateDescription, validateName } from '../rules/card.js'
 import { type CommandContext, str } from './command.js'
 import { CliError, UsageError } from './errors.js'
 

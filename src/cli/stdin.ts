@@ -1,4 +1,4 @@
-import { decodeUtf8, InvalidTextError } from '../protocols/strings.js'
+import { decodeUtf8, InvalidTextError } from '../rules/text.js'
 import { CliError } from './errors.js'
 
 /**

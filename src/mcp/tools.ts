@@ -23,14 +23,18 @@ import {
   respondTask,
   sendBroadcast,
 } from '../client/requests.js'
-import { MAX_KEY_BYTES, MAX_MEDIA_TYPE_LENGTH } from '../protocols/files/constants.js'
 import {
   MAX_CONTENT_SIZE,
+  MAX_ID_LENGTH,
+  MAX_KEY_BYTES,
+  MAX_MEDIA_TYPE_LENGTH,
+  MAX_REASON_LENGTH,
   MAX_TAG_LENGTH,
   MAX_TAGS,
+  MAX_TASK_SIZE,
   MAX_TOPIC_LENGTH,
-} from '../protocols/knowledge/constants.js'
-import { MAX_ID_LENGTH, MAX_REASON_LENGTH, MAX_TASK_SIZE, MAX_TTL } from '../protocols/tasks/constants.js'
+  MAX_TTL,
+} from '../rules/limits.js'
 import { readTextPrefix } from './file-text.js'
 
 /** The longest a delegate or poll call may wait: long enough to be useful, short enough for MCP clients. */

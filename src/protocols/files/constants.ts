@@ -1,3 +1,7 @@
+import { MAX_KEY_BYTES, MAX_MEDIA_TYPE_LENGTH } from '../../rules/limits.js'
+
+export { MAX_KEY_BYTES, MAX_MEDIA_TYPE_LENGTH }
+
 export const PROTOCOL_PREFIX = 'clawlink'
 export const SYNC_PROTOCOL_NAME = 'files-sync'
 export const BLOB_PROTOCOL_NAME = 'blob'
@@ -8,8 +12,6 @@ export { SYNC_PROTOCOL_VERSION } from '../sync/constants.js'
 export const TOPIC = 'clawlink/files/1'
 export const SIGNING_DOMAIN = 'clawlink/files/1'
 
-export const MAX_KEY_BYTES = 512
-export const MAX_MEDIA_TYPE_LENGTH = 128
 /** Largest file, by default; configurable per node. */
 export const MAX_FILE_SIZE = 1024 * 1024 * 1024
 /** Files up to this size are fetched by every node as soon as they are announced. */

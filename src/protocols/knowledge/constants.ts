@@ -1,3 +1,7 @@
+import { MAX_CONTENT_SIZE, MAX_TAG_LENGTH, MAX_TAGS, MAX_TOPIC_LENGTH } from '../../rules/limits.js'
+
+export { MAX_CONTENT_SIZE, MAX_TAG_LENGTH, MAX_TAGS, MAX_TOPIC_LENGTH }
+
 export const PROTOCOL_PREFIX = 'clawlink'
 /** History sync between two peers. */
 export const SYNC_PROTOCOL_NAME = 'knowledge-sync'
@@ -7,10 +11,6 @@ export const TOPIC = 'clawlink/knowledge/1'
 /** Domain of the author's signature, so it can never be mistaken for another ClawLink signature. */
 export const SIGNING_DOMAIN = 'clawlink/knowledge/1'
 
-export const MAX_CONTENT_SIZE = 64 * 1024
-export const MAX_TAGS = 16
-export const MAX_TAG_LENGTH = 64
-export const MAX_TOPIC_LENGTH = 64
 /** One broadcast on the wire: content plus room for the rest. */
 export const MAX_BROADCAST_SIZE = MAX_CONTENT_SIZE + 8 * 1024
 /** Accepted clock skew: a broadcast from further in the future is refused. */

@@ -1,59 +1,30 @@
 // Validation of agent cards: what a card may hold, checked before a card is used or stored.
+
+import {
+  CONTROL_RE,
+  MAX_CAP_LENGTH,
+  MAX_NAME_LENGTH,
+  validateCaps,
+  validateDescription,
+  validateName,
+} from '../../rules/card.js'
 import {
   MAX_ADDR_LENGTH,
   MAX_ADDRS,
-  MAX_CAP_LENGTH,
-  MAX_CAPS,
-  MAX_DESCRIPTION_LENGTH,
   MAX_HOSTED_AGENT_CAPS,
   MAX_HOSTED_AGENT_DESCRIPTION_LENGTH,
   MAX_HOSTED_AGENT_ID_LENGTH,
   MAX_HOSTED_AGENTS,
   MAX_MACHINE_LENGTH,
-  MAX_NAME_LENGTH,
   MAX_VERSION_LENGTH,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
 import type { AgentCard, HostedAgentList } from './pb/presence.js'
 
-/** Names and caps: letters, digits and . _ - (a name may not start with - or .) */
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
-const CAP_RE = /^[A-Za-z0-9_][A-Za-z0-9._:/-]*$/
+export { validateCaps, validateDescription, validateName }
+
 /** Hosted (e.g. ClawLink v1) agent ids: short tokens, also usable inside a broadcast tag and a media type parameter */
 export const HOSTED_AGENT_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f]/
-
-export function validateName(name: string): void {
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_RE.test(name)) {
-    throw new InvalidCardError(
-      `invalid agent name ${JSON.stringify(name.slice(0, 80))}: 1-${MAX_NAME_LENGTH} characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'`,
-    )
-  }
-}
-
-export function validateCaps(caps: string[]): void {
-  if (caps.length > MAX_CAPS)
-    throw new InvalidCardError(`too many caps: ${caps.length} (at most ${MAX_CAPS})`)
-  for (const cap of caps) {
-    if (cap.length === 0 || cap.length > MAX_CAP_LENGTH || !CAP_RE.test(cap)) {
-      throw new InvalidCardError(
-        `invalid cap ${JSON.stringify(cap.slice(0, 80))}: 1-${MAX_CAP_LENGTH} characters of letters, digits and . _ : / -`,
-      )
-    }
-  }
-  if (new Set(caps).size !== caps.length) throw new InvalidCardError('caps must not repeat')
-}
-
-export function validateDescription(description: string): void {
-  if (description.length > MAX_DESCRIPTION_LENGTH) {
-    throw new InvalidCardError(
-      `description too long: ${description.length} characters (at most ${MAX_DESCRIPTION_LENGTH})`,
-    )
-  }
-  if (CONTROL_RE.test(description)) throw new InvalidCardError('description contains control characters')
-}
 
 function validateText(field: string, value: string, max: number): void {
   if (value.length > max) throw new InvalidCardError(`${field} too long (at most ${max} characters)`)

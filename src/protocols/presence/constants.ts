@@ -6,10 +6,7 @@ export const TOPIC = 'clawlink/presence/1'
 
 /** A whole presence message (card included) on the wire or in gossip. */
 export const MAX_MESSAGE_SIZE = 8 * 1024
-export const MAX_NAME_LENGTH = 64
-export const MAX_CAPS = 32
-export const MAX_CAP_LENGTH = 64
-export const MAX_DESCRIPTION_LENGTH = 1024
+export { MAX_CAP_LENGTH, MAX_CAPS, MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from '../../rules/card.js'
 export const MAX_MACHINE_LENGTH = 255
 export const MAX_VERSION_LENGTH = 64
 export const MAX_ADDRS = 16

@@ -1,4 +1,1 @@
-export class InvalidCardError extends Error {
-  static override readonly name = 'InvalidCardError'
-  override name = 'InvalidCardError'
-}
+export { InvalidCardError } from '../../rules/errors.js'

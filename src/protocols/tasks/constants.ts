@@ -1,18 +1,17 @@
+import { MAX_ID_LENGTH, MAX_REASON_LENGTH, MAX_TASK_SIZE, MAX_TTL } from '../../rules/limits.js'
+
+export { MAX_ID_LENGTH, MAX_REASON_LENGTH, MAX_TASK_SIZE, MAX_TTL }
+
 export const PROTOCOL_PREFIX = 'clawlink'
 export const PROTOCOL_NAME = 'task'
 export const PROTOCOL_VERSION = '2.0.0'
 
-/** Task text plus context, in bytes (UTF-8). Configurable per node. */
-export const MAX_TASK_SIZE = 1024 * 1024
 /** Room for the other fields of a message beyond task, context and result. */
 export const MESSAGE_OVERHEAD = 16 * 1024
-export const MAX_ID_LENGTH = 128
-export const MAX_REASON_LENGTH = 1024
 /** Incoming tasks not yet final, per sender, before new ones are rejected. */
 export const MAX_PENDING_PER_SENDER = 1000
 
 export const DEFAULT_TTL = 24 * 3600 * 1000
-export const MAX_TTL = 30 * 24 * 3600 * 1000
 /** How long a response or cancellation keeps being retried. */
 export const NOTICE_TTL = 30 * 24 * 3600 * 1000
 /** Receivers remember message ids this long to drop replays; longer than any message lives. */

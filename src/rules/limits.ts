@@ -1,0 +1,22 @@
+// The sizes that input may have wherever it enters: the control API, MCP tools, the CLI and the wire
+// validators read them from here, so a limit is the same everywhere. Protocol-only limits (frame sizes,
+// windows, timeouts) stay in each protocol's constants.ts.
+
+/** task text plus context, or a result (default; a node may be started with another) */
+export const MAX_TASK_SIZE = 1024 * 1024
+/** task ids and message ids */
+export const MAX_ID_LENGTH = 128
+/** bytes of a cancel or refusal reason */
+export const MAX_REASON_LENGTH = 1024
+/** the longest time to live a task may ask for */
+export const MAX_TTL = 30 * 24 * 3600 * 1000
+
+/** a broadcast's content, tags and topic */
+export const MAX_CONTENT_SIZE = 64 * 1024
+export const MAX_TAGS = 16
+export const MAX_TAG_LENGTH = 64
+export const MAX_TOPIC_LENGTH = 64
+
+/** a shared file's key (bytes of UTF-8) and media type */
+export const MAX_KEY_BYTES = 512
+export const MAX_MEDIA_TYPE_LENGTH = 128
