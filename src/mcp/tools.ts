@@ -1,33 +1,24 @@
-// Every MCP tool in one place: its name, a description written for the model that will choose it, its
-// input schema, and a handler that makes the same control API call as the matching CLI command.
-
-import { resolve } from 'node:path'
+// The MCP tools, each with its name, a description written for the model that will choose it, its input
+// schema, and a handler that makes the same control API call as the matching CLI command; the file tools
+// are in file-tools.ts, what they are made of in tool.ts.
 import * as z from 'zod'
 import { TASK_ID_PATTERN } from '../api/task-id.js'
 import type { Priority } from '../api/types.js'
-import type { ControlClient } from '../client/control-client.js'
 import {
   cancelTask,
-  copyOut,
   delegateTask,
-  getFile,
-  listFiles,
   listKnowledge,
   listPeers,
   listTasks,
   PRIORITIES,
   parseSince,
   pollEvents,
-  putContent,
-  putFile,
   respondTask,
   sendBroadcast,
 } from '../client/requests.js'
 import {
   MAX_CONTENT_SIZE,
   MAX_ID_LENGTH,
-  MAX_KEY_BYTES,
-  MAX_MEDIA_TYPE_LENGTH,
   MAX_REASON_LENGTH,
   MAX_TAG_LENGTH,
   MAX_TAGS,
@@ -35,69 +26,30 @@ import {
   MAX_TOPIC_LENGTH,
   MAX_TTL,
 } from '../rules/limits.js'
-import { readTextPrefix } from './file-text.js'
+import { fileGet, fileList, filePut } from './file-tools.js'
+import {
+  DEFAULT_TEXT_BYTES,
+  json,
+  MAX_INLINE_CONTENT,
+  MAX_TEXT_BYTES,
+  MAX_WAIT_SECONDS,
+  short,
+  type Tool,
+  type ToolContext,
+  type ToolReply,
+  tool,
+  waiting,
+  waitSeconds,
+} from './tool.js'
 
-/** The longest a delegate or poll call may wait: long enough to be useful, short enough for MCP clients. */
-export const MAX_WAIT_SECONDS = 300
-/** Text a file_put may carry inline; larger content goes by `path`. */
-export const MAX_INLINE_CONTENT = 1024 * 1024
-/** What file_get returns as text by default, and at most. */
-export const DEFAULT_TEXT_BYTES = 64 * 1024
-export const MAX_TEXT_BYTES = 1024 * 1024
-/** Names, ids, capabilities, paths and other short strings. */
-const SHORT = 1024
-
-export interface ToolContext {
-  /** The node's control client, chosen at each call: the node may start or restart after the server. */
-  api(): ControlClient
-  /** Aborted when the client cancels the call. */
-  signal: AbortSignal
-  /** Tells the client a long wait is still going; returns the function that stops it. */
-  keepAlive(seconds: number): () => void
-}
-
-export interface ToolReply {
-  /** text blocks, first to last */
-  text: string[]
-}
-
-export interface Tool {
-  name: string
-  description: string
-  input: z.ZodObject
-  run(args: unknown, ctx: ToolContext): Promise<ToolReply>
-}
-
-/** Types a tool's handler by its schema, then erases the type so every tool fits one list. */
-function tool<S extends z.ZodRawShape>(def: {
-  name: string
-  description: string
-  input: S
-  run(args: z.infer<z.ZodObject<S>>, ctx: ToolContext): Promise<ToolReply>
-}): Tool {
-  return {
-    name: def.name,
-    description: def.description,
-    // strict: a misspelt argument is an error the model can fix, not a value silently dropped
-    input: z.strictObject(def.input),
-    run: (args, ctx) => def.run(args as z.infer<z.ZodObject<S>>, ctx),
-  }
-}
-
-const json = (value: unknown): ToolReply => ({ text: [JSON.stringify(value, null, 2)] })
-
-const short = (what: string) => z.string().min(1).max(SHORT).describe(what)
-const waitSeconds = (what: string) =>
-  z.number().min(0).max(MAX_WAIT_SECONDS).optional().describe(`${what} (0-${MAX_WAIT_SECONDS} seconds)`)
-
-/** Runs a wait with keep-alive progress for the client. */
-async function waiting<T>(ctx: ToolContext, seconds: number, call: Promise<T>): Promise<T> {
-  const stop = seconds > 0 ? ctx.keepAlive(seconds) : () => {}
-  try {
-    return await call
-  } finally {
-    stop()
-  }
+export {
+  DEFAULT_TEXT_BYTES,
+  MAX_INLINE_CONTENT,
+  MAX_TEXT_BYTES,
+  MAX_WAIT_SECONDS,
+  type Tool,
+  type ToolContext,
+  type ToolReply,
 }
 
 const discover = tool({
@@ -291,111 +243,6 @@ const knowledge = tool({
     })
     return json(list)
   },
-})
-
-const filePut = tool({
-  name: 'file_put',
-  description:
-    'Write a file into the shared file map every agent in the mesh can read: text `content`, or a local ' +
-    'file by `path`. Returns the new version. With `base` the write happens only if the current version is ' +
-    'still `base` (compare-and-swap): on refusal, read the latest, merge, and write again. Every member can ' +
-    "read what is put: the node's identity and mesh keys and files under its data dir or CLAWLINK_HOME are " +
-    'refused (only a person, with `clawlink file-put --force`, can share those).',
-  input: {
-    key: z.string().min(1).max(MAX_KEY_BYTES).describe('path-like, e.g. reports/q3.md: no leading /, no ..'),
-    content: z
-      .string()
-      .max(MAX_INLINE_CONTENT)
-      .optional()
-      .describe(`the text to store (at most ${MAX_INLINE_CONTENT} characters; give this or path)`),
-    path: short('a local file to store instead of content (any size, binary too)').optional(),
-    base: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe('only write if the current version is this (0: new key)'),
-    media_type: z
-      .string()
-      .min(1)
-      .max(MAX_MEDIA_TYPE_LENGTH)
-      .optional()
-      .describe('default: from the key, else text/plain for content'),
-  },
-  async run(a, ctx) {
-    if ((a.content == null) === (a.path == null)) throw new Error('give exactly one of content and path')
-    const api = ctx.api()
-    const req = { key: a.key, base: a.base, type: a.media_type }
-    const file =
-      a.content != null
-        ? await putContent(api, { ...req, type: a.media_type ?? guessTextType(a.key) }, a.content, {
-            signal: ctx.signal,
-          })
-        : await putFile(api, { ...req, path: resolve(a.path!) }, { signal: ctx.signal })
-    return json(file)
-  },
-})
-
-/** Inline content is text: say so unless the key's extension tells the node better. */
-function guessTextType(key: string): string | undefined {
-  return /\.[A-Za-z0-9]{1,10}$/.test(key) ? undefined : 'text/plain; charset=utf-8'
-}
-
-const fileGet = tool({
-  name: 'file_get',
-  description:
-    'Read a file from the shared file map as text (fetched from a peer if this node does not have it yet). ' +
-    `Returns the version's metadata, then the text: at most max_bytes (default ${DEFAULT_TEXT_BYTES}); a ` +
-    'larger file is cut and says so, binary content is not returned: pass `save_to` to write the whole ' +
-    'file to a local path instead.',
-  input: {
-    key: z.string().min(1).max(MAX_KEY_BYTES).describe('the key'),
-    version: z.number().int().min(1).optional().describe('an older version kept in history'),
-    max_bytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_TEXT_BYTES)
-      .optional()
-      .describe(`return at most this many bytes of text (default ${DEFAULT_TEXT_BYTES})`),
-    save_to: short('write the whole content to this local file instead of returning it').optional(),
-  },
-  async run(a, ctx) {
-    const got = await getFile(ctx.api(), { key: a.key, version: a.version }, { signal: ctx.signal })
-    if (a.save_to != null) {
-      const dest = resolve(a.save_to)
-      await copyOut(got.path, dest)
-      return json({ ...got.file, savedTo: dest })
-    }
-    const max = a.max_bytes ?? DEFAULT_TEXT_BYTES
-    const prefix = await readTextPrefix(got.path, max)
-    const meta = JSON.stringify(got.file, null, 2)
-    if (prefix.text == null) {
-      return {
-        text: [
-          meta,
-          `[binary content, ${got.file.size} bytes (${got.file.mediaType}): not shown; pass save_to to write it to a file]`,
-        ],
-      }
-    }
-    const note = prefix.truncated
-      ? [`[truncated: the first ${prefix.bytes} of ${got.file.size} bytes; raise max_bytes or pass save_to]`]
-      : []
-    return { text: [meta, prefix.text, ...note] }
-  },
-})
-
-const fileList = tool({
-  name: 'file_list',
-  description:
-    'List the keys in the shared file map with version, size, author, time, and `conflict` when a ' +
-    'concurrent write is kept in history (someone should merge).',
-  input: {
-    prefix: z.string().max(MAX_KEY_BYTES).optional().describe('only keys starting with this'),
-    all: z.boolean().optional().describe('include deleted keys'),
-  },
-  run: async (a, ctx) =>
-    json(await listFiles(ctx.api(), { prefix: a.prefix, all: a.all, signal: ctx.signal })),
 })
 
 /** The tools, in the order clients list them. */
