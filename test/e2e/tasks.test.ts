@@ -133,7 +133,7 @@ describe('tasks between agents, end to end', () => {
     const agent = mesh()
     const alice = agent('alice')
     const bob = agent('bob')
-    await start(alice)
+    const aliceProc = await start(alice)
     const bobProc = await start(bob)
     await sees(alice.env, 'bob')
     await bobProc.stop('SIGTERM')
@@ -143,14 +143,20 @@ describe('tasks between agents, end to end', () => {
       alice.env,
     )
     expect(sent.state).toBe('submitted')
-    await new Promise((r) => setTimeout(r, 10_000))
+    // alice tried and failed (bob is down): the task waits in her outbox
+    await eventually(
+      async () =>
+        aliceProc.events.some((e) => e.event === 'delivery_failed' && e.task === sent.id) ? true : undefined,
+      20_000,
+    )
     expect((await cliJson<TaskJson[]>(['tasks', '--id', sent.id], alice.env))[0]!.state).toBe('submitted')
 
     await start(bob)
+    // on a loaded host, finding each other again (mDNS) and reopening the channel can take a while
     const events = await eventually(async () => {
       const got = await cliJson<EventJson[]>(['poll', '--wait', '5'], bob.env)
       return got.length > 0 ? got : undefined
-    }, 20_000)
+    }, 40_000)
     expect(events.map((e) => [e.id, e.task])).toEqual([[sent.id, 'while you were out']])
     await eventually(async () =>
       (await cliJson<TaskJson[]>(['tasks', '--id', sent.id], alice.env))[0]!.state === 'delivered'
