@@ -1137,11 +1137,17 @@ const anyText = fc
 const NOT_UTF8 = [[0xc0, 0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff]]
 
 /** `encoded` with the bytes of `marker` replaced by `bad` (same length, so lengths stay right). */
-function patched(encoded: Uint8Array, marker: string, bad: number[]): Uint8Array<ArrayBuffer> {
-  const at = Buffer.from(encoded).indexOf(marker)
-  if (at < 0 || marker.length !== bad.length) throw new Error(`no ${marker} to patch`)
+/**
+ * `encoded` with the marker inside the string field `field` replaced by `bad`. The field's whole text
+ * is searched for, not the marker alone: a one-byte marker also turns up in random key bytes.
+ */
+function patched(encoded: Uint8Array, field: string, marker: string, bad: number[]): Uint8Array<ArrayBuffer> {
+  const start = Buffer.from(encoded).indexOf(field)
+  const inField = Buffer.byteLength(field.slice(0, field.indexOf(marker)))
+  if (start < 0 || !field.includes(marker) || marker.length !== bad.length)
+    throw new Error(`no ${marker} in ${field} to patch`)
   const out = Uint8Array.from(encoded)
-  out.set(bad, at)
+  out.set(bad, start + inField)
   return out
 }
 
@@ -1170,6 +1176,7 @@ describe('strings on the wire: carried intact or refused', () => {
           createdAt: 1n,
           expiresAt: BigInt(NOW),
         }),
+        `keep${mark}secret`,
         mark,
         bad,
       )
@@ -1192,6 +1199,7 @@ describe('strings on the wire: carried intact or refused', () => {
             relayOnly: false,
           },
         }),
+        `about ${mark}`,
         mark,
         bad,
       )
@@ -1206,6 +1214,7 @@ describe('strings on the wire: carried intact or refused', () => {
           time: BigInt(NOW),
           nonce: new Uint8Array(8),
         }),
+        `news ${mark}`,
         mark,
         bad,
       )
@@ -1228,6 +1237,7 @@ describe('strings on the wire: carried intact or refused', () => {
           mediaType: '',
           deleted: false,
         }),
+        `r${mark}etc/passwd`,
         mark,
         bad,
       )
