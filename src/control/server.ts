@@ -2,7 +2,7 @@
 import { chmodSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ApiErrorJson } from '../api/types.js'
-import { assertWellFormed, decodeUtf8, InvalidTextError } from '../protocols/strings.js'
+import { assertWellFormed, decodeUtf8, InvalidTextError } from '../rules/text.js'
 
 /** Default largest request body the API reads. Anything bigger is refused before it is buffered. */
 export const MAX_BODY_SIZE = 4 * 1024 * 1024

@@ -1,7 +1,13 @@
 // The rules of tasks, whoever asks (control API, v1 API): how `to`/`cap` resolve to one peer, that a
 // task id given again is the same request, who may answer or cancel a task, and what the agent's
 // inbox gets for each task event. Size limits are the tasks protocol's (checked once, there).
-import type { PeerRef, Priority, TaskJson, TaskState } from '../api/types.js'
+import type {
+  DelegateRequest as ApiDelegateRequest,
+  PeerRef,
+  Priority,
+  TaskJson,
+  TaskState,
+} from '../api/types.js'
 import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/tasks/index.js'
 import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
@@ -9,17 +15,8 @@ import type { NewEvent } from './inbox.js'
 import { pickByCap, resolveAgent } from './resolve-agent.js'
 import { taskJson } from './task-json.js'
 
-export interface DelegateRequest {
-  /** the delegator's own id for the task: a retry with the same id gets the same task */
-  id?: string
-  /** exactly one of to (a name, PeerId or prefix) and cap */
-  to?: string
-  cap?: string
-  task: string
-  context?: string
-  priority?: Priority
-  ttl?: number
-}
+/** What a delegate asks for: the control API's request, without how long its caller waits. */
+export type DelegateRequest = Omit<ApiDelegateRequest, 'wait'>
 
 export class TaskService {
   constructor(private readonly node: NodeContext) {}

@@ -4,8 +4,6 @@ import { type Codec, type DecodeOptions, reader } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { decodeUtf8 } from '../rules/text.js'
 
-export { assertWellFormed, decodeUtf8, InvalidTextError, illFormedAt, isWellFormed } from '../rules/text.js'
-
 /**
  * Decodes a protons message, refusing any string field that is not valid UTF-8 (protons' own decoder
  * accepts overlong forms, encoded surrogates and truncated sequences and turns them into other text).

@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { assertWellFormed, decodeUtf8, InvalidTextError } from '../protocols/strings.js'
+import { assertWellFormed, decodeUtf8, InvalidTextError } from '../rules/text.js'
 import { MAX_BODY_SIZE, MAX_CONNECTIONS, REQUEST_TIMEOUT } from './constants.js'
 import { V1Error } from './errors.js'
 import { type Handler, ROUTES, type V1Context } from './routes.js'

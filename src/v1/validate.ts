@@ -2,6 +2,7 @@
 // ignored (as the v1 relay did); the fields we use must have the right type and size.
 import type { Priority, TaskState } from '../api/types.js'
 import { contextError } from '../protocols/tasks/validate.js'
+import { CONTROL_RE } from '../rules/card.js'
 import {
   MAX_AGENT_ID_LENGTH,
   MAX_CAPABILITIES,
@@ -20,8 +21,6 @@ export const AGENT_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 /** to_agent may also be a PeerId or node name. */
 const TARGET_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 const FILE_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f]/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the knowledge protocol's tag rule
 const TAG_BAD = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/
 
