@@ -125,8 +125,9 @@ async function build(
   }
   const { key } = await loadOrCreateIdentity(paths.identity)
   const watchHub = new WatchHub()
-  // one group commit for the node's task writes and inbox hand-outs: one fsync covers them all
-  const commits = new GroupCommit(store.db)
+  // one group commit for the node's task writes and inbox hand-outs: one fsync covers them all, and
+  // it runs on the thread pool (the WAL is synced there), not on the event loop
+  const commits = new GroupCommit(store.db, { wal: `${paths.store}-wal` })
   const inbox = new Inbox(store.db, commits)
   inbox.subscribe((event) => watchHub.publish(event))
   const mailbox = new Mailbox(inbox)
@@ -222,6 +223,7 @@ async function build(
     firstStartedAt,
   })
   // behaviour first, then narration: a ban's log line comes before the line about the bad message
+  node.onStop('after-network', async () => commits.close())
   node.peers.wire()
   node.taskService.wire()
   node.fileService.wire()

@@ -6,6 +6,7 @@ import type { EventJson, EventType } from '../api/types.js'
 import type { GroupCommit } from '../store/group-commit.js'
 import { prepared } from '../store/statements.js'
 import { afterCommit, afterRollback, transaction } from '../store/transaction.js'
+import { PollClaims } from './poll-claims.js'
 
 /** Seen events are kept this long for `tasks` history, then pruned. */
 const KEEP_SEEN = 7 * 24 * 3600 * 1000
@@ -19,7 +20,8 @@ const SEEN = 1
 const HELD = 2
 
 export class Inbox {
-  private readonly waiters = new Set<() => void>()
+  /** polls waiting for events: they take them in the transaction that appends them */
+  private readonly claims: PollClaims
   private readonly listeners = new Set<(event: EventJson) => void>()
   /** called inside append, so what they write joins the transaction that stores the event's cause */
   private readonly appendHooks = new Set<(event: NewEvent) => void>()
@@ -37,6 +39,7 @@ export class Inbox {
     private readonly db: DatabaseSync,
     private readonly commits?: GroupCommit,
   ) {
+    this.claims = new PollClaims(db)
     // its tables are the store's (src/store/migrations.ts)
     // held by a poll whose answer never went out (the node stopped first): hand them out again
     prepared(db, 'UPDATE events SET seen = 0 WHERE seen = ?').run(HELD)
@@ -49,7 +52,10 @@ export class Inbox {
       'INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)',
     ).run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
     for (const hook of this.appendHooks) hook(event)
-    if (this.listeners.size > 0) this.appended.push({ seq: Number(lastInsertRowid), ...event })
+    const seq = Number(lastInsertRowid)
+    // a poll waiting for it takes it here: handed out in this very commit (held until its answer is sent)
+    if (this.claims.take({ seq, ...event })) this.markRows([seq], HELD)
+    if (this.listeners.size > 0) this.appended.push({ seq, ...event })
     if (this.notifyQueued) return
     this.notifyQueued = true
     // one wake-up per transaction, and only if it commits: a rolled-back event is never published
@@ -67,7 +73,7 @@ export class Inbox {
 
   private wakeAll(): void {
     this.wakes++
-    for (const wake of [...this.waiters]) wake()
+    this.claims.wake()
   }
 
   private publish(): void {
@@ -108,6 +114,11 @@ export class Inbox {
   lastSeq(): number {
     const row = prepared(this.db, 'SELECT max(seq) AS s FROM events').get() as { s: number | null }
     return Number(row.s ?? 0)
+  }
+
+  /** Polls waiting for events now. */
+  get waitingPolls(): number {
+    return this.claims.size
   }
 
   unseenCount(): number {
@@ -197,7 +208,10 @@ export class Inbox {
     }
   }
 
-  /** Like take, but waits up to `waitMs` for the first event (no polling loop: appends wake it). */
+  /**
+   * Like take, but waits up to `waitMs` for the first event (no polling loop): a waiting poll takes the
+   * events appended for it in the transaction that appends them, and is answered once that is on disk.
+   */
   async poll(opts: {
     limit: number
     peek: boolean
@@ -218,23 +232,17 @@ export class Inbox {
       if (events.length > 0 || left <= 0 || gone()) return events
       // something arrived while the hand-out waited for its commit: look again rather than sleep
       if (this.wakes !== wakes) continue
-      // another poller may take what woke us: then we go back to waiting until the deadline
-      await this.nextAppend(left, opts.signal)
-    }
-  }
-
-  private nextAppend(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.waiters.delete(done)
-        signal?.removeEventListener('abort', done)
-        resolve()
+      const outcome = await this.claims.wait({ ...opts, ms: left })
+      if (!('events' in outcome)) continue
+      // taken as held; the caller left meanwhile: the next poll gets them
+      const seqs = outcome.events.map((e) => e.seq)
+      if (gone()) {
+        this.release(seqs)
+        return []
       }
-      const timer = setTimeout(done, ms)
-      this.waiters.add(done)
-      signal?.addEventListener('abort', done)
-    })
+      if (opts.hold !== true) this.confirm(seqs)
+      return outcome.events
+    }
   }
 
   prune(now = Date.now()): void {

@@ -35,8 +35,12 @@ export function inTransaction(db: DatabaseSync): boolean {
   return open.has(db) || db.isTransaction
 }
 
-/** Runs fn in one transaction on db (BEGIN IMMEDIATE ... COMMIT); throws NestedTransactionError inside one. */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+/**
+ * Runs fn in one transaction on db (BEGIN IMMEDIATE ... COMMIT); throws NestedTransactionError inside one.
+ * The after-commit hooks run once COMMIT returns, unless `defer` is given: it then gets a function that
+ * runs them, to call once the commit is durable (the group commit syncs the WAL off the event loop).
+ */
+export function transaction<T>(db: DatabaseSync, fn: () => T, defer?: (runHooks: () => void) => void): T {
   if (inTransaction(db)) throw new NestedTransactionError()
   const hooks: Hooks = { commit: [], rollback: [] }
   open.set(db, hooks)
@@ -59,8 +63,35 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
   } finally {
     open.delete(db)
   }
-  run(hooks.commit)
+  if (defer != null) defer(() => run(hooks.commit))
+  else run(hooks.commit)
   return result
+}
+
+/**
+ * Runs fn in a savepoint of the open transaction. If it throws, its writes are undone alone, and so are
+ * its hooks: the after-commit hooks it queued are dropped and its after-rollback hooks run now (what it
+ * prepared for a commit, such as a waiting poll's share of its events, must not outlive its rows).
+ */
+export function savepoint<T>(db: DatabaseSync, fn: () => T): T {
+  const hooks = open.get(db)
+  if (hooks == null) throw new Error('savepoint() needs a transaction opened by transaction()')
+  const commits = hooks.commit.length
+  const rollbacks = hooks.rollback.length
+  db.exec('SAVEPOINT work')
+  try {
+    const result = fn()
+    db.exec('RELEASE work')
+    return result
+  } catch (err) {
+    // a failure SQLite already rolled back as a whole (disk full) ends the transaction: rethrow
+    if (!db.isTransaction) throw err
+    db.exec('ROLLBACK TO work')
+    db.exec('RELEASE work')
+    hooks.commit.length = commits
+    run(hooks.rollback.splice(rollbacks))
+    throw err
+  }
 }
 
 function run(hooks: Array<() => void>): void {
@@ -85,6 +116,11 @@ export function afterCommit(db: DatabaseSync, fn: () => void): void {
   }
   if (db.isTransaction) throw new Error('afterCommit inside a transaction not opened by transaction()')
   fn()
+}
+
+/** A token for the transaction open on db (the same object until it ends), or undefined outside one. */
+export function currentTransaction(db: DatabaseSync): object | undefined {
+  return open.get(db)
 }
 
 /** Runs fn if the transaction open on db rolls back (to undo what was prepared for its commit). */

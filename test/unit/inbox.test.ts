@@ -60,7 +60,7 @@ function later(ms: number, fn: () => void): void {
 const ids = (events: EventJson[]) => events.map((e) => e.id)
 
 /** Pending poll waiters (to check that none leak). */
-const waiters = () => (inbox as unknown as { waiters: Set<unknown> }).waiters.size
+const waiters = () => inbox.waitingPolls
 
 describe('take', () => {
   it('hands out urgent before high before normal before low, oldest first within a priority', () => {
@@ -335,5 +335,106 @@ describe('poll with a group commit', () => {
     ])
     const ids = [...a!, ...b!].map((e) => e.id)
     expect(ids.sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4'])
+  })
+
+  /** Waits until a poll is parked (its first, empty hand-out done). */
+  async function parked(box: Inbox, n = 1): Promise<void> {
+    while (box.waitingPolls < n) await new Promise((r) => setImmediate(r))
+  }
+
+  it('a waiting poll takes the event in the commit that appends it: no second commit for the hand-out', async () => {
+    const store = new Store(join(dir, 'claim.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
+    await parked(grouped)
+    const before = commits.stats.commits
+    await commits.run(() => grouped.append(event('direct')))
+    expect(ids(await polling)).toEqual(['direct'])
+    expect(commits.stats.commits - before).toBe(1)
+    // held by the poll (seen once its answer is out), not left for another poller
+    expect(grouped.take(10, true)).toEqual([])
+    expect(grouped.waitingPolls).toBe(0)
+  })
+
+  it('an append undone with its piece of work is not handed out; the poll keeps waiting', async () => {
+    const store = new Store(join(dir, 'claim2.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
+    await parked(grouped)
+    const undone = commits.run(() => {
+      grouped.append(event('undone'))
+      throw new Error('no')
+    })
+    const kept = commits.run(() => grouped.append(event('kept')))
+    await expect(undone).rejects.toThrow('no')
+    await kept
+    expect(ids(await polling)).toEqual(['kept'])
+  })
+
+  it('a claim never spans two commits: what a later commit appends waits for the next poll', async () => {
+    const store = new Store(join(dir, 'claim3.db'))
+    stores.push(store)
+    const pending: Array<(err: Error | null) => void> = []
+    const commits = new GroupCommit(store.db, {
+      wal: join(dir, 'claim3.db-wal'),
+      sync: (_fd, done) => void pending.push(done),
+    })
+    const grouped = new Inbox(store.db, commits)
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
+    while (grouped.waitingPolls === 0) {
+      pending.splice(0).forEach((done) => done(null))
+      await new Promise((r) => setImmediate(r))
+    }
+    const first = commits.run(() => grouped.append(event('first')))
+    while (pending.length === 0) await new Promise((r) => setImmediate(r))
+    // committed, its sync still running: the next commit's event is not added to the same answer
+    const second = commits.run(() => grouped.append(event('second')))
+    while (commits.stats.commits < 3) await new Promise((r) => setImmediate(r))
+    pending.shift()!(null)
+    await first
+    expect(ids(await polling)).toEqual(['first'])
+    pending.shift()!(null)
+    await second
+    const next = grouped.poll({ limit: 10, peek: false, waitMs: 0, hold: true })
+    while (pending.length === 0) await new Promise((r) => setImmediate(r))
+    pending.shift()!(null)
+    expect(ids(await next)).toEqual(['second'])
+  })
+
+  it('only a waiting poll whose types match takes the event', async () => {
+    const store = new Store(join(dir, 'claim4.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    const updates = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, types: ['task_update'] })
+    await parked(grouped)
+    const any = grouped.poll({ limit: 10, peek: false, waitMs: 60_000 })
+    await parked(grouped, 2)
+    await commits.run(() => grouped.append(event('t1')))
+    expect(ids(await any)).toEqual(['t1'])
+    await commits.run(() => grouped.append(event('u1', 'normal', 'task_update')))
+    expect(ids(await updates)).toEqual(['u1'])
+  })
+
+  it('a poller that left while its events were being committed gives them back', async () => {
+    const store = new Store(join(dir, 'claim5.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    const ac = new AbortController()
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true, signal: ac.signal })
+    await parked(grouped)
+    const appended = commits.run(() => {
+      grouped.append(event('back'))
+      // the caller leaves before the commit holding its event is done
+      ac.abort()
+    })
+    await appended
+    expect(await polling).toEqual([])
+    expect(ids(await grouped.poll({ limit: 10, peek: false, waitMs: 0 }))).toEqual(['back'])
   })
 })
