@@ -386,7 +386,7 @@ describe('poll with a group commit', () => {
     const grouped = new Inbox(store.db, commits)
     const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
     while (grouped.waitingPolls === 0) {
-      pending.splice(0).forEach((done) => done(null))
+      for (const done of pending.splice(0)) done(null)
       await new Promise((r) => setImmediate(r))
     }
     const first = commits.run(() => grouped.append(event('first')))
