@@ -17,6 +17,7 @@ import {
 } from '../protocols/presence/index.js'
 import { TaskStore } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
+import { Checkpointer } from '../store/checkpointer.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { openStore } from '../store/open.js'
 import { VERSION } from '../version.js'
@@ -127,7 +128,15 @@ async function build(
   const watchHub = new WatchHub()
   // one group commit for the node's task writes and inbox hand-outs: one fsync covers them all, and
   // it runs on the thread pool (the WAL is synced there), not on the event loop
-  const commits = new GroupCommit(store.db, { wal: `${paths.store}-wal` })
+  // and checkpoints run on a worker thread of their own
+  const checkpointer = new Checkpointer(store.db, {
+    path: paths.store,
+    onError: (message) => log.emit('store_error', { message }, message, 'error'),
+  })
+  const commits = new GroupCommit(store.db, {
+    wal: `${paths.store}-wal`,
+    committed: () => checkpointer.committed(),
+  })
   const inbox = new Inbox(store.db, commits)
   inbox.subscribe((event) => watchHub.publish(event))
   const mailbox = new Mailbox(inbox)
@@ -223,7 +232,10 @@ async function build(
     firstStartedAt,
   })
   // behaviour first, then narration: a ban's log line comes before the line about the bad message
-  node.onStop('after-network', async () => commits.close())
+  node.onStop('after-network', async () => {
+    commits.close()
+    await checkpointer.close()
+  })
   node.peers.wire()
   node.taskService.wire()
   node.fileService.wire()

@@ -23,6 +23,8 @@ export interface GroupCommitInit {
    * inline (synchronous=FULL).
    */
   wal?: string
+  /** called after each commit (the checkpointer counts them) */
+  committed?: () => void
   /** how the WAL is synced (tests inject failures); fdatasync by default */
   sync?: (fd: number, done: (err: Error | null) => void) => void
 }
@@ -50,6 +52,7 @@ export class GroupCommit {
   private readonly maxBatch: number
   private readonly maxBatchMs: number
   private readonly sync: NonNullable<GroupCommitInit['sync']>
+  private readonly committed: () => void
   private queue: Work[] = []
   private scheduled = false
   private lastCommitAt = Number.NEGATIVE_INFINITY
@@ -68,6 +71,7 @@ export class GroupCommit {
     this.maxBatch = init.maxBatch ?? 512
     this.maxBatchMs = init.maxBatchMs ?? 8
     this.sync = init.sync ?? fdatasync
+    this.committed = init.committed ?? (() => {})
     if (init.wal != null) {
       try {
         // only ever synced, never written: SQLite owns the file (it takes no locks on it)
@@ -160,6 +164,7 @@ export class GroupCommit {
     this.lastBatch = batch.length
     this.stats.commits++
     this.stats.work += batch.length
+    this.committed()
     const settle = (syncFailed?: Error) => {
       // the hooks run even when the sync failed: the rows are committed, and what the node holds in
       // memory must match them; only the callers learn that it may not be on disk

@@ -19,7 +19,8 @@ afterEach(() => {
 
 describe('GroupCommit', () => {
   it('commits work queued in one turn in one transaction, and settles each after that commit', async () => {
-    const commits = new GroupCommit(store.db)
+    // no time bound: a loaded machine must not split the batch
+    const commits = new GroupCommit(store.db, { maxBatchMs: 60_000 })
     const settled: Array<{ key: string; inTx: boolean; stored?: string }> = []
     const all = Array.from({ length: 50 }, (_, i) =>
       commits
