@@ -3,6 +3,7 @@
 // fsync'd SQLite commit, a bare libp2p echo (a new stream per message, and a long-lived stream), and a
 // raw TCP echo.
 
+import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type { EventJson, TaskJson } from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
@@ -126,7 +127,8 @@ function seed(storePath: string, direction: 'sent' | 'received', peer: string, c
     db.exec('BEGIN')
     const end = Math.min(count, done + 100_000)
     for (; done < end; done++) {
-      const id = `seed-${done.toString(36).padStart(6, '0')}`
+      // random (v4) ids, as stores written before ids were time-ordered hold: the harder case for an index
+      const id = randomUUID()
       const at = now - (count - done)
       task.run(id, direction, peer, PAYLOAD, at, at, at + 86_400_000)
       if (direction === 'received') event.run('task', JSON.stringify({ type: 'task', id, task: PAYLOAD }), at)

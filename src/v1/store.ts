@@ -2,9 +2,9 @@
 // queues, and tasks between two v1 agents of this same node. Queue appends never open a transaction
 // of their own: callers append inside the transaction that stores the message's cause.
 
-import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { TaskState } from '../api/types.js'
+import { newId } from '../rules/ids.js'
 import { transaction } from '../store/database.js'
 import { MAX_AGENTS, MAX_QUEUE } from './constants.js'
 import { V1Error } from './errors.js'
@@ -148,7 +148,7 @@ export class V1Store {
 
   /** A task between two v1 agents of this node: stored with its delegation message. */
   delegateLocal(fromAgent: string, toAgent: string, message: (id: string) => V1Message): string {
-    const id = randomUUID()
+    const id = newId()
     this.transaction(() => {
       const now = this.now()
       this.stmt.insertTask!.run(id, fromAgent, toAgent, 'delivered', now, now)

@@ -1,6 +1,7 @@
 // Task rows as the store keeps them, the mapping between stored and wire values, and the rules of
 // the state machine (which states are final, and their order).
-import { randomUUID } from 'node:crypto'
+
+import { newId } from '../../rules/ids.js'
 import { asBytes, text, textOrNull } from '../../store/sql-text.js'
 import { TaskMessage } from './pb/task.js'
 import { PRIORITIES, type Priority, type TaskState } from './types.js'
@@ -149,7 +150,7 @@ export function message(
 ): TaskMessage {
   return {
     kind,
-    msgId: randomUUID(),
+    msgId: newId(),
     taskId,
     task: '',
     context: '',

@@ -1,8 +1,8 @@
 // Durable task state: tasks sent and received, the outbox of messages not yet acknowledged, and the
 // ids of messages already received. Every change that a peer or the agent will rely on is one
 // SQLite transaction (WAL, synchronous=FULL), committed before anything is acknowledged or returned.
-import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { newId } from '../../rules/ids.js'
 import { prepared } from '../../store/statements.js'
 import { afterCommit, inTransaction, transaction } from '../../store/transaction.js'
 import { NOTICE_TTL, SEEN_RETENTION } from './constants.js'
@@ -139,7 +139,7 @@ export class TaskStore {
   /** A new task from this agent: stored with its DELEGATE message in the outbox, in one transaction. */
   delegate(input: DelegateInput): TaskRow {
     const now = this.now()
-    const id = input.id ?? randomUUID()
+    const id = input.id ?? newId()
     const expiresAt = now + input.ttl
     const msg = message(TaskMessage.Kind.DELEGATE, id, input.priority, now, {
       msgId: id,
@@ -393,6 +393,6 @@ export class TaskStore {
 
   /** A fresh message id, e.g. for tests that replay messages. */
   static newId(): string {
-    return randomUUID()
+    return newId()
   }
 }
