@@ -14,6 +14,7 @@ import { median, percentile, printTable, round, saveResult, spawnNode, world } f
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200)
 const THROUGHPUT_TASKS = Number(process.env.BENCH_THROUGHPUT_TASKS ?? 1000)
 const SEED_TASKS = Number(process.env.BENCH_SEED_TASKS ?? 1_000_000)
+const SEED_BROADCASTS = Number(process.env.BENCH_SEED_BROADCASTS ?? 100_000)
 const PAYLOAD = 'x'.repeat(256)
 
 /** Collects the receiver's events with one long poll at a time and hands each to whoever waits for it. */
@@ -106,14 +107,16 @@ async function throughput(
   }
 }
 
+type Sqlite = typeof import('node:sqlite')
+const sqlite = () => createRequire(import.meta.url)('node:sqlite') as Sqlite
+
 /**
  * Writes `count` finished tasks straight into a stopped node's store (and, on the receiver, their
  * handed-out inbox events), in transactions of 100,000 rows. Returns the time it took in ms.
  */
 function seed(storePath: string, direction: 'sent' | 'received', peer: string, count: number): number {
   const t0 = performance.now()
-  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')
-  const db = new DatabaseSync(storePath)
+  const db = new (sqlite().DatabaseSync)(storePath)
   db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL')
   const task = db.prepare(
     `INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
@@ -136,6 +139,49 @@ function seed(storePath: string, direction: 'sent' | 'received', peer: string, c
     db.exec('COMMIT')
   }
   db.close()
+  return performance.now() - t0
+}
+
+/**
+ * Writes the same `count` broadcasts into both stopped nodes' stores, each under its own sync sequence,
+ * and leaves each node's cursor at the other's head: the stores hold a history and are in sync, as
+ * after a long life together. Returns the time it took in ms.
+ */
+function seedBroadcasts(stores: Array<{ path: string; peer: string }>, count: number): number {
+  const t0 = performance.now()
+  const now = Date.now()
+  const raw = new Uint8Array(300)
+  const ids = Array.from({ length: count }, () => randomUUID())
+  const heads = stores.map(({ path }) => {
+    const db = new (sqlite().DatabaseSync)(path)
+    db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN')
+    let seq = Number(
+      (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM broadcasts').get() as { n: number }).n,
+    )
+    const insert =
+      db.prepare(`INSERT INTO broadcasts (id, author, topic, tags, content, time, received_at, raw, seq)
+      VALUES (?, 'seed', 'seed', '[]', ?, ?, ?, ?, ?)`)
+    for (const [i, id] of ids.entries()) insert.run(id, `history ${i}`, now - count + i, now, raw, ++seq)
+    db.prepare(`INSERT INTO sync_sequences (service, epoch, seq) VALUES ('knowledge', lower(hex(randomblob(16))), ?)
+      ON CONFLICT (service) DO UPDATE SET seq = excluded.seq`).run(seq)
+    const { epoch } = db.prepare("SELECT epoch FROM sync_sequences WHERE service = 'knowledge'").get() as {
+      epoch: string
+    }
+    db.exec('COMMIT')
+    db.close()
+    return { epoch, seq }
+  })
+  for (const [i, { path }] of stores.entries()) {
+    const other = 1 - i
+    const db = new (sqlite().DatabaseSync)(path)
+    db.prepare(`INSERT INTO sync_cursors (service, peer, epoch, seq) VALUES ('knowledge', ?, ?, ?)
+      ON CONFLICT (service, peer) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq`).run(
+      stores[other]!.peer,
+      heads[other]!.epoch,
+      heads[other]!.seq,
+    )
+    db.close()
+  }
   return performance.now() - t0
 }
 
@@ -186,16 +232,25 @@ export async function runTasksBench(): Promise<void> {
     let seeded: { latency: number[]; tps64: number; seedMs: number } | undefined
     if (SEED_TASKS > 0) {
       await Promise.all([a.stop(), b.stop()])
+      const storeA = dataDirPaths(`${w.home}/agents/bench-a`).store
+      const storeB = dataDirPaths(`${w.home}/agents/bench-b`).store
       const seedMs =
-        seed(dataDirPaths(`${w.home}/agents/bench-a`).store, 'sent', to, SEED_TASKS) +
-        seed(dataDirPaths(`${w.home}/agents/bench-b`).store, 'received', a.peerId, SEED_TASKS)
+        seed(storeA, 'sent', to, SEED_TASKS) +
+        seed(storeB, 'received', a.peerId, SEED_TASKS) +
+        seedBroadcasts(
+          [
+            { path: storeA, peer: b.peerId },
+            { path: storeB, peer: a.peerId },
+          ],
+          SEED_BROADCASTS,
+        )
       const restartedAt = performance.now()
       // the receiver first, and the sender told where it is (not left to mDNS on a busy machine)
       b = await spawnNode(argsB, w.env)
       a = await spawnNode([...argsA, '--peer', b.addrs[0]!], w.env)
       await a.waitEvent((e) => e.event === 'peer_online', 120_000)
       console.log(
-        `seeded ${SEED_TASKS} tasks per store in ${round(seedMs / 1000, 1)} s; nodes back online in ${round((performance.now() - restartedAt) / 1000, 1)} s`,
+        `seeded ${SEED_TASKS} tasks and ${SEED_BROADCASTS} broadcasts per store in ${round(seedMs / 1000, 1)} s; nodes back online in ${round((performance.now() - restartedAt) / 1000, 1)} s`,
       )
       seeded = {
         latency: await latency(apiA, apiB, to, LATENCY_SAMPLES),
@@ -219,7 +274,12 @@ export async function runTasksBench(): Promise<void> {
     const latencyRows = [
       row('delegate → waiting poll, empty stores', t),
       ...(seeded != null
-        ? [row(`delegate → waiting poll, ${SEED_TASKS} tasks in each store`, stats(seeded.latency))]
+        ? [
+            row(
+              `delegate → waiting poll, ${SEED_TASKS} tasks and ${SEED_BROADCASTS} broadcasts in each store`,
+              stats(seeded.latency),
+            ),
+          ]
         : []),
       row('one SQLite commit with fsync (WAL, synchronous=FULL)', f, 3),
       row('bare libp2p echo, new stream per message', l),
@@ -279,7 +339,9 @@ export async function runTasksBench(): Promise<void> {
     )
     printTable('Targets (issue 13)', targets)
     if (seeded != null)
-      console.log(`\nseeding ${SEED_TASKS} tasks into each store took ${round(seeded.seedMs / 1000, 1)} s`)
+      console.log(
+        `\nseeding ${SEED_TASKS} tasks and ${SEED_BROADCASTS} broadcasts into each store took ${round(seeded.seedMs / 1000, 1)} s`,
+      )
     saveResult('tasks', {
       latency: latencyRows,
       throughput: throughputRows,
