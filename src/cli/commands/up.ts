@@ -70,8 +70,10 @@ export const up: Command = {
     if (name == null || name === '') throw new UsageError('--name is required', 'up')
     checkCardOptions({ name }, 'up')
     const timeoutMs = parseDuration(str(ctx, 'timeout') ?? DEFAULT_TIMEOUT, '--timeout')
-    const dataDir = dataDirPaths(str(ctx, 'data-dir') ?? defaultDataDir(clawlinkHome(ctx.env), name), ctx.env)
-      .root
+    const dataDir = dataDirPaths(
+      str(ctx, 'data-dir') ?? defaultDataDir(clawlinkHome(ctx.env), name),
+      ctx.env,
+    ).root
     const logFile = nodeLogPath(dataDir)
     const running = async () => {
       const info = readControlInfo(dataDir, ctx.env)
