@@ -19,6 +19,7 @@ import { poll } from './poll.js'
 import { register } from './register.js'
 import { relay } from './relay.js'
 import { respond } from './respond.js'
+import { service } from './service.js'
 import { status } from './status.js'
 import { tasks } from './tasks.js'
 import { up } from './up.js'
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   up,
   down,
   logs,
+  service,
   discover,
   delegate,
   poll,

@@ -7,31 +7,14 @@ import { ensurePrivateDir } from '../../home/private-dir.js'
 import { parseDuration } from '../args.js'
 import { type Command, type CommandContext, flag, str } from '../command.js'
 import { readControlInfo, statusOf } from '../detach/local-node.js'
+import { NODE_OPTIONS, nodeArgv } from '../detach/node-argv.js'
 import { startDetached } from '../detach/spawn-node.js'
 import { CliError, UsageError } from '../errors.js'
 import { printJson } from '../format.js'
 import { checkCardOptions } from '../node-args.js'
 import { printStatus } from './status.js'
-import { node } from './node.js'
 
 const DEFAULT_TIMEOUT = '30s'
-
-/** `up`'s own options; every other option is `clawlink node`'s and is passed on. */
-const OWN = ['json', 'log-json', 'timeout']
-
-/** The parsed `clawlink node` options back as arguments (`--wake-url` alone arrives with its value). */
-function nodeArgs(ctx: CommandContext): string[] {
-  const args: string[] = []
-  for (const name of [...Object.keys(node.options), 'data-dir']) {
-    if (OWN.includes(name)) continue
-    const v = ctx.options[name]
-    if (v == null || v === false) continue
-    if (v === true) args.push(`--${name}`)
-    else for (const one of Array.isArray(v) ? v : [v]) args.push(`--${name}=${one}`)
-  }
-  if (flag(ctx, 'log-json')) args.push('--json')
-  return args
-}
 
 function report(ctx: CommandContext, s: StatusJson, alreadyRunning: boolean, logFile: string): number {
   if (flag(ctx, 'json')) {
@@ -56,7 +39,7 @@ export const up: Command = {
     'starting. Run again while the node runs: says so and exits 0. --json prints the status JSON (see\n' +
     '`clawlink status --help`) plus {alreadyRunning, logFile}. See also: down, logs.',
   options: {
-    ...node.options,
+    ...NODE_OPTIONS,
     timeout: {
       type: 'string',
       value: 'DURATION',
@@ -83,7 +66,8 @@ export const up: Command = {
     if (before != null) return report(ctx, before, true, logFile)
 
     ensurePrivateDir(dataDir)
-    const args = nodeArgs(ctx)
+    const args = nodeArgv(ctx, ['json', 'log-json', 'timeout'])
+    if (flag(ctx, 'log-json')) args.push('--json')
     if (str(ctx, 'name') == null) args.unshift(`--name=${name}`)
     const result = await startDetached({ dataDir, logFile, args, env: ctx.env, timeoutMs })
     if (result.kind === 'started') return report(ctx, result.status, false, logFile)

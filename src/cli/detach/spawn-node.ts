@@ -8,7 +8,7 @@ import type { StatusJson } from '../../api/types.js'
 import { LOG_FILE_ENV, logMax, rotateIfLarge } from '../../home/node-log.js'
 import { readControlInfo, sleep, statusOf } from './local-node.js'
 
-const BIN = fileURLToPath(new URL('../../../bin/clawlink.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../../bin/clawlink.js', import.meta.url))
 /** How much of the log a failed start is explained from. */
 const REASON_BYTES = 64 * 1024
 
