@@ -18,6 +18,8 @@ export interface Command {
   /** Extra help text: what the command does, its --json shape. */
   details?: string
   options: OptionSpecs
+  /** Words one of which must follow the command name (`service install`); in ctx.positionals[0]. */
+  subcommands?: string[]
   /** Resolves to the exit code. */
   run(ctx: CommandContext): Promise<number>
 }

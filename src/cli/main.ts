@@ -69,9 +69,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 0
   }
   if (command == null) throw new UsageError('no command given')
-  if (parsed.positionals.length > 0) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`, command.name)
+  const subs = command.subcommands
+  if (subs != null && !subs.includes(parsed.positionals[0] ?? '')) {
+    throw new UsageError(`${command.name} needs one of: ${subs.join(', ')}`, command.name)
   }
+  const extra = parsed.positionals[subs != null ? 1 : 0]
+  if (extra != null) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`, command.name)
   return command.run({ options: parsed.options, positionals: parsed.positionals, env, command: command.name })
 }
 

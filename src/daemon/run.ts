@@ -1,5 +1,6 @@
 // `clawlink node` in the foreground: start, say so, run until a signal (or a lost store), stop cleanly.
 import type { ClawLinkNode, EventLog, NodeOptions } from '../core/index.js'
+import { keepLogBounded } from '../home/node-log.js'
 import { announceStart } from './announce.js'
 import { DaemonError } from './errors.js'
 import { startDaemon } from './start.js'
@@ -45,8 +46,11 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
   process.on('SIGTERM', onSignal)
   node = started
   announceStart(started, log)
+  // started by `clawlink up`: its stdout and stderr are a file that must not grow without bound
+  const stopLogBound = keepLogBounded()
   if (lostWhileStarting != null) onFatal(lostWhileStarting)
   const fatal = await stopped
+  stopLogBound()
   log.emit('stopped', {}, 'stopped')
   if (fatal != null) throw new DaemonError(fatal.message)
   return 0

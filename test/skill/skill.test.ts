@@ -11,6 +11,21 @@ const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
   bin: Record<string, string>
 }
 
+/** The frontmatter keys OpenClaw's skill validator accepts (anything else, e.g. `version`, is rejected). */
+const ALLOWED_KEYS = [
+  'name',
+  'description',
+  'homepage',
+  'license',
+  'allowed-tools',
+  'user-invocable',
+  'disable-model-invocation',
+  'command-dispatch',
+  'command-tool',
+  'command-arg-mode',
+  'metadata',
+]
+
 function split(text: string): { front: string; body: string } {
   const m = /^---\n([\s\S]*?)\n---\n([\s\S]*)$/.exec(text)
   if (m == null) throw new Error('SKILL.md has no YAML frontmatter')
@@ -52,10 +67,14 @@ describe('skill/SKILL.md', () => {
 
   it('has the frontmatter OpenClaw and ClawHub read', () => {
     expect(meta.name).toBe('clawlink')
+    for (const key of Object.keys(meta)) expect(ALLOWED_KEYS, `frontmatter key ${key}`).toContain(key)
     expect(typeof meta.description).toBe('string')
-    // says when to use it, not only what it is
+    // says when to use it, not only what it is; one line under 160 characters, the detail in the body
     expect(meta.description).toMatch(/use it when/i)
-    expect(meta.description.length).toBeLessThan(1024)
+    expect(meta.description.length).toBeLessThan(160)
+    expect(meta.description).not.toMatch(/\n/)
+    // one line in the file too: no folded or literal block scalar
+    expect(front).toMatch(/^description: [^\n>|]\S.*$/m)
     const oc = meta.metadata.openclaw
     expect(oc.emoji).toMatch(/\S/)
     expect(oc.requires.bins).toEqual(Object.keys(PKG.bin))
@@ -74,7 +93,8 @@ describe('skill/SKILL.md', () => {
     const used = commandsUsed(body)
     for (const c of [
       'status',
-      'node',
+      'up',
+      'logs',
       'discover',
       'delegate',
       'poll',
@@ -89,7 +109,13 @@ describe('skill/SKILL.md', () => {
     expect(body).toMatch(/--status completed/)
     expect(used.get('file-put')).toContain('--base')
     expect(used.get('discover')).toContain('--cap')
-    expect(used.get('node')).toContain('--wake-url')
+    // one command starts the node, not nohup and a sleep
+    expect(used.get('up')).toContain('--wake-url')
+    expect(body).not.toMatch(/\bnohup\b|\bsleep \d/)
+    // the gateway's hooks are off by default: the skill says how to enable them and match the token
+    expect(body).toMatch(/hooks: \{ enabled: true, token: /)
+    expect(body).toContain('CLAWLINK_WAKE_TOKEN')
+    expect(body).toMatch(/off by default/i)
     expect(body).toMatch(/## \d+\. Troubleshooting/)
     expect(body).toMatch(/\| Symptom \| Cause \| What to do \|/)
   })

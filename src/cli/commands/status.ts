@@ -17,31 +17,36 @@ export const status: Command = {
       printJson(s)
       return 0
     }
-    const c = s.card
-    const lines = [
-      `${c.name}  ${c.id}`,
-      `  caps         ${c.caps.join(',') || '-'}`,
-      `  description  ${c.description || '-'}`,
-      `  machine      ${c.machine}  (clawlink ${c.version}, pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s)`,
-      `  mesh         ${s.mesh.open ? 'OPEN (no mesh key)' : s.mesh.fingerprint}`,
-      `  data dir     ${s.dataDir}`,
-      `  mdns         ${s.mdns.enabled ? `on (${s.mdns.serviceTag})` : 'off'}`,
-      `  peers        ${s.peers.online} online, ${s.peers.stale} stale, ${s.peers.offline} offline; ${s.peers.connected} connected`,
-      '  addresses',
-      ...s.addrs.map((a) => `    ${a}`),
-    ]
-    process.stdout.write(`${lines.join('\n')}\n`)
-    if (s.connections.length > 0) {
-      const rows = s.connections.map((x) => [
-        x.name ?? '?',
-        shortId(x.peer),
-        x.direction,
-        x.relayed ? 'relayed' : 'direct',
-        x.addr,
-      ])
-      const t = table(['PEER', 'ID', 'DIRECTION', 'PATH', 'ADDRESS'], rows)
-      process.stdout.write(`  connections\n${t.replace(/^/gm, '    ')}\n`)
-    }
+    printStatus(s)
     return 0
   },
+}
+
+/** The text form of a status (also printed by `clawlink up`). */
+export function printStatus(s: StatusJson): void {
+  const c = s.card
+  const lines = [
+    `${c.name}  ${c.id}`,
+    `  caps         ${c.caps.join(',') || '-'}`,
+    `  description  ${c.description || '-'}`,
+    `  machine      ${c.machine}  (clawlink ${c.version}, pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s)`,
+    `  mesh         ${s.mesh.open ? 'OPEN (no mesh key)' : s.mesh.fingerprint}`,
+    `  data dir     ${s.dataDir}`,
+    `  mdns         ${s.mdns.enabled ? `on (${s.mdns.serviceTag})` : 'off'}`,
+    `  peers        ${s.peers.online} online, ${s.peers.stale} stale, ${s.peers.offline} offline; ${s.peers.connected} connected`,
+    '  addresses',
+    ...s.addrs.map((a) => `    ${a}`),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  if (s.connections.length > 0) {
+    const rows = s.connections.map((x) => [
+      x.name ?? '?',
+      shortId(x.peer),
+      x.direction,
+      x.relayed ? 'relayed' : 'direct',
+      x.addr,
+    ])
+    const t = table(['PEER', 'ID', 'DIRECTION', 'PATH', 'ADDRESS'], rows)
+    process.stdout.write(`  connections\n${t.replace(/^/gm, '    ')}\n`)
+  }
 }
