@@ -16,8 +16,8 @@ import {
   validateName,
 } from '../protocols/presence/index.js'
 import { TaskStore } from '../protocols/tasks/index.js'
-import type { Store } from '../store/database.js'
 import { Checkpointer } from '../store/checkpointer.js'
+import type { Store } from '../store/database.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { openStore } from '../store/open.js'
 import { VERSION } from '../version.js'
