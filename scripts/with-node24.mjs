@@ -3,9 +3,12 @@
 // into node_modules/.cache/clawlink-node24 on first use.
 //
 //   node scripts/with-node24.mjs             prints the Node 24 binary's path
-//   node scripts/with-node24.mjs CMD ARGS..  runs CMD with Node 24 first on PATH and
-//                                            CLAWLINK_EXPECT_NODE_MAJOR=24 (a test checks the nodes
-//                                            it spawns really run on it)
+//   node scripts/with-node24.mjs CMD ARGS..  runs CMD (`node` is Node 24) with Node 24 first on PATH
+//                                            and CLAWLINK_EXPECT_NODE_MAJOR=24 (a test checks the
+//                                            nodes it spawns really run on it)
+//
+// Run vitest as `node node_modules/vitest/vitest.mjs`: `npx vitest` would put node_modules/.bin (and
+// its Node 22) back in front of PATH.
 //
 // Runs on any Node >= 18, so it works from the system node too. Exits 1 with a one-line reason when
 // Node 24 cannot be installed (no registry).
@@ -37,12 +40,23 @@ function ensure() {
   )
   const r = spawnSync(
     'npm',
-    ['install', `node@${MAJOR}`, '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
+    [
+      'install',
+      `node@${MAJOR}`,
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+    ],
     { encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, cwd: prefix },
   )
   const version = existsSync(bin) ? versionOf(bin) : undefined
   if (!version?.startsWith(`${MAJOR}.`)) {
-    const why = r.error ? r.error.message : (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.status}`
+    const why = r.error
+      ? r.error.message
+      : (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.status}`
     process.stderr.write(`with-node24: cannot install node@${MAJOR} from the npm registry: ${why}\n`)
     process.exit(1)
   }
@@ -58,7 +72,7 @@ if (command === undefined) {
     PATH: `${binDir}:${process.env.PATH ?? ''}`,
     CLAWLINK_EXPECT_NODE_MAJOR: String(MAJOR),
   }
-  const r = spawnSync(command, args, { stdio: 'inherit', env })
+  const r = spawnSync(command === 'node' ? bin : command, args, { stdio: 'inherit', env })
   if (r.error) {
     process.stderr.write(`with-node24: ${command}: ${r.error.message}\n`)
     process.exit(1)
