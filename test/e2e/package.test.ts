@@ -138,7 +138,13 @@ describe('the npm package', () => {
       return v != null && /^(1\d|2[01])\.|^22\.([0-9]|1[0-2])\./.test(v)
     })
     if (old === undefined) return ctx.skip('no Node older than 22.13 on this machine')
-    const r = spawnSync(old, [join(prefix, 'bin', 'clawlink'), 'node', '--name', 'x'], { encoding: 'utf8' })
+    // --version: on an older Node, before this check, it printed the version and exited 0
+    const home = mkdtempSync(join(tmpdir(), 'clawlink-old-node-'))
+    dirs.push(home)
+    const r = spawnSync(old, [join(prefix, 'bin', 'clawlink'), '--version'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, CLAWLINK_HOME: home },
+    })
     expect(r.status).toBe(1)
     expect(r.stderr).toMatch(/^clawlink: needs Node\.js 22\.13 or newer; this is v\d+\.\d+\.\d+\n$/)
   })
