@@ -21,10 +21,12 @@ export interface CliResult {
 export function cli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  opts: { timeout?: number; input?: string | Buffer; nodeArgs?: string[] } = {},
+  /** `bin`: the command that is clawlink (default: this Node running bin/clawlink.js), e.g. an installed one */
+  opts: { timeout?: number; input?: string | Buffer; nodeArgs?: string[]; bin?: string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
+    const [command, ...pre] = opts.bin ?? [process.execPath, ...(opts.nodeArgs ?? []), BIN]
+    const child = spawn(command!, [...pre, ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
@@ -47,8 +49,12 @@ export function cli(
 }
 
 /** Runs a command that must succeed with --json output, and parses it. */
-export async function cliJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
-  const r = await cli([...args, '--json'], env)
+export async function cliJson<T>(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { bin?: string[] } = {},
+): Promise<T> {
+  const r = await cli([...args, '--json'], env, opts)
   if (r.code !== 0) throw new Error(`clawlink ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return JSON.parse(r.stdout) as T
 }
@@ -69,11 +75,15 @@ export function spawnNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   timeout = 20_000,
-  /** a command to run it under, e.g. ['ip', 'netns', 'exec', NS]; and the subcommand (node or relay) */
-  opts: { wrap?: string[]; command?: string } = {},
+  /**
+   * a command to run it under, e.g. ['ip', 'netns', 'exec', NS]; the subcommand (node or relay); and
+   * the command that is clawlink (default: this Node running bin/clawlink.js), e.g. an installed one
+   */
+  opts: { wrap?: string[]; command?: string; bin?: string[] } = {},
 ): Promise<NodeProcess> {
   return new Promise((resolve, reject) => {
-    const full = [...(opts.wrap ?? []), process.execPath, BIN, opts.command ?? 'node', '--json', ...args]
+    const clawlink = opts.bin ?? [process.execPath, BIN]
+    const full = [...(opts.wrap ?? []), ...clawlink, opts.command ?? 'node', '--json', ...args]
     const proc = spawn(full[0]!, full.slice(1), {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
