@@ -113,10 +113,13 @@ export class GroupCommit {
       this.scheduled = false
       this.flush()
     }
-    // Idle: commit after the I/O callbacks of this turn (what arrives together commits together).
-    // Under load (the last batch held several pieces and ended moments ago): linger for a timer tick,
-    // so work that arrives while the last batch's answers go out joins this one.
-    if (this.lastBatch > 1 && performance.now() - this.lastCommitAt < BUSY_MS) setTimeout(run, 0)
+    // Commit after the I/O callbacks of this turn (what arrives together commits together). With the
+    // fsync inline, under load (the last batch held several pieces and ended moments ago) linger for a
+    // timer tick, so work that arrives while the last batch's answers go out shares its fsync. With the
+    // WAL synced off the loop no linger is needed: a commit is cheap, and every batch committed while a
+    // sync runs shares the next sync anyway.
+    const linger = this.walFd == null && this.lastBatch > 1 && performance.now() - this.lastCommitAt < BUSY_MS
+    if (linger) setTimeout(run, 0)
     else setImmediate(run)
   }
 
