@@ -43,7 +43,8 @@ export const MAX_WAKE_ID_LENGTH = 256
 export function checkWakeId(raw: string, option: string): string {
   if (raw === '' || raw.length > MAX_WAKE_ID_LENGTH)
     throw new ConfigError(`--${option} must be 1-${MAX_WAKE_ID_LENGTH} characters`)
-  // C0, DEL, C1 and the Unicode line/paragraph separators
+  // C0 (tab and newline too), DEL, C1 and the Unicode line/paragraph separators
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(raw))
     throw new ConfigError(`--${option} must not contain control characters`)
   return raw
@@ -51,7 +52,9 @@ export function checkWakeId(raw: string, option: string): string {
 
 function checkWakeTextMode(raw: string): WakeTextMode {
   if (!(WAKE_TEXT_MODES as readonly string[]).includes(raw))
-    throw new ConfigError(`--wake-text must be ${WAKE_TEXT_MODES.join(' or ')}, not ${JSON.stringify(raw.slice(0, 40))}`)
+    throw new ConfigError(
+      `--wake-text must be ${WAKE_TEXT_MODES.join(' or ')}, not ${JSON.stringify(raw.slice(0, 40))}`,
+    )
   return raw as WakeTextMode
 }
 

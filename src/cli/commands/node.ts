@@ -193,7 +193,8 @@ export const node: Command = {
     'wake-text': {
       type: 'string',
       value: 'notice|full',
-      description: "notice (default): no peer's words in the wake text; full: excerpts of the task or message",
+      description:
+        "notice (default): no peer's words in the wake text; full: excerpts of the task or message",
     },
     'wake-token': {
       type: 'string',

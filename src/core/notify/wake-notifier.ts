@@ -82,7 +82,8 @@ export class WakeNotifier {
       const batch = this.pending.splice(0)
       const extra = this.dropped
       this.dropped = 0
-      const text = wakeText(batch, this.init.agent, this.init.textMode) + (extra > 0 ? ` (+${extra} more)` : '')
+      const text =
+        wakeText(batch, this.init.agent, this.init.textMode) + (extra > 0 ? ` (+${extra} more)` : '')
       await this.send(text, batch.length + extra)
     }
   }
