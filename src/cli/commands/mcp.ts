@@ -17,7 +17,8 @@ export const mcp: Command = {
     'Desktop. Tools: discover, delegate, poll, respond, cancel, tasks, broadcast, knowledge, file_put,\n' +
     'file_get, file_list; each calls the running node picked by --as, --data-dir or CLAWLINK_AGENT (at\n' +
     'every call: the node may start later). Tool failures come back as tool errors. Waits are capped at\n' +
-    '300 s. OpenClaw: openclaw mcp add clawlink -- clawlink mcp --as NAME (config key mcp.servers.clawlink).\n' +
+    '300 s. OpenClaw keeps it under mcp.servers.clawlink: openclaw mcp set clawlink\n' +
+    '\'{"command":"clawlink","args":["mcp","--as","NAME"]}\' (Claude Desktop: mcpServers).\n' +
     'With --http it serves Streamable HTTP at http://HOST:PORT/mcp instead (HOST default 127.0.0.1),\n' +
     'prints that URL on stdout and runs until SIGINT/SIGTERM; off loopback it needs a bearer token\n' +
     '(--http-token-file or CLAWLINK_MCP_TOKEN). Diagnostics go to stderr.',
