@@ -188,7 +188,7 @@ export class FileService {
     })
     if (why != null)
       throw new ProtectedPathError(
-        `refusing to share ${path}: it is ${why}, and every mesh member could read it (file-put --force shares it anyway)`,
+        `refusing to share ${path}: it is ${why}, and every mesh member could read it (only a person can share it anyway, with the command clawlink file-put --force)`,
       )
   }
 }

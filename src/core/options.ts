@@ -8,6 +8,7 @@ import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
 import { type HostPort, isLoopback } from './loopback.js'
+import { WAKE_TEXT_MODES, type WakeTextMode } from './notify/wake-text.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
 export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'
@@ -34,6 +35,27 @@ export function checkWakeUrl(raw: string): string {
   if (url.username !== '' || url.password !== '')
     throw new ConfigError('--wake-url must not carry credentials; give --wake-token or CLAWLINK_WAKE_TOKEN')
   return url.toString()
+}
+
+/** `--wake-agent` / `--wake-session` go into the gateway's routing: short, printable, one line. */
+export const MAX_WAKE_ID_LENGTH = 256
+
+export function checkWakeId(raw: string, option: string): string {
+  if (raw === '' || raw.length > MAX_WAKE_ID_LENGTH)
+    throw new ConfigError(`--${option} must be 1-${MAX_WAKE_ID_LENGTH} characters`)
+  // C0 (tab and newline too), DEL, C1 and the Unicode line/paragraph separators
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(raw))
+    throw new ConfigError(`--${option} must not contain control characters`)
+  return raw
+}
+
+function checkWakeTextMode(raw: string): WakeTextMode {
+  if (!(WAKE_TEXT_MODES as readonly string[]).includes(raw))
+    throw new ConfigError(
+      `--wake-text must be ${WAKE_TEXT_MODES.join(' or ')}, not ${JSON.stringify(raw.slice(0, 40))}`,
+    )
+  return raw as WakeTextMode
 }
 
 export interface NodeOptions {
@@ -80,6 +102,11 @@ export interface NodeOptions {
   /** POST a wake-up here when an event of `wakeOn` arrives (the OpenClaw gateway's /hooks/wake) */
   wakeUrl?: string
   wakeToken?: string
+  /** sent as `agentId` / `sessionKey`: which agent and session of the gateway wakes */
+  wakeAgent?: string
+  wakeSession?: string
+  /** `notice`: the wake text holds no peer-written words; `full`: it carries excerpts of them */
+  wakeText: WakeTextMode
   /** run this shell command with the event as JSON on stdin */
   onEvent?: string
   wakeOn: WatchType[]
@@ -125,6 +152,9 @@ export interface NodeOptionsInput {
   fileHistory?: number
   wakeUrl?: string
   wakeToken?: string
+  wakeAgent?: string
+  wakeSession?: string
+  wakeText?: string
   onEvent?: string
   wakeOn?: WatchType[]
   json?: boolean
@@ -172,14 +202,33 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     maxFileSize: input.maxFileSize ?? MAX_FILE_SIZE,
     eagerFetchSize: input.eagerFetchSize ?? EAGER_FETCH_SIZE,
     fileHistory: input.fileHistory ?? HISTORY_LIMIT,
-    wakeUrl: input.wakeUrl != null ? checkWakeUrl(input.wakeUrl) : undefined,
-    wakeToken: input.wakeToken ?? nonEmpty(env.CLAWLINK_WAKE_TOKEN),
+    ...wakeOptions(input, env),
     onEvent: input.onEvent,
     wakeOn: input.wakeOn ?? DEFAULT_WAKE_ON,
     env,
     json: input.json ?? false,
     resetStore: input.resetStore ?? false,
     ...v1Options(input, env),
+  }
+}
+
+type WakeOptions = Pick<NodeOptions, 'wakeUrl' | 'wakeToken' | 'wakeAgent' | 'wakeSession' | 'wakeText'>
+
+/** Where and how to wake the agent; the wake-up's details mean nothing without --wake-url. */
+function wakeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv): WakeOptions {
+  if (input.wakeUrl == null) {
+    const given = (['wakeAgent', 'wakeSession', 'wakeText'] as const).find((k) => input[k] != null)
+    if (given != null) {
+      const option = `--${given.replace(/[A-Z]/, (c) => `-${c.toLowerCase()}`)}`
+      throw new ConfigError(`${option} needs --wake-url`)
+    }
+  }
+  return {
+    wakeUrl: input.wakeUrl != null ? checkWakeUrl(input.wakeUrl) : undefined,
+    wakeToken: input.wakeToken ?? nonEmpty(env.CLAWLINK_WAKE_TOKEN),
+    wakeAgent: input.wakeAgent != null ? checkWakeId(input.wakeAgent, 'wake-agent') : undefined,
+    wakeSession: input.wakeSession != null ? checkWakeId(input.wakeSession, 'wake-session') : undefined,
+    wakeText: input.wakeText != null ? checkWakeTextMode(input.wakeText) : 'notice',
   }
 }
 

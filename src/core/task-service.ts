@@ -126,7 +126,7 @@ export class TaskService {
     if (sent.length === 0 && all.length > 0) {
       throw new TaskError(
         'not_yours',
-        `task ${id} was delegated to this agent; only its delegator can cancel it (respond with --status rejected to decline)`,
+        `task ${id} was delegated to this agent; only its delegator can cancel it (to decline it, respond with status rejected)`,
       )
     }
     return this.node.tasks.cancel(oneTask(sent, id, 'delegated'), reason)
@@ -160,5 +160,5 @@ export class TaskService {
 function oneTask(rows: TaskRow[], id: string, what: string): TaskRow {
   if (rows.length === 1) return rows[0]!
   if (rows.length === 0) throw new TaskError('not_found', `no ${what} task ${id}`)
-  throw new TaskError('ambiguous', `several ${what} tasks have the id ${id}; name the other agent with --to`)
+  throw new TaskError('ambiguous', `several ${what} tasks have the id ${id}; name the other agent in to`)
 }

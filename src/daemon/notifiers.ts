@@ -10,7 +10,16 @@ export function startNotifiers(node: ClawLinkNode): void {
     []
   if (options.wakeUrl != null) {
     notifiers.push(
-      new WakeNotifier({ url: options.wakeUrl, token: options.wakeToken, types: options.wakeOn, agent, log }),
+      new WakeNotifier({
+        url: options.wakeUrl,
+        token: options.wakeToken,
+        agentId: options.wakeAgent,
+        sessionKey: options.wakeSession,
+        textMode: options.wakeText,
+        types: options.wakeOn,
+        agent,
+        log,
+      }),
     )
   }
   if (options.onEvent != null) {

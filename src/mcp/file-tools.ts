@@ -14,6 +14,13 @@ export const filePut = tool({
     'still `base` (compare-and-swap): on refusal, read the latest, merge, and write again. Every member can ' +
     "read what is put: the node's identity and mesh keys and files under its data dir or CLAWLINK_HOME are " +
     'refused (only a person, with `clawlink file-put --force`, can share those).',
+  annotations: {
+    title: 'Write a shared file',
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
   input: {
     key: z.string().min(1).max(MAX_KEY_BYTES).describe('path-like, e.g. reports/q3.md: no leading /, no ..'),
     content: z
@@ -61,6 +68,13 @@ export const fileGet = tool({
     `Returns the version's metadata, then the text: at most max_bytes (default ${DEFAULT_TEXT_BYTES}); a ` +
     'larger file is cut and says so, binary content is not returned: pass `save_to` to write the whole ' +
     'file to a local path instead.',
+  annotations: {
+    title: 'Read a shared file',
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
   input: {
     key: z.string().min(1).max(MAX_KEY_BYTES).describe('the key'),
     version: z.number().int().min(1).optional().describe('an older version kept in history'),
@@ -103,6 +117,13 @@ export const fileList = tool({
   description:
     'List the keys in the shared file map with version, size, author, time, and `conflict` when a ' +
     'concurrent write is kept in history (someone should merge).',
+  annotations: {
+    title: 'List shared files',
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   input: {
     prefix: z.string().max(MAX_KEY_BYTES).optional().describe('only keys starting with this'),
     all: z.boolean().optional().describe('include deleted keys'),

@@ -1,28 +1,15 @@
-// `clawlink mcp`: a Model Context Protocol server on stdio whose tools drive this agent's running node
-// through its control API, as the CLI commands do. stdout is the protocol channel; diagnostics go to stderr.
+// `clawlink mcp`: a Model Context Protocol server whose tools drive this agent's running node through its
+// control API, as the CLI commands do. On stdio (here) stdout is the protocol channel and diagnostics go
+// to stderr; `--http` serves the same tools over Streamable HTTP (http.ts).
 import type { Readable, Writable } from 'node:stream'
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { connectTo } from '../client/connect.js'
-import type { NodeSelection } from '../client/select-node.js'
-import { VERSION } from '../version.js'
-import { keepAlive } from './keep-alive.js'
-import { MAX_WAIT_SECONDS, TOOLS, type Tool, type ToolContext } from './tools.js'
+import { createToolServer, errorText, type ToolTarget } from './server.js'
+import { MAX_WAIT_SECONDS, TOOLS } from './tools.js'
 
+export { type McpHttpOptions, type RunningMcpHttpServer, startMcpHttpServer } from './http.js'
 export { MAX_WAIT_SECONDS, TOOLS }
 
-const INSTRUCTIONS =
-  'These tools connect you to a ClawLink mesh: a private peer-to-peer network of AI agents. Use ' +
-  '`discover` to see who is there, `delegate` to hand work to another agent and `poll` to receive work ' +
-  'and results; when `poll` returns a `task` event, do the task and answer it with `respond` (same id). ' +
-  '`broadcast`/`knowledge` share findings with everyone; `file_put`/`file_get`/`file_list` use a file ' +
-  `map every agent shares. Waits (\`wait_seconds\`) are capped at ${MAX_WAIT_SECONDS} seconds.`
-
-export interface McpServerOptions {
-  /** which running node the tools use (as `--as`/`--data-dir`/CLAWLINK_AGENT pick it) */
-  node: NodeSelection
-  env: NodeJS.ProcessEnv
+export interface McpServerOptions extends ToolTarget {
   stdin?: Readable
   stdout?: Writable
 }
@@ -33,39 +20,9 @@ export interface RunningMcpServer {
   close(): Promise<void>
 }
 
-function errorText(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
-  return message !== '' ? message : 'the call failed'
-}
-
-function register(server: McpServer, tool: Tool, opts: McpServerOptions): void {
-  server.registerTool(
-    tool.name,
-    { description: tool.description, inputSchema: tool.input },
-    async (args, extra): Promise<CallToolResult> => {
-      const ctx: ToolContext = {
-        api: () => connectTo(opts.node, opts.env),
-        signal: extra.signal,
-        keepAlive: (seconds) =>
-          keepAlive(extra._meta?.progressToken, seconds, (params) =>
-            extra.sendNotification({ method: 'notifications/progress', params }),
-          ),
-      }
-      try {
-        const reply = await tool.run(args, ctx)
-        return { content: reply.text.map((text) => ({ type: 'text', text })) }
-      } catch (err) {
-        // a tool error the model can read and act on; the server carries on
-        return { content: [{ type: 'text', text: errorText(err) }], isError: true }
-      }
-    },
-  )
-}
-
 /** Serves the ClawLink tools on stdio until the client closes stdin. */
 export async function startMcpServer(opts: McpServerOptions): Promise<RunningMcpServer> {
-  const server = new McpServer({ name: 'clawlink', version: VERSION }, { instructions: INSTRUCTIONS })
-  for (const tool of TOOLS) register(server, tool, opts)
+  const server = createToolServer(opts)
   const stdin = opts.stdin ?? process.stdin
   const stdout = opts.stdout ?? process.stdout
   const transport = new StdioServerTransport(stdin, stdout)

@@ -26,9 +26,27 @@ export interface ToolReply {
   text: string[]
 }
 
+/**
+ * MCP tool annotations: hints a client uses to decide whether a call needs the user's approval. Each is
+ * stated for every tool, never left to the protocol's defaults (which assume the worst).
+ */
+export interface Hints {
+  /** a short name for people */
+  title: string
+  /** changes nothing, here or in the mesh */
+  readOnlyHint: boolean
+  /** may replace or withdraw something (false: only adds) */
+  destructiveHint: boolean
+  /** the same call again has no further effect */
+  idempotentHint: boolean
+  /** reaches other agents of the mesh, not just this node */
+  openWorldHint: boolean
+}
+
 export interface Tool {
   name: string
   description: string
+  annotations: Hints
   input: z.ZodObject
   run(args: unknown, ctx: ToolContext): Promise<ToolReply>
 }
@@ -37,12 +55,14 @@ export interface Tool {
 export function tool<S extends z.ZodRawShape>(def: {
   name: string
   description: string
+  annotations: Hints
   input: S
   run(args: z.infer<z.ZodObject<S>>, ctx: ToolContext): Promise<ToolReply>
 }): Tool {
   return {
     name: def.name,
     description: def.description,
+    annotations: def.annotations,
     // strict: a misspelt argument is an error the model can fix, not a value silently dropped
     input: z.strictObject(def.input),
     run: (args, ctx) => def.run(args as z.infer<z.ZodObject<S>>, ctx),

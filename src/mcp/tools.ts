@@ -18,6 +18,7 @@ import {
 } from '../client/requests.js'
 import {
   MAX_CONTENT_SIZE,
+  MAX_CONTEXT_DEPTH,
   MAX_ID_LENGTH,
   MAX_REASON_LENGTH,
   MAX_TAG_LENGTH,
@@ -52,11 +53,33 @@ export {
   type ToolReply,
 }
 
+/**
+ * Any JSON value, the type spelt out at the top (no $ref: some clients reject recursive schemas); what
+ * nests inside arrays and objects is JSON by construction, and the node checks the depth.
+ */
+function jsonValue() {
+  return z.union([
+    z.record(z.string(), z.unknown()),
+    z.array(z.unknown()),
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+  ])
+}
+
 const discover = tool({
   name: 'discover',
   description:
     'List the other agents in the ClawLink mesh: name, PeerId, capabilities (caps), description, load and ' +
     'status. Use it to find who can do a job before delegating; `cap` keeps only agents with that capability.',
+  annotations: {
+    title: 'Discover agents',
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
   input: {
     cap: short('only agents with this capability').optional(),
     all: z.boolean().optional().describe('also list stale and offline agents (default: online only)'),
@@ -72,6 +95,13 @@ const delegate = tool({
     'With `wait_seconds` it returns as soon as the task is final (completed, failed, canceled, rejected, ' +
     'expired) with its `result`, or when the wait ends with the task still open: then check it later with ' +
     '`tasks` or `poll`.',
+  annotations: {
+    title: 'Delegate a task',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
   input: {
     id: z
       .string()
@@ -81,7 +111,11 @@ const delegate = tool({
     to: short('the agent: name, PeerId or PeerId prefix (give this or cap)').optional(),
     cap: short('any online agent with this capability (give this or to)').optional(),
     task: z.string().min(1).max(MAX_TASK_SIZE).describe('what to do, in words the other agent can act on'),
-    context: z.unknown().optional().describe('extra data for the task: any JSON value'),
+    context: jsonValue()
+      .optional()
+      .describe(
+        `extra data for the task, handed to the other agent as is: any JSON value (an object, an array, a string, a number, true/false or null) nested at most ${MAX_CONTEXT_DEPTH} levels`,
+      ),
     priority: z
       .enum(PRIORITIES as [Priority, ...Priority[]])
       .optional()
@@ -126,6 +160,13 @@ const poll = tool({
     'do it, then call `respond` with its `id`), `task_update` (a task you delegated changed state or has a ' +
     'result), `broadcast` and `file_updated`. Events are marked seen unless `peek`. With `wait_seconds` it ' +
     'returns the moment an event arrives, or an empty list when the wait ends.',
+  annotations: {
+    title: 'Poll for events',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   input: {
     wait_seconds: waitSeconds('wait this long for an event when none is pending'),
     peek: z.boolean().optional().describe('leave the events unseen'),
@@ -148,6 +189,13 @@ const respond = tool({
     'Answer a task another agent gave you (its `id` from `poll`). `status` completed (default) or failed ' +
     'ends the task; rejected declines it; working reports progress and may be sent several times. The ' +
     'result reaches the delegator durably.',
+  annotations: {
+    title: 'Respond to a task',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
   input: {
     id: z.string().min(1).max(MAX_ID_LENGTH).describe('the task id'),
     result: z.string().max(MAX_TASK_SIZE).describe('the answer, or the progress report, or why it failed'),
@@ -169,6 +217,13 @@ const cancel = tool({
   description:
     'Withdraw a task you delegated that is no longer needed. It becomes canceled at once; the assignee ' +
     'is told.',
+  annotations: {
+    title: 'Cancel a delegated task',
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: true,
+  },
   input: {
     id: z.string().min(1).max(MAX_ID_LENGTH).describe('the task id'),
     reason: z.string().max(MAX_REASON_LENGTH).optional().describe('why, for the assignee'),
@@ -182,6 +237,13 @@ const tasks = tool({
   description:
     'List tasks this agent sent (direction sent) and received (direction received), newest first, with ' +
     'their state and result. Use it to check on delegated work or to find a task by `id`.',
+  annotations: {
+    title: 'List tasks',
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   input: {
     open: z.boolean().optional().describe('only tasks not yet final (submitted, delivered, working)'),
     id: z.string().min(1).max(MAX_ID_LENGTH).optional().describe('only the task with this id'),
@@ -194,6 +256,13 @@ const broadcast = tool({
   description:
     'Tell every agent in the mesh something worth knowing (a finding, a decision, a warning), signed as ' +
     'you. Agents that are away get it when they reconnect; others read it with `knowledge`.',
+  annotations: {
+    title: 'Broadcast to the mesh',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
   input: {
     content: z.string().min(1).max(MAX_CONTENT_SIZE).describe('what to say'),
     topic: z.string().min(1).max(MAX_TOPIC_LENGTH).optional().describe('a-z 0-9 . _ - (default general)'),
@@ -214,6 +283,13 @@ const knowledge = tool({
   description:
     'Read the broadcasts this agent holds, newest first: what other agents have shared. Filter by ' +
     'topic, tag, author or age.',
+  annotations: {
+    title: 'Read broadcasts',
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   input: {
     topic: z.string().min(1).max(MAX_TOPIC_LENGTH).optional().describe('only this topic'),
     tag: z.string().min(1).max(MAX_TAG_LENGTH).optional().describe('only broadcasts with this tag'),

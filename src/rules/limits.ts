@@ -8,6 +8,12 @@ export const MAX_TASK_SIZE = 1024 * 1024
 export const MAX_ID_LENGTH = 128
 /** bytes of a cancel or refusal reason */
 export const MAX_REASON_LENGTH = 1024
+/**
+ * Deepest nesting of arrays and objects a task context may have. JSON.parse takes any depth, but
+ * JSON.stringify recurses: a context nested a few thousand levels deep would be stored and then break
+ * every answer that carries it (task lists, poll) with a stack overflow.
+ */
+export const MAX_CONTEXT_DEPTH = 128
 /** the longest time to live a task may ask for */
 export const MAX_TTL = 30 * 24 * 3600 * 1000
 

@@ -91,6 +91,14 @@ describe('clawlink mcp', () => {
       expect(t.description?.length, t.name).toBeGreaterThan(60)
       expect(t.inputSchema.type).toBe('object')
       expect(t.inputSchema.additionalProperties, t.name).toBe(false)
+      // every hint stated, over stdio as over HTTP (test/e2e/mcp-http.test.ts checks the values)
+      expect(Object.keys(t.annotations ?? {}).sort(), t.name).toEqual([
+        'destructiveHint',
+        'idempotentHint',
+        'openWorldHint',
+        'readOnlyHint',
+        'title',
+      ])
     }
     const schema = (name: string) => tools.find((t) => t.name === name)!.inputSchema
     expect(schema('delegate').required).toEqual(['task'])
@@ -192,6 +200,11 @@ describe('clawlink mcp', () => {
     // bob answers; alice's poll(wait) gets the result
     const done = await b.json<TaskJson>('respond', { id: sent.id, result: 'three errors, all timeouts' })
     expect(done).toMatchObject({ id: sent.id, state: 'completed', direction: 'received' })
+    // errors speak the tools' argument names, not the CLI's flags
+    const notYours = await b.call('cancel', { id: sent.id })
+    expect(notYours.isError).toBe(true)
+    expect(notYours.text[0]).toContain('respond with status rejected')
+    expect(notYours.text[0]).not.toContain('--')
     const update = await eventually(async () => {
       const events = await a.json<EventJson[]>('poll', { wait_seconds: 10 })
       return events.find((e) => e.type === 'task_update' && e.id === sent.id && e.state === 'completed')
@@ -308,6 +321,8 @@ describe('clawlink mcp', () => {
     // compare-and-swap refused, then an update seen by bob
     const stale = await b.call('file_put', { key: 'notes/plan.md', content: 'mine', base: 0 })
     expect(stale.isError).toBe(true)
+    expect(stale.text[0]).toContain('write again with base 1')
+    expect(stale.text[0]).not.toContain('--')
     await b.json<FileJson>('file_put', { key: 'notes/plan.md', content: '# Plan v2\n', base: 1 })
     await eventually(async () => {
       const r = await a.call('file_get', { key: 'notes/plan.md' })

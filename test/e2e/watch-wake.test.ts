@@ -56,7 +56,7 @@ function startWatch(agent: Agent, args: string[] = []) {
 interface WakeRequest {
   path: string
   auth?: string
-  body: { text: string; mode: string }
+  body: { text: string; mode: string; agentId?: string; sessionKey?: string }
 }
 
 /** A stand-in for the OpenClaw gateway's POST /hooks/wake; `failFirst` answers 503 that many times. */
@@ -210,6 +210,10 @@ describe('watch, wake-ups and --on-event', () => {
       gw.url,
       '--wake-token',
       'bob-token',
+      '--wake-agent',
+      'bob-agent',
+      '--wake-session',
+      'hook:clawlink:bob',
       '--on-event',
       `cat >> '${hookFile}'`,
     ])
@@ -222,10 +226,13 @@ describe('watch, wake-ups and --on-event', () => {
     // the first attempt got a 503: the retry is what arrives
     const wakeBob = await eventually(async () => gw.requests.find((r) => r.auth === 'Bearer bob-token'))
     expect(wakeBob.path).toBe('/hooks/wake')
-    expect(wakeBob.body.mode).toBe('now')
-    expect(wakeBob.body.text).toContain(sent.id)
-    expect(wakeBob.body.text).toContain('summarise the logs')
-    expect(wakeBob.body.text).toContain('clawlink poll --as bob')
+    // a notice the node wrote, routed to bob's agent and session; alice's words stay out of bob's prompt
+    expect(wakeBob.body).toEqual({
+      text: `ClawLink (bob): new task ${sent.id} from alice (normal). Read with: clawlink poll --as bob --json`,
+      mode: 'now',
+      agentId: 'bob-agent',
+      sessionKey: 'hook:clawlink:bob',
+    })
     const hooked = await eventually(async () => {
       const text = readFileSync(hookFile, 'utf8').trim()
       return text === '' ? undefined : (JSON.parse(text.split('\n')[0]!) as EventJson)
@@ -239,6 +246,7 @@ describe('watch, wake-ups and --on-event', () => {
     )
     expect(wakeAlice.body.text).toContain(sent.id)
     expect(wakeAlice.body.text).toContain('clawlink poll --as alice')
+    expect(Object.keys(wakeAlice.body)).toEqual(['text', 'mode'])
   })
 
   it('a gateway that is down is logged and never holds up delivery', async () => {
@@ -270,5 +278,35 @@ describe('watch, wake-ups and --on-event', () => {
     const on = await cli(['node', '--name', 'alice', '--wake-on', 'task,nope'], alice.env)
     expect(on.code).toBe(2)
     expect(on.stderr).toContain('unknown event type "nope"')
+    const url = ['--wake-url', 'http://127.0.0.1:9/hooks/wake']
+    const bad: Array<[string[], string]> = [
+      [[...url, '--wake-agent', 'a\nb'], '--wake-agent must not contain control characters'],
+      [[...url, '--wake-session', 'x'.repeat(257)], '--wake-session must be 1-256 characters'],
+      [[...url, '--wake-session', ''], '--wake-session'],
+      [[...url, '--wake-text', 'everything'], '--wake-text must be notice or full'],
+      [['--wake-agent', 'main'], '--wake-agent needs --wake-url'],
+    ]
+    for (const [args, message] of bad) {
+      const r = await cli(['node', '--name', 'alice', '--no-mdns', ...args], alice.env)
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toContain(message)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+
+  it('--wake-text full puts the task text in the wake-up, by choice', async () => {
+    const gw = await fakeGateway()
+    servers.push(gw.server)
+    const agent = agentMesh(homes)
+    const alice = agent('alice')
+    const bob = agent('bob')
+    await start(alice)
+    await start(bob, ['--wake-url', gw.url, '--wake-text', 'full', '--wake-agent', 'main'])
+    await seesAll(alice.env, ['bob'])
+    const sent = await cliJson<TaskJson>(['delegate', '--to', 'bob', '--task', 'count the sheep'], alice.env)
+    const wake = await eventually(async () => gw.requests[0])
+    expect(wake.body.agentId).toBe('main')
+    expect(wake.body.sessionKey).toBeUndefined()
+    expect(wake.body.text).toContain(`new task ${sent.id} from alice (normal): "count the sheep"`)
   })
 })

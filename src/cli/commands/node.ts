@@ -22,7 +22,8 @@ export const node: Command = {
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
     '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token-file FILE | --open]\n' +
-    '              [--wake-url [URL]] [--wake-token-file FILE] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
+    '              [--wake-url [URL]] [--wake-token-file FILE] [--wake-agent ID] [--wake-session KEY]\n' +
+    '              [--wake-text notice|full] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
     'Runs until SIGINT/SIGTERM, then tells its peers it is leaving. The data dir (default\n' +
     '$CLAWLINK_HOME/agents/NAME, CLAWLINK_HOME defaulting to ~/.clawlink) holds the identity, the store and\n' +
@@ -183,6 +184,18 @@ export const node: Command = {
       implicitMatch: /^[a-z][a-z0-9+.-]*:/i,
       description: `POST {"text","mode":"now"} here when work arrives (alone: the OpenClaw gateway, ${OPENCLAW_WAKE_URL})`,
     },
+    'wake-agent': {
+      type: 'string',
+      value: 'ID',
+      description: 'the gateway agent to wake, sent as agentId (OpenClaw: several agents, one gateway)',
+    },
+    'wake-session': { type: 'string', value: 'KEY', description: 'the session to wake, sent as sessionKey' },
+    'wake-text': {
+      type: 'string',
+      value: 'notice|full',
+      description:
+        "notice (default): no peer's words in the wake text; full: excerpts of the task or message",
+    },
     'wake-token': {
       type: 'string',
       value: 'TOKEN',
@@ -323,6 +336,9 @@ export const node: Command = {
         fileHistory: num(ctx, 'file-history'),
         wakeUrl,
         wakeToken,
+        wakeAgent: str(ctx, 'wake-agent'),
+        wakeSession: str(ctx, 'wake-session'),
+        wakeText: str(ctx, 'wake-text'),
         onEvent: nonBlank(str(ctx, 'on-event'), '--on-event'),
         wakeOn: wakeOn(str(ctx, 'wake-on')),
         json: flag(ctx, 'json'),

@@ -200,7 +200,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       const by = current != null ? ` (by ${current.winner.author.slice(0, 16)})` : ''
       throw new FileError(
         'conflict',
-        `${key} is at version ${at}${by}, not ${base}: get it, merge, and write again with --base ${at}`,
+        `${key} is at version ${at}${by}, not ${base}: get it, merge, and write again with base ${at}`,
       )
     }
     return current

@@ -1,4 +1,6 @@
 // Checks on task messages from peers and on task input from the agent, before anything is stored.
+
+import { MAX_CONTEXT_DEPTH } from '../../rules/limits.js'
 import { MAX_ID_LENGTH, MAX_REASON_LENGTH } from './constants.js'
 import { InvalidTaskMessageError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
@@ -25,12 +27,7 @@ export function isJson(text: string): boolean {
   }
 }
 
-/**
- * Deepest nesting of arrays and objects a context may have. JSON.parse takes any depth, but
- * JSON.stringify recurses: a context nested a few thousand levels deep would be stored and then break
- * every answer that carries it (task lists, poll) with a stack overflow.
- */
-export const MAX_CONTEXT_DEPTH = 128
+export { MAX_CONTEXT_DEPTH }
 
 /** How deeply arrays and objects nest in `text`, which must be valid JSON (0 for a scalar). */
 function jsonDepth(text: string): number {
