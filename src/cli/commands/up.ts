@@ -70,7 +70,8 @@ export const up: Command = {
     if (flag(ctx, 'log-json')) args.push('--json')
     if (str(ctx, 'name') == null) args.unshift(`--name=${name}`)
     const result = await startDetached({ dataDir, logFile, args, env: ctx.env, timeoutMs })
-    if (result.kind === 'started') return report(ctx, result.status, false, logFile)
+    // `earlier`: a node an earlier `up` spawned was still starting; this one waited for it
+    if (result.kind === 'started') return report(ctx, result.status, result.earlier === true, logFile)
     if (result.kind === 'timeout') {
       throw new CliError(
         `the node ${name} (pid ${result.pid}) did not answer within ${str(ctx, 'timeout') ?? DEFAULT_TIMEOUT}; ` +

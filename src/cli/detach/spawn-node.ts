@@ -2,18 +2,22 @@
 // until it answers on its control socket, exits, or the wait runs out. Spawns the binary rather than
 // importing the daemon: `up` must stay free of libp2p.
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StatusJson } from '../../api/types.js'
 import { LOG_FILE_ENV, logMax, rotateIfLarge } from '../../home/node-log.js'
-import { readControlInfo, sleep, statusOf } from './local-node.js'
+import { processGone, readControlInfo, sleep, statusOf } from './local-node.js'
 
 export const BIN = fileURLToPath(new URL('../../../bin/clawlink.js', import.meta.url))
 /** How much of the log a failed start is explained from. */
 const REASON_BYTES = 64 * 1024
 
+/** The pid of the node the last `up` spawned, so a second `up` waits for it rather than racing it. */
+const STARTING_FILE = 'node.starting'
+
 export type StartResult =
-  | { kind: 'started'; pid: number; status: StatusJson }
+  | { kind: 'started'; pid: number; status: StatusJson; earlier?: boolean }
   | { kind: 'exited'; pid?: number; code: number | null; signal: string | null; reason: string }
   | { kind: 'timeout'; pid: number }
 
@@ -66,7 +70,22 @@ export interface SpawnOptions {
   timeoutMs: number
 }
 
+/** A node an earlier `up` spawned that is still alive (it may still be starting), if any. */
+function earlierStart(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, STARTING_FILE), 'utf8'))
+    if (!Number.isInteger(pid) || pid <= 0 || processGone(pid)) return undefined
+    // a pid reused by some other program is not ours to wait for
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    return cmdline.includes(BIN) && cmdline.includes('node') ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function startDetached(o: SpawnOptions): Promise<StartResult> {
+  const earlier = earlierStart(o.dataDir)
+  if (earlier != null) return waitFor(o, earlier, sizeOf(o.logFile), () => undefined, true)
   rotateIfLarge(o.logFile, logMax(o.env))
   const offset = sizeOf(o.logFile)
   const fd = openSync(o.logFile, 'a', 0o600)
@@ -91,12 +110,26 @@ export async function startDetached(o: SpawnOptions): Promise<StartResult> {
   } finally {
     closeSync(fd)
   }
+  if (spawnError != null || pid == null) {
+    const why = spawnError?.message ?? 'no pid'
+    return { kind: 'exited', code: null, signal: null, reason: `could not run ${process.execPath}: ${why}` }
+  }
+  writeFileSync(join(o.dataDir, STARTING_FILE), String(pid), { mode: 0o600 })
+  return waitFor(o, pid, offset, () => exit, false)
+}
+
+/** Waits until node `pid` answers on its control socket, exits, or the wait runs out. */
+async function waitFor(
+  o: SpawnOptions,
+  pid: number,
+  offset: number,
+  exited: () => { code: number | null; signal: string | null } | undefined,
+  earlier: boolean,
+): Promise<StartResult> {
   const deadline = Date.now() + o.timeoutMs
   for (;;) {
-    if (spawnError != null || pid == null) {
-      const why = spawnError?.message ?? 'no pid'
-      return { kind: 'exited', code: null, signal: null, reason: `could not run ${process.execPath}: ${why}` }
-    }
+    // our own child reports how it ended; one an earlier `up` spawned is only seen to be gone
+    const exit = exited() ?? (earlier && processGone(pid) ? { code: null, signal: null } : undefined)
     if (exit != null) {
       return { kind: 'exited', pid, ...exit, reason: reasonFromLog(logSince(o.logFile, offset)) }
     }
@@ -104,7 +137,7 @@ export async function startDetached(o: SpawnOptions): Promise<StartResult> {
     const info = readControlInfo(o.dataDir, o.env)
     if (info?.pid === pid) {
       const status = await statusOf(info)
-      if (status != null) return { kind: 'started', pid, status }
+      if (status != null) return { kind: 'started', pid, status, earlier }
     }
     if (Date.now() >= deadline) return { kind: 'timeout', pid }
     await sleep(100)
