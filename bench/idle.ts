@@ -33,6 +33,8 @@ const WINDOW = intFromEnv('BENCH_IDLE_WINDOW', 30_000, 1_000, 300_000)
 /** quiet time after both pairs are connected: start-up announcements, first sync passes, gossipsub rounds */
 const SETTLE = intFromEnv('BENCH_IDLE_SETTLE', 10_000, 0, 120_000)
 const SAMPLE_EVERY = 1_000
+/** pairs of nodes per build: one pair's RSS varies by a few MiB from run to run */
+const PAIRS = intFromEnv('BENCH_IDLE_PAIRS', 2, 1, 10)
 
 /** The baseline's bin/clawlink.js, built on first use; undefined (with the reason printed) if it cannot be. */
 export function baselineBin(): string | undefined {
@@ -125,7 +127,7 @@ async function measure(procs: Array<{ name: string; pid: number }>): Promise<Mea
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 
-function perBuild(rows: Measured[], prefix: string): Omit<Measured, 'process'> {
+function meanOf(rows: Measured[], prefix: string): Omit<Measured, 'process'> {
   const mine = rows.filter((r) => r.process.startsWith(prefix))
   return {
     cpuPercent: mean(mine.map((r) => r.cpuPercent)),
@@ -137,76 +139,95 @@ function perBuild(rows: Measured[], prefix: string): Omit<Measured, 'process'> {
 }
 
 const FIELDS = ['rss', 'anon', 'pss', 'uss', 'cpuPercent'] as const
+export type Figures = Omit<Measured, 'process'>
 
-export async function runIdleBench(): Promise<void> {
-  const base = baselineBin()
-  const pairs: Array<{ nodes: BenchNode[]; cleanup(): void }> = []
+/**
+ * Runs `pairs` pairs of every build and a bare Node process at once, then measures them all in one window:
+ * the mean figures of each build's nodes, and of the bare process under the label 'bare'.
+ */
+export async function measureBuilds(
+  builds: Array<{ label: string; bin: string | undefined }>,
+  pairs: number,
+): Promise<{ perBuild: Map<string, Figures>; rows: Measured[] }> {
+  const running: Array<{ label: string; nodes: BenchNode[]; cleanup(): void }> = []
   let bare: ChildProcess | undefined
-  const stopAll = async () => {
-    bare?.kill('SIGKILL')
-    await Promise.all(pairs.flatMap((p) => p.nodes.map((n) => n.stop())))
-    for (const p of pairs) p.cleanup()
-  }
   const onSignal = () => {
     bare?.kill('SIGKILL')
-    for (const p of pairs) for (const n of p.nodes) n.proc.kill('SIGKILL')
+    for (const p of running) for (const n of p.nodes) n.proc.kill('SIGKILL')
     process.exit(130)
   }
   process.once('SIGINT', onSignal)
   try {
-    pairs.push(await pair('now', undefined))
-    if (base != null) pairs.push(await pair('base', base))
+    for (let i = 0; i < pairs; i++) {
+      for (const b of builds) running.push({ label: b.label, ...(await pair(`${b.label}${i}`, b.bin)) })
+    }
     bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' })
     await new Promise((r) => setTimeout(r, SETTLE))
     const procs = [
-      ...pairs.flatMap((p) => p.nodes.map((n) => ({ name: n.events[0]!.name as string, pid: n.proc.pid! }))),
-      { name: 'bare', pid: bare.pid! },
+      ...running.flatMap((p) =>
+        p.nodes.map((n) => ({ name: `${p.label}:${n.events[0]!.name}`, pid: n.proc.pid! })),
+      ),
+      { name: 'bare:', pid: bare.pid! },
     ]
     const rows = await measure(procs)
-    const now = perBuild(rows, 'now-')
-    const baseline = base != null ? perBuild(rows, 'base-') : undefined
-    const floor = perBuild(rows, 'bare')
-    const fmt = (label: string, m: Omit<Measured, 'process'>) => ({
-      process: label,
-      'RSS MiB': round(m.rss),
-      'anon MiB': round(m.anon),
-      'PSS MiB': round(m.pss),
-      'USS MiB': round(m.uss),
-      'CPU % of one core': round(m.cpuPercent, 2),
-    })
-    const ratio = (label: string, a: Omit<Measured, 'process'>, b: Omit<Measured, 'process'>) => ({
-      process: label,
-      'RSS MiB': round(a.rss / b.rss, 2),
-      'anon MiB': round(a.anon / b.anon, 2),
-      'PSS MiB': round(a.pss / b.pss, 2),
-      'USS MiB': round(a.uss / b.uss, 2),
-      'CPU % of one core': round(a.cpuPercent / b.cpuPercent, 2),
-    })
-    const table = [
-      fmt('this build (mean of 2 nodes)', now),
-      ...(baseline != null ? [fmt(`${BASELINE_COMMIT} (mean of 2 nodes)`, baseline)] : []),
-      fmt("bare `node -e 'setInterval(()=>{},1e9)'`", floor),
-      ...(baseline != null ? [ratio(`ratio this / ${BASELINE_COMMIT}`, now, baseline)] : []),
-    ]
-    printTable(`Idle node, ${WINDOW / 1000} s window, ${SETTLE / 1000} s after both pairs connected`, table)
-    if (base == null) console.log('  baseline not built: compare with issue 13 (RSS 89 MiB, anon 33 MiB)')
-    const path = saveResult('idle', {
-      settings: {
-        windowMs: WINDOW,
-        settleMs: SETTLE,
-        sampleEveryMs: SAMPLE_EVERY,
-        baseline: BASELINE_COMMIT,
-      },
-      processes: rows.map((r) =>
-        Object.fromEntries([['process', r.process], ...FIELDS.map((f) => [f, round(r[f], 2)])]),
-      ),
-      summary: table,
-    })
-    console.log(`\nwrote ${path}`)
+    const perBuild = new Map<string, Figures>()
+    for (const label of [...builds.map((b) => b.label), 'bare'])
+      perBuild.set(label, meanOf(rows, `${label}:`))
+    return { perBuild, rows }
   } finally {
     process.off('SIGINT', onSignal)
-    await stopAll()
+    bare?.kill('SIGKILL')
+    await Promise.all(running.flatMap((p) => p.nodes.map((n) => n.stop())))
+    for (const p of running) p.cleanup()
   }
+}
+
+export async function runIdleBench(): Promise<void> {
+  const base = baselineBin()
+  const builds = [{ label: 'now', bin: undefined }, ...(base != null ? [{ label: 'base', bin: base }] : [])]
+  const { perBuild, rows } = await measureBuilds(builds, PAIRS)
+  const now = perBuild.get('now')!
+  const baseline = perBuild.get('base')
+  const floor = perBuild.get('bare')!
+  const fmt = (label: string, m: Figures) => ({
+    process: label,
+    'RSS MiB': round(m.rss),
+    'anon MiB': round(m.anon),
+    'PSS MiB': round(m.pss),
+    'USS MiB': round(m.uss),
+    'CPU % of one core': round(m.cpuPercent, 2),
+  })
+  const ratio = (label: string, a: Figures, b: Figures) => ({
+    process: label,
+    'RSS MiB': round(a.rss / b.rss, 2),
+    'anon MiB': round(a.anon / b.anon, 2),
+    'PSS MiB': round(a.pss / b.pss, 2),
+    'USS MiB': round(a.uss / b.uss, 2),
+    'CPU % of one core': round(a.cpuPercent / b.cpuPercent, 2),
+  })
+  const nodes = `mean of ${PAIRS * 2} nodes`
+  const table = [
+    fmt(`this build (${nodes})`, now),
+    ...(baseline != null ? [fmt(`${BASELINE_COMMIT} (${nodes})`, baseline)] : []),
+    fmt("bare `node -e 'setInterval(()=>{},1e9)'`", floor),
+    ...(baseline != null ? [ratio(`ratio this / ${BASELINE_COMMIT}`, now, baseline)] : []),
+  ]
+  printTable(`Idle node, ${WINDOW / 1000} s window, ${SETTLE / 1000} s after every pair connected`, table)
+  if (base == null) console.log('  baseline not built: compare with issue 13 (RSS 89 MiB, anon 33 MiB)')
+  const path = saveResult('idle', {
+    settings: {
+      windowMs: WINDOW,
+      settleMs: SETTLE,
+      sampleEveryMs: SAMPLE_EVERY,
+      pairs: PAIRS,
+      baseline: BASELINE_COMMIT,
+    },
+    processes: rows.map((r) =>
+      Object.fromEntries([['process', r.process], ...FIELDS.map((f) => [f, round(r[f], 2)])]),
+    ),
+    summary: table,
+  })
+  console.log(`\nwrote ${path}`)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runIdleBench()
