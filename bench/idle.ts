@@ -34,7 +34,7 @@ const WINDOW = intFromEnv('BENCH_IDLE_WINDOW', 30_000, 1_000, 300_000)
 const SETTLE = intFromEnv('BENCH_IDLE_SETTLE', 10_000, 0, 120_000)
 const SAMPLE_EVERY = 1_000
 /** pairs of nodes per build: one pair's RSS varies by a few MiB from run to run */
-const PAIRS = intFromEnv('BENCH_IDLE_PAIRS', 2, 1, 10)
+const PAIRS = intFromEnv('BENCH_IDLE_PAIRS', 3, 1, 10)
 
 /** The baseline's bin/clawlink.js, built on first use; undefined (with the reason printed) if it cannot be. */
 export function baselineBin(): string | undefined {
