@@ -87,14 +87,14 @@ export function spawnNode(
   env: NodeJS.ProcessEnv,
   dataDir?: string,
   /** run under a command (e.g. ip netns exec NS) and as another subcommand (relay) */
-  opts: { wrap?: string[]; command?: string; startTimeout?: number } = {},
+  opts: { wrap?: string[]; command?: string; startTimeout?: number; bin?: string } = {},
 ): Promise<BenchNode> {
   const spawnedAt = Date.now()
   const dirArgs = dataDir != null ? ['--data-dir', dataDir] : []
   const full = [
     ...(opts.wrap ?? []),
     process.execPath,
-    BIN,
+    opts.bin ?? BIN,
     opts.command ?? 'node',
     '--json',
     ...dirArgs,
@@ -185,14 +185,18 @@ export function rssMiB(pid: number): number {
  * Memory of a process in MiB (Linux): RSS counts every page it maps, including the node executable's
  * code that all node processes share; PSS divides shared pages among their users; USS is private only.
  */
-export function memoryMiB(pid: number): { rss: number; pss: number; uss: number } {
+export function memoryMiB(pid: number): { rss: number; pss: number; uss: number; anon: number } {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
   const kb = (field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN)
+  // RssAnon: the process's own heap and stacks, none of it shared with other node processes
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const anonKb = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
   return {
     rss: kb('Rss') / 1024,
     pss: kb('Pss') / 1024,
     uss: (kb('Private_Clean') + kb('Private_Dirty')) / 1024,
+    anon: anonKb / 1024,
   }
 }
 

@@ -2,6 +2,7 @@
 import { runCliBench } from './cli.ts'
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
+import { runIdleBench } from './idle.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runRelayBench } from './relay.ts'
 import { runScaleBench } from './scale.ts'
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   sync: runSyncBench,
   relay: runRelayBench,
   scale: runScaleBench,
+  idle: runIdleBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue

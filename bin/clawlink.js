@@ -9,6 +9,12 @@ if (major < 22 || (major === 22 && minor < 13)) {
 // of semi-spaces), which an idle node never needs. These flags only take effect at process start, so the
 // `node` and `relay` commands replace this process (same pid, stdio and signals) with one that has them.
 const DAEMON_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
+// glibc's malloc gives each thread that contends for it an arena of its own (up to 8 per core), and
+// each keeps memory freed into it: two are plenty for a daemon whose helper threads (libuv's pool,
+// V8's) allocate little, and save 2-3 MiB of an idle node's RSS (docs/benchmarks.md, issue 13).
+// A value the user set wins; ours is removed again below, so commands the node runs never see it.
+const ARENAS = 'MALLOC_ARENA_MAX'
+const OURS = 'CLAWLINK_MALLOC_ARENA_MAX'
 const command = process.argv[2]
 if (
   (command === 'node' || command === 'relay') &&
@@ -16,15 +22,18 @@ if (
   !DAEMON_FLAGS.every((f) => process.execArgv.includes(f))
 ) {
   try {
-    process.execve(process.execPath, [
+    process.execve(
       process.execPath,
-      ...DAEMON_FLAGS,
-      ...process.execArgv,
-      ...process.argv.slice(1),
-    ])
+      [process.execPath, ...DAEMON_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
+      process.env[ARENAS] == null ? { ...process.env, [ARENAS]: '2', [OURS]: '1' } : process.env,
+    )
   } catch {
-    // not allowed here: run with V8's defaults
+    // not allowed here: run with V8's and glibc's defaults
   }
+}
+if (process.env[OURS] === '1') {
+  delete process.env[ARENAS]
+  delete process.env[OURS]
 }
 const { run } = await import('../dist/cli/main.js')
 

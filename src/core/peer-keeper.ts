@@ -98,6 +98,8 @@ export class PeerKeeper {
       const id = evt.detail.toString()
       const record = presence.peers().find((p) => p.id === id)
       if (record != null && record.status !== 'offline') this.addRemembered(id, false)
+      // a target it already had (a bootstrap address, a remembered peer) is redialled at once too
+      this.redialer?.poke()
     })
   }
 

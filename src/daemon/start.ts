@@ -2,7 +2,7 @@
 // notifiers, the control API and the run files the CLI finds it by. Everything stops with the node.
 import { startControl } from '../control/index.js'
 import { type ClawLinkNode, createNode, type EventLog, type NodeOptions } from '../core/index.js'
-import { V1Api } from '../v1/index.js'
+import type { V1Api } from '../v1/index.js'
 import { startNotifiers } from './notifiers.js'
 import { keepRunFiles } from './run-files.js'
 
@@ -13,14 +13,16 @@ export async function startDaemon(
   onFatal?: (err: Error) => void,
 ): Promise<ClawLinkNode> {
   let v1: V1Api | undefined
+  // loaded only when asked for: a node without the v1 API never holds its code (docs/benchmarks.md)
+  const v1Module = options.v1Api != null ? await import('../v1/index.js') : undefined
   const node = await createNode({
     options,
     log,
     beforeStart: (node) => {
       if (onFatal != null) node.onFatal(onFatal)
-      if (options.v1Api != null) {
+      if (v1Module != null && options.v1Api != null) {
         // before anything can arrive: its agents' queues fill in the transactions that store the cause
-        v1 = new V1Api(node, node.store.db, { ...options.v1Api, token: options.v1Token })
+        v1 = new v1Module.V1Api(node, node.store.db, { ...options.v1Api, token: options.v1Token })
         v1.register()
       }
       startNotifiers(node)

@@ -227,6 +227,16 @@ export const MIGRATIONS: readonly Migration[] = [
         );`)
     },
   },
+  {
+    // the hosted-agent columns take the names the wire gives them (task.proto fields 12-13,
+    // from_hosted_agent and to_hosted_agent); RENAME COLUMN keeps every row in place
+    name: 'hosted agent column names',
+    up: sql(`
+      ALTER TABLE tasks RENAME COLUMN from_agent TO from_hosted_agent;
+      ALTER TABLE tasks RENAME COLUMN to_agent TO to_hosted_agent;
+      ALTER TABLE v1_local_tasks RENAME COLUMN from_agent TO from_hosted_agent;
+      ALTER TABLE v1_local_tasks RENAME COLUMN to_agent TO to_hosted_agent;`),
+  },
 ]
 
 /** The schema version of db. */

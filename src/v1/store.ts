@@ -72,7 +72,7 @@ export class V1Store {
       take: p('SELECT seq, payload FROM v1_queue WHERE agent_id = ? ORDER BY seq LIMIT ?'),
       remove: p('DELETE FROM v1_queue WHERE seq = ?'),
       insertTask: p(
-        'INSERT INTO v1_local_tasks (id, from_agent, to_agent, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO v1_local_tasks (id, from_hosted_agent, to_hosted_agent, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       getTask: p('SELECT * FROM v1_local_tasks WHERE id = ?'),
       setTask: p('UPDATE v1_local_tasks SET state = ?, updated_at = ? WHERE id = ?'),
@@ -162,8 +162,8 @@ export class V1Store {
     if (r == null) return undefined
     return {
       id: r.id as string,
-      fromAgent: r.from_agent as string,
-      toAgent: r.to_agent as string,
+      fromAgent: r.from_hosted_agent as string,
+      toAgent: r.to_hosted_agent as string,
       state: r.state as TaskState,
     }
   }

@@ -11,7 +11,7 @@ afterEach(() => {
 })
 
 function redialer(init: RedialerInit = {}): Redialer {
-  const r = new Redialer({ tick: TICK, minDelay: MIN, maxDelay: 40, maxAttempts: 5, ...init })
+  const r = new Redialer({ tick: TICK, idleTick: TICK, minDelay: MIN, maxDelay: 40, maxAttempts: 5, ...init })
   running.push(r)
   return r
 }
@@ -280,5 +280,55 @@ describe('Redialer.delay', () => {
     expect(r.delay(1)).toBe(1_000)
     expect(r.delay(2)).toBe(2_000)
     expect(r.delay(7)).toBe(60_000)
+  })
+
+  it('idle, with every target connected, it checks them every idleTick (5 s by default), not every tick', async () => {
+    const r = new Redialer()
+    running.push(r)
+    let checks = 0
+    r.add('a', {
+      permanent: true,
+      connected: () => {
+        checks++
+        return true
+      },
+      dial: async () => {},
+    })
+    r.start()
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    // one pass at start; the old 250 ms polling made five by now
+    expect(checks).toBe(1)
+  })
+
+  it('redials a target as soon as it is poked about a disconnect, and no sooner than tick after the last pass', async () => {
+    const r = new Redialer({ tick: 50 })
+    running.push(r)
+    const t = target({ succeed: true, connected: true })
+    r.add('a', t)
+    r.start()
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    t.isConnected = false
+    const poked = Date.now()
+    r.poke()
+    await vi.waitFor(() => expect(t.dials).toHaveLength(1), { timeout: 1_000, interval: 2 })
+    expect(t.dials[0]! - poked).toBeLessThan(40)
+    // a target whose connection drops at once is not dialled in a loop: passes are tick apart
+    r.poke()
+    r.poke()
+    await vi.waitFor(() => expect(t.dials).toHaveLength(2), { timeout: 1_000, interval: 2 })
+    expect(t.dials[1]! - t.dials[0]!).toBeGreaterThanOrEqual(45)
+  })
+
+  it('wakes for a backed-off target when it is due, with a long idleTick', async () => {
+    const failures: number[] = []
+    const r = redialer({
+      idleTick: 60_000,
+      maxAttempts: 100,
+      onFailure: (_k, _e, attempt) => failures.push(attempt),
+    })
+    const t = target({ permanent: true })
+    r.add('a', t)
+    r.start()
+    await vi.waitFor(() => expect(failures.length).toBeGreaterThanOrEqual(4), { timeout: 900, interval: 2 })
   })
 })

@@ -199,3 +199,62 @@ describe('a store of the schema before the migration list', () => {
       expect(tables).toContain(t)
   })
 })
+
+describe('hosted agent column names', () => {
+  it('a store at the version before them keeps its rows under from_hosted_agent and to_hosted_agent', () => {
+    const path = join(dir, 'previous.db')
+    const rename = MIGRATIONS.findIndex((m) => m.name === 'hosted agent column names')
+    expect(rename).toBeGreaterThan(0)
+    // the store as the previous release left it: every migration before the rename, with rows
+    const db = new DatabaseSync(path)
+    for (const m of MIGRATIONS.slice(0, rename)) m.up(db)
+    db.exec(`PRAGMA user_version = ${rename}`)
+    const now = Date.now()
+    db.prepare(
+      `INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, created_at, updated_at,
+         expires_at, from_agent, to_agent)
+       VALUES (?, 'received', 'peer-b', 'bob', 'hosted', NULL, 'normal', 'delivered', ?, ?, ?, ?, ?)`,
+    ).run('t-hosted', now, now, now + 3_600_000, 'alice01', 'bob01')
+    db.prepare(
+      `INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, created_at, updated_at,
+         expires_at)
+       VALUES ('t-own', 'sent', 'peer-b', 'bob', 'own', NULL, 'normal', 'submitted', ?, ?, ?)`,
+    ).run(now, now, now + 3_600_000)
+    db.prepare(
+      `INSERT INTO v1_local_tasks (id, from_agent, to_agent, state, created_at, updated_at)
+       VALUES ('l1', 'alice01', 'carol01', 'delivered', ?, ?)`,
+    ).run(now, now)
+    db.close()
+
+    const store = new Store(path)
+    stores.push(store)
+    expect(schemaVersion(store.db)).toBe(MIGRATIONS.length)
+    const columnsOf = (table: string) =>
+      (store.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name)
+    for (const table of ['tasks', 'v1_local_tasks']) {
+      expect(columnsOf(table)).toEqual(expect.arrayContaining(['from_hosted_agent', 'to_hosted_agent']))
+      expect(columnsOf(table)).not.toContain('from_agent')
+      expect(columnsOf(table)).not.toContain('to_agent')
+    }
+    expect(
+      store.db.prepare('SELECT id, from_hosted_agent, to_hosted_agent FROM tasks ORDER BY id').all(),
+    ).toEqual([
+      { id: 't-hosted', from_hosted_agent: 'alice01', to_hosted_agent: 'bob01' },
+      { id: 't-own', from_hosted_agent: null, to_hosted_agent: null },
+    ])
+    // and the owners read them back
+    const tasks = new TaskStore({ db: store.db, onEvent: () => {} })
+    expect(tasks.get('received', 'peer-b', 't-hosted')).toMatchObject({
+      task: 'hosted',
+      fromAgent: 'alice01',
+      toAgent: 'bob01',
+    })
+    expect(tasks.get('sent', 'peer-b', 't-own')).toMatchObject({ fromAgent: null, toAgent: null })
+    expect(new V1Store(store.db).getLocalTask('l1')).toEqual({
+      id: 'l1',
+      fromAgent: 'alice01',
+      toAgent: 'carol01',
+      state: 'delivered',
+    })
+  })
+})

@@ -100,7 +100,7 @@ export type Row = Record<string, string | number | null | Uint8Array>
 
 /** Every tasks column; the user's text read as bytes (see sql-text.ts). */
 export const TASK_COLUMNS = `id, direction, peer, peer_name, ${asBytes('task', 'context', 'result', 'reason')}, priority,
-  state, created_at, updated_at, expires_at, from_agent, to_agent`
+  state, created_at, updated_at, expires_at, from_hosted_agent, to_hosted_agent`
 
 export function toTask(r: Row): TaskRow {
   return {
@@ -117,8 +117,8 @@ export function toTask(r: Row): TaskRow {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     expiresAt: Number(r.expires_at),
-    fromAgent: (r.from_agent as string | null) ?? null,
-    toAgent: (r.to_agent as string | null) ?? null,
+    fromAgent: (r.from_hosted_agent as string | null) ?? null,
+    toAgent: (r.to_hosted_agent as string | null) ?? null,
   }
 }
 

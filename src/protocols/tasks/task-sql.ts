@@ -9,7 +9,7 @@ export function taskStatements(db: DatabaseSync): Record<string, StatementSync> 
   return {
     insertTask:
       p(`INSERT INTO tasks (id, direction, peer, peer_name, task, context, priority, state, result, reason,
-      created_at, updated_at, expires_at, from_agent, to_agent)
+      created_at, updated_at, expires_at, from_hosted_agent, to_hosted_agent)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`),
     getTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE direction = ? AND peer = ? AND id = ?`),
     findTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
