@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { connectTo } from '../client/connect.js'
+import { type KeptClient, keptClient } from '../client/connect.js'
 import type { NodeSelection } from '../client/select-node.js'
 import { VERSION } from '../version.js'
 import { keepAlive } from './keep-alive.js'
@@ -38,13 +38,13 @@ function errorText(err: unknown): string {
   return message !== '' ? message : 'the call failed'
 }
 
-function register(server: McpServer, tool: Tool, opts: McpServerOptions): void {
+function register(server: McpServer, tool: Tool, node: KeptClient): void {
   server.registerTool(
     tool.name,
     { description: tool.description, inputSchema: tool.input },
     async (args, extra): Promise<CallToolResult> => {
       const ctx: ToolContext = {
-        api: () => connectTo(opts.node, opts.env),
+        api: () => node.get(),
         signal: extra.signal,
         keepAlive: (seconds) =>
           keepAlive(extra._meta?.progressToken, seconds, (params) =>
@@ -65,12 +65,17 @@ function register(server: McpServer, tool: Tool, opts: McpServerOptions): void {
 /** Serves the ClawLink tools on stdio until the client closes stdin. */
 export async function startMcpServer(opts: McpServerOptions): Promise<RunningMcpServer> {
   const server = new McpServer({ name: 'clawlink', version: VERSION }, { instructions: INSTRUCTIONS })
-  for (const tool of TOOLS) register(server, tool, opts)
+  // a long-lived client making many calls: its connections to the node are kept between them
+  const node = keptClient(opts.node, opts.env)
+  for (const tool of TOOLS) register(server, tool, node)
   const stdin = opts.stdin ?? process.stdin
   const stdout = opts.stdout ?? process.stdout
   const transport = new StdioServerTransport(stdin, stdout)
   const closed = new Promise<void>((resolve) => {
-    server.server.onclose = () => resolve()
+    server.server.onclose = () => {
+      node.close()
+      resolve()
+    }
   })
   server.server.onerror = (err) => process.stderr.write(`clawlink mcp: ${errorText(err)}\n`)
   await server.connect(transport)
