@@ -61,7 +61,9 @@ export class ConnectionPool {
   /** Back from a request that was answered: kept for the next one, or closed. */
   give(lease: Lease, idleHintMs?: number) {
     const { conn } = lease
-    if (!lease.persistent || this.closed || !conn.usable) return conn.destroy()
+    // an answer that ended its connection (`Connection: close`) leaves the closing to the node
+    if (!conn.usable) return
+    if (!lease.persistent || this.closed) return conn.destroy()
     // close before the server would: a request sent as it closes an idle connection may be lost
     if (idleHintMs != null) this.idleMs = Math.min(this.opts.idleMs, idleHintMs - 1000)
     if (this.idleMs <= 0) return conn.destroy()

@@ -77,13 +77,15 @@ export class ControlClient {
     }
     if (this.pool == null) {
       this.guardedCheck()
+      // the node closes the connection after its answer (a failed exchange destroys it)
       const conn = new ControlConnection(this.socket)
       try {
-        return this.present<T>(await conn.exchange(bytes(true), exchange))
+        const res = await conn.exchange(bytes(true), exchange)
+        // a node that kept it open anyway (it was asked to close) does not get to hold this process
+        if (conn.usable) conn.destroy()
+        return this.present<T>(res)
       } catch (err) {
         throw this.clientError(err)
-      } finally {
-        conn.destroy()
       }
     }
     let lease: Lease | undefined

@@ -139,7 +139,18 @@ export class ControlConnection {
     this.settle()
     this.served++
     pending.resolve(res)
-    if (!this.reusable) this.destroy()
+    if (!this.reusable) this.letClose()
+  }
+
+  /**
+   * The node closes a connection after an answer that ends it (`Connection: close`): leave that to it
+   * (it counts a poll's events as seen once the answer is out; a client closing first could race
+   * that), without keeping the process alive, and destroy it if the node has not within a second.
+   */
+  private letClose(): void {
+    this.closed = true
+    this.socket.unref()
+    this.socket.setTimeout(1000)
   }
 
   private onEnd() {
