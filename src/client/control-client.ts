@@ -61,6 +61,7 @@ export class ControlClient {
   }
 
   async call<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+    if (opts.signal?.aborted === true) throw new ClientError('the request was canceled')
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const bytes = (close: boolean) =>
       Buffer.concat([

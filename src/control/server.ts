@@ -322,7 +322,9 @@ export class ControlServer {
         return
       }
       // a body left unread (refused, or broken) must not be taken for the next request: close after
-      if (!req.complete) res.shouldKeepAlive = false
+      const hasBody =
+        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] != null
+      if (hasBody && !req.complete) res.shouldKeepAlive = false
       if (err instanceof ApiError) {
         send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiErrorJson)
       } else {

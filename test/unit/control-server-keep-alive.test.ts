@@ -57,6 +57,10 @@ describe('control server keep-alive', () => {
     })
     const c = client({ maxConnections: 4 })
     for (let i = 0; i < 100; i++) expect(await c.post('/v1/echo', { i })).toEqual({ i })
+    // an error answer (no such endpoint, bad query) keeps the connection too
+    await expect(c.get('/v1/nothing?x=1')).rejects.toThrow('no such endpoint: GET /v1/nothing')
+    await expect(c.get('/v1/status?x=%FF')).rejects.toThrow('query string is not valid UTF-8')
+    await expect(c.get('/v1/nothing/%FF')).rejects.toThrow('no such endpoint')
     expect(c.connectionsOpened).toBe(1)
     const all = await Promise.all(Array.from({ length: 200 }, (_, i) => c.post('/v1/echo', { i })))
     expect(all).toEqual(Array.from({ length: 200 }, (_, i) => ({ i })))
