@@ -25,7 +25,6 @@ export class ConnectionPool {
   private readonly idle: ControlConnection[] = []
   /** persistent connections open (idle or busy) */
   private readonly open = new Set<ControlConnection>()
-  private closed = false
   private idleMs: number
   /** connections opened so far (persistent or not) */
   opened = 0
@@ -48,7 +47,7 @@ export class ConnectionPool {
     this.opts.check()
     const conn = new ControlConnection(this.socketPath)
     this.opened++
-    if (this.closed || this.open.size >= this.opts.max) return { conn, reused: false, persistent: false }
+    if (this.open.size >= this.opts.max) return { conn, reused: false, persistent: false }
     this.open.add(conn)
     conn.onClosed = () => {
       this.open.delete(conn)
@@ -63,7 +62,7 @@ export class ConnectionPool {
     const { conn } = lease
     // an answer that ended its connection (`Connection: close`) leaves the closing to the node
     if (!conn.usable) return
-    if (!lease.persistent || this.closed) return conn.destroy()
+    if (!lease.persistent) return conn.destroy()
     // close before the server would: a request sent as it closes an idle connection may be lost
     if (idleHintMs != null) this.idleMs = Math.min(this.opts.idleMs, idleHintMs - 1000)
     if (this.idleMs <= 0) return conn.destroy()
@@ -71,9 +70,8 @@ export class ConnectionPool {
     this.idle.push(conn)
   }
 
-  /** Closes every connection; a request still running on one fails as canceled. */
+  /** Closes every connection; a request still running on one fails as canceled. Later requests open new ones. */
   close(): void {
-    this.closed = true
     this.idle.length = 0
     for (const conn of [...this.open]) conn.destroy()
   }

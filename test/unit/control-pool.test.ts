@@ -249,6 +249,11 @@ describe('ControlClient keep-alive pool', () => {
     expect(sockets.length).toBe(3)
     client.close()
     await closedCount(3)
+    // and a closed client still works, on a new connection it keeps
+    await client.get('/v1/status')
+    await client.get('/v1/status')
+    expect(sockets.length).toBe(4)
+    client.close()
   })
 
   it('kept connections never keep a process alive', { timeout: 30_000 }, async () => {
