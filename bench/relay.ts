@@ -33,7 +33,16 @@ export async function runRelayBench(): Promise<void> {
   const w = world()
   const nodes: BenchNode[] = []
   try {
-    const api = (name: string) => new ControlClient(dataDirPaths(`${w.home}/agents/${name}`).socket, name)
+    // one kept-alive client per node: the loops below make hundreds of calls
+    const clients = new Map<string, ControlClient>()
+    const api = (name: string) => {
+      let c = clients.get(name)
+      if (c == null) {
+        c = new ControlClient(dataDirPaths(`${w.home}/agents/${name}`).socket, name, { keepAlive: true })
+        clients.set(name, c)
+      }
+      return c
+    }
     const startRelay = () =>
       spawnNode(['--listen', '/ip4/0.0.0.0/tcp/4001', '--no-mdns'], w.env, undefined, {
         wrap: topo.exec(topo.ns.r),

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
 import { runCliBench } from './cli.ts'
+import { runControlBench } from './control.ts'
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
 import { runIdleBench } from './idle.ts'
@@ -13,6 +14,7 @@ const only = process.argv[2]
 const benches: Record<string, () => Promise<void>> = {
   discovery: runDiscoveryBench,
   cli: runCliBench,
+  control: runControlBench,
   tasks: runTasksBench,
   knowledge: runKnowledgeBench,
   files: runFilesBench,

@@ -234,7 +234,8 @@ async function runOne(n: number): Promise<ScaleRun> {
     )
     const convergedAt = await converged(nodes)
     const apis = nodes.map(
-      (_, i) => new ControlClient(dataDirPaths(`${w.home}/agents/s${i}`).socket, `s${i}`),
+      (_, i) =>
+        new ControlClient(dataDirPaths(`${w.home}/agents/s${i}`).socket, `s${i}`, { keepAlive: true }),
     )
     await checkListing(apis)
     console.log(`  ${n} nodes list each other ${convergedAt - lastStart} ms after the last one started`)

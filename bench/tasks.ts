@@ -200,8 +200,15 @@ export async function runTasksBench(): Promise<void> {
   const p2p = await libp2pEcho()
   try {
     await a.waitEvent((e) => e.event === 'peer_online')
-    const apiA = new ControlClient(dataDirPaths(`${w.home}/agents/bench-a`).socket, 'bench-a')
-    const apiB = new ControlClient(dataDirPaths(`${w.home}/agents/bench-b`).socket, 'bench-b')
+    // kept connections (keep-alive), as a long-lived client such as the MCP server uses them: a new
+    // connection per call would measure the control socket, not the task path (see bench/control.ts)
+    const apiA = new ControlClient(dataDirPaths(`${w.home}/agents/bench-a`).socket, 'bench-a', {
+      keepAlive: true,
+      maxConnections: 64,
+    })
+    const apiB = new ControlClient(dataDirPaths(`${w.home}/agents/bench-b`).socket, 'bench-b', {
+      keepAlive: true,
+    })
     const to = b.peerId
     const payload = new TextEncoder().encode(PAYLOAD)
 

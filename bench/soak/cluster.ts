@@ -67,7 +67,7 @@ export class SoakNode {
     this.env = env
     this.dataDir = join(home, 'agents', name)
     this.logFile = createWriteStream(join(home, `${name}.log`), { flags: 'a', mode: 0o600 })
-    this.api = new ControlClient(dataDirPaths(this.dataDir).socket, name)
+    this.api = new ControlClient(dataDirPaths(this.dataDir).socket, name, { keepAlive: true })
   }
 
   get pid(): number | undefined {

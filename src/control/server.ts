@@ -51,26 +51,63 @@ export type StreamRoute = (req: ApiRequest) => (out: LineWriter) => Promise<void
 /** Bytes a slow stream reader may leave queued before its stream is ended (it may resume from a seq). */
 export const STREAM_BUFFER_LIMIT = 4 * 1024 * 1024
 
+/** Control connections open at once (CLI calls, kept connections, long polls, watch streams); more are refused. */
+export const MAX_CONTROL_CONNECTIONS = 256
+/**
+ * An idle kept connection is closed after this long. Clients close theirs sooner (ControlClient: 4 s,
+ * or a second under the `Keep-Alive: timeout` the server announces), so a request never meets the close.
+ */
+export const KEEP_ALIVE_TIMEOUT = 10_000
+
+/** The request's body bytes (events, not an async iterator: cheaper on a hot path). */
+function readBytes(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        // the rest is let go by (a flowing stream drops data nobody listens to), and the connection is
+        // closed after the 413: it cannot carry another request
+        cleanup()
+        reject(new ApiError(413, 'too_large', `request body over ${max} bytes`))
+      } else chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+    }
+    // the client went away or sent a broken body (shorter than declared, bad chunking): its fault
+    const onFail = (err?: Error) => {
+      cleanup()
+      reject(new ApiError(400, 'bad_request', `request body not received: ${err?.message ?? 'aborted'}`))
+    }
+    const onClose = () => {
+      if (!req.complete) onFail()
+    }
+    const cleanup = () => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onFail)
+      req.off('close', onClose)
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onFail)
+    req.on('close', onClose)
+  })
+}
+
 async function readBody(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length
-      if (size > max) throw new ApiError(413, 'too_large', `request body over ${max} bytes`)
-      chunks.push(chunk as Buffer)
-    }
-  } catch (err) {
-    if (err instanceof ApiError) throw err
-    // the client went away or sent a broken body (shorter than declared, bad chunking): its fault
-    throw new ApiError(400, 'bad_request', `request body not received: ${(err as Error).message}`)
-  }
-  if (size === 0) return undefined
+  // a request that says it has no body (most GETs) is not read at all
+  if (declared === 0 && req.headers['transfer-encoding'] == null) return undefined
+  const raw = await readBytes(req, max)
+  if (raw.length === 0) return undefined
   let body: unknown
   try {
-    body = JSON.parse(decodeUtf8(Buffer.concat(chunks), 'request body'))
+    body = JSON.parse(decodeUtf8(raw, 'request body'))
   } catch (err) {
     if (err instanceof InvalidTextError) throw new ApiError(400, 'bad_encoding', err.message)
     throw new ApiError(400, 'bad_json', 'request body is not valid JSON')
@@ -99,13 +136,28 @@ function strictQuery(url: URL): URLSearchParams {
   return url.searchParams
 }
 
-/** The request target as a URL; one it cannot parse (say `http://x:99999/`) is the client's error. */
-function requestUrl(target = '/'): URL {
+/** A plain target (`/v1/poll?wait=1000&limit=10`): no dot segments, escapes, fragment or odd bytes. */
+const PLAIN_TARGET = /^\/(?!\/)[A-Za-z0-9/_-]*(\?[A-Za-z0-9=&_.,:-]*)?$/
+
+/**
+ * The request's path and query. A plain target is split as it is (what URL would make of it, without
+ * building one per request); anything else is read by URL, and one it cannot parse (say
+ * `http://x:99999/`) is the client's error.
+ */
+function requestTarget(target = '/'): { path: string; query: URLSearchParams } {
+  if (PLAIN_TARGET.test(target)) {
+    const q = target.indexOf('?')
+    return q < 0
+      ? { path: target, query: new URLSearchParams() }
+      : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) }
+  }
+  let url: URL
   try {
-    return new URL(target, 'http://clawlink')
+    url = new URL(target, 'http://clawlink')
   } catch {
     throw new ApiError(400, 'bad_request', 'malformed request target')
   }
+  return { path: url.pathname, query: strictQuery(url) }
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
@@ -170,11 +222,21 @@ export class ControlServer {
   async listen(): Promise<void> {
     // We hold the data dir lock, so a socket file left here belongs to a dead node.
     rmSync(this.socketPath, { force: true })
-    const server = createServer((req, res) => void this.handle(req, res))
-    server.headersTimeout = 10_000
-    // the time to receive a whole request (headers and body), not to answer it: long polls are not
-    // cut, but a client that stalls mid-body no longer holds its connection and buffered body forever
-    server.requestTimeout = 60_000
+    const server = createServer(
+      {
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT,
+        // the time to receive a request's head, from its first byte (an idle kept connection is the
+        // keep-alive timeout's)
+        headersTimeout: 10_000,
+        // the time to receive a whole request (headers and body), not to answer it: long polls are not
+        // cut, but a client that stalls mid-body no longer holds its connection and buffered body forever
+        requestTimeout: 60_000,
+      },
+      (req, res) => void this.handle(req, res),
+    )
+    // each connection holds a socket and its buffers: a runaway local client cannot open them without end
+    server.maxConnections = MAX_CONTROL_CONNECTIONS
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.socketPath, () => {
@@ -197,7 +259,10 @@ export class ControlServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController()
-    res.on('close', () => abort.abort())
+    // an answer sent in full needs no abort (and building the AbortError each time is not free)
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort()
+    })
     const sentHooks: Array<(sent: boolean) => void> = []
     let fired = false
     const fire = (sent: boolean) => {
@@ -212,17 +277,17 @@ export class ControlServer {
       }
     }
     try {
-      const url = requestUrl(req.url)
-      const key = `${req.method} ${url.pathname}`
+      const target = requestTarget(req.url)
+      const key = `${req.method} ${target.path}`
       const route = this.routes.get(key)
       const streamRoute = this.streams.get(key)
       if (route == null && streamRoute == null)
-        throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname}`)
+        throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${target.path}`)
       const body = await readBody(req, this.maxBody)
       const request = {
         method: req.method ?? 'GET',
-        path: url.pathname,
-        query: strictQuery(url),
+        path: target.path,
+        query: target.query,
         body,
         signal: abort.signal,
         onSent: (fn: (sent: boolean) => void) => {
@@ -256,6 +321,10 @@ export class ControlServer {
         if (!res.writableEnded) res.end()
         return
       }
+      // a body left unread (refused, or broken) must not be taken for the next request: close after
+      const hasBody =
+        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] != null
+      if (hasBody && !req.complete) res.shouldKeepAlive = false
       if (err instanceof ApiError) {
         send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiErrorJson)
       } else {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { keptClient } from '../client/connect.js'
 import { isLoopbackHost } from '../rules/listen.js'
 import { BodyTooLargeError, type GuardOptions, readBody, refusal } from './http-guard.js'
 import { createToolServer, errorText, type ToolTarget } from './server.js'
@@ -52,6 +53,8 @@ export async function startMcpHttpServer(opts: McpHttpOptions): Promise<RunningM
   const guard: GuardOptions = { loopback, token: opts.token, allowedOrigins: opts.allowedOrigins ?? [] }
   const warn = opts.warn ?? ((line: string) => process.stderr.write(`clawlink mcp: ${line}\n`))
   const sessions = new Map<string, Session>()
+  // every session's calls share one kept client to the node
+  const node = keptClient(opts.node, opts.env)
 
   const closeSession = (id: string) => {
     const s = sessions.get(id)
@@ -65,7 +68,7 @@ export async function startMcpHttpServer(opts: McpHttpOptions): Promise<RunningM
       const [oldest] = [...sessions].sort((a, b) => a[1].used - b[1].used)
       if (oldest != null) closeSession(oldest[0])
     }
-    const server = createToolServer(opts)
+    const server = createToolServer(node)
     server.server.onerror = (err) => warn(errorText(err))
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -140,6 +143,7 @@ export async function startMcpHttpServer(opts: McpHttpOptions): Promise<RunningM
       for (const id of [...sessions.keys()]) closeSession(id)
       http.closeAllConnections()
       await new Promise<void>((resolve) => http.close(() => resolve()))
+      node.close()
     },
   }
 }

@@ -3,6 +3,7 @@
 // to stderr; `--http` serves the same tools over Streamable HTTP (http.ts).
 import type { Readable, Writable } from 'node:stream'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { keptClient } from '../client/connect.js'
 import { createToolServer, errorText, type ToolTarget } from './server.js'
 import { MAX_WAIT_SECONDS, TOOLS } from './tools.js'
 
@@ -22,12 +23,16 @@ export interface RunningMcpServer {
 
 /** Serves the ClawLink tools on stdio until the client closes stdin. */
 export async function startMcpServer(opts: McpServerOptions): Promise<RunningMcpServer> {
-  const server = createToolServer(opts)
+  const node = keptClient(opts.node, opts.env)
+  const server = createToolServer(node)
   const stdin = opts.stdin ?? process.stdin
   const stdout = opts.stdout ?? process.stdout
   const transport = new StdioServerTransport(stdin, stdout)
   const closed = new Promise<void>((resolve) => {
-    server.server.onclose = () => resolve()
+    server.server.onclose = () => {
+      node.close()
+      resolve()
+    }
   })
   server.server.onerror = (err) => process.stderr.write(`clawlink mcp: ${errorText(err)}\n`)
   await server.connect(transport)

@@ -1,7 +1,7 @@
 // One MCP server object with the ClawLink tools registered: stdio serves one, HTTP one per session.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { connectTo } from '../client/connect.js'
+import type { KeptClient } from '../client/connect.js'
 import type { NodeSelection } from '../client/select-node.js'
 import { VERSION } from '../version.js'
 import { keepAlive } from './keep-alive.js'
@@ -25,7 +25,7 @@ export function errorText(err: unknown): string {
   return message !== '' ? message : 'the call failed'
 }
 
-function register(server: McpServer, tool: Tool, target: ToolTarget): void {
+function register(server: McpServer, tool: Tool, node: KeptClient): void {
   server.registerTool(
     tool.name,
     {
@@ -36,7 +36,7 @@ function register(server: McpServer, tool: Tool, target: ToolTarget): void {
     },
     async (args, extra): Promise<CallToolResult> => {
       const ctx: ToolContext = {
-        api: () => connectTo(target.node, target.env),
+        api: () => node.get(),
         signal: extra.signal,
         keepAlive: (seconds) =>
           keepAlive(extra._meta?.progressToken, seconds, (params) =>
@@ -54,9 +54,12 @@ function register(server: McpServer, tool: Tool, target: ToolTarget): void {
   )
 }
 
-/** A server with every tool, not yet connected to a transport. */
-export function createToolServer(target: ToolTarget): McpServer {
+/**
+ * A server with every tool, not yet connected to a transport. Its calls go through `node`: a long-lived
+ * client making many calls keeps its connections to the node between them.
+ */
+export function createToolServer(node: KeptClient): McpServer {
   const server = new McpServer({ name: 'clawlink', version: VERSION }, { instructions: INSTRUCTIONS })
-  for (const tool of TOOLS) register(server, tool, target)
+  for (const tool of TOOLS) register(server, tool, node)
   return server
 }
