@@ -10,6 +10,7 @@
 // sync is running share the next one. A batch is also bounded by count and by time.
 import { closeSync, fdatasync, openSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
+import { prepared } from './statements.js'
 import { savepoint, transaction } from './transaction.js'
 
 export interface GroupCommitInit {
@@ -132,7 +133,7 @@ export class GroupCommit {
     const offLoop = this.walFd != null
     let runHooks: () => void = () => {}
     try {
-      if (offLoop) this.db.exec('PRAGMA synchronous=NORMAL')
+      if (offLoop) prepared(this.db, 'PRAGMA synchronous=NORMAL').run()
       transaction(
         this.db,
         () => {
@@ -161,7 +162,7 @@ export class GroupCommit {
       if (this.queue.length > 0) this.schedule()
       return
     } finally {
-      if (offLoop) this.db.exec('PRAGMA synchronous=FULL')
+      if (offLoop) prepared(this.db, 'PRAGMA synchronous=FULL').run()
     }
     this.lastCommitAt = performance.now()
     this.lastBatch = batch.length

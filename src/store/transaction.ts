@@ -3,6 +3,7 @@
 // done), and work that must only happen once the data is on disk (waking a poll, acking, publishing)
 // is queued with afterCommit rather than run inside.
 import type { DatabaseSync } from 'node:sqlite'
+import { prepared } from './statements.js'
 
 /** A transaction was started inside another one on the same database. */
 export class NestedTransactionError extends Error {
@@ -46,9 +47,9 @@ export function transaction<T>(db: DatabaseSync, fn: () => T, defer?: (runHooks:
   open.set(db, hooks)
   let result: T
   try {
-    db.exec('BEGIN IMMEDIATE')
+    prepared(db, 'BEGIN IMMEDIATE').run()
     result = fn()
-    db.exec('COMMIT')
+    prepared(db, 'COMMIT').run()
   } catch (err) {
     // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, ...): a ROLLBACK then would
     // throw "no transaction is active" and hide the error that matters
@@ -78,16 +79,17 @@ export function savepoint<T>(db: DatabaseSync, fn: () => T): T {
   if (hooks == null) throw new Error('savepoint() needs a transaction opened by transaction()')
   const commits = hooks.commit.length
   const rollbacks = hooks.rollback.length
-  db.exec('SAVEPOINT work')
+  // prepared once: a group commit runs two of these per piece of work, and parsing costs as much as running
+  prepared(db, 'SAVEPOINT work').run()
   try {
     const result = fn()
-    db.exec('RELEASE work')
+    prepared(db, 'RELEASE work').run()
     return result
   } catch (err) {
     // a failure SQLite already rolled back as a whole (disk full) ends the transaction: rethrow
     if (!db.isTransaction) throw err
-    db.exec('ROLLBACK TO work')
-    db.exec('RELEASE work')
+    prepared(db, 'ROLLBACK TO work').run()
+    prepared(db, 'RELEASE work').run()
     hooks.commit.length = commits
     run(hooks.rollback.splice(rollbacks))
     throw err

@@ -49,6 +49,7 @@ export class Channel {
   /** msg ids in flight or queued */
   private readonly held = new Set<string>()
   private overflowed = false
+  private pumpQueued = false
   private ackTimer?: ReturnType<typeof setTimeout>
   private idleTimer?: ReturnType<typeof setTimeout>
   private closed = false
@@ -76,8 +77,21 @@ export class Channel {
     }
     this.held.add(row.msgId)
     this.queue.push(row)
-    this.pump()
+    this.pumpSoon()
     return true
+  }
+
+  /**
+   * Pumps once the current run of offers is over: the rows one commit hands over (a batch of them)
+   * go out as one write, so one muxer frame and one encryption cover them rather than one each.
+   */
+  private pumpSoon(): void {
+    if (this.pumpQueued) return
+    this.pumpQueued = true
+    queueMicrotask(() => {
+      this.pumpQueued = false
+      this.pump()
+    })
   }
 
   /** Writes what the window allows, opening the stream first if there is none. */
