@@ -7,7 +7,7 @@ import { EAGER_FETCH_SIZE, HISTORY_LIMIT, MAX_FILE_SIZE } from '../protocols/fil
 import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
-import { type HostPort, isLoopback } from './loopback.js'
+import { type HostPort, isLoopbackHost as isLoopback } from '../rules/listen.js'
 import { WAKE_TEXT_MODES, type WakeTextMode } from './notify/wake-text.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
