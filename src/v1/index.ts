@@ -22,6 +22,7 @@ import {
 import { V1Error } from './errors.js'
 import { V1Server } from './server.js'
 import { V1Store } from './store.js'
+import { startV1Push, type V1WsHandle, type V1WsOptions } from './ws-setup.js'
 
 export { isLoopback, parseV1Listen, type V1Listen } from './listen.js'
 export { V1Store } from './store.js'
@@ -30,6 +31,8 @@ export interface V1ApiInit {
   host: string
   port: number
   token?: string
+  /** WebSocket bounds and timings (tests shorten them). */
+  ws?: V1WsOptions
 }
 
 export class V1Api {
@@ -37,6 +40,8 @@ export class V1Api {
   private readonly node: ClawLinkNode
   private readonly init: V1ApiInit
   private server?: V1Server
+  private readonly db: DatabaseSync
+  private ws?: V1WsHandle
   /** where it listens once started (the port may have been 0) */
   address?: { host: string; port: number }
 
@@ -44,6 +49,7 @@ export class V1Api {
   constructor(node: ClawLinkNode, db: DatabaseSync, init: V1ApiInit) {
     this.node = node
     this.init = init
+    this.db = db
     this.store = new V1Store(db)
   }
 
@@ -62,6 +68,10 @@ export class V1Api {
 
   async start(): Promise<void> {
     const { node, init } = this
+    const onError = (err: Error) =>
+      node.log.emit('v1_api_error', { message: err.message }, `v1 API error: ${err.message}`, 'error')
+    const ws = startV1Push(node, this.db, this.store, init.token, init.ws ?? {}, onError)
+    this.ws = ws
     this.server = new V1Server({
       host: init.host,
       port: init.port,
@@ -69,8 +79,8 @@ export class V1Api {
       context: { node, store: this.store, authRequired: init.token != null },
       // the largest task or result, JSON-escaped, must fit
       maxBodySize: Math.max(2 * 1024 * 1024, node.options.maxTaskSize * 6 + 64 * 1024),
-      onError: (err) =>
-        node.log.emit('v1_api_error', { message: err.message }, `v1 API error: ${err.message}`, 'error'),
+      onError,
+      onUpgrade: (req, socket, head) => ws.sockets.handleUpgrade(req, socket, head),
       mapError: (err) => {
         const fault = node.storeProblem(err)
         return fault != null ? new V1Error(fault.status, fault.message) : undefined
@@ -104,6 +114,8 @@ export class V1Api {
   }
 
   async stop(): Promise<void> {
+    this.ws?.stop()
+    this.ws = undefined
     await this.server?.close()
     this.server = undefined
   }

@@ -3,6 +3,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { assertWellFormed, decodeUtf8, InvalidTextError } from '../rules/text.js'
 import { MAX_BODY_SIZE, MAX_CONNECTIONS, REQUEST_TIMEOUT } from './constants.js'
 import { V1Error } from './errors.js'
@@ -19,6 +20,8 @@ export interface V1ServerInit {
   mapError?: (err: Error) => V1Error | undefined
   /** Checked before a success is answered: an error here replaces it (the store was lost meanwhile). */
   gate?: () => V1Error | undefined
+  /** `GET /ws/{agent_id}` upgrades (src/v1/websocket.ts); without it an upgrade is answered 404. */
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -107,6 +110,10 @@ export class V1Server {
       },
     )
     this.server.maxConnections = MAX_CONNECTIONS
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (init.onUpgrade != null) init.onUpgrade(req, socket, head)
+      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    })
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
       else socket.destroy()

@@ -47,6 +47,9 @@ function toAgent(r: Row): V1Agent {
 
 export class V1Store {
   private readonly stmt: Record<string, StatementSync>
+  /** Told of each message queued (inside the transaction) and each new registration (WebSocket push). */
+  onQueued?: (agentId: string) => void
+  onRegistered?: (agent: V1Agent) => void
 
   constructor(
     private readonly db: DatabaseSync,
@@ -99,7 +102,7 @@ export class V1Store {
 
   /** Registers an agent, or updates one registered before (which also counts as a heartbeat). */
   register(body: RegisterBody): V1Agent {
-    return this.transaction(() => {
+    const agent = this.transaction(() => {
       if (!this.has(body.agentId) && Number((this.stmt.count!.get() as { n: number }).n) >= MAX_AGENTS)
         throw new V1Error(409, `this node serves at most ${MAX_AGENTS} v1 agents`)
       const now = this.now()
@@ -114,6 +117,8 @@ export class V1Store {
       )
       return this.get(body.agentId)!
     })
+    this.onRegistered?.(agent)
+    return agent
   }
 
   /** False for an agent never registered here. */
@@ -126,6 +131,7 @@ export class V1Store {
     this.stmt.enqueue!.run(agentId, message.type, JSON.stringify(message), this.now())
     const over = Number((this.stmt.queued!.get(agentId) as { n: number }).n) - MAX_QUEUE
     if (over > 0) this.stmt.trim!.run(agentId, over)
+    this.onQueued?.(agentId)
   }
 
   /** Queues a message for every agent but `except`. */
