@@ -148,7 +148,10 @@ export class V1Sockets {
     ws.on('error', () => ws.terminate())
     ws.on('close', () => this.closed(c))
     ws.on('message', (data, isBinary) => this.incoming(c, data, isBinary))
-    ws.on('pong', () => clearTimeout(c.pongTimer))
+    ws.on('pong', () => {
+      clearTimeout(c.pongTimer)
+      c.pongTimer = undefined
+    })
     c.pingTimer = setInterval(() => this.ping(c), this.limits.pingInterval)
     c.pingTimer.unref()
     this.push.add(agentId, ws)
@@ -156,11 +159,12 @@ export class V1Sockets {
 
   private ping(c: Conn): void {
     if (c.ws.readyState !== WebSocket.OPEN) return
-    clearTimeout(c.pongTimer)
+    c.ws.ping()
+    // the pong clears it; an earlier ping still unanswered keeps its (earlier) deadline
+    if (c.pongTimer != null) return
     // a peer that does not answer within the timeout is gone: its queue stays for the next socket
     c.pongTimer = setTimeout(() => c.ws.terminate(), this.limits.pongTimeout)
     c.pongTimer.unref()
-    c.ws.ping()
   }
 
   /** The socket only pushes: a client frame is answered with an error, and a flood closes it. */
