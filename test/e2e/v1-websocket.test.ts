@@ -156,6 +156,14 @@ describe('v1 WebSocket push over two nodes', () => {
     const polled = await B('GET', '/poll/bob')
     expect(polled.status).toBe(200)
     expect(polled.body.messages).toEqual([])
+
+    // agent_joined: an agent registered on this node, and one first listed on the other node's card
+    await B('POST', '/register', { agent_id: 'dave', name: 'Dave', capabilities: ['ops'], machine: 'h' })
+    await A('POST', '/register', { agent_id: 'carol', name: 'Carol', capabilities: [], machine: 'h' })
+    const dave = await bob.wait((m) => m.type === 'agent_joined' && m.agent_id === 'dave')
+    expect(dave).toMatchObject({ name: 'Dave', agent: { agent_id: 'dave', capabilities: ['ops'], node: b.peerId } })
+    const carol = await bob.wait((m) => m.type === 'agent_joined' && m.agent_id === 'carol')
+    expect(carol).toMatchObject({ name: 'Carol', agent: { agent_id: 'carol', node: a.peerId } })
     bob.ws.close()
     await bob.closed
   }, 60_000)
