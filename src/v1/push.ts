@@ -38,7 +38,9 @@ export class V1Push {
     private readonly limits: PushLimits,
     private readonly onError: (err: Error) => void,
   ) {
-    this.peek = db.prepare('SELECT seq, payload FROM v1_queue WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.peek = db.prepare(
+      'SELECT seq, payload FROM v1_queue WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    )
     this.remove = db.prepare('DELETE FROM v1_queue WHERE seq = ?')
   }
 

@@ -127,7 +127,12 @@ describe('v1 WebSocket push over two nodes', () => {
     // a task from alice on A
     const task = (await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: 'review' })).body
     const pushed = await bob.wait((m) => m.message_id === task.message_id)
-    expect(pushed).toMatchObject({ type: 'task_delegation', from_agent: 'alice', to_agent: 'bob', task: 'review' })
+    expect(pushed).toMatchObject({
+      type: 'task_delegation',
+      from_agent: 'alice',
+      to_agent: 'bob',
+      task: 'review',
+    })
     expect(Date.parse(pushed.timestamp)).toBeGreaterThan(0)
     // a response: bob delegates to alice, alice answers over HTTP
     const ask = (await B('POST', '/delegate', { from_agent: 'bob', to_agent: 'alice', task: 'sum 2 2' })).body
@@ -139,11 +144,22 @@ describe('v1 WebSocket push over two nodes', () => {
     const response = await bob.wait((m) => m.type === 'task_response' && m.message_id === ask.message_id)
     expect(response).toMatchObject({ from_agent: 'alice', result: '4', status: 'completed' })
     // a broadcast and a file update
-    const bc = (await A('POST', '/broadcast', { from_agent: 'alice', content: 'news', topic: 't', tags: ['x'] }))
-      .body
+    const bc = (
+      await A('POST', '/broadcast', { from_agent: 'alice', content: 'news', topic: 't', tags: ['x'] })
+    ).body
     const news = await bob.wait((m) => m.message_id === bc.message_id)
-    expect(news).toMatchObject({ type: 'knowledge_broadcast', from_agent: 'alice', content: 'news', tags: ['x'] })
-    await A('POST', '/files', { file_key: 'ws/plan.md', content: 'v1', agent_id: 'alice', file_type: 'markdown' })
+    expect(news).toMatchObject({
+      type: 'knowledge_broadcast',
+      from_agent: 'alice',
+      content: 'news',
+      tags: ['x'],
+    })
+    await A('POST', '/files', {
+      file_key: 'ws/plan.md',
+      content: 'v1',
+      agent_id: 'alice',
+      file_type: 'markdown',
+    })
     const file = await bob.wait((m) => m.type === 'file_updated' && m.file_key === 'ws/plan.md')
     expect(file).toMatchObject({ version: 1, last_editor: 'alice' })
 
@@ -151,7 +167,9 @@ describe('v1 WebSocket push over two nodes', () => {
     const mark = (await A('POST', '/broadcast', { from_agent: 'alice', content: 'marker' })).body
     await bob.wait((m) => m.message_id === mark.message_id)
     for (const id of [task.message_id, ask.message_id, bc.message_id]) expect(bob.of(id)).toHaveLength(1)
-    expect(bob.messages.filter((m) => m.type === 'file_updated' && m.file_key === 'ws/plan.md')).toHaveLength(1)
+    expect(bob.messages.filter((m) => m.type === 'file_updated' && m.file_key === 'ws/plan.md')).toHaveLength(
+      1,
+    )
     // pushed means handed out: poll has none of it
     const polled = await B('GET', '/poll/bob')
     expect(polled.status).toBe(200)
@@ -161,7 +179,10 @@ describe('v1 WebSocket push over two nodes', () => {
     await B('POST', '/register', { agent_id: 'dave', name: 'Dave', capabilities: ['ops'], machine: 'h' })
     await A('POST', '/register', { agent_id: 'carol', name: 'Carol', capabilities: [], machine: 'h' })
     const dave = await bob.wait((m) => m.type === 'agent_joined' && m.agent_id === 'dave')
-    expect(dave).toMatchObject({ name: 'Dave', agent: { agent_id: 'dave', capabilities: ['ops'], node: b.peerId } })
+    expect(dave).toMatchObject({
+      name: 'Dave',
+      agent: { agent_id: 'dave', capabilities: ['ops'], node: b.peerId },
+    })
     const carol = await bob.wait((m) => m.type === 'agent_joined' && m.agent_id === 'carol')
     expect(carol).toMatchObject({ name: 'Carol', agent: { agent_id: 'carol', node: a.peerId } })
     bob.ws.close()
@@ -174,12 +195,15 @@ describe('v1 WebSocket push over two nodes', () => {
     // the first socket closes as soon as the first of five tasks reaches it
     first.ws.once('message', () => first.ws.close())
     for (let i = 0; i < 5; i++)
-      ids.push((await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: `job ${i}` })).body.message_id)
+      ids.push(
+        (await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: `job ${i}` })).body
+          .message_id,
+      )
     await first.closed
     // while no socket is open: two more tasks and a broadcast reach B's store
     for (let i = 5; i < 7; i++) {
-      const id = (await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: `job ${i}` })).body
-        .message_id
+      const id = (await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: `job ${i}` }))
+        .body.message_id
       ids.push(id)
       await seenOnB('task_received', 'task', id)
     }
@@ -189,7 +213,9 @@ describe('v1 WebSocket push over two nodes', () => {
     const second = await open('bob')
     await second.wait((m) => m.message_id === bc.message_id)
     const all = () => [...first.messages, ...second.messages]
-    await eventually(async () => (ids.every((id) => all().some((m) => m.message_id === id)) ? true : undefined))
+    await eventually(async () =>
+      ids.every((id) => all().some((m) => m.message_id === id)) ? true : undefined,
+    )
     const got = all().filter((m) => m.type === 'task_delegation')
     // every task exactly once, in the order it was queued
     expect(got.map((m) => m.message_id)).toEqual(ids)
