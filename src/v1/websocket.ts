@@ -34,6 +34,7 @@ export const WS_DEFAULTS: V1SocketLimits = {
 
 /** Close codes (4000-4999 are the application's). */
 export const CLOSE_REPLACED = 4001
+export const CLOSE_UNREGISTERED = 4004
 export const CLOSE_SHUTDOWN = 1001
 export const CLOSE_FLOOD = 1008
 
@@ -202,6 +203,15 @@ export class V1Sockets {
     for (const c of this.conns) {
       if (c.agentId === except || c.ws.readyState !== WebSocket.OPEN) continue
       c.ws.send(text)
+    }
+  }
+
+  /** Closes an agent's sockets (it was deregistered): code 4004. */
+  closeAgent(agentId: string): void {
+    for (const c of [...this.conns]) {
+      if (c.agentId !== agentId) continue
+      c.ws.close(CLOSE_UNREGISTERED, 'the agent is no longer registered on this node')
+      this.closed(c)
     }
   }
 

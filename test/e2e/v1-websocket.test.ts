@@ -257,4 +257,11 @@ describe('v1 WebSocket push over two nodes', () => {
     expect(err.error).toMatch(/only pushes/)
     for (const s of [...four.slice(1), fifth]) s.ws.close()
   }, 30_000)
+
+  it('a node that stops closes its open sockets (1001) and exits cleanly', async () => {
+    const open1 = await open('bob')
+    const code = await b.stop('SIGTERM')
+    expect(code).toBe(0)
+    expect((await open1.closed).code).toBe(1001)
+  }, 30_000)
 })
