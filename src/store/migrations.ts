@@ -237,6 +237,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE v1_local_tasks RENAME COLUMN from_agent TO from_hosted_agent;
       ALTER TABLE v1_local_tasks RENAME COLUMN to_agent TO to_hosted_agent;`),
   },
+  {
+    // v1 clients parse 12-hex message ids: the short id of each task a v1 agent sees, to find the task
+    name: 'v1 short message ids',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS v1_message_ids (
+        short TEXT PRIMARY KEY,
+        id TEXT NOT NULL
+      ) WITHOUT ROWID;`),
+  },
 ]
 
 /** The schema version of db. */

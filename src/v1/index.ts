@@ -30,6 +30,8 @@ export interface V1ApiInit {
   host: string
   port: number
   token?: string
+  /** where the token came from, for the startup line (CLAWLINK_TOKEN also keys the mesh) */
+  tokenFrom?: string
 }
 
 export class V1Api {
@@ -97,9 +99,10 @@ export class V1Api {
         port: addr.port,
         url,
         auth: init.token != null,
+        token_from: init.token != null ? (init.tokenFrom ?? '--v1-token') : null,
         agents: this.store.list().length,
       },
-      `v1 HTTP API listening on ${url}${init.token != null ? ' (bearer token required)' : ''}`,
+      `v1 HTTP API listening on ${url}${init.token != null ? ` (bearer token required, from ${init.tokenFrom ?? '--v1-token'})` : ''}`,
     )
   }
 
@@ -116,10 +119,12 @@ export class V1Api {
     const { row } = event
     if (row.direction === 'received') {
       if (row.toAgent == null || !this.store.has(row.toAgent)) return false
+      this.store.rememberShort(row.id)
       this.store.enqueue(row.toAgent, event.type === 'task' ? delegationFromRow(row) : cancelFromRow(row))
       return true
     }
     if (row.fromAgent == null || !this.store.has(row.fromAgent)) return false
+    this.store.rememberShort(row.id)
     this.store.enqueue(row.fromAgent, responseFromRow(row))
     return true
   }
