@@ -23,6 +23,8 @@ export const MAX_TARGET_LENGTH = 128
 export const STALE_AFTER = 120_000
 /** An agent not heard from (register, heartbeat, poll) for this long is forgotten with its queue. */
 export const AGENT_MAX_SILENCE = 24 * 3600 * 1000
+/** 12-hex message ids are remembered this long (a task answered later needs its full id). */
+export const SHORT_ID_MAX_AGE = 30 * 24 * 3600 * 1000
 /** v1 agents listed in the node's presence card: heard from within this, most recent first. */
 export const CARD_AGENT_MAX_AGE = 24 * 3600 * 1000
 /** Bytes of the presence card spent on v1 agents (the whole presence message is capped at 8 KiB). */

@@ -6,7 +6,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { TaskState } from '../api/types.js'
 import { newId } from '../rules/ids.js'
 import { transaction } from '../store/database.js'
-import { AGENT_MAX_SILENCE, MAX_AGENTS, MAX_QUEUE } from './constants.js'
+import { AGENT_MAX_SILENCE, MAX_AGENTS, MAX_QUEUE, SHORT_ID_MAX_AGE } from './constants.js'
 import { V1Error } from './errors.js'
 import type { RegisterBody } from './validate.js'
 
@@ -77,7 +77,8 @@ export class V1Store {
       moveQueue: p('UPDATE v1_queue SET agent_id = ? WHERE agent_id = ?'),
       moveFrom: p('UPDATE v1_local_tasks SET from_hosted_agent = ? WHERE from_hosted_agent = ?'),
       moveTo: p('UPDATE v1_local_tasks SET to_hosted_agent = ? WHERE to_hosted_agent = ?'),
-      putShort: p('INSERT OR IGNORE INTO v1_message_ids (short, id) VALUES (?, ?)'),
+      putShort: p('INSERT OR IGNORE INTO v1_message_ids (short, id, at) VALUES (?, ?, ?)'),
+      pruneShort: p('DELETE FROM v1_message_ids WHERE at < ?'),
       getShort: p('SELECT id FROM v1_message_ids WHERE short = ?'),
       enqueue: p('INSERT INTO v1_queue (agent_id, type, payload, created_at) VALUES (?, ?, ?, ?)'),
       queued: p('SELECT count(*) AS n FROM v1_queue WHERE agent_id = ?'),
@@ -149,6 +150,7 @@ export class V1Store {
   /** Forgets agents not heard from in AGENT_MAX_SILENCE, with their queues; returns their ids. */
   pruneSilent(now = this.now()): string[] {
     const ids = (this.stmt.silent!.all(now - AGENT_MAX_SILENCE) as Row[]).map((r) => r.agent_id as string)
+    this.stmt.pruneShort!.run(now - SHORT_ID_MAX_AGE)
     for (const id of ids) this.forget(id)
     return ids
   }
@@ -166,7 +168,7 @@ export class V1Store {
   /** Records the 12-hex id v1 clients see for a task; call inside the transaction that stores it. */
   rememberShort(id: string): string {
     const short = shortId(id)
-    this.stmt.putShort!.run(short, id)
+    this.stmt.putShort!.run(short, id, this.now())
     return short
   }
 
