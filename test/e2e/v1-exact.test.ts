@@ -1,13 +1,14 @@
 // v1 clients notice nothing (issue 16, "v1's replies, exactly"): a v1-shaped client written from v1's
 // protocol reference (raw HTTP JSON over fetch) drives two real `clawlink node --v1-api` processes
 // and checks the names, types and formats v1 clients parse.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
-import { eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
+import { BIN, eventually, type NodeProcess, spawnNode } from '../helpers/cli.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it
 type Json = any
@@ -116,6 +117,48 @@ describe('v1 replies, exactly (two nodes)', () => {
     expect((await query.register('qtok1', 'QueryToken')).body.status).toBe('registered')
     expect((await A.get('/')).status).toBe(200)
   })
+
+  it('(1) the human startup line says the v1 API takes its token from CLAWLINK_TOKEN', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'clawlink-v1x-'))
+    homes.push(home)
+    // v1's setup: only CLAWLINK_TOKEN (here also the mesh passphrase), no --v1-token
+    const proc = spawn(
+      process.execPath,
+      [
+        BIN,
+        'node',
+        '--name',
+        'humanline',
+        '--no-mdns',
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        '--v1-api',
+        '127.0.0.1:0',
+      ],
+      {
+        env: { PATH: process.env.PATH, CLAWLINK_HOME: home, CLAWLINK_TOKEN: TOKEN_A },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
+    let stderr = ''
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no v1 line in 20 s: ${stderr}`)), 20_000)
+        proc.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString()
+          const m = /^.*v1 HTTP API listening on .*$/m.exec(stderr)
+          if (m != null) {
+            clearTimeout(timer)
+            resolve(m[0])
+          }
+        })
+        proc.on('close', () => reject(new Error(`node exited: ${stderr}`)))
+      })
+      expect(line).toMatch(/\(bearer token required, from CLAWLINK_TOKEN\)/)
+    } finally {
+      proc.kill('SIGKILL')
+    }
+  }, 30_000)
 
   it('(3) GET / has v1 keys and types; register and heartbeat send epoch seconds and server_time', async () => {
     const info = (await A.get('/')).body
