@@ -116,6 +116,8 @@ export interface NodeOptions {
   /** serve the ClawLink v1 HTTP API here; v1Token: bearer token it requires (CLAWLINK_V1_TOKEN) */
   v1Api?: HostPort
   v1Token?: string
+  /** where v1Token came from: --v1-token, CLAWLINK_V1_TOKEN, or v1's own CLAWLINK_TOKEN */
+  v1TokenFrom?: string
   /** A store that is missing, empty or damaged is moved aside and a fresh one started (--reset-store). */
   resetStore?: boolean
 }
@@ -233,12 +235,23 @@ function wakeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv): WakeOptio
 }
 
 /** The v1 API must not be reachable from other hosts without a token. */
-function v1Options(input: NodeOptionsInput, env: NodeJS.ProcessEnv): Pick<NodeOptions, 'v1Api' | 'v1Token'> {
-  const v1Token = nonEmpty(input.v1Token) ?? nonEmpty(env.CLAWLINK_V1_TOKEN)
+function v1Options(
+  input: NodeOptionsInput,
+  env: NodeJS.ProcessEnv,
+): Pick<NodeOptions, 'v1Api' | 'v1Token' | 'v1TokenFrom'> {
   if (input.v1Api == null) return {}
+  // a v1 relay took its bearer token from CLAWLINK_TOKEN, which v1 clients also send: honour it last
+  const [v1Token, v1TokenFrom] =
+    nonEmpty(input.v1Token) != null
+      ? [nonEmpty(input.v1Token), '--v1-token']
+      : nonEmpty(env.CLAWLINK_V1_TOKEN) != null
+        ? [nonEmpty(env.CLAWLINK_V1_TOKEN), 'CLAWLINK_V1_TOKEN']
+        : nonEmpty(env.CLAWLINK_TOKEN) != null
+          ? [nonEmpty(env.CLAWLINK_TOKEN), 'CLAWLINK_TOKEN']
+          : [undefined, undefined]
   if (!isLoopback(input.v1Api.host) && v1Token == null)
     throw new ConfigError(
       `--v1-api on ${input.v1Api.host} is reachable from other hosts: give --v1-token or CLAWLINK_V1_TOKEN`,
     )
-  return { v1Api: input.v1Api, v1Token }
+  return { v1Api: input.v1Api, v1Token, v1TokenFrom }
 }

@@ -90,13 +90,14 @@ export class TaskService {
     id: string,
     state: TaskState,
     result: string,
+    reason: string | null = null,
   ): Promise<TaskRow | undefined> {
     const received = this.node.taskStore.find(id).filter((t) => t.direction === 'received')
     if (received.length === 0) return undefined
     const mine = received.filter((t) => t.toAgent === agent)
     if (mine.length === 0) throw new TaskError('not_yours', `task ${id} was not delegated to ${agent}`)
     if (mine.length > 1) throw new TaskError('ambiguous', `several tasks have the id ${id}`)
-    return this.node.tasks.respond(mine[0]!, state, result)
+    return this.node.tasks.respond(mine[0]!, state, result, reason)
   }
 
   /** Answers a task delegated to this node's agent; `to` names the delegator when the id is not unique. */

@@ -22,7 +22,11 @@ export async function startDaemon(
       if (onFatal != null) node.onFatal(onFatal)
       if (v1Module != null && options.v1Api != null) {
         // before anything can arrive: its agents' queues fill in the transactions that store the cause
-        v1 = new v1Module.V1Api(node, node.store.db, { ...options.v1Api, token: options.v1Token })
+        v1 = new v1Module.V1Api(node, node.store.db, {
+          ...options.v1Api,
+          token: options.v1Token,
+          tokenFrom: options.v1TokenFrom,
+        })
         v1.register()
       }
       startNotifiers(node)

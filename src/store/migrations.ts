@@ -237,6 +237,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE v1_local_tasks RENAME COLUMN from_agent TO from_hosted_agent;
       ALTER TABLE v1_local_tasks RENAME COLUMN to_agent TO to_hosted_agent;`),
   },
+  {
+    // v1 clients parse 12-hex message ids: the short id of each task a v1 agent sees, to find the task;
+    // a re-registered v1 agent takes over its local tasks by agent id
+    name: 'v1 short message ids',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS v1_message_ids (
+        short TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS v1_message_ids_at ON v1_message_ids (at);
+      CREATE INDEX IF NOT EXISTS v1_local_tasks_from ON v1_local_tasks (from_hosted_agent);
+      CREATE INDEX IF NOT EXISTS v1_local_tasks_to ON v1_local_tasks (to_hosted_agent);`),
+  },
 ]
 
 /** The schema version of db. */

@@ -4,6 +4,8 @@ import { STALE_AFTER } from './constants.js'
 import type { V1Store } from './store.js'
 
 export const iso = (ms: number) => new Date(ms).toISOString()
+/** v1 times: epoch seconds as a float (Python's time.time()). */
+export const secs = (ms: number) => ms / 1000
 
 /** Another node's v1 agent as its card lists it. */
 interface RemoteAgent {
@@ -35,7 +37,7 @@ export function remoteAgents(node: ClawLinkNode): Array<RemoteAgent & { json: Re
           machine: a.machine || p.card.machine,
           description: a.description,
           status: online ? 'online' : 'stale',
-          last_heartbeat: iso(heartbeat),
+          last_heartbeat: secs(heartbeat),
           node: p.id,
           kind: 'v1_agent',
         },
@@ -54,7 +56,8 @@ export function localAgentsJson(node: ClawLinkNode, store: V1Store): Array<Recor
     machine: a.machine || node.options.machine,
     description: a.description,
     status: now - a.lastHeartbeat <= STALE_AFTER ? 'online' : 'stale',
-    last_heartbeat: iso(a.lastHeartbeat),
+    last_heartbeat: secs(a.lastHeartbeat),
+    registered_at: secs(a.registeredAt),
     node: node.peerId.toString(),
     kind: 'v1_agent',
   }))

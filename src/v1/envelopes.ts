@@ -2,8 +2,8 @@
 import type { EventJson } from '../api/types.js'
 import type { StoredEntry } from '../protocols/files/index.js'
 import type { TaskRow } from '../protocols/tasks/index.js'
-import { EDITOR_PARAM, FROM_TAG_PREFIX, TYPE_PARAM } from './constants.js'
-import type { V1Message } from './store.js'
+import { EDITOR_PARAM, FROM_TAG_PREFIX, TYPE_PARAM, V1_STATUS_PREFIX } from './constants.js'
+import { shortId, type V1Message } from './store.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -20,7 +20,8 @@ function parseContext(context: string | null): unknown {
 export function delegationFromRow(row: TaskRow): V1Message {
   return {
     type: 'task_delegation',
-    message_id: row.id,
+    message_id: shortId(row.id),
+    task_id: row.id,
     from_agent: row.fromAgent ?? row.peer,
     from_node: row.peer,
     to_agent: row.toAgent,
@@ -33,14 +34,17 @@ export function delegationFromRow(row: TaskRow): V1Message {
 
 /** News of a task one of our v1 agents delegated: an answer, or an expiry or refusal by the mesh. */
 export function responseFromRow(row: TaskRow): V1Message {
+  const v1Status = row.reason?.startsWith(V1_STATUS_PREFIX) ? row.reason.slice(V1_STATUS_PREFIX.length) : null
   return {
     type: 'task_response',
-    message_id: row.id,
+    message_id: shortId(row.id),
+    task_id: row.id,
     from_agent: row.toAgent ?? row.peer,
     from_node: row.peer,
     to_agent: row.fromAgent,
-    result: row.result ?? row.reason ?? '',
-    status: row.state,
+    result: row.result ?? (v1Status == null ? row.reason : null) ?? '',
+    // the responder's own status word when it sent one (a v1 agent's in_progress, partial, ...)
+    status: v1Status ?? row.state,
     timestamp: iso(row.updatedAt),
   }
 }
@@ -48,7 +52,8 @@ export function responseFromRow(row: TaskRow): V1Message {
 export function cancelFromRow(row: TaskRow): V1Message {
   return {
     type: 'task_cancelled',
-    message_id: row.id,
+    message_id: shortId(row.id),
+    task_id: row.id,
     from_agent: row.fromAgent ?? row.peer,
     reason: row.reason ?? '',
     timestamp: iso(row.updatedAt),

@@ -33,6 +33,8 @@ export interface V1ApiInit {
   token?: string
   /** WebSocket bounds and timings (tests shorten them). */
   ws?: V1WsOptions
+  /** where the token came from, for the startup line (CLAWLINK_TOKEN also keys the mesh) */
+  tokenFrom?: string
 }
 
 export class V1Api {
@@ -107,9 +109,10 @@ export class V1Api {
         port: addr.port,
         url,
         auth: init.token != null,
+        token_from: init.token != null ? (init.tokenFrom ?? '--v1-token') : null,
         agents: this.store.list().length,
       },
-      `v1 HTTP API listening on ${url}${init.token != null ? ' (bearer token required)' : ''}`,
+      `v1 HTTP API listening on ${url}${init.token != null ? ` (bearer token required, from ${init.tokenFrom ?? '--v1-token'})` : ''}`,
     )
   }
 
@@ -128,10 +131,12 @@ export class V1Api {
     const { row } = event
     if (row.direction === 'received') {
       if (row.toAgent == null || !this.store.has(row.toAgent)) return false
+      this.store.rememberShort(row.id)
       this.store.enqueue(row.toAgent, event.type === 'task' ? delegationFromRow(row) : cancelFromRow(row))
       return true
     }
     if (row.fromAgent == null || !this.store.has(row.fromAgent)) return false
+    this.store.rememberShort(row.id)
     this.store.enqueue(row.fromAgent, responseFromRow(row))
     return true
   }

@@ -6,21 +6,14 @@ import type { ClawLinkNode } from '../core/index.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
 import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
-import { VERSION } from '../version.js'
-import { iso, localAgentsJson, remoteAgents } from './agents.js'
-import { FROM_TAG_PREFIX, MAX_FILE_CONTENT, MAX_POLL, SERVICE, TASK_TTL } from './constants.js'
+import { newId } from '../rules/ids.js'
+import { deregister, discover, heartbeat, info, register } from './agent-routes.js'
+import { iso, remoteAgents } from './agents.js'
+import { FROM_TAG_PREFIX, MAX_FILE_CONTENT, MAX_POLL, TASK_TTL, V1_STATUS_PREFIX } from './constants.js'
 import { broadcastMessage, fileRecord, fileUpdated, mediaTypeFor } from './envelopes.js'
 import { badRequest, V1Error } from './errors.js'
-import type { V1Store } from './store.js'
-import {
-  parseBroadcast,
-  parseDelegate,
-  parseFile,
-  parseHeartbeat,
-  parseRegister,
-  parseRespond,
-  pathAgentId,
-} from './validate.js'
+import { shortId, type V1Store } from './store.js'
+import { parseBroadcast, parseDelegate, parseFile, parseRespond, pathAgentId } from './validate.js'
 
 export interface V1Context {
   node: ClawLinkNode
@@ -29,20 +22,6 @@ export interface V1Context {
 }
 
 export type Handler = (ctx: V1Context, body: unknown, param: string) => unknown | Promise<unknown>
-
-const ENDPOINTS = [
-  'GET /',
-  'POST /register',
-  'GET /discover',
-  'POST /heartbeat',
-  'POST /delegate',
-  'POST /respond',
-  'POST /broadcast',
-  'GET /poll/{agent_id}',
-  'POST /files',
-  'GET /files',
-  'GET /files/{file_key}',
-]
 
 function registered(ctx: V1Context, agentId: string, field: string): void {
   if (!ctx.store.has(agentId))
@@ -56,86 +35,16 @@ function taskError(err: unknown): never {
   throw err
 }
 
-const info: Handler = (ctx) => {
-  const online =
-    localAgentsJson(ctx.node, ctx.store).filter((a) => a.status === 'online').length +
-    remoteAgents(ctx.node).filter((a) => a.online).length +
-    ctx.node.presence.peers().filter((p) => p.status === 'online' && !p.card.relayOnly).length
-  return {
-    service: SERVICE,
-    version: VERSION,
-    api: 'v1',
-    auth_required: ctx.authRequired,
-    agents_online: online,
-    shared_files: ctx.node.fileStore.list('').filter((s) => !s.winner.deleted).length,
-    endpoints: ENDPOINTS,
-    node: { peer_id: ctx.node.peerId.toString(), name: ctx.node.localCard().name },
-  }
-}
-
-const register: Handler = async (ctx, body) => {
-  const r = parseRegister(body)
-  const a = ctx.store.register(r)
-  ctx.node.log.emit(
-    'v1_agent_registered',
-    { agent: a.agentId, name: a.name, capabilities: a.capabilities },
-    `v1 agent registered: ${a.name} (${a.agentId})`,
-  )
-  // other nodes learn of it with our card
-  await ctx.node.presence.announce().catch(() => {})
-  return {
-    status: 'registered',
-    agent: {
-      agent_id: a.agentId,
-      name: a.name,
-      capabilities: a.capabilities,
-      machine: a.machine,
-      description: a.description,
-      status: 'online',
-      last_heartbeat: iso(a.lastHeartbeat),
-      registered_at: iso(a.registeredAt),
-      node: ctx.node.peerId.toString(),
-    },
-  }
-}
-
-const discover: Handler = (ctx) => {
-  const local = localAgentsJson(ctx.node, ctx.store)
-  const remote = remoteAgents(ctx.node)
-    .filter((r) => !r.offline)
-    .map((r) => r.json)
-  const peers = ctx.node.presence
-    .peers()
-    .filter((p) => p.status !== 'offline' && !p.card.relayOnly)
-    .map((p) => ({
-      agent_id: p.id,
-      name: p.card.name,
-      capabilities: [...p.card.caps],
-      machine: p.card.machine,
-      description: p.card.description,
-      status: p.status,
-      last_heartbeat: iso(p.lastSeen),
-      node: p.id,
-      kind: 'node',
-    }))
-  const agents = [...local, ...remote, ...peers]
-  return { agents, count: agents.length }
-}
-
-const heartbeat: Handler = (ctx, body) => {
-  const { agentId } = parseHeartbeat(body)
-  return { status: ctx.store.heartbeat(agentId) ? 'ok' : 'unknown_agent' }
-}
-
 const delegate: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseDelegate(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
   const timestamp = new Date().toISOString()
   if (store.has(r.toAgent)) {
-    const id = store.delegateLocal(r.fromAgent, r.toAgent, (id) => ({
+    const { id, short } = store.delegateLocal(r.fromAgent, r.toAgent, (short, id) => ({
       type: 'task_delegation',
-      message_id: id,
+      message_id: short,
+      task_id: id,
       from_agent: r.fromAgent,
       from_node: node.peerId.toString(),
       to_agent: r.toAgent,
@@ -144,7 +53,14 @@ const delegate: Handler = async (ctx, body) => {
       priority: r.priority,
       timestamp,
     }))
-    return { status: 'delegated', message_id: id, delivery: { route: 'local', state: 'delivered' } }
+    // v1: "delivered" when the target could take it at once; a local agent's queue is that
+    return {
+      status: 'delegated',
+      message_id: short,
+      delivery: 'delivered',
+      task_id: id,
+      route: { route: 'local', state: 'delivered' },
+    }
   }
   const self = node.peerId.toString()
   const candidates = remoteAgents(node).filter((a) => a.agentId === r.toAgent)
@@ -189,10 +105,14 @@ const delegate: Handler = async (ctx, body) => {
   } catch (err) {
     taskError(err)
   }
+  const short = store.transaction(() => store.rememberShort(row.id))
   return {
     status: 'delegated',
-    message_id: row.id,
-    delivery: {
+    message_id: short,
+    // v1's word for a message waiting for its recipient: the mesh keeps it until it is acknowledged
+    delivery: row.state === 'submitted' ? 'queued' : 'delivered',
+    task_id: row.id,
+    route: {
       route: 'mesh',
       peer: peer.id,
       to_agent: toAgent ?? null,
@@ -206,38 +126,54 @@ const respond: Handler = async (ctx, body) => {
   const { node, store } = ctx
   const r = parseRespond(body, node.tasks.maxTaskSize)
   registered(ctx, r.fromAgent, 'from_agent')
+  const taskId = store.taskIdOf(r.messageId)
+  // a status word the mesh has no state for travels in the UPDATE's reason, to reach the delegator as sent
+  const reason = r.v1Status === r.status ? null : `${V1_STATUS_PREFIX}${r.v1Status}`
+  const responseId = shortId(newId())
   let answered: Awaited<ReturnType<typeof node.taskService.respondFor>>
   try {
-    answered = await node.taskService.respondFor(r.fromAgent, r.messageId, r.status, r.result)
+    answered = await node.taskService.respondFor(r.fromAgent, taskId, r.status, r.result, reason)
   } catch (err) {
     taskError(err)
   }
   if (answered != null) {
     return {
       status: 'response_sent',
-      message_id: answered.id,
-      delivery: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
+      response_id: responseId,
+      message_id: r.messageId,
+      task_id: answered.id,
+      route: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
     }
   }
-  const local = store.getLocalTask(r.messageId)
-  if (local == null) throw new V1Error(404, `no task ${r.messageId} for this node's v1 agents`)
+  const local = store.getLocalTask(taskId)
+  // v1 answered 200 whatever the id; a v1 script must not crash on an id this node does not know
+  if (local == null)
+    return {
+      status: 'unknown_message',
+      message_id: r.messageId,
+      hint: `no task ${r.messageId} for this node's v1 agents: nothing was sent`,
+    }
   if (local.toAgent !== r.fromAgent)
     throw new V1Error(403, `task ${r.messageId} was not delegated to ${r.fromAgent}`)
   if (TERMINAL.has(local.state)) throw new V1Error(409, `task ${r.messageId} is already ${local.state}`)
   store.answerLocal(local, r.status, {
     type: 'task_response',
-    message_id: local.id,
+    message_id: shortId(local.id),
+    task_id: local.id,
+    response_id: responseId,
     from_agent: r.fromAgent,
     from_node: node.peerId.toString(),
     to_agent: local.fromAgent,
     result: r.result,
-    status: r.status,
+    status: r.v1Status,
     timestamp: new Date().toISOString(),
   })
   return {
     status: 'response_sent',
-    message_id: local.id,
-    delivery: { route: 'local', to_agent: local.fromAgent },
+    response_id: responseId,
+    message_id: r.messageId,
+    task_id: local.id,
+    route: { route: 'local', to_agent: local.fromAgent },
   }
 }
 
@@ -264,7 +200,14 @@ const broadcast: Handler = async (ctx, body) => {
 
 const poll: Handler = (ctx, _body, param) => {
   const agentId = pathAgentId(param)
-  registered(ctx, agentId, 'agent')
+  // as in v1: a poll is a heartbeat, and an unknown agent gets an empty answer, not an error
+  if (!ctx.store.heartbeat(agentId))
+    return {
+      messages: [],
+      count: 0,
+      remaining: 0,
+      hint: `agent ${agentId} is not registered on this node: POST /register`,
+    }
   const messages = ctx.store.take(agentId, MAX_POLL)
   return { messages, count: messages.length, remaining: ctx.store.queued(agentId) }
 }
@@ -340,7 +283,7 @@ export const ROUTES: Array<{
   auth: boolean
   handler: Handler
 }> = [
-  { method: 'GET', path: '/', auth: false, handler: info },
+  { method: 'GET', path: '/', auth: true, handler: info },
   { method: 'POST', path: '/register', auth: true, handler: register },
   { method: 'GET', path: '/discover', auth: true, handler: discover },
   { method: 'POST', path: '/heartbeat', auth: true, handler: heartbeat },
@@ -348,6 +291,7 @@ export const ROUTES: Array<{
   { method: 'POST', path: '/respond', auth: true, handler: respond },
   { method: 'POST', path: '/broadcast', auth: true, handler: broadcast },
   { method: 'GET', path: '/poll/', prefix: true, auth: true, handler: poll },
+  { method: 'DELETE', path: '/agents/', prefix: true, auth: true, handler: deregister },
   { method: 'POST', path: '/files', auth: true, handler: putFile },
   { method: 'GET', path: '/files', auth: true, handler: listFiles },
   { method: 'GET', path: '/files/', prefix: true, auth: true, handler: getFile },

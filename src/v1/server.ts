@@ -38,10 +38,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
+/** `Authorization: Bearer TOKEN`, or `?token=TOKEN` as v1 also took. */
+function tokenMatches(header: string | undefined, query: string | null, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
-  if (m == null) return false
-  const given = Buffer.from(m[1]!.trim())
+  const raw = m != null ? m[1]!.trim() : query
+  if (raw == null) return false
+  const given = Buffer.from(raw)
   const want = Buffer.from(token)
   return given.length === want.length && timingSafeEqual(given, want)
 }
@@ -138,9 +140,12 @@ export class V1Server {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let path: string
+    let queryToken: string | null
     try {
-      // only the path matters; the query (v1 never used one) is ignored
-      path = new URL(req.url ?? '/', 'http://v1').pathname
+      // the path, and from the query only `token` (v1 clients may authenticate with ?token=)
+      const url = new URL(req.url ?? '/', 'http://v1')
+      path = url.pathname
+      queryToken = url.searchParams.get('token')
     } catch {
       send(res, 400, { error: 'malformed request URL' })
       return
@@ -150,10 +155,12 @@ export class V1Server {
     try {
       if (route instanceof V1Error) throw route
       const { token } = this.init
-      if (route.auth && token != null && !tokenMatches(req.headers.authorization, token))
+      if (route.auth && token != null && !tokenMatches(req.headers.authorization, queryToken, token))
         throw new V1Error(401, 'missing or wrong bearer token (Authorization: Bearer TOKEN)')
       const body =
-        req.method === 'POST' ? await readJson(req, this.init.maxBodySize ?? MAX_BODY_SIZE) : undefined
+        req.method === 'POST' || req.method === 'DELETE'
+          ? await readJson(req, this.init.maxBodySize ?? MAX_BODY_SIZE)
+          : undefined
       const result = await route.handler(this.init.context, body, route.param)
       const refused = this.init.gate?.()
       if (refused != null) throw refused

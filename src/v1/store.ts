@@ -5,8 +5,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { TaskState } from '../api/types.js'
 import { newId } from '../rules/ids.js'
-import { transaction } from '../store/database.js'
-import { MAX_AGENTS, MAX_QUEUE } from './constants.js'
+import { afterCommit, transaction } from '../store/database.js'
+import { AGENT_MAX_SILENCE, MAX_AGENTS, MAX_QUEUE, SHORT_ID_MAX_AGE } from './constants.js'
 import { V1Error } from './errors.js'
 import type { RegisterBody } from './validate.js'
 
@@ -33,6 +33,12 @@ const DROPPABLE = `('knowledge_broadcast', 'file_updated')`
 
 type Row = Record<string, string | number | null>
 
+/** v1 message ids were 12 hex characters: the last 12 of a task id (random bits in a UUIDv7). */
+export function shortId(id: string): string {
+  const hex = id.replace(/-/g, '').toLowerCase()
+  return /^[0-9a-f]{12,}$/.test(hex) ? hex.slice(-12) : id
+}
+
 function toAgent(r: Row): V1Agent {
   return {
     agentId: r.agent_id as string,
@@ -50,6 +56,8 @@ export class V1Store {
   /** Told of each message queued (inside the transaction) and each new registration (WebSocket push). */
   onQueued?: (agentId: string) => void
   onRegistered?: (agent: V1Agent) => void
+  /** an agent was deregistered, replaced by a re-registration or pruned (its sockets close) */
+  onForgotten?: (agentId: string) => void
 
   constructor(
     private readonly db: DatabaseSync,
@@ -67,12 +75,22 @@ export class V1Store {
         ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, capabilities = excluded.capabilities,
         machine = excluded.machine, description = excluded.description, last_heartbeat = excluded.last_heartbeat`),
       heartbeat: p('UPDATE v1_agents SET last_heartbeat = ? WHERE agent_id = ?'),
+      sameName: p('SELECT agent_id FROM v1_agents WHERE name = ? AND machine = ? AND agent_id != ?'),
+      silent: p('SELECT agent_id FROM v1_agents WHERE last_heartbeat < ?'),
+      deleteAgent: p('DELETE FROM v1_agents WHERE agent_id = ?'),
+      dropQueue: p('DELETE FROM v1_queue WHERE agent_id = ?'),
+      moveQueue: p('UPDATE v1_queue SET agent_id = ? WHERE agent_id = ?'),
+      moveFrom: p('UPDATE v1_local_tasks SET from_hosted_agent = ? WHERE from_hosted_agent = ?'),
+      moveTo: p('UPDATE v1_local_tasks SET to_hosted_agent = ? WHERE to_hosted_agent = ?'),
+      putShort: p('INSERT OR IGNORE INTO v1_message_ids (short, id, at) VALUES (?, ?, ?)'),
+      pruneShort: p('DELETE FROM v1_message_ids WHERE at < ?'),
+      getShort: p('SELECT id FROM v1_message_ids WHERE short = ?'),
       enqueue: p('INSERT INTO v1_queue (agent_id, type, payload, created_at) VALUES (?, ?, ?, ?)'),
       queued: p('SELECT count(*) AS n FROM v1_queue WHERE agent_id = ?'),
       trim: p(
         `DELETE FROM v1_queue WHERE seq IN (SELECT seq FROM v1_queue WHERE agent_id = ? AND type IN ${DROPPABLE} ORDER BY seq LIMIT ?)`,
       ),
-      take: p('SELECT seq, payload FROM v1_queue WHERE agent_id = ? ORDER BY seq LIMIT ?'),
+      take: p('SELECT seq, payload, created_at FROM v1_queue WHERE agent_id = ? ORDER BY seq LIMIT ?'),
       remove: p('DELETE FROM v1_queue WHERE seq = ?'),
       insertTask: p(
         'INSERT INTO v1_local_tasks (id, from_hosted_agent, to_hosted_agent, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -100,12 +118,28 @@ export class V1Store {
     return (this.stmt.list!.all() as Row[]).map(toAgent)
   }
 
-  /** Registers an agent, or updates one registered before (which also counts as a heartbeat). */
-  register(body: RegisterBody): V1Agent {
+  /**
+   * Registers an agent, or updates one registered before (which also counts as a heartbeat). A v1
+   * client makes a new random id at every start: an agent of the same name on the same machine is
+   * the same agent, so its older record is replaced (its queue and local tasks move to the new id),
+   * and re-registrations never fill the node. Agents silent for a day are pruned first.
+   */
+  register(body: RegisterBody): V1Agent & { replaced: string[] } {
     const agent = this.transaction(() => {
+      const now = this.now()
+      this.pruneSilent(now)
+      const replaced = (this.stmt.sameName!.all(body.name, body.machine, body.agentId) as Row[]).map(
+        (r) => r.agent_id as string,
+      )
+      for (const old of replaced) {
+        this.stmt.moveQueue!.run(body.agentId, old)
+        this.stmt.moveFrom!.run(body.agentId, old)
+        this.stmt.moveTo!.run(body.agentId, old)
+        this.stmt.deleteAgent!.run(old)
+        afterCommit(this.db, () => this.onForgotten?.(old))
+      }
       if (!this.has(body.agentId) && Number((this.stmt.count!.get() as { n: number }).n) >= MAX_AGENTS)
         throw new V1Error(409, `this node serves at most ${MAX_AGENTS} v1 agents`)
-      const now = this.now()
       this.stmt.upsert!.run(
         body.agentId,
         body.name,
@@ -115,10 +149,43 @@ export class V1Store {
         now,
         now,
       )
-      return this.get(body.agentId)!
+      return { ...this.get(body.agentId)!, replaced }
     })
     this.onRegistered?.(agent)
     return agent
+  }
+
+  /** Forgets agents not heard from in AGENT_MAX_SILENCE, with their queues; returns their ids. */
+  pruneSilent(now = this.now()): string[] {
+    const ids = (this.stmt.silent!.all(now - AGENT_MAX_SILENCE) as Row[]).map((r) => r.agent_id as string)
+    this.stmt.pruneShort!.run(now - SHORT_ID_MAX_AGE)
+    for (const id of ids) this.forget(id)
+    return ids
+  }
+
+  /** Deregisters an agent and drops its queue; false for one never registered here. */
+  deregister(agentId: string): boolean {
+    return this.transaction(() => this.forget(agentId))
+  }
+
+  private forget(agentId: string): boolean {
+    this.stmt.dropQueue!.run(agentId)
+    const gone = Number(this.stmt.deleteAgent!.run(agentId).changes) > 0
+    if (gone) afterCommit(this.db, () => this.onForgotten?.(agentId))
+    return gone
+  }
+
+  /** Records the 12-hex id v1 clients see for a task; call inside the transaction that stores it. */
+  rememberShort(id: string): string {
+    const short = shortId(id)
+    this.stmt.putShort!.run(short, id, this.now())
+    return short
+  }
+
+  /** The task id for a message_id a v1 client sent (a short id, or the full one). */
+  taskIdOf(messageId: string): string {
+    const r = this.stmt.getShort!.get(messageId.toLowerCase()) as Row | undefined
+    return r == null ? messageId : (r.id as string)
   }
 
   /** False for an agent never registered here. */
@@ -142,9 +209,14 @@ export class V1Store {
   /** Hands out up to `limit` queued messages, oldest first, and removes them: each goes out once. */
   take(agentId: string, limit: number): V1Message[] {
     return this.transaction(() => {
-      const rows = this.stmt.take!.all(agentId, limit) as Array<{ seq: number; payload: string }>
+      const rows = this.stmt.take!.all(agentId, limit) as Array<{
+        seq: number
+        payload: string
+        created_at: number
+      }>
       for (const r of rows) this.stmt.remove!.run(r.seq)
-      return rows.map((r) => JSON.parse(r.payload) as V1Message)
+      // v1 stamped each message with the epoch seconds it was queued at
+      return rows.map((r) => ({ ...(JSON.parse(r.payload) as V1Message), queued_at: r.created_at / 1000 }))
     })
   }
 
@@ -153,14 +225,19 @@ export class V1Store {
   }
 
   /** A task between two v1 agents of this node: stored with its delegation message. */
-  delegateLocal(fromAgent: string, toAgent: string, message: (id: string) => V1Message): string {
+  delegateLocal(
+    fromAgent: string,
+    toAgent: string,
+    message: (short: string, id: string) => V1Message,
+  ): { id: string; short: string } {
     const id = newId()
-    this.transaction(() => {
+    return this.transaction(() => {
       const now = this.now()
       this.stmt.insertTask!.run(id, fromAgent, toAgent, 'delivered', now, now)
-      this.enqueue(toAgent, message(id))
+      const short = this.rememberShort(id)
+      this.enqueue(toAgent, message(short, id))
+      return { id, short }
     })
-    return id
   }
 
   getLocalTask(id: string): LocalTask | undefined {

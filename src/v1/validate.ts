@@ -12,6 +12,7 @@ import {
   MAX_FILE_TYPE_LENGTH,
   MAX_MACHINE_LENGTH,
   MAX_NAME_LENGTH,
+  MAX_STATUS_LENGTH,
   MAX_TARGET_LENGTH,
 } from './constants.js'
 import { badRequest, V1Error } from './errors.js'
@@ -66,7 +67,10 @@ export interface RespondBody {
   toAgent?: string
   messageId: string
   result: string
+  /** the mesh state it maps to: a known word, else `working` (more answers may follow) */
   status: TaskState
+  /** the status word as the v1 client sent it, handed to the delegator unchanged */
+  v1Status: string
 }
 
 export interface BroadcastBody {
@@ -190,9 +194,10 @@ export function parseRespond(body: unknown, maxTaskSize: number): RespondBody {
   // v1 results were free-form: keep text as it is, anything else as JSON text
   const result = typeof raw === 'string' ? raw : JSON.stringify(raw)
   if (Buffer.byteLength(result) > maxTaskSize) throw badRequest(`result is over ${maxTaskSize} bytes`)
-  const s = optionalString(b, 'status')?.toLowerCase() ?? 'completed'
-  const status = Object.hasOwn(STATUSES, s) ? STATUSES[s] : undefined
-  if (status == null) throw badRequest(`status must be one of ${Object.keys(STATUSES).join(', ')}`)
+  // v1 took any status word and passed it on: so do we, mapping the ones the mesh knows
+  const v1Status = text('status', optionalString(b, 'status') || 'completed', MAX_STATUS_LENGTH)
+  const s = v1Status.toLowerCase()
+  const status = (Object.hasOwn(STATUSES, s) ? STATUSES[s] : undefined) ?? 'working'
   const messageId = string(b, 'message_id')
   if (messageId.length > 128 || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(messageId))
     throw badRequest('message_id is not a message id')
@@ -202,6 +207,7 @@ export function parseRespond(body: unknown, maxTaskSize: number): RespondBody {
     messageId,
     result,
     status,
+    v1Status,
   }
 }
 

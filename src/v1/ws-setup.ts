@@ -31,6 +31,7 @@ export function startV1Push(
   const self = node.peerId.toString()
   store.onQueued = (agentId) => push.schedule(agentId)
   store.onRegistered = (a) => sockets.announce(joinedLocal(a, self), a.agentId)
+  store.onForgotten = (agentId) => sockets.closeAgent(agentId)
   const seen = new SeenAgents()
   const onCard = (e: PresenceEvents['peer:card']) => {
     const { record } = e.detail
@@ -46,6 +47,7 @@ export function startV1Push(
       node.presence.removeEventListener('peer:card', onCard)
       store.onQueued = undefined
       store.onRegistered = undefined
+      store.onForgotten = undefined
       sockets.close()
     },
   }

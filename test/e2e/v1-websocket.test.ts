@@ -202,10 +202,14 @@ describe('v1 WebSocket push over two nodes', () => {
     await first.closed
     // while no socket is open: two more tasks and a broadcast reach B's store
     for (let i = 5; i < 7; i++) {
-      const id = (await A('POST', '/delegate', { from_agent: 'alice', to_agent: 'bob', task: `job ${i}` }))
-        .body.message_id
-      ids.push(id)
-      await seenOnB('task_received', 'task', id)
+      const { body } = await A('POST', '/delegate', {
+        from_agent: 'alice',
+        to_agent: 'bob',
+        task: `job ${i}`,
+      })
+      ids.push(body.message_id)
+      // the node's log names the task by its full id (v1's message_id is its short form)
+      await seenOnB('task_received', 'task', body.task_id)
     }
     const bc = (await A('POST', '/broadcast', { from_agent: 'alice', content: 'while away' })).body
     await seenOnB('broadcast_received', 'id', bc.message_id)

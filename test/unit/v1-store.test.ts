@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Store } from '../../src/store/database.js'
-import { MAX_AGENTS, MAX_QUEUE } from '../../src/v1/constants.js'
+import { AGENT_MAX_SILENCE, MAX_AGENTS, MAX_QUEUE } from '../../src/v1/constants.js'
 import { V1Error } from '../../src/v1/errors.js'
 import { V1Store } from '../../src/v1/store.js'
 
@@ -71,8 +71,8 @@ describe('V1Store', () => {
     stores = []
     const again = open()
     expect(again.get('a')?.name).toBe('A')
-    expect(again.take('a', 1)).toEqual([{ type: 'task_delegation', message_id: '1' }])
-    expect(again.take('a', 10)).toEqual([{ type: 'knowledge_broadcast', message_id: '2' }])
+    expect(again.take('a', 1)).toEqual([{ type: 'task_delegation', message_id: '1', queued_at: 1 }])
+    expect(again.take('a', 10)).toEqual([{ type: 'knowledge_broadcast', message_id: '2', queued_at: 1 }])
     expect(again.take('a', 10)).toEqual([])
   })
 
@@ -102,13 +102,77 @@ describe('V1Store', () => {
     const store = open()
     store.register(agent('a'))
     store.register(agent('b'))
-    const id = store.delegateLocal('a', 'b', (id) => ({ type: 'task_delegation', message_id: id }))
-    expect(store.take('b', 10)).toEqual([{ type: 'task_delegation', message_id: id }])
+    const { id, short } = store.delegateLocal('a', 'b', (short) => ({
+      type: 'task_delegation',
+      message_id: short,
+    }))
+    expect(short).toMatch(/^[0-9a-f]{12}$/)
+    expect(store.taskIdOf(short)).toBe(id)
+    expect(store.take('b', 10)).toEqual([{ type: 'task_delegation', message_id: short, queued_at: 1 }])
     const task = store.getLocalTask(id)!
     expect(task).toEqual({ id, fromAgent: 'a', toAgent: 'b', state: 'delivered' })
     store.answerLocal(task, 'completed', { type: 'task_response', message_id: id })
     expect(store.getLocalTask(id)?.state).toBe('completed')
-    expect(store.take('a', 10)).toEqual([{ type: 'task_response', message_id: id }])
+    expect(store.take('a', 10)).toEqual([{ type: 'task_response', message_id: id, queued_at: 1 }])
+  })
+})
+
+describe('V1Store registrations (a v1 client makes a new id at every register)', () => {
+  it('replaces the record of the same name on the same machine, moving its queue', () => {
+    const store = open()
+    store.register({ ...agent('old1'), name: 'worker' })
+    store.enqueue('old1', { type: 'task_delegation', message_id: 'm1' })
+    const again = store.register({ ...agent('new1'), name: 'worker' })
+    expect(again.replaced).toEqual(['old1'])
+    expect(store.has('old1')).toBe(false)
+    expect(store.take('new1', 10)).toMatchObject([{ message_id: 'm1' }])
+    // the same name on another machine is another agent
+    expect(store.register({ ...agent('other'), name: 'worker', machine: 'elsewhere' }).replaced).toEqual([])
+    expect(
+      store
+        .list()
+        .map((a) => a.agentId)
+        .sort(),
+    ).toEqual(['new1', 'other'])
+  })
+
+  it('never reaches the agent cap through re-registrations', () => {
+    const store = open()
+    for (let i = 0; i < MAX_AGENTS * 3; i++) store.register({ ...agent(`run${i}`), name: 'restarting' })
+    expect(store.list()).toHaveLength(1)
+    for (let i = 0; i < MAX_AGENTS - 1; i++) store.register(agent(`a${i}`))
+    expect(() => store.register({ ...agent('run-last'), name: 'restarting' })).not.toThrow()
+    expect(store.list()).toHaveLength(MAX_AGENTS)
+  })
+
+  it('prunes agents silent for 24 h, with their queues', () => {
+    let t = 1_000
+    const store = open(() => t)
+    store.register(agent('quiet'))
+    store.register(agent('busy'))
+    store.enqueue('quiet', { type: 'knowledge_broadcast', message_id: 'b' })
+    t += AGENT_MAX_SILENCE - 1
+    store.heartbeat('busy')
+    expect(store.pruneSilent()).toEqual([])
+    t += 2
+    expect(store.pruneSilent()).toEqual(['quiet'])
+    expect(store.has('quiet')).toBe(false)
+    expect(store.queued('quiet')).toBe(0)
+    expect(store.has('busy')).toBe(true)
+    // a register prunes too
+    t += AGENT_MAX_SILENCE + 1
+    store.register(agent('late'))
+    expect(store.list().map((a) => a.agentId)).toEqual(['late'])
+  })
+
+  it('deregisters an agent and drops its queue', () => {
+    const store = open()
+    store.register(agent('gone'))
+    store.enqueue('gone', { type: 'knowledge_broadcast', message_id: 'b' })
+    expect(store.deregister('gone')).toBe(true)
+    expect(store.has('gone')).toBe(false)
+    expect(store.queued('gone')).toBe(0)
+    expect(store.deregister('gone')).toBe(false)
   })
 })
 

@@ -113,11 +113,15 @@ describe('v1 request validation', () => {
       parseRespond({ from_agent: 'b', message_id: 'id', result: '', status: 'in_progress' }, 100).status,
     ).toBe('working')
     expect(status(() => parseRespond({ from_agent: 'b', message_id: 'id' }, 100))).toBe(400)
+    // v1 took any status word: kept as sent, mapped to a mesh state that lets more answers follow
     expect(
-      status(() => parseRespond({ from_agent: 'b', message_id: 'id', result: 'r', status: 'canceled' }, 100)),
-    ).toBe(400)
+      parseRespond({ from_agent: 'b', message_id: 'id', result: 'r', status: 'partial' }, 100),
+    ).toMatchObject({ status: 'working', v1Status: 'partial' })
     expect(
-      status(() => parseRespond({ from_agent: 'b', message_id: 'id', result: 'r', status: 'toString' }, 100)),
+      parseRespond({ from_agent: 'b', message_id: 'id', result: 'r', status: 'toString' }, 100),
+    ).toMatchObject({ status: 'working', v1Status: 'toString' })
+    expect(
+      status(() => parseRespond({ from_agent: 'b', message_id: 'id', result: 'r', status: 'a\u0001b' }, 100)),
     ).toBe(400)
     expect(
       status(() => parseRespond({ from_agent: 'b', message_id: 'id', result: 'x'.repeat(101) }, 100)),

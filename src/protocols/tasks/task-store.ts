@@ -170,8 +170,8 @@ export class TaskStore {
     })
   }
 
-  /** This agent answers a task it received. */
-  respond(row: TaskRow, state: TaskState, result: string): TaskRow {
+  /** This agent answers a task it received; `reason` travels in the UPDATE (a hosted agent's own status word). */
+  respond(row: TaskRow, state: TaskState, result: string, reason: string | null = null): TaskRow {
     if (row.direction !== 'received')
       throw new TaskError('not_yours', `task ${row.id} was not delegated to this agent`)
     // only these travel in an UPDATE (the receiver refuses CANCELED; the others have no wire state)
@@ -187,8 +187,9 @@ export class TaskStore {
       const msg = message(TaskMessage.Kind.UPDATE, row.id, current.priority, this.now(), {
         state: stateToWire[state]!,
         result,
+        reason: reason ?? '',
       })
-      const updated = this.setState(current, state, result, null)
+      const updated = this.setState(current, state, result, reason)
       this.enqueue(row.peer, msg, this.now() + NOTICE_TTL)
       return updated
     })

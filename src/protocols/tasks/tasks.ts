@@ -127,11 +127,16 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     return row
   }
 
-  async respond(row: TaskRow, state: TaskState, result: string): Promise<TaskRow> {
+  async respond(
+    row: TaskRow,
+    state: TaskState,
+    result: string,
+    reason: string | null = null,
+  ): Promise<TaskRow> {
     const size = Buffer.byteLength(result, 'utf8')
     if (size > this.maxTaskSize)
       throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
-    const updated = await this.write(() => this.store.respond(row, state, result))
+    const updated = await this.write(() => this.store.respond(row, state, result, reason))
     this.changed(updated)
     return updated
   }
