@@ -262,6 +262,13 @@ describe('v1 WebSocket push over two nodes', () => {
     for (const s of [...four.slice(1), fifth]) s.ws.close()
   }, 30_000)
 
+  it('deregistering an agent closes its sockets', async () => {
+    await B('POST', '/register', { agent_id: 'erin', name: 'Erin', capabilities: [], machine: 'h' })
+    const s = await open('erin')
+    expect((await B('DELETE', '/agents/erin')).status).toBe(200)
+    expect((await s.closed).code).toBe(4004)
+  }, 30_000)
+
   it('a node that stops closes its open sockets (1001) and exits cleanly', async () => {
     const open1 = await open('bob')
     const code = await b.stop('SIGTERM')
