@@ -39,7 +39,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** `Authorization: Bearer TOKEN`, or `?token=TOKEN` as v1 also took. */
-function tokenMatches(header: string | undefined, query: string | null, token: string): boolean {
+/** The bearer token, else `?token=` (as v1 accepts it), compared in constant time. */
+export function tokenMatches(header: string | undefined, query: string | null, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
   const raw = m != null ? m[1]!.trim() : query
   if (raw == null) return false

@@ -1,12 +1,12 @@
 // v1's WebSocket endpoint, `GET /ws/{agent_id}` (upgrade) on the v1 HTTP server: the same envelopes
 // poll returns, pushed as they are queued, plus `agent_joined`. Authenticated as the HTTP API is,
 // bounded in sockets per agent, buffered bytes, client frames and silent peers. See docs/v1-compat.md.
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { V1Error } from './errors.js'
 import type { V1Push } from './push.js'
+import { tokenMatches } from './server.js'
 import type { V1Store } from './store.js'
 import { pathAgentId } from './validate.js'
 
@@ -44,18 +44,6 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   426: 'Upgrade Required',
   503: 'Service Unavailable',
-}
-
-/** The token as the v1 HTTP API takes it: `Authorization: Bearer TOKEN`, or `?token=TOKEN`. */
-export function tokenGiven(req: IncomingMessage, url: URL, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
-  const candidates = [m?.[1]?.trim(), url.searchParams.get('token') ?? undefined]
-  const want = Buffer.from(token)
-  return candidates.some((c) => {
-    if (c == null) return false
-    const given = Buffer.from(c)
-    return given.length === want.length && timingSafeEqual(given, want)
-  })
 }
 
 function refuse(socket: Duplex, err: V1Error): void {
@@ -109,7 +97,10 @@ export class V1Sockets {
       const url = new URL(req.url ?? '/', 'http://v1')
       if (!url.pathname.startsWith(WS_PATH) || url.pathname.length === WS_PATH.length)
         throw new V1Error(404, 'not found')
-      if (this.token != null && !tokenGiven(req, url, this.token))
+      if (
+        this.token != null &&
+        !tokenMatches(req.headers.authorization, url.searchParams.get('token'), this.token)
+      )
         throw new V1Error(401, 'missing or wrong bearer token (Authorization: Bearer TOKEN, or ?token=TOKEN)')
       let raw: string
       try {
