@@ -161,6 +161,8 @@ export interface EventJson {
   topic?: string
   tags?: string[]
   content?: string
+  /** broadcast: the agent hosted on the author's node (a v1 agent) that sent it, as the author signed it */
+  fromHostedAgent?: string
   /** file_updated: the key, and its new winning version */
   key?: string
   version?: number
