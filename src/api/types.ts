@@ -23,6 +23,11 @@ export interface PeerJson extends AgentCardJson {
   lastSeen: string
   /** true while this node holds a connection to the peer */
   connected: boolean
+  /** `node` for a peer; `hosted` for an agent a peer hosts (a v1 agent), listed by discover */
+  kind?: 'node' | 'hosted'
+  /** kind `hosted`: the node hosting it (a task to the agent goes there); version, startedAt, load,
+   * addrs, relayOnly and connected are that node's; lastSeen is the agent's last heartbeat */
+  hostedBy?: PeerRef
 }
 
 export interface ConnectionJson {

@@ -12,7 +12,7 @@ import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/ta
 import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
 import type { NewEvent } from './inbox.js'
-import { pickByCap, resolveAgent } from './resolve-agent.js'
+import { pickByCap, resolveAgent, resolveTarget } from './resolve-agent.js'
 import { taskJson } from './task-json.js'
 
 /** What a delegate asks for: the control API's request, without how long its caller waits. */
@@ -47,11 +47,16 @@ export class TaskService {
       if (earlier.task !== r.task) throw new ConflictError(`task id ${r.id} is already used by another task`)
       return earlier
     }
-    const peer = r.cap != null ? pickByCap(r.cap, node.presence.peers()) : this.resolve(r.to!)
+    // `to` may name a hosted (v1) agent of a peer: the task goes to that peer, for that agent
+    const { peer, toAgent } =
+      r.cap != null
+        ? { peer: pickByCap(r.cap, node.presence.peers()), toAgent: undefined }
+        : resolveTarget(r.to!, node.presence.peers(), node.peerId.toString())
     return node.tasks.delegate({
       id: r.id,
       peer: peer.id,
       peerName: peer.name,
+      toAgent,
       task: r.task,
       context: r.context ?? null,
       priority: r.priority ?? 'normal',
