@@ -104,8 +104,8 @@ describe('v1 attribution and agents of one node', () => {
     expect(r.status).toBe(400)
     expect(JSON.stringify(r.body)).toContain('reserved')
     const c = await cli(['broadcast', '--content', 'spoof', '--tags', 'v1-from:mallory,ok'], nodeA.env)
-    expect(c.code).not.toBe(0)
-    expect(c.stderr).toMatch(/reserved/)
+    expect(c.code).toBe(1)
+    expect(c.stderr).toMatch(/v1-from:mallory.*reserved/)
     expect(c.stderr.trim().split('\n').length).toBe(1)
   })
 
