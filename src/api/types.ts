@@ -212,6 +212,8 @@ export interface BroadcastJson {
   topic: string
   tags: string[]
   content: string
+  /** the hosted (v1) agent of the author's node that sent it, as the author signed it */
+  fromHostedAgent?: string
   /** when the author sent it (its clock), ISO 8601 */
   time: string
   /** when this node got it, ISO 8601 */

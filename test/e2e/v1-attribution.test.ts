@@ -123,6 +123,8 @@ describe('v1 attribution and agents of one node', () => {
     const events = await cliJson<Msg[]>(['poll', '--json'], nodeB.env)
     const e = events.find((x) => x.content === 'hello from xavier')
     expect(e?.fromHostedAgent).toBe('xagent01')
+    const held = await cliJson<Msg[]>(['knowledge', '--json'], nodeB.env)
+    expect(held.find((x) => x.content === 'hello from xavier')?.fromHostedAgent).toBe('xagent01')
   })
 
   it('does not believe a v1-from: tag from an older node: the author is the peer', async () => {
