@@ -109,7 +109,9 @@ const delegate = tool({
       .regex(TASK_ID_PATTERN)
       .optional()
       .describe('a task id you choose; calling again with it returns that task instead of sending a second'),
-    to: short('the agent: name, PeerId or PeerId prefix, or a hosted agent id or name (give this or cap)').optional(),
+    to: short(
+      'the agent: name, PeerId or PeerId prefix, or a hosted agent id or name (give this or cap)',
+    ).optional(),
     cap: short('any online agent with this capability (give this or to)').optional(),
     task: z.string().min(1).max(MAX_TASK_SIZE).describe('what to do, in words the other agent can act on'),
     context: jsonValue()
