@@ -23,6 +23,11 @@ export interface PeerJson extends AgentCardJson {
   lastSeen: string
   /** true while this node holds a connection to the peer */
   connected: boolean
+  /** `node` for a peer; `hosted` for an agent a peer hosts (a v1 agent), listed by discover */
+  kind?: 'node' | 'hosted'
+  /** kind `hosted`: the node hosting it (a task to the agent goes there); version, startedAt, load,
+   * addrs, relayOnly and connected are that node's; lastSeen is the agent's last heartbeat */
+  hostedBy?: PeerRef
 }
 
 export interface ConnectionJson {
@@ -161,6 +166,8 @@ export interface EventJson {
   topic?: string
   tags?: string[]
   content?: string
+  /** broadcast: the agent hosted on the author's node (a v1 agent) that sent it, as the author signed it */
+  fromHostedAgent?: string
   /** file_updated: the key, and its new winning version */
   key?: string
   version?: number
@@ -205,6 +212,8 @@ export interface BroadcastJson {
   topic: string
   tags: string[]
   content: string
+  /** the hosted (v1) agent of the author's node that sent it, as the author signed it */
+  fromHostedAgent?: string
   /** when the author sent it (its clock), ISO 8601 */
   time: string
   /** when this node got it, ISO 8601 */

@@ -40,6 +40,36 @@ export function peerJson(record: PeerRecord, status: PeerStatus, connected: bool
   }
 }
 
+/**
+ * The agents a peer's card says it hosts (v1 agents), each as a PeerJson of kind `hosted`: its own id,
+ * name, caps and heartbeat; `online` while its node is online and it was heard from within `staleAfter`.
+ */
+export function hostedJson(
+  node: PeerJson,
+  record: PeerRecord,
+  staleAfter: number,
+  now = Date.now(),
+): PeerJson[] {
+  return (record.card.hostedAgents?.agents ?? []).map((a) => {
+    // the age was measured when the card was made; the card is as old as our last word from the peer
+    const heartbeat = record.lastSeen - a.heartbeatAge
+    const status: PeerStatus =
+      node.status === 'online' && now - heartbeat > staleAfter ? 'stale' : node.status
+    return {
+      ...node,
+      id: a.agentId,
+      name: a.name,
+      caps: [...a.capabilities],
+      description: a.description,
+      machine: a.machine || node.machine,
+      status,
+      lastSeen: new Date(heartbeat).toISOString(),
+      kind: 'hosted' as const,
+      hostedBy: { id: node.id, name: node.name },
+    }
+  })
+}
+
 export function toStoredPeer(record: PeerRecord): StoredPeer {
   const card = cardJson(record.id, record.card)
   return {

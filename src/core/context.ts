@@ -36,6 +36,8 @@ export interface NodeContext {
   readonly watchHub: WatchHub
   readonly firstStartedAt: number
   localCard(): LocalCard
+  /** the card as announced: with the agents an adapter (the v1 API) hosts on this node */
+  announcedCard(): LocalCard
   nameOf(peer: string): string | undefined
   authorName(id: string): string
   isConnected(peer: string): boolean

@@ -12,6 +12,7 @@ import {
   validateMediaType,
 } from '../protocols/files/index.js'
 import type { NodeContext } from './context.js'
+import type { NewEvent } from './inbox.js'
 import { protectedReason } from './protected-paths.js'
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -63,7 +64,10 @@ export class FileService {
     })
   }
 
-  /** Stores a file entry; when someone else's entry changes a key's winner, the agent's event goes with it. */
+  /**
+   * Stores a file entry; when it changes a key's winner, the agent's event goes with it (for this
+   * node's own writes, only to its hosted agents).
+   */
   accept(
     entry: VerifiedEntry,
     via: 'own' | 'live' | 'sync',
@@ -76,22 +80,23 @@ export class FileService {
       const { before, after } = apply()
       if (after != null && (before?.winner.id !== after.winner.id || before?.conflict !== after.conflict)) {
         changed = after
-        if (via !== 'own') {
-          const w = after.winner
-          node.mailbox.append({
-            type: 'file_updated',
-            id: w.id,
-            from: { id: w.author, name: node.authorName(w.author) },
-            to: { id: node.peerId.toString(), name: node.localCard().name },
-            priority: 'normal',
-            key: w.key,
-            version: w.version,
-            size: w.size,
-            deleted: w.deleted,
-            conflict: after.conflict,
-            timestamp: new Date(w.time).toISOString(),
-          })
+        const w = after.winner
+        const event: NewEvent = {
+          type: 'file_updated',
+          id: w.id,
+          from: { id: w.author, name: node.authorName(w.author) },
+          to: { id: node.peerId.toString(), name: node.localCard().name },
+          priority: 'normal',
+          key: w.key,
+          version: w.version,
+          size: w.size,
+          deleted: w.deleted,
+          conflict: after.conflict,
+          timestamp: new Date(w.time).toISOString(),
         }
+        // our own write is news to this node's hosted agents only
+        if (via === 'own') node.mailbox.shareOwn(event)
+        else node.mailbox.append(event)
       }
       return true
     })

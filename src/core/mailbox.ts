@@ -31,4 +31,12 @@ export class Mailbox {
   append(event: NewEvent): void {
     this.inbox.append(event)
   }
+
+  /**
+   * Something this node did itself (its own broadcast or file write): not news to its own agent, but
+   * its hosted agents get it as any other node's agents would. Call inside the storing transaction.
+   */
+  shareOwn(event: NewEvent): void {
+    for (const r of this.recipients) r.onEvent?.(event)
+  }
 }

@@ -51,6 +51,42 @@ export function resolveAgent(query: string, known: KnownAgent[], self: string): 
   throw new TaskError('not_found', `no agent ${JSON.stringify(query)}${list}`)
 }
 
+/** Where a task goes: a peer, and the agent that peer hosts when it is for one (a v1 agent). */
+export interface Target {
+  peer: PeerRef
+  toAgent?: string
+}
+
+/**
+ * Like resolveAgent, but also a hosted agent (v1) that a peer's card lists, by its id or name. A
+ * node's id or name wins over a hosted agent's; among hosted agents an id wins over a name.
+ */
+export function resolveTarget(query: string, known: KnownAgent[], self: string): Target {
+  const agents = known.filter((a) => !a.card.relayOnly)
+  if (agents.some((a) => a.id === query || a.card.name === query) || query === self)
+    return { peer: resolveAgent(query, known, self) }
+  const hosted = agents.flatMap((a) =>
+    (a.card.hostedAgents?.agents ?? []).map((h) => ({ peer: a, agentId: h.agentId, name: h.name })),
+  )
+  let matches = hosted.filter((h) => h.agentId === query)
+  if (matches.length === 0) matches = hosted.filter((h) => h.name === query)
+  // an agent may move between nodes, or re-register: prefer the one on a node that is up
+  if (matches.length > 1) {
+    const online = matches.filter((h) => h.peer.status === 'online')
+    if (online.length > 0) matches = online
+  }
+  if (matches.length > 1 && new Set(matches.map((h) => `${h.peer.id} ${h.agentId}`)).size > 1) {
+    const list = matches
+      .slice(0, 20)
+      .map((h) => `  ${h.name.padEnd(20)} ${h.agentId} on ${h.peer.card.name} ${h.peer.id}`)
+      .join('\n')
+    throw new TaskError('ambiguous', `several hosted agents match ${query}; use the agent's id:\n${list}`)
+  }
+  const hit = matches[0]
+  if (hit != null) return { peer: { id: hit.peer.id, name: hit.peer.card.name }, toAgent: hit.agentId }
+  return { peer: resolveAgent(query, known, self) }
+}
+
 /** The least loaded online agent with `cap` (ties: the one seen most recently). */
 export function pickByCap(cap: string, known: KnownAgent[]): PeerRef {
   const candidates = known

@@ -12,7 +12,7 @@ import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/ta
 import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
 import type { NewEvent } from './inbox.js'
-import { pickByCap, resolveAgent } from './resolve-agent.js'
+import { pickByCap, resolveAgent, resolveTarget, type Target } from './resolve-agent.js'
 import { taskJson } from './task-json.js'
 
 /** What a delegate asks for: the control API's request, without how long its caller waits. */
@@ -47,16 +47,41 @@ export class TaskService {
       if (earlier.task !== r.task) throw new ConflictError(`task id ${r.id} is already used by another task`)
       return earlier
     }
-    const peer = r.cap != null ? pickByCap(r.cap, node.presence.peers()) : this.resolve(r.to!)
+    // `to` may name a hosted (v1) agent of a peer: the task goes to that peer, for that agent
+    const { peer, toAgent } =
+      r.cap != null
+        ? { peer: pickByCap(r.cap, node.presence.peers()), toAgent: undefined }
+        : this.target(r.to!)
     return node.tasks.delegate({
       id: r.id,
       peer: peer.id,
       peerName: peer.name,
+      toAgent,
       task: r.task,
       context: r.context ?? null,
       priority: r.priority ?? 'normal',
       ttl: r.ttl ?? limits.DEFAULT_TTL,
     })
+  }
+
+  /** A peer, or a hosted agent of a peer; a hosted agent of this node is refused with the reason. */
+  private target(query: string): Target {
+    const { node } = this
+    try {
+      return resolveTarget(query, node.presence.peers(), node.peerId.toString())
+    } catch (err) {
+      const own = node.announcedCard().hostedAgents?.agents ?? []
+      if (
+        err instanceof TaskError &&
+        err.code === 'not_found' &&
+        own.some((a) => a.agentId === query || a.name === query)
+      )
+        throw new TaskError(
+          'invalid',
+          `${query} is a v1 agent of this node: the mesh cannot carry a task from this node to itself (v1 agents of one node delegate to each other with POST /delegate)`,
+        )
+      throw err
+    }
   }
 
   /** Delegates for a hosted agent, to a peer or to one of the agents that peer hosts. */

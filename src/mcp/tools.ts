@@ -72,7 +72,8 @@ const discover = tool({
   name: 'discover',
   description:
     'List the other agents in the ClawLink mesh: name, PeerId, capabilities (caps), description, load and ' +
-    'status. Use it to find who can do a job before delegating; `cap` keeps only agents with that capability.',
+    'status. Use it to find who can do a job before delegating; `cap` keeps only agents with that capability. ' +
+    'Agents a node hosts (v1 agents) follow it with kind "hosted" and hostedBy (their node).',
   annotations: {
     title: 'Discover agents',
     readOnlyHint: true,
@@ -108,7 +109,9 @@ const delegate = tool({
       .regex(TASK_ID_PATTERN)
       .optional()
       .describe('a task id you choose; calling again with it returns that task instead of sending a second'),
-    to: short('the agent: name, PeerId or PeerId prefix (give this or cap)').optional(),
+    to: short(
+      'the agent: name, PeerId or PeerId prefix, or a hosted agent id or name (give this or cap)',
+    ).optional(),
     cap: short('any online agent with this capability (give this or to)').optional(),
     task: z.string().min(1).max(MAX_TASK_SIZE).describe('what to do, in words the other agent can act on'),
     context: jsonValue()

@@ -21,6 +21,17 @@ export const MAX_TTL = 30 * 24 * 3600 * 1000
 export const MAX_CONTENT_SIZE = 64 * 1024
 export const MAX_TAGS = 16
 export const MAX_TAG_LENGTH = 64
+/**
+ * Tags in this namespace (any case) are refused from users: older nodes marked a v1 broadcast's
+ * author with `v1-from:AGENT_ID`, so such a tag could pose as another agent. The author now travels
+ * in the signed from_hosted_agent field.
+ */
+export const RESERVED_TAG_PREFIX = 'v1-from:'
+
+/** True for a tag in the reserved namespace. */
+export function isReservedTag(tag: string): boolean {
+  return tag.slice(0, RESERVED_TAG_PREFIX.length).toLowerCase() === RESERVED_TAG_PREFIX
+}
 export const MAX_TOPIC_LENGTH = 64
 
 /** a shared file's key (bytes of UTF-8) and media type */

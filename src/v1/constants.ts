@@ -51,8 +51,6 @@ export const V1_STATUS_PREFIX = 'v1-status:'
 /** Tasks delegated through v1 live this long undelivered (the node default). */
 export const TASK_TTL = 24 * 3600 * 1000
 
-/** Marks a broadcast's v1 author among its tags (`v1-from:AGENT_ID`); stripped before v1 clients see it. */
-export const FROM_TAG_PREFIX = 'v1-from:'
 /** Media type parameters carrying the v1 editor and file_type of a file version. */
 export const EDITOR_PARAM = 'v1-editor'
 export const TYPE_PARAM = 'v1-type'

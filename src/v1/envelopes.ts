@@ -2,7 +2,7 @@
 import type { EventJson } from '../api/types.js'
 import type { StoredEntry } from '../protocols/files/index.js'
 import type { TaskRow } from '../protocols/tasks/index.js'
-import { EDITOR_PARAM, FROM_TAG_PREFIX, TYPE_PARAM, V1_STATUS_PREFIX } from './constants.js'
+import { EDITOR_PARAM, TYPE_PARAM, V1_STATUS_PREFIX } from './constants.js'
 import { shortId, type V1Message } from './store.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -60,33 +60,28 @@ export function cancelFromRow(row: TaskRow): V1Message {
   }
 }
 
-/** The v1 author of a broadcast (its reserved tag), and the tags without that one. */
-export function splitTags(tags: string[], author: string): { fromAgent: string; tags: string[] } {
-  const mark = tags.find((t) => t.startsWith(FROM_TAG_PREFIX))
-  return {
-    fromAgent:
-      mark != null && mark.length > FROM_TAG_PREFIX.length ? mark.slice(FROM_TAG_PREFIX.length) : author,
-    tags: tags.filter((t) => !t.startsWith(FROM_TAG_PREFIX)),
-  }
-}
-
+/**
+ * A broadcast as a v1 message. Its v1 author is the hosted agent the author node signed into it; a
+ * `v1-from:` tag (older nodes marked the author so) is anyone's to write, so it is never believed:
+ * without the signed field the broadcast is the author node's.
+ */
 export function broadcastMessage(b: {
   id: string
   author: string
+  fromHostedAgent?: string
   content: string
   topic: string
   tags: string[]
   time: string
 }): V1Message {
-  const { fromAgent, tags } = splitTags(b.tags, b.author)
   return {
     type: 'knowledge_broadcast',
     message_id: b.id,
-    from_agent: fromAgent,
+    from_agent: b.fromHostedAgent ?? b.author,
     from_node: b.author,
     content: b.content,
     topic: b.topic,
-    tags,
+    tags: b.tags,
     timestamp: b.time,
   }
 }
@@ -96,6 +91,7 @@ export function broadcastFromEvent(e: Omit<EventJson, 'seq'>): V1Message {
   return broadcastMessage({
     id: e.id,
     author: e.from.id,
+    fromHostedAgent: e.fromHostedAgent,
     content: e.content ?? '',
     topic: e.topic ?? 'general',
     tags: e.tags ?? [],
@@ -114,7 +110,8 @@ export function mediaTypeFor(fileType: string, editor: string): string {
   return `${base}; ${TYPE_PARAM}=${fileType}; ${EDITOR_PARAM}=${editor}`
 }
 
-function mediaParam(mediaType: string, name: string): string | undefined {
+/** A parameter of a media type (the v1 editor or file_type of a version). */
+export function mediaParam(mediaType: string, name: string): string | undefined {
   for (const part of mediaType.split(';').slice(1)) {
     const at = part.indexOf('=')
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim()

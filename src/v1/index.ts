@@ -11,12 +11,13 @@ import {
   limits as presenceLimits,
 } from '../protocols/presence/index.js'
 import type { TaskEvent } from '../protocols/tasks/index.js'
-import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
+import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE, EDITOR_PARAM } from './constants.js'
 import {
   broadcastFromEvent,
   cancelFromRow,
   delegationFromRow,
   fileUpdated,
+  mediaParam,
   responseFromRow,
 } from './envelopes.js'
 import { V1Error } from './errors.js'
@@ -141,13 +142,19 @@ export class V1Api {
     return true
   }
 
-  /** Broadcasts and file changes from others reach every v1 agent, inside the transaction that stores them. */
+  /**
+   * Broadcasts and file changes reach every v1 agent, inside the transaction that stores them; this
+   * node's own ones (mailbox.shareOwn) all but the v1 agent that made them.
+   */
   onInboxAppend(event: Omit<EventJson, 'seq'>): void {
+    const own = event.from.id === this.node.peerId.toString()
     if (event.type === 'broadcast') {
-      this.store.fanOut(broadcastFromEvent(event))
+      this.store.fanOut(broadcastFromEvent(event), own ? event.fromHostedAgent : undefined)
     } else if (event.type === 'file_updated' && event.key != null) {
       const state = this.node.fileStore.state(event.key)
-      if (state != null) this.store.fanOut(fileUpdated(state.winner))
+      if (state == null) return
+      const editor = own ? mediaParam(state.winner.mediaType, EDITOR_PARAM) : undefined
+      this.store.fanOut(fileUpdated(state.winner), editor)
     }
   }
 

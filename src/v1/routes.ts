@@ -9,8 +9,8 @@ import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
 import { newId } from '../rules/ids.js'
 import { deregister, discover, heartbeat, info, register } from './agent-routes.js'
 import { iso, remoteAgents } from './agents.js'
-import { FROM_TAG_PREFIX, MAX_FILE_CONTENT, MAX_POLL, TASK_TTL, V1_STATUS_PREFIX } from './constants.js'
-import { broadcastMessage, fileRecord, fileUpdated, mediaTypeFor } from './envelopes.js'
+import { MAX_FILE_CONTENT, MAX_POLL, TASK_TTL, V1_STATUS_PREFIX } from './constants.js'
+import { fileRecord, mediaTypeFor } from './envelopes.js'
 import { badRequest, V1Error } from './errors.js'
 import { shortId, type V1Store } from './store.js'
 import { parseBroadcast, parseDelegate, parseFile, parseRespond, pathAgentId } from './validate.js'
@@ -178,7 +178,7 @@ const respond: Handler = async (ctx, body) => {
 }
 
 const broadcast: Handler = async (ctx, body) => {
-  const { node, store } = ctx
+  const { node } = ctx
   const r = parseBroadcast(body)
   registered(ctx, r.fromAgent, 'from_agent')
   let published: Awaited<ReturnType<typeof node.knowledgeService.publish>>
@@ -186,15 +186,14 @@ const broadcast: Handler = async (ctx, body) => {
     published = await node.knowledgeService.publish({
       content: r.content,
       topic: r.topic,
-      tags: [...r.tags, `${FROM_TAG_PREFIX}${r.fromAgent}`],
+      tags: r.tags,
+      fromHostedAgent: r.fromAgent,
     })
   } catch (err) {
     if (err instanceof InvalidBroadcastError) throw badRequest(err.message)
     throw err
   }
-  // our own broadcasts make no inbox event: the other v1 agents of this node get it here
-  const message = broadcastMessage({ ...published, time: iso(published.time) })
-  store.transaction(() => store.fanOut(message, r.fromAgent))
+  // the other v1 agents of this node got it with the store write (V1Api.onInboxAppend)
   return { status: 'broadcast_sent', message_id: published.id }
 }
 
@@ -213,7 +212,7 @@ const poll: Handler = (ctx, _body, param) => {
 }
 
 const putFile: Handler = async (ctx, body) => {
-  const { node, store } = ctx
+  const { node } = ctx
   const r = parseFile(body)
   try {
     validateKey(r.fileKey)
@@ -237,11 +236,7 @@ const putFile: Handler = async (ctx, body) => {
     size: bytes.byteLength,
     mediaType: mediaTypeFor(r.fileType, r.agentId),
   })
-  const state = node.fileStore.state(r.fileKey)
-  // own writes make no inbox event: the other v1 agents of this node are told here
-  if (state != null && state.winner.id === entry.id) {
-    store.transaction(() => store.fanOut(fileUpdated(state.winner), r.agentId))
-  }
+  // the other v1 agents of this node were told with the store write (V1Api.onInboxAppend)
   return { status: 'saved', file_key: r.fileKey, version: entry.version }
 }
 

@@ -381,3 +381,39 @@ describe('validateInput', () => {
     }
   })
 })
+
+describe('from_hosted_agent: the hosted sender, signed', () => {
+  it('round trips, and is absent when not given', async () => {
+    const b = await openBroadcast(
+      await createBroadcast(key, authorBytes(peer), { ...INPUT, fromHostedAgent: 'xagent01' }, T0),
+      T0,
+    )
+    expect(b.fromHostedAgent).toBe('xagent01')
+    const plain = await openBroadcast(await createBroadcast(key, authorBytes(peer), INPUT, T0), T0)
+    expect(plain.fromHostedAgent).toBeUndefined()
+  })
+
+  it('cannot be added, changed or removed without breaking the signature', async () => {
+    for (const [given, forged] of [
+      [undefined, 'mallory'],
+      ['xagent01', 'mallory'],
+      ['xagent01', undefined],
+    ] as const) {
+      const raw = await createBroadcast(key, authorBytes(peer), { ...INPUT, fromHostedAgent: given }, T0)
+      const msg = Broadcast.decode(raw)
+      const body = BroadcastBody.decode(msg.body)
+      const tampered = Broadcast.encode({
+        body: BroadcastBody.encode({ ...body, fromHostedAgent: forged }),
+        signature: msg.signature,
+      })
+      expect(await rejection(openBroadcast(tampered, T0))).toMatch(/signature/)
+    }
+  })
+
+  it('refuses a sender that is not a hosted agent id', async () => {
+    for (const bad of ['', 'a b', '-x', 'a'.repeat(49), 'x\n']) {
+      expect(() => validateInput({ ...INPUT, fromHostedAgent: bad })).toThrow(InvalidBroadcastError)
+    }
+    expect(() => validateInput({ ...INPUT, fromHostedAgent: 'a'.repeat(48) })).not.toThrow()
+  })
+})

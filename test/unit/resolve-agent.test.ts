@@ -1,9 +1,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type KnownAgent, pickByCap, resolveAgent } from '../../src/core/resolve-agent.js'
+import { type KnownAgent, pickByCap, resolveAgent, resolveTarget } from '../../src/core/resolve-agent.js'
 import type { PeerStatus } from '../../src/protocols/presence/peer-table.js'
 import { TaskError } from '../../src/protocols/tasks/errors.js'
+import { isReservedTag } from '../../src/rules/limits.js'
 
 let ids: string[]
 let self: string
@@ -231,5 +232,72 @@ describe('pickByCap', () => {
     expect(err.code).toBe('not_found')
     expect(err.message).toContain('code')
     expect(errorOf(() => pickByCap('code', [])).code).toBe('not_found')
+  })
+})
+
+describe('resolveTarget: hosted (v1) agents on peers', () => {
+  const hosting = (a: KnownAgent, agents: Array<{ agentId: string; name: string }>): KnownAgent => ({
+    ...a,
+    card: {
+      ...a.card,
+      hostedAgents: {
+        agents: agents.map((h) => ({
+          ...h,
+          capabilities: [],
+          description: '',
+          machine: '',
+          heartbeatAge: 0,
+        })),
+      },
+    },
+  })
+
+  it('finds a hosted agent by id or name, with its node as the peer', () => {
+    const known = [
+      hosting(agent(ids[0]!, 'nodea'), [{ agentId: 'yag01', name: 'yolanda' }]),
+      agent(ids[1]!, 'bob'),
+    ]
+    expect(resolveTarget('yag01', known, self)).toEqual({
+      peer: { id: ids[0], name: 'nodea' },
+      toAgent: 'yag01',
+    })
+    expect(resolveTarget('yolanda', known, self)).toEqual({
+      peer: { id: ids[0], name: 'nodea' },
+      toAgent: 'yag01',
+    })
+    // nodes keep their names: no toAgent
+    expect(resolveTarget('bob', known, self)).toEqual({ peer: { id: ids[1], name: 'bob' } })
+    expect(errorOf(() => resolveTarget('nobody', known, self)).code).toBe('not_found')
+  })
+
+  it("lets a node's name win over a hosted agent's, and an id over a name", () => {
+    const known = [
+      hosting(agent(ids[0]!, 'nodea'), [
+        { agentId: 'bob', name: 'x' },
+        { agentId: 'zed01', name: 'carol' },
+      ]),
+      agent(ids[1]!, 'bob'),
+      hosting(agent(ids[2]!, 'nodec'), [{ agentId: 'carol', name: 'cc' }]),
+    ]
+    expect(resolveTarget('bob', known, self).toAgent).toBeUndefined()
+    expect(resolveTarget('carol', known, self)).toEqual({
+      peer: { id: ids[2], name: 'nodec' },
+      toAgent: 'carol',
+    })
+  })
+
+  it('prefers the online node for an agent listed twice, else refuses the ambiguity', () => {
+    const y = [{ agentId: 'yag01', name: 'yolanda' }]
+    const one = [hosting(agent(ids[0]!, 'old', { status: 'stale' }), y), hosting(agent(ids[1]!, 'new'), y)]
+    expect(resolveTarget('yolanda', one, self).peer.id).toBe(ids[1])
+    const two = [hosting(agent(ids[0]!, 'a1'), y), hosting(agent(ids[1]!, 'a2'), y)]
+    expect(errorOf(() => resolveTarget('yag01', two, self)).code).toBe('ambiguous')
+  })
+})
+
+describe('reserved tags', () => {
+  it('are v1-from: in any case, and only as a prefix', () => {
+    expect(['v1-from:x', 'V1-FROM:mallory', 'v1-From:'].every(isReservedTag)).toBe(true)
+    expect(['v1-fro', 'xv1-from:a', 'v1from:a', 'ok'].some(isReservedTag)).toBe(false)
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InvalidCardError, validateHostedAgents } from '../../src/protocols/presence/index.js'
 import { TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { validateMessage } from '../../src/protocols/tasks/validate.js'
-import { mediaTypeFor, splitTags } from '../../src/v1/envelopes.js'
+import { broadcastMessage, mediaTypeFor } from '../../src/v1/envelopes.js'
 import { V1Error } from '../../src/v1/errors.js'
 import { isLoopback, parseV1Listen } from '../../src/v1/listen.js'
 import {
@@ -179,9 +179,11 @@ describe('--v1-api listen address', () => {
 })
 
 describe('v1 data on the wire', () => {
-  it('carries the v1 author in a reserved broadcast tag', () => {
-    expect(splitTags(['a', 'v1-from:bob01'], 'PEER')).toEqual({ fromAgent: 'bob01', tags: ['a'] })
-    expect(splitTags(['a'], 'PEER')).toEqual({ fromAgent: 'PEER', tags: ['a'] })
+  it('takes the v1 author from the signed field, never from a v1-from: tag', () => {
+    const b = { id: 'i', author: 'PEER', content: 'c', topic: 'general', time: 't' }
+    expect(broadcastMessage({ ...b, tags: ['a', 'v1-from:mallory'] }).from_agent).toBe('PEER')
+    expect(broadcastMessage({ ...b, tags: ['a'], fromHostedAgent: 'bob01' }).from_agent).toBe('bob01')
+    expect(broadcastMessage({ ...b, tags: ['a'] }).from_agent).toBe('PEER')
   })
 
   it('fits the v1 editor and type in a media type within its limit', () => {

@@ -8,9 +8,12 @@ export const discover: Command = {
   summary: 'list the agents in the mesh',
   usage: 'discover [--cap CAP] [--all] [--json]',
   details:
-    'Lists online peers; --all adds stale (no heartbeat for 2 minutes) and offline ones.\n' +
+    'Lists online peers, each followed by the agents it hosts (v1 agents, shown as NAME (on NODE); a\n' +
+    'task goes to one with delegate --to NAME or its id); --all adds stale (no heartbeat for 2\n' +
+    'minutes) and offline ones.\n' +
     '--json prints an array of {id, name, caps, description, machine, version, startedAt, load, addrs,\n' +
-    'relayOnly, status, lastSeen, connected}.',
+    'relayOnly, status, lastSeen, connected, kind}; kind is node or hosted, and a hosted agent also\n' +
+    'has hostedBy {id, name} (its node, whose version, startedAt, load, addrs and connected it shows).',
   options: {
     cap: { type: 'string', value: 'CAP', description: 'only agents with this capability' },
     all: { type: 'boolean', description: 'include stale and offline agents' },
@@ -27,7 +30,7 @@ export const discover: Command = {
       return 0
     }
     const rows = peers.map((p) => [
-      p.name,
+      p.kind === 'hosted' && p.hostedBy != null ? `${p.name} (on ${p.hostedBy.name})` : p.name,
       shortId(p.id),
       p.caps.join(',') || '-',
       p.machine,

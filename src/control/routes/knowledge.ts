@@ -17,6 +17,7 @@ export function registerKnowledgeRoutes(server: ControlServer, node: ClawLinkNod
       topic: b.topic,
       tags: b.tags,
       content: b.content,
+      ...(b.fromHostedAgent != null ? { fromHostedAgent: b.fromHostedAgent } : {}),
       time: new Date(b.time).toISOString(),
       receivedAt: new Date(b.receivedAt ?? b.time).toISOString(),
     }

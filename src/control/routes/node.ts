@@ -2,7 +2,7 @@
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
 
 import type { PeerJson, RegisterRequest, StatusJson } from '../../api/types.js'
-import { cardJson, peerJson } from '../../core/cards.js'
+import { cardJson, hostedJson, peerJson } from '../../core/cards.js'
 import type { ClawLinkNode } from '../../core/node.js'
 import { InvalidCardError } from '../../protocols/presence/index.js'
 import { ApiError, type ControlServer } from '../server.js'
@@ -50,6 +50,21 @@ export function listPeers(node: ClawLinkNode, opts: { all?: boolean; cap?: strin
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
 }
 
+/** The peers as listPeers, each followed by the agents it hosts (kind `hosted`), filtered alike. */
+export function listAgents(node: ClawLinkNode, opts: { all?: boolean; cap?: string } = {}): PeerJson[] {
+  const out: PeerJson[] = []
+  const peers = node.presence.peers().filter((p) => !p.card.relayOnly)
+  peers.sort((a, b) => a.card.name.localeCompare(b.card.name) || a.id.localeCompare(b.id))
+  for (const p of peers) {
+    const json: PeerJson = { ...peerJson(p, p.status, node.isConnected(p.id)), kind: 'node' }
+    const shown = (j: PeerJson) =>
+      (opts.all === true || j.status === 'online') && (opts.cap == null || j.caps.includes(opts.cap))
+    if (shown(json)) out.push(json)
+    for (const h of hostedJson(json, p, node.options.staleAfter)) if (shown(h)) out.push(h)
+  }
+  return out
+}
+
 export function status(node: ClawLinkNode): StatusJson {
   const libp2p = node.libp2p
   const peers = node.presence.peers()
@@ -90,7 +105,7 @@ export function registerRoutes(server: ControlServer, node: ClawLinkNode): void 
   server.route('GET', '/v1/status', () => status(node))
   server.route('GET', '/v1/peers', (req) => {
     const cap = req.query.get('cap') ?? undefined
-    return listPeers(node, { all: req.query.get('all') === '1', cap })
+    return listAgents(node, { all: req.query.get('all') === '1', cap })
   })
   server.route('POST', '/v1/register', async (req) => {
     const update = parseRegister(req.body)

@@ -8,6 +8,7 @@ import {
   MAX_BROADCAST_SIZE,
   MAX_CONTENT_SIZE,
   MAX_FUTURE_SKEW,
+  MAX_HOSTED_AGENT_LENGTH,
   MAX_TAG_LENGTH,
   MAX_TAGS,
   MAX_TOPIC_LENGTH,
@@ -19,12 +20,16 @@ import { Broadcast, BroadcastBody } from './pb/knowledge.js'
 const TOPIC_RE = /^[a-z0-9][a-z0-9._-]*$/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const TAG_BAD = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/
+// the ids hosted agents have (src/protocols/presence/card.ts)
+const HOSTED_AGENT_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
 
 export interface BroadcastInput {
   topic: string
   tags: string[]
   content: string
+  /** the agent hosted on the author's node that sends it (signed with the rest); absent for the node's own */
+  fromHostedAgent?: string
 }
 
 /** A broadcast whose signature and fields have been checked. */
@@ -34,6 +39,8 @@ export interface VerifiedBroadcast {
   topic: string
   tags: string[]
   content: string
+  /** the hosted agent (on the author's node) that sent it, as the author signed it */
+  fromHostedAgent?: string
   time: number
   /** the encoded Broadcast, as received: what is stored and forwarded */
   raw: Uint8Array
@@ -57,6 +64,12 @@ export function validateInput(input: BroadcastInput): void {
         `invalid tag ${JSON.stringify(tag.slice(0, 80))}: 1-${MAX_TAG_LENGTH} characters, no commas or control characters`,
       )
     }
+  }
+  const hosted = input.fromHostedAgent
+  if (hosted != null && (hosted.length > MAX_HOSTED_AGENT_LENGTH || !HOSTED_AGENT_RE.test(hosted))) {
+    throw new InvalidBroadcastError(
+      `invalid hosted agent ${JSON.stringify(hosted.slice(0, 80))}: 1-${MAX_HOSTED_AGENT_LENGTH} letters, digits, '.', '_' or '-'`,
+    )
   }
   if (new Set(input.tags).size !== input.tags.length) throw new InvalidBroadcastError('tags must not repeat')
   if (input.content.trim() === '') throw new InvalidBroadcastError('content is empty')
@@ -85,6 +98,7 @@ export async function createBroadcast(
     content: input.content,
     time: BigInt(time),
     nonce: Uint8Array.from(randomBytes(8)),
+    fromHostedAgent: input.fromHostedAgent,
   })
   const signature = await signBody(key, DOMAIN, body)
   return Broadcast.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
@@ -118,7 +132,8 @@ export async function openBroadcast(
   if (!checked.valid)
     throw new InvalidBroadcastError('broadcast signature does not match its author and content')
   const { author } = checked
-  const input = { topic: body.topic, tags: body.tags, content: body.content }
+  const input: BroadcastInput = { topic: body.topic, tags: body.tags, content: body.content }
+  if (body.fromHostedAgent != null) input.fromHostedAgent = body.fromHostedAgent
   validateInput(input)
   const time = Number(body.time)
   if (!Number.isSafeInteger(time) || time <= 0) throw new InvalidBroadcastError('broadcast time out of range')

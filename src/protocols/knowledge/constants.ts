@@ -11,6 +11,9 @@ export const TOPIC = 'clawlink/knowledge/1'
 /** Domain of the author's signature, so it can never be mistaken for another ClawLink signature. */
 export const SIGNING_DOMAIN = 'clawlink/knowledge/1'
 
+/** A broadcast's from_hosted_agent: as long as a hosted agent's id on a presence card. */
+export const MAX_HOSTED_AGENT_LENGTH = 48
+
 /** One broadcast on the wire: content plus room for the rest. */
 export const MAX_BROADCAST_SIZE = MAX_CONTENT_SIZE + 8 * 1024
 /** Accepted clock skew: a broadcast from further in the future is refused. */

@@ -3,6 +3,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { asBytes, text } from '../../store/sql-text.js'
 import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedBroadcast } from './broadcast.js'
+import { Broadcast, BroadcastBody } from './pb/knowledge.js'
 
 export interface StoredBroadcast extends Omit<VerifiedBroadcast, 'raw'> {
   receivedAt: number
@@ -23,8 +24,20 @@ function highestSeq(db: DatabaseSync): number {
 
 type Row = Record<string, string | number | Uint8Array | null>
 
+/** The signed hosted sender, read back from the stored bytes (it has no column of its own). */
+function hostedSender(raw: unknown): string | undefined {
+  if (!(raw instanceof Uint8Array)) return undefined
+  try {
+    return BroadcastBody.decode(Broadcast.decode(raw).body).fromHostedAgent
+  } catch {
+    return undefined
+  }
+}
+
 function toStored(r: Row): StoredBroadcast {
+  const fromHostedAgent = hostedSender(r.raw)
   return {
+    ...(fromHostedAgent != null ? { fromHostedAgent } : {}),
     id: r.id as string,
     author: r.author as string,
     topic: r.topic as string,
@@ -136,7 +149,7 @@ export class KnowledgeStore {
       where.push('EXISTS (SELECT 1 FROM json_each(broadcasts.tags) WHERE value = ?)')
       args.push(filter.tag)
     }
-    const sql = `SELECT id, author, topic, tags, ${asBytes('content')}, time, received_at FROM broadcasts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT id, author, topic, tags, ${asBytes('content')}, time, received_at, raw FROM broadcasts ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY time DESC, id DESC LIMIT ?`
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toStored)
   }

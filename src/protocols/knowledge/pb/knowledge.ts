@@ -10,6 +10,7 @@ export interface BroadcastBody {
   content: string
   time: bigint
   nonce: Uint8Array<ArrayBuffer>
+  fromHostedAgent?: string
 }
 
 export namespace BroadcastBody {
@@ -52,6 +53,11 @@ export namespace BroadcastBody {
         if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
           w.uint32(50)
           w.bytes(obj.nonce)
+        }
+
+        if (obj.fromHostedAgent != null) {
+          w.uint32(58)
+          w.string(obj.fromHostedAgent)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -99,6 +105,10 @@ export namespace BroadcastBody {
             }
             case 6: {
               obj.nonce = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.fromHostedAgent = reader.string()
               break
             }
             default: {
@@ -170,6 +180,13 @@ export namespace BroadcastBody {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.fromHostedAgent`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -213,6 +230,11 @@ export namespace BroadcastBody {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface BroadcastBodyFromHostedAgentFieldEvent {
+    field: '$.fromHostedAgent'
+    value: string
+  }
+
   export function encode (obj: Partial<BroadcastBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BroadcastBody.codec())
   }
@@ -221,7 +243,7 @@ export namespace BroadcastBody {
     return decodeMessage(buf, BroadcastBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BroadcastBody>): Generator<BroadcastBodyAuthorFieldEvent | BroadcastBodyTopicFieldEvent | BroadcastBodyTagsFieldEvent | BroadcastBodyContentFieldEvent | BroadcastBodyTimeFieldEvent | BroadcastBodyNonceFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BroadcastBody>): Generator<BroadcastBodyAuthorFieldEvent | BroadcastBodyTopicFieldEvent | BroadcastBodyTagsFieldEvent | BroadcastBodyContentFieldEvent | BroadcastBodyTimeFieldEvent | BroadcastBodyNonceFieldEvent | BroadcastBodyFromHostedAgentFieldEvent> {
     return streamMessage(buf, BroadcastBody.codec(), opts)
   }
 }
