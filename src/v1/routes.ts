@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { TASK_ERROR_STATUS } from '../api/errors.js'
 import type { ClawLinkNode } from '../core/index.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
-import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
+import { InvalidBroadcastError, PublishBacklogError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
 import { VERSION } from '../version.js'
 import { iso, localAgentsJson, remoteAgents } from './agents.js'
@@ -254,6 +254,7 @@ const broadcast: Handler = async (ctx, body) => {
     })
   } catch (err) {
     if (err instanceof InvalidBroadcastError) throw badRequest(err.message)
+    if (err instanceof PublishBacklogError) throw new V1Error(429, err.message, err.retryAfter)
     throw err
   }
   // our own broadcasts make no inbox event: the other v1 agents of this node get it here
