@@ -135,7 +135,8 @@ describe('a burst of 200 broadcasts reaches the other node whole', () => {
   }, 90_000)
 
   it('a sender killed with broadcasts still queued publishes them after its restart', async () => {
-    for (const content of expected('restart-burst')) await A.post('/v1/broadcast', { content, topic: 'burst' })
+    for (const content of expected('restart-burst'))
+      await A.post('/v1/broadcast', { content, topic: 'burst' })
     const pending = (await A.get<StatusJson>('/v1/status')).broadcastsPending
     await pa.stop('SIGKILL')
     expect(pending).toBeGreaterThan(50)

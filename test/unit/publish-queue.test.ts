@@ -1,6 +1,6 @@
 // The sender's pacing queue: in order, never faster than a receiver's per-author bucket, bounded.
 import { describe, expect, it } from 'vitest'
-import { type QueuedBroadcast, PublishQueue } from '../../src/protocols/knowledge/publish-queue.js'
+import { PublishQueue, type QueuedBroadcast } from '../../src/protocols/knowledge/publish-queue.js'
 import { RateLimiter } from '../../src/protocols/rate-limiter.js'
 
 /** A queue over an in-memory "store", with a clock that only moves when the queue sleeps. */

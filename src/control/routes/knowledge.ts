@@ -2,7 +2,11 @@
 
 import type { BroadcastJson } from '../../api/types.js'
 import type { ClawLinkNode } from '../../core/node.js'
-import { InvalidBroadcastError, PublishBacklogError, type StoredBroadcast } from '../../protocols/knowledge/index.js'
+import {
+  InvalidBroadcastError,
+  PublishBacklogError,
+  type StoredBroadcast,
+} from '../../protocols/knowledge/index.js'
 import { TaskError } from '../../protocols/tasks/index.js'
 import { ApiError, type ControlServer } from '../server.js'
 

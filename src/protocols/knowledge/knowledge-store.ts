@@ -80,7 +80,9 @@ export class KnowledgeStore {
 
   /** The oldest broadcast by `author` not yet published. */
   nextUnpublished(author: string): { seq: number; raw: Uint8Array } | undefined {
-    const r = this.stmt.unsent!.get(this.publishedSeq(), author) as { seq: number; raw: Uint8Array } | undefined
+    const r = this.stmt.unsent!.get(this.publishedSeq(), author) as
+      | { seq: number; raw: Uint8Array }
+      | undefined
     return r == null ? undefined : { seq: Number(r.seq), raw: r.raw }
   }
 

@@ -9,17 +9,17 @@ import {
   BURST,
   CATCH_UP_DELAY,
   CATCH_UP_INTERVAL,
-  MAX_PENDING_SECONDS,
   MAX_AGE,
   MAX_BROADCAST_SIZE,
   MAX_ITEMS,
+  MAX_PENDING_SECONDS,
   MAX_SYNC_MESSAGE,
   PROTOCOL_PREFIX,
   RATE,
-  SYNC_PROTOCOL_NAME,
-  SYNC_PROTOCOL_VERSION,
   SEND_BURST_SHARE,
   SEND_SHARE,
+  SYNC_PROTOCOL_NAME,
+  SYNC_PROTOCOL_VERSION,
   SYNC_RESPONSE_BYTES,
   TOPIC,
 } from './constants.js'
@@ -226,7 +226,10 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private catchUp(source: PeerId): void {
     const key = source.toString()
     if (this.catchUps.has(key) || !this.started) return
-    const delay = Math.max(CATCH_UP_DELAY, (this.caughtUpAt.get(key) ?? -Infinity) + CATCH_UP_INTERVAL - this.now())
+    const delay = Math.max(
+      CATCH_UP_DELAY,
+      (this.caughtUpAt.get(key) ?? -Infinity) + CATCH_UP_INTERVAL - this.now(),
+    )
     const timer = setTimeout(() => {
       this.catchUps.delete(key)
       if (this.caughtUpAt.size > 1000) this.caughtUpAt.clear()
