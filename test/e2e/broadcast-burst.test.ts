@@ -2,10 +2,22 @@
 // under the mesh's per-author rate from a durable queue, a receiver that throttled pulls the rest within
 // seconds, and a sender killed with broadcasts still queued sends them when it is back.
 import { rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventJson, StatusJson } from '../../src/api/types.js'
 import type { ControlClient } from '../../src/client/control-client.js'
-import { type Agent, agentMesh, eventually, type NodeProcess, seesAll, spawnNode } from '../helpers/cli.js'
+import { dataDirPaths } from '../../src/home/paths.js'
+import {
+  type Agent,
+  agentMesh,
+  cli,
+  cliJson,
+  eventually,
+  type NodeProcess,
+  seesAll,
+  spawnNode,
+} from '../helpers/cli.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it
 type Json = any
@@ -153,4 +165,89 @@ describe('a burst of 200 broadcasts reaches the other node whole', () => {
       (await A.get<StatusJson>('/v1/status')).broadcastsPending === 0 ? true : undefined,
     )
   }, 90_000)
+})
+
+describe('a sender whose queue is full refuses with 429 and Retry-After, never 200', () => {
+  const dirs: string[] = []
+  let p: NodeProcess | undefined
+  afterAll(async () => {
+    await p?.stop('SIGKILL')
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  })
+
+  /** One control-API request over the node's socket, with the response headers. */
+  const control = (socketPath: string, body: unknown) =>
+    new Promise<{ status: number; retryAfter?: string; body: Json }>((resolve, reject) => {
+      const req = request(
+        {
+          socketPath,
+          path: '/v1/broadcast',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = ''
+          res.on('data', (d: Buffer) => {
+            text += d.toString()
+          })
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              retryAfter: res.headers['retry-after'] as string | undefined,
+              body: JSON.parse(text),
+            }),
+          )
+        },
+      )
+      req.on('error', reject)
+      req.end(JSON.stringify(body))
+    })
+
+  it('v1 API and control API answer 429 with Retry-After once 60 s of publishing waits', async () => {
+    const solo = agentMesh(dirs)('burst-solo')
+    // --broadcast-rate 1: the queue holds 48 (60 s at 0.8/s); a lone node sends 2 at once, then 0.8/s
+    p = await spawnNode(
+      [
+        '--name',
+        solo.name,
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        '--no-mdns',
+        '--broadcast-rate',
+        '1',
+        '--v1-api',
+        '127.0.0.1:0',
+      ],
+      solo.env,
+    )
+    const base = p.events.find((x) => x.event === 'v1_api_listening')!.url as string
+    expect((await v1(base, 'POST', '/register', { agent_id: 'fast1', name: 'Fast' })).status).toBe(200)
+    const statuses: number[] = []
+    let refused: Response | undefined
+    for (let i = 0; i < 60 && refused == null; i++) {
+      const res = await fetch(`${base}/broadcast`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ from_agent: 'fast1', content: `full ${i}` }),
+      })
+      statuses.push(res.status)
+      if (res.status !== 200) refused = res
+    }
+    expect(refused?.status).toBe(429)
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(((await refused!.json()) as Json).error).toMatch(/waiting to be published/)
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(48)
+    // what was refused was not stored
+    const kept = await cliJson<unknown[]>(['knowledge', '--limit', '1000'], solo.env)
+    expect(kept).toHaveLength(statuses.filter((s) => s === 200).length)
+
+    const socket = dataDirPaths(join(solo.home, 'agents', solo.name)).socket
+    const r = await control(socket, { content: 'one more' })
+    expect(r.status).toBe(429)
+    expect(r.body.error.code).toBe('broadcast_backlog')
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1)
+    const cliRefused = await cli(['broadcast', '--content', 'and another'], solo.env)
+    expect(cliRefused.code).toBe(1)
+    expect(cliRefused.stderr).toMatch(/waiting to be published; try again in \d+ s/)
+  }, 60_000)
 })
