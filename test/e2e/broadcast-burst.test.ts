@@ -170,8 +170,10 @@ describe('a burst of 200 broadcasts reaches the other node whole', () => {
 describe('a sender whose queue is full refuses with 429 and Retry-After, never 200', () => {
   const dirs: string[] = []
   let p: NodeProcess | undefined
+  let listener: NodeProcess | undefined
   afterAll(async () => {
     await p?.stop('SIGKILL')
+    await listener?.stop('SIGKILL')
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
   })
 
@@ -204,7 +206,9 @@ describe('a sender whose queue is full refuses with 429 and Retry-After, never 2
     })
 
   it('v1 API and control API answer 429 with Retry-After once 60 s of publishing waits', async () => {
-    const solo = agentMesh(dirs)('burst-solo')
+    const mesh = agentMesh(dirs)
+    const solo = mesh('burst-solo')
+    const other = mesh('burst-listener')
     // --broadcast-rate 1: the queue holds 48 (60 s at 0.8/s); a lone node sends 2 at once, then 0.8/s
     p = await spawnNode(
       [
@@ -221,6 +225,18 @@ describe('a sender whose queue is full refuses with 429 and Retry-After, never 2
       solo.env,
     )
     const base = p.events.find((x) => x.event === 'v1_api_listening')!.url as string
+    // someone listens (with nobody subscribed, nothing is paced: history sync carries it all)
+    listener = await spawnNode(
+      ['--name', other.name, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--peer', p.addrs[0]!],
+      other.env,
+    )
+    await seesAll(solo.env, [other.name])
+    // a first broadcast arrives: gossip between the two is up
+    expect((await cli(['broadcast', '--content', 'warm-up'], solo.env)).code).toBe(0)
+    await eventually(async () => {
+      const seen = await cliJson<Array<{ content: string }>>(['knowledge'], other.env)
+      return seen.some((b) => b.content === 'warm-up') ? true : undefined
+    })
     expect((await v1(base, 'POST', '/register', { agent_id: 'fast1', name: 'Fast' })).status).toBe(200)
     const statuses: number[] = []
     let refused: Response | undefined
@@ -239,7 +255,7 @@ describe('a sender whose queue is full refuses with 429 and Retry-After, never 2
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(48)
     // what was refused was not stored
     const kept = await cliJson<unknown[]>(['knowledge', '--limit', '1000'], solo.env)
-    expect(kept).toHaveLength(statuses.filter((s) => s === 200).length)
+    expect(kept).toHaveLength(statuses.filter((s) => s === 200).length + 1)
 
     const socket = dataDirPaths(join(solo.home, 'agents', solo.name)).socket
     const r = await control(socket, { content: 'one more' })

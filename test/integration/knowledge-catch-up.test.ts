@@ -48,6 +48,16 @@ describe('knowledge catch-up and backlog (in-process nodes)', () => {
     mesh = testMesh()
     // rate 1: the queue holds max(burst 5, 60 s at 0.8/s = 48) = 48
     const solo = await startNode(mesh, { name: 'solo', mdns: false, broadcastRate: 1 })
+    // a listener: with nobody subscribed nothing is paced (history sync carries it all)
+    await startNode(mesh, {
+      name: 'listener',
+      mdns: false,
+      peers: [solo.libp2p.getMultiaddrs()[0]!.toString()],
+    })
+    await vi.waitFor(
+      () => expect(solo.libp2p.services.pubsub.getSubscribers('clawlink/knowledge/1').length).toBe(1),
+      { timeout: 10_000 },
+    )
     let refused: unknown
     let accepted = 0
     for (let i = 0; i < 80 && refused == null; i++) {

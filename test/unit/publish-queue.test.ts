@@ -4,7 +4,10 @@ import { PublishQueue, type QueuedBroadcast } from '../../src/protocols/knowledg
 import { RateLimiter } from '../../src/protocols/rate-limiter.js'
 
 /** A queue over an in-memory "store", with a clock that only moves when the queue sleeps. */
-function setup(n: number, opts: { rate?: number; burst?: number; maxPending?: number; fail?: number } = {}) {
+function setup(
+  n: number,
+  opts: { rate?: number; burst?: number; maxPending?: number; fail?: number; unheard?: boolean } = {},
+) {
   let now = 1_000_000
   const stored: QueuedBroadcast[] = Array.from({ length: n }, (_, i) => ({
     seq: i + 1,
@@ -26,6 +29,7 @@ function setup(n: number, opts: { rate?: number; burst?: number; maxPending?: nu
     sent: (seq) => {
       published = seq
     },
+    unheard: () => opts.unheard === true,
     now: () => now,
     sleep: async (ms) => {
       now += ms
@@ -68,6 +72,16 @@ describe('PublishQueue', () => {
     await s.q.idle()
     expect(s.sends.map((x) => x.seq)).toEqual([1, 2, 3, 4, 5])
     expect(s.published()).toBe(5)
+  })
+
+  it('with nobody listening, marks all as sent at once without sending (history sync carries them)', async () => {
+    const s = setup(200, { unheard: true })
+    s.q.start()
+    await s.q.idle()
+    expect(s.sends).toHaveLength(0)
+    expect(s.published()).toBe(200)
+    expect(s.q.pending()).toBe(0)
+    expect(s.clock()).toBe(1_000_000)
   })
 
   it('sends nothing before start, and what is stored when it starts (a restart) goes out', async () => {

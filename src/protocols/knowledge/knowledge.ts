@@ -79,6 +79,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
         await this.components.pubsub.publish(this.topic, raw)
       },
       sent: (seq) => this.store.setPublished(seq),
+      unheard: () => this.components.pubsub.getSubscribers(this.topic).length === 0,
       now: this.now,
       onError: (err) => this.log('publish failed - %e', err),
     })

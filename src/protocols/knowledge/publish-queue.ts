@@ -21,6 +21,8 @@ export interface PublishQueueInit {
   send: (raw: Uint8Array) => Promise<void>
   /** records durably that everything up to `seq` went out */
   sent: (seq: number) => void
+  /** true when no peer listens on the topic: then nothing is paced (history sync carries it all) */
+  unheard?: () => boolean
   now?: () => number
   sleep?: (ms: number) => Promise<void>
   onError?: (err: unknown) => void
@@ -98,6 +100,11 @@ export class PublishQueue {
     while (this.started) {
       const item = this.init.next()
       if (item == null) return
+      if (this.init.unheard?.() === true) {
+        this.init.sent(item.seq)
+        this.release()
+        continue
+      }
       const wait = this.takeToken()
       if (wait > 0) {
         await this.sleep(wait)
