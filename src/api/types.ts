@@ -50,6 +50,8 @@ export interface StatusJson {
   mdns: { enabled: boolean; serviceTag?: string }
   peers: { online: number; stale: number; offline: number; connected: number }
   connections: ConnectionJson[]
+  /** this node's own broadcasts stored and still waiting to go out on gossip (paced to the mesh rate) */
+  broadcastsPending: number
   pid: number
   uptimeMs: number
 }

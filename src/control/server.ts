@@ -14,6 +14,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** extra response headers, such as Retry-After on a 429 */
+    readonly headers?: Record<string, string>,
   ) {
     super(message)
   }
@@ -326,6 +328,7 @@ export class ControlServer {
         Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] != null
       if (hasBody && !req.complete) res.shouldKeepAlive = false
       if (err instanceof ApiError) {
+        for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value)
         send(res, err.status, { error: { code: err.code, message: err.message } } satisfies ApiErrorJson)
       } else {
         this.onError(err as Error)

@@ -6,6 +6,8 @@ export class V1Error extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** seconds, sent as Retry-After (a 429) */
+    readonly retryAfter?: number,
   ) {
     super(message)
   }

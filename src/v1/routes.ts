@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { TASK_ERROR_STATUS } from '../api/errors.js'
 import type { ClawLinkNode } from '../core/index.js'
 import { FileError, stateOf, validateKey } from '../protocols/files/index.js'
-import { InvalidBroadcastError } from '../protocols/knowledge/index.js'
+import { InvalidBroadcastError, PublishBacklogError } from '../protocols/knowledge/index.js'
 import { TaskError, TERMINAL } from '../protocols/tasks/index.js'
 import { newId } from '../rules/ids.js'
 import { deregister, discover, heartbeat, info, register } from './agent-routes.js'
@@ -191,6 +191,7 @@ const broadcast: Handler = async (ctx, body) => {
     })
   } catch (err) {
     if (err instanceof InvalidBroadcastError) throw badRequest(err.message)
+    if (err instanceof PublishBacklogError) throw new V1Error(429, err.message, err.retryAfter)
     throw err
   }
   // the other v1 agents of this node got it with the store write (V1Api.onInboxAppend)

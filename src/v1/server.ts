@@ -173,6 +173,7 @@ export class V1Server {
           : caught
       if (err instanceof V1Error) {
         if (err.status === 413 || err.status === 401) res.setHeader('connection', 'close')
+        if (err.retryAfter != null) res.setHeader('retry-after', String(err.retryAfter))
         send(res, err.status, { error: err.message })
         return
       }

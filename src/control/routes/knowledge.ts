@@ -2,7 +2,11 @@
 
 import type { BroadcastJson } from '../../api/types.js'
 import type { ClawLinkNode } from '../../core/node.js'
-import { InvalidBroadcastError, type StoredBroadcast } from '../../protocols/knowledge/index.js'
+import {
+  InvalidBroadcastError,
+  PublishBacklogError,
+  type StoredBroadcast,
+} from '../../protocols/knowledge/index.js'
 import { TaskError } from '../../protocols/tasks/index.js'
 import { ApiError, type ControlServer } from '../server.js'
 
@@ -47,6 +51,9 @@ export function registerKnowledgeRoutes(server: ControlServer, node: ClawLinkNod
       return json(published)
     } catch (err) {
       if (err instanceof InvalidBroadcastError) throw new ApiError(400, 'invalid_broadcast', err.message)
+      if (err instanceof PublishBacklogError) {
+        throw new ApiError(429, 'broadcast_backlog', err.message, { 'retry-after': String(err.retryAfter) })
+      }
       throw err
     }
   })

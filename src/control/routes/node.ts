@@ -96,6 +96,7 @@ export function status(node: ClawLinkNode): StatusJson {
       connected: new Set(connections.map((c) => c.peer)).size,
     },
     connections,
+    broadcastsPending: libp2p.services.knowledge.pendingPublish(),
     pid: process.pid,
     uptimeMs: Date.now() - node.startedAt,
   }

@@ -26,7 +26,7 @@ export function narrateContent(node: ClawLinkNode): void {
     log.emit(
       'broadcast_throttled',
       detail,
-      `${label(detail.peer)} broadcasts faster than ${node.options.broadcastRate}/s; dropping the excess`,
+      `${label(detail.peer)} broadcasts faster than ${node.options.broadcastRate}/s; the excess is dropped live and fetched through history sync in a few seconds`,
       'warn',
     )
   })

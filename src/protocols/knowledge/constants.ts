@@ -31,3 +31,12 @@ export const MAX_SYNC_MESSAGE = SYNC_RESPONSE_BYTES + MAX_BROADCAST_SIZE + 64 * 
 /** Live broadcasts accepted per author: a bucket of BURST refilled at RATE per second. */
 export const RATE = 20
 export const BURST = 100
+/** A node publishes its own broadcasts at this share of RATE and BURST, under what receivers accept. */
+export const SEND_SHARE = 0.8
+export const SEND_BURST_SHARE = 0.5
+/** Own broadcasts waiting to be published: at most this many seconds of publishing (then 429). */
+export const MAX_PENDING_SECONDS = 60
+/** A receiver that dropped an author's excess pulls from the peer that forwarded it this long after,
+ * and at most once per CATCH_UP_INTERVAL per peer. */
+export const CATCH_UP_DELAY = 2_000
+export const CATCH_UP_INTERVAL = 5_000

@@ -22,7 +22,7 @@ export {
   validateTopic,
 } from './broadcast.js'
 export * as limits from './constants.js'
-export { InvalidBroadcastError } from './errors.js'
+export { InvalidBroadcastError, PublishBacklogError } from './errors.js'
 export { Knowledge } from './knowledge.js'
 export { KnowledgeStore, type ListFilter, type StoredBroadcast } from './knowledge-store.js'
 export { Broadcast, BroadcastBody } from './pb/knowledge.js'

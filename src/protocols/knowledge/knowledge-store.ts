@@ -22,6 +22,8 @@ function highestSeq(db: DatabaseSync): number {
   return Number((db.prepare('SELECT coalesce(max(seq), 0) AS n FROM broadcasts').get() as { n: number }).n)
 }
 
+const SENT_KEY = 'knowledge.published_seq'
+
 type Row = Record<string, string | number | Uint8Array | null>
 
 /** The signed hosted sender, read back from the stored bytes (it has no column of its own). */
@@ -68,7 +70,37 @@ export class KnowledgeStore {
       ids: db.prepare(`SELECT id, time FROM broadcasts WHERE time >= ? AND (time > ? OR (time = ? AND id > ?))
         ORDER BY time, id LIMIT ?`),
       count: db.prepare('SELECT count(*) AS n FROM broadcasts'),
+      unsent: db.prepare('SELECT seq, raw FROM broadcasts WHERE seq > ? AND author = ? ORDER BY seq LIMIT 1'),
+      unsentCount: db.prepare('SELECT count(*) AS n FROM broadcasts WHERE seq > ? AND author = ?'),
+      getSent: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setSent: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     }
+    // a store from before the publish queue: everything in it was published then
+    if (this.stmt.getSent!.get(SENT_KEY) == null) this.stmt.setSent!.run(SENT_KEY, String(highestSeq(db)))
+  }
+
+  // ---- the publish queue (publish-queue.ts): own broadcasts stored after the `published` mark ----
+
+  /** The sequence up to which this node's own broadcasts went out on gossip. */
+  publishedSeq(): number {
+    return Number((this.stmt.getSent!.get(SENT_KEY) as { value: string }).value)
+  }
+
+  setPublished(seq: number): void {
+    this.stmt.setSent!.run(SENT_KEY, String(seq))
+  }
+
+  /** The oldest broadcast by `author` not yet published. */
+  nextUnpublished(author: string): { seq: number; raw: Uint8Array } | undefined {
+    const r = this.stmt.unsent!.get(this.publishedSeq(), author) as
+      | { seq: number; raw: Uint8Array }
+      | undefined
+    return r == null ? undefined : { seq: Number(r.seq), raw: r.raw }
+  }
+
+  countUnpublished(author: string): number {
+    return Number((this.stmt.unsentCount!.get(this.publishedSeq(), author) as { n: number }).n)
   }
 
   /** Stores a verified broadcast; false if it was already here. Call inside a transaction with its event. */

@@ -7,20 +7,26 @@ import { type Received, SyncEngine } from '../sync/index.js'
 import { type BroadcastInput, createBroadcast, openBroadcast, type VerifiedBroadcast } from './broadcast.js'
 import {
   BURST,
+  CATCH_UP_DELAY,
+  CATCH_UP_INTERVAL,
   MAX_AGE,
   MAX_BROADCAST_SIZE,
   MAX_ITEMS,
+  MAX_PENDING_SECONDS,
   MAX_SYNC_MESSAGE,
   PROTOCOL_PREFIX,
   RATE,
+  SEND_BURST_SHARE,
+  SEND_SHARE,
   SYNC_PROTOCOL_NAME,
   SYNC_PROTOCOL_VERSION,
   SYNC_RESPONSE_BYTES,
   TOPIC,
 } from './constants.js'
-import { InvalidBroadcastError } from './errors.js'
+import { InvalidBroadcastError, PublishBacklogError } from './errors.js'
 import type { KnowledgeComponents, KnowledgeEvents, KnowledgeInit } from './index.js'
 import type { KnowledgeStore } from './knowledge-store.js'
+import { PublishQueue } from './publish-queue.js'
 
 const PRUNE_INTERVAL = 60_000
 
@@ -43,6 +49,10 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private readonly log: Logger
   private readonly sync: SyncEngine
   private readonly throttledAt = new Map<string, number>()
+  private readonly queue: PublishQueue
+  /** catch-up passes scheduled after throttling, and when the last one ran, per forwarding peer */
+  private readonly catchUps = new Map<string, ReturnType<typeof setTimeout>>()
+  private readonly caughtUpAt = new Map<string, number>()
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -54,7 +64,25 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     this.maxItems = init.maxItems ?? MAX_ITEMS
     this.maxAge = init.maxAge ?? MAX_AGE
     this.now = init.now ?? Date.now
-    this.limiter = new RateLimiter(init.rate ?? RATE, init.burst ?? BURST, this.now)
+    const rate = init.rate ?? RATE
+    const burst = init.burst ?? BURST
+    this.limiter = new RateLimiter(rate, burst, this.now)
+    const self = components.peerId.toString()
+    const sendRate = rate * SEND_SHARE
+    this.queue = new PublishQueue({
+      rate: sendRate,
+      burst: Math.max(1, Math.floor(burst * SEND_BURST_SHARE)),
+      maxPending: Math.max(burst, Math.ceil(sendRate * MAX_PENDING_SECONDS)),
+      pending: this.store.countUnpublished(self),
+      next: () => this.store.nextUnpublished(self),
+      send: async (raw) => {
+        await this.components.pubsub.publish(this.topic, raw)
+      },
+      sent: (seq) => this.store.setPublished(seq),
+      unheard: () => this.components.pubsub.getSubscribers(this.topic).length === 0,
+      now: this.now,
+      onError: (err) => this.log('publish failed - %e', err),
+    })
     this.log = components.logger.forComponent('clawlink:knowledge')
     this.syncProtocol = `/${init.protocolPrefix ?? PROTOCOL_PREFIX}/${SYNC_PROTOCOL_NAME}/${SYNC_PROTOCOL_VERSION}`
     this.topic = init.topic ?? TOPIC
@@ -97,12 +125,16 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     this.sync.afterStart(this.topic)
     this.prune()
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL)
+    this.queue.start()
   }
 
   async stop(): Promise<void> {
     this.started = false
     await this.sync.stop()
     clearInterval(this.pruneTimer)
+    for (const t of this.catchUps.values()) clearTimeout(t)
+    this.catchUps.clear()
+    await this.queue.stop()
     const { pubsub } = this.components
     pubsub.topicValidators.delete(this.topic)
     try {
@@ -110,23 +142,40 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     } catch {}
   }
 
-  /** Signs, stores and publishes a broadcast by this node. */
+  /**
+   * Signs and stores a broadcast by this node, and queues it for gossip (paced to the mesh's per-author
+   * rate; peers that miss it live get it through history sync). PublishBacklogError when the queue is full.
+   */
   async publish(input: BroadcastInput): Promise<VerifiedBroadcast> {
-    const raw = await createBroadcast(
-      this.components.privateKey,
-      this.components.peerId.toMultihash().bytes,
-      input,
-      this.now(),
-    )
-    const b = await openBroadcast(raw, this.now())
-    this.accept(b, 'own')
-    try {
-      await this.components.pubsub.publish(this.topic, raw)
-    } catch (err) {
-      // stored: peers that are not reachable now get it through history sync
-      this.log('publish failed - %e', err)
+    const wait = this.queue.refusal()
+    if (wait != null) {
+      throw new PublishBacklogError(
+        `${this.queue.pending()} broadcasts of this node are still waiting to be published; try again in ${wait} s`,
+        wait,
+      )
     }
+    this.queue.reserve()
+    let b: VerifiedBroadcast
+    try {
+      const raw = await createBroadcast(
+        this.components.privateKey,
+        this.components.peerId.toMultihash().bytes,
+        input,
+        this.now(),
+      )
+      b = await openBroadcast(raw, this.now())
+      this.accept(b, 'own')
+    } catch (err) {
+      this.queue.release()
+      throw err
+    }
+    this.queue.kick()
     return b
+  }
+
+  /** Own broadcasts stored and not yet handed to gossip. */
+  pendingPublish(): number {
+    return this.queue.pending()
   }
 
   prune(): void {
@@ -152,6 +201,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
       if (this.store.has(b.id)) return TopicValidatorResult.Accept
       if (!this.limiter.take(peer)) {
         this.throttled(peer)
+        this.catchUp(propagationSource)
         return TopicValidatorResult.Ignore
       }
       if (!msg.from.equals(this.components.peerId)) this.accept(b, 'live')
@@ -171,6 +221,24 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     if (this.now() - last < 10_000) return
     this.throttledAt.set(peer, this.now())
     this.safeDispatch('broadcast:throttled', { peer })
+  }
+
+  /** Pulls what was dropped from the peer that forwarded it, soon but at most once per interval. */
+  private catchUp(source: PeerId): void {
+    const key = source.toString()
+    if (this.catchUps.has(key) || !this.started) return
+    const delay = Math.max(
+      CATCH_UP_DELAY,
+      (this.caughtUpAt.get(key) ?? -Infinity) + CATCH_UP_INTERVAL - this.now(),
+    )
+    const timer = setTimeout(() => {
+      this.catchUps.delete(key)
+      if (this.caughtUpAt.size > 1000) this.caughtUpAt.clear()
+      this.caughtUpAt.set(key, this.now())
+      void this.sync.syncFrom(source).catch(() => {})
+    }, delay)
+    timer.unref?.()
+    this.catchUps.set(key, timer)
   }
 
   // ---- history sync ----
