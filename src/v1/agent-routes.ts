@@ -2,7 +2,7 @@
 // Times are epoch seconds as floats, as v1 (Python's time.time()) sent them.
 import type { ClawLinkNode } from '../core/index.js'
 import { VERSION } from '../version.js'
-import { localAgentsJson, remoteAgents, secs } from './agents.js'
+import { localAgentJson, localAgentsJson, remoteAgents, secs } from './agents.js'
 import { SERVICE } from './constants.js'
 import type { Handler } from './routes.js'
 import { parseHeartbeat, parseRegister, pathAgentId } from './validate.js'
@@ -74,17 +74,7 @@ export const register: Handler = async (ctx, body) => {
   return {
     status: 'registered',
     agent_id: a.agentId,
-    agent: {
-      agent_id: a.agentId,
-      name: a.name,
-      capabilities: a.capabilities,
-      machine: a.machine,
-      description: a.description,
-      status: 'online',
-      last_heartbeat: secs(a.lastHeartbeat),
-      registered_at: secs(a.registeredAt),
-      node: ctx.node.peerId.toString(),
-    },
+    agent: localAgentJson(a, ctx.node.peerId.toString(), ctx.node.options.machine),
     replaced: a.replaced,
     server_time: serverTime(),
   }

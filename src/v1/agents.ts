@@ -1,7 +1,7 @@
 // The v1 agents a v1 client sees: this node's (in its v1 store) and those other nodes' cards list.
 import type { ClawLinkNode } from '../core/index.js'
 import { STALE_AFTER } from './constants.js'
-import type { V1Store } from './store.js'
+import type { V1Agent, V1Store } from './store.js'
 
 export const iso = (ms: number) => new Date(ms).toISOString()
 /** v1 times: epoch seconds as a float (Python's time.time()). */
@@ -50,15 +50,23 @@ export function remoteAgents(node: ClawLinkNode): Array<RemoteAgent & { json: Re
 export function localAgentsJson(node: ClawLinkNode, store: V1Store): Array<Record<string, unknown>> {
   const now = Date.now()
   return store.list().map((a) => ({
+    ...localAgentJson(a, node.peerId.toString(), node.options.machine),
+    status: now - a.lastHeartbeat <= STALE_AFTER ? 'online' : 'stale',
+    kind: 'v1_agent',
+  }))
+}
+
+/** One v1 agent of this node as v1 shows an agent (register, discover, agent_joined). */
+export function localAgentJson(a: V1Agent, node: string, machine: string): Record<string, unknown> {
+  return {
     agent_id: a.agentId,
     name: a.name,
     capabilities: a.capabilities,
-    machine: a.machine || node.options.machine,
+    machine: a.machine || machine,
     description: a.description,
-    status: now - a.lastHeartbeat <= STALE_AFTER ? 'online' : 'stale',
+    status: 'online',
     last_heartbeat: secs(a.lastHeartbeat),
     registered_at: secs(a.registeredAt),
-    node: node.peerId.toString(),
-    kind: 'v1_agent',
-  }))
+    node,
+  }
 }

@@ -1,6 +1,7 @@
 // `agent_joined`, v1's push-only envelope: a v1 agent registered here, or first appeared on another
 // node's card in this node run. It is not queued (v1 never handed it out by poll).
 import type { HostedAgent } from '../protocols/presence/index.js'
+import { localAgentJson } from './agents.js'
 import type { V1Agent } from './store.js'
 
 /** Remote agents remembered as already announced; past this the memory starts over. */
@@ -13,15 +14,7 @@ export function joinedLocal(a: V1Agent, node: string): Record<string, unknown> {
     type: 'agent_joined',
     agent_id: a.agentId,
     name: a.name,
-    agent: {
-      agent_id: a.agentId,
-      name: a.name,
-      capabilities: a.capabilities,
-      machine: a.machine,
-      description: a.description,
-      status: 'online',
-      node,
-    },
+    agent: localAgentJson(a, node, ''),
     timestamp: iso(Date.now()),
   }
 }
