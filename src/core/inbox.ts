@@ -144,6 +144,9 @@ export class Inbox {
     hold = false,
   ): Promise<EventJson[]> {
     if (this.commits == null || peek) return this.take(limit, peek, types, hold)
+    // nothing unseen: no commit (and no wait for a sync) just to find that out; the poll then waits,
+    // and takes what comes in the commit that appends it
+    if (this.select(1, true, types, false, () => {}).length === 0) return []
     // selected and marked in one piece of work: two pollers never get the same event
     return this.commits.run(() =>
       this.select(limit, peek, types, hold, (seqs, to) => this.markRows(seqs, to)),

@@ -389,11 +389,12 @@ describe('poll with a group commit', () => {
       for (const done of pending.splice(0)) done(null)
       await new Promise((r) => setImmediate(r))
     }
+    const base = commits.stats.commits
     const first = commits.run(() => grouped.append(event('first')))
     while (pending.length === 0) await new Promise((r) => setImmediate(r))
     // committed, its sync still running: the next commit's event is not added to the same answer
     const second = commits.run(() => grouped.append(event('second')))
-    while (commits.stats.commits < 3) await new Promise((r) => setImmediate(r))
+    while (commits.stats.commits < base + 2) await new Promise((r) => setImmediate(r))
     pending.shift()!(null)
     await first
     expect(ids(await polling)).toEqual(['first'])
@@ -436,5 +437,19 @@ describe('poll with a group commit', () => {
     await appended
     expect(await polling).toEqual([])
     expect(ids(await grouped.poll({ limit: 10, peek: false, waitMs: 0 }))).toEqual(['back'])
+  })
+
+  it('a poll with nothing to hand out commits nothing before it waits', async () => {
+    const store = new Store(join(dir, 'empty.db'))
+    stores.push(store)
+    const commits = new GroupCommit(store.db)
+    const grouped = new Inbox(store.db, commits)
+    expect(await grouped.poll({ limit: 10, peek: false, waitMs: 0, hold: true })).toEqual([])
+    const polling = grouped.poll({ limit: 10, peek: false, waitMs: 60_000, hold: true })
+    await parked(grouped)
+    expect(commits.stats.commits).toBe(0)
+    await commits.run(() => grouped.append(event('then')))
+    expect(ids(await polling)).toEqual(['then'])
+    expect(commits.stats.commits).toBe(1)
   })
 })
