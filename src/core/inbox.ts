@@ -182,8 +182,14 @@ export class Inbox {
       this.mark(seqs, SEEN, HELD)
       return
     }
-    // still held if this never commits: the next start hands them out again
-    this.commits.run(() => this.markRows(seqs, SEEN, HELD)).catch(() => {})
+    // at once, not in the next batch: until this commits, a crash of the node repeats what the agent
+    // already has (held events go back out at the next start); no fsync waited for: a power cut only
+    // repeats them too
+    try {
+      this.commits.commitNow(() => this.markRows(seqs, SEEN, HELD))
+    } catch {
+      // still held: the next start hands them out again
+    }
   }
 
   /** These held events did not reach the agent: the next poll hands them out again. */

@@ -96,6 +96,22 @@ export class GroupCommit {
     })
   }
 
+  /**
+   * Commits fn now, in a transaction of its own on the event loop, without waiting for an fsync: for a
+   * small write whose loss in a power cut would only repeat something (a poll's hand-out confirmed),
+   * and which must not wait for the next batch. A process crash cannot undo it once this returns; the
+   * next sync makes it durable. Inside a transaction (or without the WAL path), it commits as usual.
+   */
+  commitNow<T>(fn: () => T): T {
+    const fast = this.walFd != null && !this.db.isTransaction
+    if (fast) prepared(this.db, 'PRAGMA synchronous=NORMAL').run()
+    try {
+      return transaction(this.db, fn)
+    } finally {
+      if (fast) prepared(this.db, 'PRAGMA synchronous=FULL').run()
+    }
+  }
+
   /** Closes the WAL's descriptor once the syncs in flight are done. */
   close(): void {
     this.closing = true

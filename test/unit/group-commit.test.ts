@@ -186,4 +186,22 @@ describe('GroupCommit with the WAL synced off the event loop', () => {
     expect(inline.stats.syncs).toBe(0)
     expect(store.getMeta('x')).toBe('v')
   })
+
+  it('commitNow commits at once on the loop, without waiting for a sync, and restores synchronous=FULL', async () => {
+    const s = manualSync()
+    const commits = new GroupCommit(store.db, { wal: wal(), sync: s.sync })
+    commits.commitNow(() => store.setMeta('now', '1'))
+    // committed before the call returned: no batch, no sync asked for
+    expect(store.getMeta('now')).toBe('1')
+    expect(commits.stats.commits).toBe(0)
+    expect(s.pending).toHaveLength(0)
+    expect((store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous).toBe(2)
+    expect(() =>
+      commits.commitNow(() => {
+        store.setMeta('undone', '1')
+        throw new Error('no')
+      }),
+    ).toThrow('no')
+    expect(store.getMeta('undone')).toBeUndefined()
+  })
 })
