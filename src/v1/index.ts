@@ -11,13 +11,12 @@ import {
   limits as presenceLimits,
 } from '../protocols/presence/index.js'
 import type { TaskEvent } from '../protocols/tasks/index.js'
-import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE, EDITOR_PARAM } from './constants.js'
+import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
 import {
   broadcastFromEvent,
   cancelFromRow,
   delegationFromRow,
   fileUpdated,
-  mediaParam,
   responseFromRow,
 } from './envelopes.js'
 import { V1Error } from './errors.js'
@@ -153,7 +152,7 @@ export class V1Api {
     } else if (event.type === 'file_updated' && event.key != null) {
       const state = this.node.fileStore.state(event.key)
       if (state == null) return
-      const editor = own ? mediaParam(state.winner.mediaType, EDITOR_PARAM) : undefined
+      const editor = own ? state.winner.hostedEditor : undefined
       this.store.fanOut(fileUpdated(state.winner), editor)
     }
   }

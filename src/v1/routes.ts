@@ -235,7 +235,9 @@ const putFile: Handler = async (ctx, body) => {
   const entry = await node.files.write(r.fileKey, {
     sha256: w.sha256(),
     size: bytes.byteLength,
-    mediaType: mediaTypeFor(r.fileType, r.agentId),
+    mediaType: mediaTypeFor(r.fileType),
+    // the editor is signed into the entry; a media type parameter would be anyone's to write
+    hostedEditor: r.agentId,
   })
   // the other v1 agents of this node were told with the store write (V1Api.onInboxAppend)
   return { status: 'saved', file_key: r.fileKey, version: entry.version }
