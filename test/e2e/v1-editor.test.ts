@@ -121,6 +121,20 @@ describe('v1 last_editor: signed by the node, never taken from a media type', ()
     expect(entry?.mediaType).toBe('text/markdown; v1-type=markdown')
   })
 
+  it('takes 16 broadcast tags, as the mesh carries them, and refuses 17 with 400', async () => {
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
+    const over = await A('POST', '/broadcast', { from_agent: 'xagent01', content: 'too many', tags: tags(17) })
+    expect(over.status).toBe(400)
+    expect(over.body.error).toBe('at most 16 tags')
+    const ok = await A('POST', '/broadcast', { from_agent: 'xagent01', content: 'sixteen', tags: tags(16) })
+    expect(ok.status).toBe(200)
+    const got = await eventually(async () => {
+      const r = await B('GET', '/poll/yagent01')
+      return (r.body.messages as Msg[]).find((m) => m.content === 'sixteen')
+    })
+    expect(got).toMatchObject({ type: 'knowledge_broadcast', from_agent: 'xagent01', tags: tags(16) })
+  })
+
   it('never believes a v1-editor parameter from an older node: last_editor is its PeerId', async () => {
     oldMesh = {
       home: mkdtempSync(join(tmpdir(), 'clawlink-old-')),

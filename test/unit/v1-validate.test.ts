@@ -129,7 +129,7 @@ describe('v1 request validation', () => {
     expect(status(() => parseRespond({ from_agent: 'b', message_id: '../x', result: 'r' }, 100))).toBe(400)
   })
 
-  it('parses broadcasts, leaving room for the reserved author tag', () => {
+  it('parses broadcasts, with up to 16 tags (the mesh format carries the sender in a field of its own)', () => {
     expect(parseBroadcast({ from_agent: 'a', content: 'hi', tags: ['x', 'x'] })).toEqual({
       fromAgent: 'a',
       content: 'hi',
@@ -138,8 +138,10 @@ describe('v1 request validation', () => {
     })
     expect(status(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: 'x' }))).toBe(400)
     expect(status(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: ['a,b'] }))).toBe(400)
-    const sixteen = Array.from({ length: 16 }, (_, i) => `t${i}`)
-    expect(status(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: sixteen }))).toBe(400)
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
+    expect(parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(16) }).tags).toEqual(tags(16))
+    expect(status(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(17) }))).toBe(400)
+    expect(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(17) })).toThrow('at most 16 tags')
   })
 
   it('parses files and heartbeats', () => {
