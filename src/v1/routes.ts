@@ -145,11 +145,11 @@ const respond: Handler = async (ctx, body) => {
       message_id: r.messageId,
       task_id: answered.id,
       route: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
-      ...copyToNamed(ctx, r.toAgent, {
+      ...(await copyToNamed(ctx, r.toAgent, {
         ...sent,
         taskId: answered.id,
         delegator: { agent: answered.fromAgent ?? undefined, peer: answered.peer },
-      }),
+      })),
     }
   }
   const local = store.getLocalTask(taskId)
@@ -181,11 +181,11 @@ const respond: Handler = async (ctx, body) => {
     message_id: r.messageId,
     task_id: local.id,
     route: { route: 'local', to_agent: local.fromAgent },
-    ...copyToNamed(ctx, r.toAgent, {
+    ...(await copyToNamed(ctx, r.toAgent, {
       ...sent,
       taskId: local.id,
       delegator: { agent: local.fromAgent, peer: node.peerId.toString() },
-    }),
+    })),
   }
 }
 
