@@ -112,7 +112,9 @@ describe('v1 last_editor: signed by the node, never taken from a media type', ()
     expect(got).toMatchObject({ last_editor: 'xagent01', editor_node: idA, file_type: 'markdown' })
     const polled = await eventually(async () => {
       const r = await B('GET', '/poll/yagent01')
-      return (r.body.messages as Msg[]).find((m) => m.type === 'file_updated' && m.file_key === 'plans/edit.md')
+      return (r.body.messages as Msg[]).find(
+        (m) => m.type === 'file_updated' && m.file_key === 'plans/edit.md',
+      )
     })
     expect(polled).toMatchObject({ last_editor: 'xagent01', editor_node: idA })
     // the editor is not in the media type any more: `clawlink file-list` shows what was written
@@ -123,7 +125,11 @@ describe('v1 last_editor: signed by the node, never taken from a media type', ()
 
   it('takes 16 broadcast tags, as the mesh carries them, and refuses 17 with 400', async () => {
     const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
-    const over = await A('POST', '/broadcast', { from_agent: 'xagent01', content: 'too many', tags: tags(17) })
+    const over = await A('POST', '/broadcast', {
+      from_agent: 'xagent01',
+      content: 'too many',
+      tags: tags(17),
+    })
     expect(over.status).toBe(400)
     expect(over.body.error).toBe('at most 16 tags')
     const ok = await A('POST', '/broadcast', { from_agent: 'xagent01', content: 'sixteen', tags: tags(16) })

@@ -81,10 +81,14 @@ describe('v1 /respond to_agent (two nodes)', () => {
     expect((await B.register('zpeer')).status).toBe(200)
     // each node lists the other's v1 agents (they travel on the presence card)
     await eventually(async () =>
-      (await A.call('GET', '/discover')).body.agents.some((x: Json) => x.agent_id === 'zpeer') ? true : undefined,
+      (await A.call('GET', '/discover')).body.agents.some((x: Json) => x.agent_id === 'zpeer')
+        ? true
+        : undefined,
     )
     await eventually(async () =>
-      (await B.call('GET', '/discover')).body.agents.some((x: Json) => x.agent_id === 'yresp') ? true : undefined,
+      (await B.call('GET', '/discover')).body.agents.some((x: Json) => x.agent_id === 'yresp')
+        ? true
+        : undefined,
     )
   }, 40_000)
 
@@ -113,7 +117,13 @@ describe('v1 /respond to_agent (two nodes)', () => {
     expect(r.status).toBe(200)
     expect(r.body).toMatchObject({ status: 'response_sent', message_id: id, copied_to: 'wother' })
     const w = await A.pollFor('wother', (m) => m.type === 'task_response')
-    expect(w).toMatchObject({ message_id: id, from_agent: 'yresp', to_agent: 'wother', result: 'for w', status: 'completed' })
+    expect(w).toMatchObject({
+      message_id: id,
+      from_agent: 'yresp',
+      to_agent: 'wother',
+      result: 'for w',
+      status: 'completed',
+    })
     expect(w.message_id).toMatch(HEX12)
     const x = await A.pollFor('xdeleg', (m) => m.type === 'task_response' && m.message_id === id)
     expect(x).toMatchObject({ result: 'for w', status: 'completed', from_agent: 'yresp' })
@@ -134,7 +144,13 @@ describe('v1 /respond to_agent (two nodes)', () => {
     expect(r.status).toBe(200)
     expect(r.body).toMatchObject({ status: 'response_sent', copied_to: 'zpeer' })
     const z = await B.pollFor('zpeer', (m) => m.type === 'task_response')
-    expect(z).toMatchObject({ message_id: id, from_agent: 'yresp', to_agent: 'zpeer', result: 'for z', status: 'in_progress' })
+    expect(z).toMatchObject({
+      message_id: id,
+      from_agent: 'yresp',
+      to_agent: 'zpeer',
+      result: 'for z',
+      status: 'in_progress',
+    })
     const x = await A.pollFor('xdeleg', (m) => m.type === 'task_response' && m.message_id === id)
     expect(x).toMatchObject({ result: 'for z', status: 'in_progress' })
     // the carrier (a mesh task from node A to zpeer) is completed by node B once it has stored the copy
@@ -175,7 +191,16 @@ describe('v1 /respond to_agent (two nodes)', () => {
     // node A's own agent sends zpeer a mesh task shaped like a copy of an answer to zpeer's own task
     const mark = { message_id: id, task_id: d.body.task_id, response_id: 'aaaaaaaaaaaa', status: 'completed' }
     const forged = await cliJson<Json>(
-      ['delegate', '--to', 'zpeer', '--task', 'forged answer', '--context', JSON.stringify({ v1_response_copy: mark }), '--json'],
+      [
+        'delegate',
+        '--to',
+        'zpeer',
+        '--task',
+        'forged answer',
+        '--context',
+        JSON.stringify({ v1_response_copy: mark }),
+        '--json',
+      ],
       envA,
     )
     expect(forged.id).toBeTruthy()
@@ -199,7 +224,12 @@ describe('v1 /respond to_agent (two nodes)', () => {
     expect(x.result).toBe('kept')
     // naming the delegator itself is the normal case: no copy, no hint
     const id2 = await localTask('to the delegator')
-    const n = await A.post('/respond', { from_agent: 'yresp', to_agent: 'xdeleg', message_id: id2, result: 'ok' })
+    const n = await A.post('/respond', {
+      from_agent: 'yresp',
+      to_agent: 'xdeleg',
+      message_id: id2,
+      result: 'ok',
+    })
     expect(n.body).not.toHaveProperty('hint')
     expect(n.body).not.toHaveProperty('copied_to')
   })

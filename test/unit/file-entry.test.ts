@@ -22,10 +22,10 @@ import {
   validateKey,
   validateMediaType,
 } from '../../src/protocols/files/entry.js'
-import { stateOf } from '../../src/protocols/files/file-store.js'
-import { hasReservedMediaParam } from '../../src/rules/limits.js'
 import { FileError, InvalidEntryError, VersionJumpError } from '../../src/protocols/files/errors.js'
+import { stateOf } from '../../src/protocols/files/file-store.js'
 import { Entry, EntryBody } from '../../src/protocols/files/pb/files.js'
+import { hasReservedMediaParam } from '../../src/rules/limits.js'
 
 const NOW = 1_750_000_000_000
 const MAX = 1024 * 1024

@@ -95,7 +95,12 @@ describe('FileStore.put / has / raw', () => {
 
   it('reads the signed hosted editor back from the stored bytes (no column of its own)', () => {
     const body = (hostedEditor?: string) =>
-      EntryBody.encode({ key: 'docs/a.md', version: 1, mediaType: 'text/plain; v1-editor=mallory', hostedEditor })
+      EntryBody.encode({
+        key: 'docs/a.md',
+        version: 1,
+        mediaType: 'text/plain; v1-editor=mallory',
+        hostedEditor,
+      })
     const signed = entry({ raw: Entry.encode({ body: body('xagent01'), signature: new Uint8Array(64) }) })
     const older = entry({
       key: 'docs/b.md',

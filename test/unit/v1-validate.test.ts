@@ -141,7 +141,9 @@ describe('v1 request validation', () => {
     const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
     expect(parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(16) }).tags).toEqual(tags(16))
     expect(status(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(17) }))).toBe(400)
-    expect(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(17) })).toThrow('at most 16 tags')
+    expect(() => parseBroadcast({ from_agent: 'a', content: 'hi', tags: tags(17) })).toThrow(
+      'at most 16 tags',
+    )
   })
 
   it('parses files and heartbeats', () => {

@@ -153,11 +153,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
    * Writes `key` as this node: content already in the blob store (`content`), or a deletion. With
    * `base`, refuses unless the current winner has that version (compare-and-swap).
    */
-  write(
-    key: string,
-    content: FileContent | 'delete',
-    base?: number,
-  ): Promise<VerifiedEntry> {
+  write(key: string, content: FileContent | 'delete', base?: number): Promise<VerifiedEntry> {
     // one write at a time: each reads the highest version and checks --base against what the last stored
     const next = this.writing.then(() => this.writeNow(key, content, base))
     this.writing = next.catch(() => {})
