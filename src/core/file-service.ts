@@ -11,6 +11,7 @@ import {
   validateKey,
   validateMediaType,
 } from '../protocols/files/index.js'
+import { hasReservedMediaParam, RESERVED_MEDIA_PARAM } from '../rules/limits.js'
 import type { NodeContext } from './context.js'
 import type { NewEvent } from './inbox.js'
 import { protectedReason } from './protected-paths.js'
@@ -127,6 +128,11 @@ export class FileService {
     if (r.force !== true) this.refuseProtected(r.path)
     const type = r.type ?? MEDIA_TYPES[extname(r.key).toLowerCase()] ?? 'application/octet-stream'
     validateMediaType(type)
+    if (hasReservedMediaParam(type))
+      throw new FileError(
+        'invalid',
+        `the media type parameter ${RESERVED_MEDIA_PARAM} is reserved: it could pose as another agent (the v1 API records a version's editor itself)`,
+      )
     // fail fast on a stale base before copying a large file in
     node.files.checkBase(r.key, r.base)
     const { sha256, size } = await node.blobStore.importFile(r.path, node.files.maxFileSize)

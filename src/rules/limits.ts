@@ -37,3 +37,17 @@ export const MAX_TOPIC_LENGTH = 64
 /** a shared file's key (bytes of UTF-8) and media type */
 export const MAX_KEY_BYTES = 512
 export const MAX_MEDIA_TYPE_LENGTH = 128
+/**
+ * A media type parameter refused from users (any case): older nodes carried a v1 file version's
+ * editor in it, so it could pose as another agent. The editor now travels in the signed
+ * hosted_editor field of the entry.
+ */
+export const RESERVED_MEDIA_PARAM = 'v1-editor'
+
+/** True when a media type has the reserved parameter. */
+export function hasReservedMediaParam(mediaType: string): boolean {
+  return mediaType
+    .split(';')
+    .slice(1)
+    .some((part) => part.split('=')[0]!.trim().toLowerCase() === RESERVED_MEDIA_PARAM)
+}

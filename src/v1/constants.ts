@@ -51,6 +51,5 @@ export const V1_STATUS_PREFIX = 'v1-status:'
 /** Tasks delegated through v1 live this long undelivered (the node default). */
 export const TASK_TTL = 24 * 3600 * 1000
 
-/** Media type parameters carrying the v1 editor and file_type of a file version. */
-export const EDITOR_PARAM = 'v1-editor'
+/** Media type parameter carrying the v1 file_type of a file version (its editor is signed: hosted_editor). */
 export const TYPE_PARAM = 'v1-type'

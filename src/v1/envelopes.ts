@@ -2,7 +2,7 @@
 import type { EventJson } from '../api/types.js'
 import type { StoredEntry } from '../protocols/files/index.js'
 import type { TaskRow } from '../protocols/tasks/index.js'
-import { EDITOR_PARAM, TYPE_PARAM, V1_STATUS_PREFIX } from './constants.js'
+import { TYPE_PARAM, V1_STATUS_PREFIX } from './constants.js'
 import { shortId, type V1Message } from './store.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -99,18 +99,18 @@ export function broadcastFromEvent(e: Omit<EventJson, 'seq'>): V1Message {
   })
 }
 
-/** Media type for a v1 file: a base type for its file_type, plus who wrote it through v1. */
-export function mediaTypeFor(fileType: string, editor: string): string {
+/** Media type for a v1 file: a base type for its file_type (its editor is the entry's signed hosted_editor). */
+export function mediaTypeFor(fileType: string): string {
   const base =
     fileType === 'json'
       ? 'application/json'
       : fileType === 'markdown' || fileType === 'md'
         ? 'text/markdown'
         : 'text/plain'
-  return `${base}; ${TYPE_PARAM}=${fileType}; ${EDITOR_PARAM}=${editor}`
+  return `${base}; ${TYPE_PARAM}=${fileType}`
 }
 
-/** A parameter of a media type (the v1 editor or file_type of a version). */
+/** A parameter of a media type (the v1 file_type of a version). */
 export function mediaParam(mediaType: string, name: string): string | undefined {
   for (const part of mediaType.split(';').slice(1)) {
     const at = part.indexOf('=')
@@ -119,12 +119,21 @@ export function mediaParam(mediaType: string, name: string): string | undefined 
   return undefined
 }
 
+/**
+ * The v1 editor of a version: the hosted agent its author node signed into it. A `v1-editor` media
+ * type parameter (older nodes carried the editor so) is anyone's to write, so it is never believed:
+ * without the signed field the editor is the author node.
+ */
+function lastEditor(entry: StoredEntry): string {
+  return entry.hostedEditor ?? entry.author
+}
+
 /** A file's winning version as a v1 record (content added by the caller). */
 export function fileRecord(entry: StoredEntry, conflict: boolean): Record<string, unknown> {
   return {
     file_key: entry.key,
     version: entry.version,
-    last_editor: mediaParam(entry.mediaType, EDITOR_PARAM) ?? entry.author,
+    last_editor: lastEditor(entry),
     editor_node: entry.author,
     file_type: mediaParam(entry.mediaType, TYPE_PARAM) ?? (entry.mediaType || 'binary'),
     size: entry.size,
@@ -139,7 +148,7 @@ export function fileUpdated(entry: StoredEntry): V1Message {
     type: 'file_updated',
     file_key: entry.key,
     version: entry.version,
-    last_editor: mediaParam(entry.mediaType, EDITOR_PARAM) ?? entry.author,
+    last_editor: lastEditor(entry),
     editor_node: entry.author,
     deleted: entry.deleted,
     timestamp: iso(entry.time),

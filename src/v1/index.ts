@@ -11,16 +11,16 @@ import {
   limits as presenceLimits,
 } from '../protocols/presence/index.js'
 import type { TaskEvent } from '../protocols/tasks/index.js'
-import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE, EDITOR_PARAM } from './constants.js'
+import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
 import {
   broadcastFromEvent,
   cancelFromRow,
   delegationFromRow,
   fileUpdated,
-  mediaParam,
   responseFromRow,
 } from './envelopes.js'
 import { V1Error } from './errors.js'
+import { carriedResponse, isSentCarrier } from './respond-copy.js'
 import { V1Server } from './server.js'
 import { V1Store } from './store.js'
 import { startV1Push, type V1WsHandle, type V1WsOptions } from './ws-setup.js'
@@ -132,10 +132,22 @@ export class V1Api {
     const { row } = event
     if (row.direction === 'received') {
       if (row.toAgent == null || !this.store.has(row.toAgent)) return false
+      const copy = event.type === 'task' ? carriedResponse(this.node, this.store, row) : undefined
+      if (copy != null) {
+        // a response another node's v1 agent addressed to this one (/respond to_agent): done with
+        // its carrier once stored, so the sending node's task ends
+        this.store.enqueue(row.toAgent, copy)
+        const to = row.toAgent
+        this.node.store.afterCommit(() => {
+          this.node.taskService.respondFor(to, row.id, 'completed', '').catch(() => {})
+        })
+        return true
+      }
       this.store.rememberShort(row.id)
       this.store.enqueue(row.toAgent, event.type === 'task' ? delegationFromRow(row) : cancelFromRow(row))
       return true
     }
+    if (isSentCarrier(row)) return true
     if (row.fromAgent == null || !this.store.has(row.fromAgent)) return false
     this.store.rememberShort(row.id)
     this.store.enqueue(row.fromAgent, responseFromRow(row))
@@ -153,7 +165,7 @@ export class V1Api {
     } else if (event.type === 'file_updated' && event.key != null) {
       const state = this.node.fileStore.state(event.key)
       if (state == null) return
-      const editor = own ? mediaParam(state.winner.mediaType, EDITOR_PARAM) : undefined
+      const editor = own ? state.winner.hostedEditor : undefined
       this.store.fanOut(fileUpdated(state.winner), editor)
     }
   }

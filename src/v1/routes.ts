@@ -12,6 +12,7 @@ import { iso, remoteAgents } from './agents.js'
 import { MAX_FILE_CONTENT, MAX_POLL, TASK_TTL, V1_STATUS_PREFIX } from './constants.js'
 import { fileRecord, mediaTypeFor } from './envelopes.js'
 import { badRequest, V1Error } from './errors.js'
+import { copyToNamed } from './respond-copy.js'
 import { shortId, type V1Store } from './store.js'
 import { parseBroadcast, parseDelegate, parseFile, parseRespond, pathAgentId } from './validate.js'
 
@@ -136,6 +137,7 @@ const respond: Handler = async (ctx, body) => {
   } catch (err) {
     taskError(err)
   }
+  const sent = { responseId, fromAgent: r.fromAgent, result: r.result, v1Status: r.v1Status }
   if (answered != null) {
     return {
       status: 'response_sent',
@@ -143,6 +145,11 @@ const respond: Handler = async (ctx, body) => {
       message_id: r.messageId,
       task_id: answered.id,
       route: { route: 'mesh', peer: answered.peer, to_agent: answered.fromAgent ?? null },
+      ...(await copyToNamed(ctx, r.toAgent, {
+        ...sent,
+        taskId: answered.id,
+        delegator: { agent: answered.fromAgent ?? undefined, peer: answered.peer },
+      })),
     }
   }
   const local = store.getLocalTask(taskId)
@@ -174,6 +181,11 @@ const respond: Handler = async (ctx, body) => {
     message_id: r.messageId,
     task_id: local.id,
     route: { route: 'local', to_agent: local.fromAgent },
+    ...(await copyToNamed(ctx, r.toAgent, {
+      ...sent,
+      taskId: local.id,
+      delegator: { agent: local.fromAgent, peer: node.peerId.toString() },
+    })),
   }
 }
 
@@ -235,7 +247,9 @@ const putFile: Handler = async (ctx, body) => {
   const entry = await node.files.write(r.fileKey, {
     sha256: w.sha256(),
     size: bytes.byteLength,
-    mediaType: mediaTypeFor(r.fileType, r.agentId),
+    mediaType: mediaTypeFor(r.fileType),
+    // the editor is signed into the entry; a media type parameter would be anyone's to write
+    hostedEditor: r.agentId,
   })
   // the other v1 agents of this node were told with the store write (V1Api.onInboxAppend)
   return { status: 'saved', file_key: r.fileKey, version: entry.version }

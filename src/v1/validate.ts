@@ -3,6 +3,7 @@
 import type { Priority, TaskState } from '../api/types.js'
 import { contextError } from '../protocols/tasks/validate.js'
 import { CONTROL_RE } from '../rules/card.js'
+import { MAX_TAG_LENGTH, MAX_TAGS } from '../rules/limits.js'
 import {
   MAX_AGENT_ID_LENGTH,
   MAX_CAPABILITIES,
@@ -219,12 +220,12 @@ export function parseBroadcast(body: unknown): BroadcastBody {
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
     throw badRequest('tags must be an array of strings')
   const unique = [...new Set(tags as string[])]
-  // one tag is reserved for the v1 author
-  if (unique.length > 15) throw badRequest('at most 15 tags')
+  // v1 had no bound; the mesh's broadcast format carries at most MAX_TAGS (older nodes refuse more)
+  if (unique.length > MAX_TAGS) throw badRequest(`at most ${MAX_TAGS} tags`)
   for (const t of unique) {
-    if (t === '' || t.length > 64 || TAG_BAD.test(t))
+    if (t === '' || t.length > MAX_TAG_LENGTH || TAG_BAD.test(t))
       throw badRequest(
-        `invalid tag ${JSON.stringify(t.slice(0, 80))}: 1-64 characters, no commas or control characters`,
+        `invalid tag ${JSON.stringify(t.slice(0, 80))}: 1-${MAX_TAG_LENGTH} characters, no commas or control characters`,
       )
   }
   return { fromAgent: agentId(b, 'from_agent'), content, topic, tags: unique }

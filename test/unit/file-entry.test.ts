@@ -18,11 +18,14 @@ import {
   type EntryFields,
   entryId,
   openEntry,
+  validateHostedEditor,
   validateKey,
   validateMediaType,
 } from '../../src/protocols/files/entry.js'
 import { FileError, InvalidEntryError, VersionJumpError } from '../../src/protocols/files/errors.js'
+import { stateOf } from '../../src/protocols/files/file-store.js'
 import { Entry, EntryBody } from '../../src/protocols/files/pb/files.js'
+import { hasReservedMediaParam } from '../../src/rules/limits.js'
 
 const NOW = 1_750_000_000_000
 const MAX = 1024 * 1024
@@ -485,5 +488,52 @@ describe('validateMediaType', () => {
     ]) {
       expect(() => validateMediaType(t), JSON.stringify(t)).toThrow(FileError)
     }
+  })
+})
+
+describe('hosted_editor: the v1 agent that wrote a version, signed with the rest', () => {
+  it('round-trips the field, covered by the signature and the id', async () => {
+    const plain = await openEntry(await make(), MAX, NOW)
+    const e = await openEntry(await make({ hostedEditor: 'xagent01' }), MAX, NOW)
+    expect(e.hostedEditor).toBe('xagent01')
+    expect(plain.hostedEditor).toBeUndefined()
+    expect(e.id).not.toBe(plain.id)
+    // nobody can add, change or remove it without the author's key
+    const raw = await make({ hostedEditor: 'xagent01' })
+    expect(await rejection(tamper(raw, (b) => ({ ...b, hostedEditor: 'mallory' })))).toMatch(/signature/)
+    expect(await rejection(tamper(raw, (b) => ({ ...b, hostedEditor: undefined })))).toMatch(/signature/)
+    expect(await rejection(tamper(await make(), (b) => ({ ...b, hostedEditor: 'mallory' })))).toMatch(
+      /signature/,
+    )
+  })
+
+  it('is a hosted agent id: a signed entry with anything else is refused, and createEntry refuses it', async () => {
+    for (const bad of ['', 'a'.repeat(49), 'x y', '-x', 'a\u0000b', 'a/b']) {
+      const body = EntryBody.decode(Entry.decode(await make()).body)
+      const raw = await signBody({ ...body, hostedEditor: bad }, alice)
+      expect(await rejection(raw), JSON.stringify(bad)).toMatch(/hosted editor/)
+      await expect(make({ hostedEditor: bad })).rejects.toThrow(FileError)
+      expect(() => validateHostedEditor(bad)).toThrow(/hosted editor/)
+    }
+    expect(() => validateHostedEditor('a'.repeat(48))).not.toThrow()
+  })
+
+  it('is forwarded unchanged, and the winner rule ignores it', async () => {
+    const raw = await make({ hostedEditor: 'xagent01' })
+    expect(Buffer.from((await openEntry(raw, MAX, NOW)).raw).equals(Buffer.from(raw))).toBe(true)
+    // the winner is the highest version, then PeerId, then id, whatever the editor says
+    const a = await openEntry(await make({ version: 4, base: 3, hostedEditor: 'zzz' }), MAX, NOW)
+    const b = await openEntry(await make({ version: 5, base: 4 }), MAX, NOW)
+    const stored = [b, a].map(({ raw: _r, ...e }) => ({ ...e, receivedAt: NOW }))
+    expect(stateOf('reports/q3.md', stored)?.winner.id).toBe(b.id)
+  })
+
+  it('a media type parameter v1-editor (any case) is the reserved one', () => {
+    expect(hasReservedMediaParam('text/plain; v1-editor=mallory')).toBe(true)
+    expect(hasReservedMediaParam('text/plain;V1-Editor = m')).toBe(true)
+    expect(hasReservedMediaParam('text/plain; v1-type=md; v1-editor=')).toBe(true)
+    expect(hasReservedMediaParam('text/plain; v1-type=md')).toBe(false)
+    expect(hasReservedMediaParam('text/plain; charset=v1-editor')).toBe(false)
+    expect(hasReservedMediaParam('v1-editor/x')).toBe(false)
   })
 })

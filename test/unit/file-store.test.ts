@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { VerifiedEntry } from '../../src/protocols/files/entry.js'
 import { FileStore, type StoredEntry, stateOf } from '../../src/protocols/files/file-store.js'
+import { Entry, EntryBody } from '../../src/protocols/files/pb/files.js'
 import { Store } from '../../src/store/database.js'
 
 // PeerId strings sort as plain strings; these two differ only late, as real ones do
@@ -90,6 +91,26 @@ describe('FileStore.put / has / raw', () => {
     const del = entry({ key: 'gone', deleted: true, sha256: '', size: 0, mediaType: '' })
     files.put(del, T0 + 6)
     expect(files.history('gone')[0]).toMatchObject({ deleted: true, sha256: '', size: 0, mediaType: '' })
+  })
+
+  it('reads the signed hosted editor back from the stored bytes (no column of its own)', () => {
+    const body = (hostedEditor?: string) =>
+      EntryBody.encode({
+        key: 'docs/a.md',
+        version: 1,
+        mediaType: 'text/plain; v1-editor=mallory',
+        hostedEditor,
+      })
+    const signed = entry({ raw: Entry.encode({ body: body('xagent01'), signature: new Uint8Array(64) }) })
+    const older = entry({
+      key: 'docs/b.md',
+      raw: Entry.encode({ body: body(), signature: new Uint8Array(64) }),
+    })
+    put(signed, older)
+    expect(files.history('docs/a.md')[0]?.hostedEditor).toBe('xagent01')
+    expect(files.state('docs/a.md')?.winner.hostedEditor).toBe('xagent01')
+    // a version without it (an older node's) has none, whatever its media type says
+    expect(files.history('docs/b.md')[0]).not.toHaveProperty('hostedEditor')
   })
 
   it('has no raw bytes and no state for unknown ids and keys', () => {

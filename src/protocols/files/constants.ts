@@ -19,6 +19,8 @@ export const EAGER_FETCH_SIZE = 16 * 1024 * 1024
 /** Versions kept per key; older ones (and blobs no longer referenced) are dropped. */
 export const HISTORY_LIMIT = 20
 export const MAX_ENTRY_SIZE = 2048
+/** An entry's hosted_editor: as long as a hosted agent's id on a presence card. */
+export const MAX_HOSTED_EDITOR_LENGTH = 48
 /**
  * Versions are exact integers up to 2^53 - 1. A node refuses an entry whose version is more than this
  * above both the highest version it holds for the key and its clock in ms: one entry cannot push a key

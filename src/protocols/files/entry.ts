@@ -7,6 +7,7 @@ import { decodeStrict } from '../strings.js'
 import {
   MAX_ENTRY_SIZE,
   MAX_FUTURE_SKEW,
+  MAX_HOSTED_EDITOR_LENGTH,
   MAX_KEY_BYTES,
   MAX_MEDIA_TYPE_LENGTH,
   MAX_VERSION_LEAD,
@@ -21,6 +22,8 @@ const DOMAIN = new TextEncoder().encode(SIGNING_DOMAIN)
 const CONTROL_RE = /[\u0000-\u001f\u007f]/
 const LONE_SURROGATE_RE = /\p{Cs}/u
 const MEDIA_RE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;.*)?$/i
+// the ids hosted agents have (src/protocols/presence/card.ts)
+const HOSTED_EDITOR_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
 export interface EntryFields {
   key: string
@@ -32,6 +35,8 @@ export interface EntryFields {
   sha256: string
   mediaType: string
   deleted: boolean
+  /** the agent hosted on the author's node (a v1 agent) that wrote it, signed with the rest */
+  hostedEditor?: string
 }
 
 export interface VerifiedEntry extends EntryFields {
@@ -68,6 +73,15 @@ export function validateMediaType(mediaType: string): void {
   }
 }
 
+/** A hosted editor is a hosted agent's id: 1-48 letters, digits, '.', '_' or '-'. */
+export function validateHostedEditor(editor: string): void {
+  if (editor.length > MAX_HOSTED_EDITOR_LENGTH || !HOSTED_EDITOR_RE.test(editor))
+    throw new FileError(
+      'invalid',
+      `invalid hosted editor ${JSON.stringify(editor.slice(0, 80))}: 1-${MAX_HOSTED_EDITOR_LENGTH} letters, digits, '.', '_' or '-'`,
+    )
+}
+
 export function entryId(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 32)
 }
@@ -82,6 +96,7 @@ export async function createEntry(
     if (!Number.isSafeInteger(f[what]) || f[what] < 0)
       throw new FileError('invalid', `${what} ${f[what]} is not an integer from 0 to 2^53 - 1`)
   }
+  if (f.hostedEditor != null) validateHostedEditor(f.hostedEditor)
   const body = EntryBody.encode({
     key: f.key,
     version: f.version,
@@ -92,6 +107,7 @@ export async function createEntry(
     sha256: Uint8Array.from(Buffer.from(f.sha256, 'hex')),
     mediaType: f.mediaType,
     deleted: f.deleted,
+    hostedEditor: f.hostedEditor,
   })
   const signature = await signBody(key, DOMAIN, body)
   return Entry.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
@@ -124,6 +140,7 @@ export async function openEntry(
   try {
     validateKey(body.key)
     if (body.mediaType !== '') validateMediaType(body.mediaType)
+    if (body.hostedEditor != null) validateHostedEditor(body.hostedEditor)
   } catch (err) {
     throw new InvalidEntryError((err as Error).message)
   }
@@ -158,6 +175,7 @@ export async function openEntry(
     sha256: Buffer.from(body.sha256).toString('hex'),
     mediaType: body.mediaType,
     deleted: body.deleted,
+    ...(body.hostedEditor != null ? { hostedEditor: body.hostedEditor } : {}),
     // the canonical encoding, not the bytes as received: a forwarder could pad those with unknown fields
     raw: Entry.encode({ body: msg.body, signature: msg.signature }),
   }

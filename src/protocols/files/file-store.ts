@@ -2,6 +2,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { SyncState } from '../sync/sync-state.js'
 import type { VerifiedEntry } from './entry.js'
+import { Entry, EntryBody } from './pb/files.js'
 
 export interface StoredEntry extends Omit<VerifiedEntry, 'raw'> {
   receivedAt: number
@@ -18,8 +19,20 @@ export interface KeyState {
 
 type Row = Record<string, string | number | Uint8Array | null>
 
+/** The signed hosted editor, read back from the stored bytes (it has no column of its own). */
+function hostedEditor(raw: unknown): string | undefined {
+  if (!(raw instanceof Uint8Array)) return undefined
+  try {
+    return EntryBody.decode(Entry.decode(raw).body).hostedEditor
+  } catch {
+    return undefined
+  }
+}
+
 function toEntry(r: Row): StoredEntry {
+  const editor = hostedEditor(r.raw)
   return {
+    ...(editor != null ? { hostedEditor: editor } : {}),
     id: r.id as string,
     key: r.key as string,
     version: Number(r.version),
@@ -61,7 +74,7 @@ export class FileStore {
       ),
       raw: db.prepare('SELECT raw FROM file_entries WHERE id = ?'),
       history: db.prepare(
-        'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
+        'SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at, raw FROM file_entries WHERE key = ? ORDER BY version DESC, author DESC, id DESC',
       ),
       ids: db.prepare('SELECT seq AS rowid, id FROM file_entries WHERE seq > ? ORDER BY seq LIMIT ?'),
       head: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'file_entries'`),
@@ -75,7 +88,7 @@ export class FileStore {
       refs: db.prepare('SELECT 1 FROM file_entries WHERE sha256 = ? AND deleted = 0 LIMIT 1'),
       keys: db.prepare(`SELECT DISTINCT key FROM file_entries WHERE key >= ? AND key < ? ORDER BY key`),
       missing:
-        db.prepare(`SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at
+        db.prepare(`SELECT id, key, version, base, author, time, size, sha256, media_type, deleted, received_at, raw
         FROM file_entries WHERE deleted = 0 AND size <= ? ORDER BY received_at`),
     }
   }

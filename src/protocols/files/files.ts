@@ -25,6 +25,14 @@ import type { FileStore, KeyState } from './file-store.js'
 import type { FilesComponents, FilesEvents, FilesInit } from './index.js'
 
 const RETRY_MISSING = 30_000
+
+/** New content of a key: already in the blob store; `hostedEditor` names the hosted (v1) agent writing it. */
+export interface FileContent {
+  sha256: string
+  size: number
+  mediaType: string
+  hostedEditor?: string
+}
 const GC_INTERVAL = 5 * 60_000
 
 /**
@@ -145,11 +153,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
    * Writes `key` as this node: content already in the blob store (`content`), or a deletion. With
    * `base`, refuses unless the current winner has that version (compare-and-swap).
    */
-  write(
-    key: string,
-    content: { sha256: string; size: number; mediaType: string } | 'delete',
-    base?: number,
-  ): Promise<VerifiedEntry> {
+  write(key: string, content: FileContent | 'delete', base?: number): Promise<VerifiedEntry> {
     // one write at a time: each reads the highest version and checks --base against what the last stored
     const next = this.writing.then(() => this.writeNow(key, content, base))
     this.writing = next.catch(() => {})
@@ -158,7 +162,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
 
   private async writeNow(
     key: string,
-    content: { sha256: string; size: number; mediaType: string } | 'delete',
+    content: FileContent | 'delete',
     base?: number,
   ): Promise<VerifiedEntry> {
     const current = this.checkBase(key, base)
@@ -177,6 +181,7 @@ export class Files extends TypedEventEmitter<FilesEvents> implements Startable {
       mediaType: content === 'delete' ? '' : content.mediaType,
       deleted: content === 'delete',
     }
+    if (content !== 'delete' && content.hostedEditor != null) fields.hostedEditor = content.hostedEditor
     const raw = await createEntry(
       this.components.privateKey,
       this.components.peerId.toMultihash().bytes,

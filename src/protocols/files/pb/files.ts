@@ -13,6 +13,7 @@ export interface EntryBody {
   sha256: Uint8Array<ArrayBuffer>
   mediaType: string
   deleted: boolean
+  hostedEditor?: string
 }
 
 export namespace EntryBody {
@@ -68,6 +69,11 @@ export namespace EntryBody {
         if ((obj.deleted != null && obj.deleted !== false)) {
           w.uint32(72)
           w.bool(obj.deleted)
+        }
+
+        if (obj.hostedEditor != null) {
+          w.uint32(82)
+          w.string(obj.hostedEditor)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -126,6 +132,10 @@ export namespace EntryBody {
             }
             case 9: {
               obj.deleted = reader.bool()
+              break
+            }
+            case 10: {
+              obj.hostedEditor = reader.string()
               break
             }
             default: {
@@ -206,6 +216,13 @@ export namespace EntryBody {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.hostedEditor`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -263,6 +280,11 @@ export namespace EntryBody {
     value: boolean
   }
 
+  export interface EntryBodyHostedEditorFieldEvent {
+    field: '$.hostedEditor'
+    value: string
+  }
+
   export function encode (obj: Partial<EntryBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, EntryBody.codec())
   }
@@ -271,7 +293,7 @@ export namespace EntryBody {
     return decodeMessage(buf, EntryBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EntryBody>): Generator<EntryBodyKeyFieldEvent | EntryBodyVersionFieldEvent | EntryBodyBaseFieldEvent | EntryBodyAuthorFieldEvent | EntryBodyTimeFieldEvent | EntryBodySizeFieldEvent | EntryBodySha256FieldEvent | EntryBodyMediaTypeFieldEvent | EntryBodyDeletedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EntryBody>): Generator<EntryBodyKeyFieldEvent | EntryBodyVersionFieldEvent | EntryBodyBaseFieldEvent | EntryBodyAuthorFieldEvent | EntryBodyTimeFieldEvent | EntryBodySizeFieldEvent | EntryBodySha256FieldEvent | EntryBodyMediaTypeFieldEvent | EntryBodyDeletedFieldEvent | EntryBodyHostedEditorFieldEvent> {
     return streamMessage(buf, EntryBody.codec(), opts)
   }
 }
