@@ -20,6 +20,7 @@ import { Delivery } from './delivery.js'
 import { InvalidTaskMessageError, TaskError } from './errors.js'
 import { type FrameOutcome, Inbound } from './inbound.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
+import { answerLocal, cancelLocal, delegateLocal, type HandOver } from './local-tasks.js'
 import { TaskMessage } from './pb/task.js'
 import { type DelegateInput, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
 import type { TaskState } from './types.js'
@@ -143,6 +144,35 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   async cancel(row: TaskRow, reason: string | null): Promise<TaskRow> {
     const updated = await this.write(() => this.store.cancel(row, reason))
+    this.changed(updated)
+    return updated
+  }
+
+  // ---- local tasks: for an agent hosted by this node itself (see local-tasks.ts) ----
+
+  async delegateLocal(input: DelegateInput, hand: HandOver): Promise<TaskRow> {
+    if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
+    const size = taskSize(input.task, input.context)
+    if (size > this.maxTaskSize) {
+      throw new TaskError('too_large', `task and context are ${size} bytes; the limit is ${this.maxTaskSize}`)
+    }
+    const row = await this.write(() => delegateLocal(this.store, input, hand))
+    this.changed(row)
+    return row
+  }
+
+  /** The hosted agent's answer to a local task. */
+  async answerLocal(row: TaskRow, state: TaskState, result: string, reason: string | null): Promise<TaskRow> {
+    const size = Buffer.byteLength(result, 'utf8')
+    if (size > this.maxTaskSize)
+      throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
+    const updated = await this.write(() => answerLocal(this.store, row, state, result, reason))
+    this.changed(updated)
+    return updated
+  }
+
+  async cancelLocal(row: TaskRow, reason: string | null, hand: HandOver): Promise<TaskRow> {
+    const updated = await this.write(() => cancelLocal(this.store, row, reason, hand))
     this.changed(updated)
     return updated
   }
