@@ -113,6 +113,14 @@ describe("a node's own agent delegates to its v1 agents", () => {
     })
     const tasks = await cliJson<TaskJson[]>(['tasks'], node.env)
     expect(tasks.find((x) => x.id === t.id)?.state).toBe('completed')
+    // the node's log names the v1 agent
+    const delivered = await eventually(async () =>
+      proc.events.find((e) => e.event === 'task_delivered' && e.task === t.id),
+    )
+    expect(delivered).toMatchObject({ to: self, toAgent: 'xagent01' })
+    await eventually(async () =>
+      proc.events.find((e) => e.event === 'task_updated' && e.task === t.id && e.state === 'completed'),
+    )
     const inbox = await cliJson<Msg[]>(['poll'], node.env)
     expect(inbox.find((e) => e.id === t.id)).toMatchObject({ type: 'task_update', state: 'completed' })
     // answered once: a second answer is refused, as for any final task

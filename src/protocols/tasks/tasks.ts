@@ -158,6 +158,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     }
     const row = await this.write(() => delegateLocal(this.store, input, hand))
     this.changed(row)
+    this.safeDispatch('task:delivered', row)
     return row
   }
 
@@ -168,6 +169,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
     const updated = await this.write(() => answerLocal(this.store, row, state, result, reason))
     this.changed(updated)
+    this.safeDispatch('task:updated', updated)
     return updated
   }
 
