@@ -10,7 +10,7 @@ import {
   type HostedAgentList,
   limits as presenceLimits,
 } from '../protocols/presence/index.js'
-import type { TaskEvent, TaskRow } from '../protocols/tasks/index.js'
+import { renameHostedAgent, type TaskEvent, type TaskRow } from '../protocols/tasks/index.js'
 import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE, EDITOR_PARAM } from './constants.js'
 import {
   broadcastFromEvent,
@@ -54,6 +54,8 @@ export class V1Api {
     this.init = init
     this.db = db
     this.store = new V1Store(db)
+    // the node's tasks for or from a re-registered agent follow it to its new id
+    this.store.onReplaced = (old, agentId) => renameHostedAgent(node.taskStore, old, agentId)
   }
 
   /**

@@ -172,6 +172,28 @@ describe("a node's own agent delegates to its v1 agents", () => {
     expect(inbox.find((e) => e.id === t.id)).toMatchObject({ type: 'task_update', result: 'still here' })
   }, 45_000)
 
+  it('lets a v1 client that restarted (a new id, same name and machine) answer its local task', async () => {
+    const t = await cliJson<TaskJson>(['delegate', '--to', 'xavier', '--task', 'after restart'], node.env)
+    const m = await V.pollFor('xagent01', (x) => x.type === 'task_delegation' && x.task_id === t.id)
+    // v1 clients make a new random id at every register
+    const reg = await V.call('POST', '/register', {
+      agent_id: 'xagent02',
+      name: 'xavier',
+      capabilities: ['review'],
+      machine: 'm',
+    })
+    expect(reg.status).toBe(200)
+    const r = await V.call('POST', '/respond', {
+      from_agent: 'xagent02',
+      message_id: m.message_id,
+      result: 'new me',
+      status: 'completed',
+    })
+    expect(r.status).toBe(200)
+    const tasks = await cliJson<TaskJson[]>(['tasks'], node.env)
+    expect(tasks.find((x) => x.id === t.id)).toMatchObject({ state: 'completed', toAgent: 'xagent02' })
+  }, 30_000)
+
   it('refuses a hosted agent unknown here with a one-line error', async () => {
     const r = await cli(['delegate', '--to', 'nobody01', '--task', 'x'], node.env)
     expect(r.code).toBe(1)
