@@ -54,8 +54,8 @@ export class V1Api {
     this.init = init
     this.db = db
     this.store = new V1Store(db)
-    // the node's tasks for or from a re-registered agent follow it to its new id
-    this.store.onReplaced = (old, agentId) => renameHostedAgent(node.taskStore, old, agentId)
+    // the node's tasks (same store) for or from a re-registered agent follow it to its new id
+    this.store.onReplaced = (old, agentId) => renameHostedAgent(db, old, agentId)
   }
 
   /**
