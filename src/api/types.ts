@@ -112,6 +112,8 @@ export interface TaskJson {
   createdAt: string
   updatedAt: string
   expiresAt: string
+  /** sent to an agent a node hosts (a v1 agent; its node is `to`): that agent's id */
+  toAgent?: string
 }
 
 export interface DelegateRequest {

@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { AgentCardJson, PeerJson, PeerStatus } from '../api/types.js'
 import type { AgentCard, KnownPeer, PeerRecord } from '../protocols/presence/index.js'
 import type { StoredPeer } from '../store/database.js'
+import type { HostedAgentInfo } from './mailbox.js'
 
 export function addrStrings(addrs: Uint8Array[]): string[] {
   const out: string[] = []
@@ -68,6 +69,31 @@ export function hostedJson(
       hostedBy: { id: node.id, name: node.name },
     }
   })
+}
+
+/**
+ * The agents this node hosts itself (v1 agents), as hostedJson shows a peer's: `self` is this node's
+ * card; online while heard from within `staleAfter`.
+ */
+export function ownHostedJson(
+  self: AgentCardJson,
+  agents: HostedAgentInfo[],
+  staleAfter: number,
+  now = Date.now(),
+): PeerJson[] {
+  return agents.map((a) => ({
+    ...self,
+    id: a.agentId,
+    name: a.name,
+    caps: [...a.capabilities],
+    description: a.description,
+    machine: a.machine || self.machine,
+    status: now - a.lastHeartbeat > staleAfter ? ('stale' as const) : ('online' as const),
+    lastSeen: new Date(a.lastHeartbeat).toISOString(),
+    connected: false,
+    kind: 'hosted' as const,
+    hostedBy: { id: self.id, name: self.name },
+  }))
 }
 
 export function toStoredPeer(record: PeerRecord): StoredPeer {

@@ -57,34 +57,93 @@ export interface Target {
   toAgent?: string
 }
 
+/** An agent a node hosts (a v1 agent): on a peer (its card lists it) or on this node itself. */
+export interface HostedCandidate {
+  peer: PeerRef
+  agentId: string
+  name: string
+  caps: string[]
+  /** its node is online and it was heard from within the stale time */
+  online: boolean
+  /** epoch ms of its last heartbeat */
+  lastHeartbeat: number
+}
+
+/** The hosted agents peers' cards list; `staleAfter` as for peers. */
+export function peersHosted(known: KnownAgent[], staleAfter: number, now = Date.now()): HostedCandidate[] {
+  return known
+    .filter((a) => !a.card.relayOnly)
+    .flatMap((a) =>
+      (a.card.hostedAgents?.agents ?? []).map((h) => {
+        // the age was measured when the card was made; the card is as old as our last word from the peer
+        const lastHeartbeat = a.lastSeen - h.heartbeatAge
+        return {
+          peer: { id: a.id, name: a.card.name },
+          agentId: h.agentId,
+          name: h.name,
+          caps: [...h.capabilities],
+          online: a.status === 'online' && now - lastHeartbeat <= staleAfter,
+          lastHeartbeat,
+        }
+      }),
+    )
+}
+
 /**
- * Like resolveAgent, but also a hosted agent (v1) that a peer's card lists, by its id or name. A
- * node's id or name wins over a hosted agent's; among hosted agents an id wins over a name.
+ * Like resolveAgent, but also a hosted agent (v1), of a peer or of this node (`hosted` lists both),
+ * by its id or name. A node's id or name wins over a hosted agent's; among hosted agents an id wins
+ * over a name. A target whose peer is `self` is a local task.
  */
-export function resolveTarget(query: string, known: KnownAgent[], self: string): Target {
+export function resolveTarget(
+  query: string,
+  known: KnownAgent[],
+  self: string,
+  hosted: HostedCandidate[] = peersHosted(known, Number.POSITIVE_INFINITY),
+): Target {
   const agents = known.filter((a) => !a.card.relayOnly)
   if (agents.some((a) => a.id === query || a.card.name === query) || query === self)
     return { peer: resolveAgent(query, known, self) }
-  const hosted = agents.flatMap((a) =>
-    (a.card.hostedAgents?.agents ?? []).map((h) => ({ peer: a, agentId: h.agentId, name: h.name })),
-  )
   let matches = hosted.filter((h) => h.agentId === query)
   if (matches.length === 0) matches = hosted.filter((h) => h.name === query)
-  // an agent may move between nodes, or re-register: prefer the one on a node that is up
+  // an agent may move between nodes, or re-register: prefer the one that is up
   if (matches.length > 1) {
-    const online = matches.filter((h) => h.peer.status === 'online')
+    const online = matches.filter((h) => h.online)
     if (online.length > 0) matches = online
   }
   if (matches.length > 1 && new Set(matches.map((h) => `${h.peer.id} ${h.agentId}`)).size > 1) {
     const list = matches
       .slice(0, 20)
-      .map((h) => `  ${h.name.padEnd(20)} ${h.agentId} on ${h.peer.card.name} ${h.peer.id}`)
+      .map((h) => `  ${h.name.padEnd(20)} ${h.agentId} on ${h.peer.name} ${h.peer.id}`)
       .join('\n')
     throw new TaskError('ambiguous', `several hosted agents match ${query}; use the agent's id:\n${list}`)
   }
   const hit = matches[0]
-  if (hit != null) return { peer: { id: hit.peer.id, name: hit.peer.card.name }, toAgent: hit.agentId }
+  if (hit != null) return { peer: hit.peer, toAgent: hit.agentId }
   return { peer: resolveAgent(query, known, self) }
+}
+
+/**
+ * An agent with `cap`: the least loaded online node (pickByCap), else an online hosted agent (one of
+ * this node's own first, then the one heard from most recently).
+ */
+export function pickTarget(
+  cap: string,
+  known: KnownAgent[],
+  self: string,
+  hosted: HostedCandidate[],
+): Target {
+  try {
+    return { peer: pickByCap(cap, known) }
+  } catch (err) {
+    const best = hosted
+      .filter((h) => h.online && h.caps.includes(cap))
+      .sort(
+        (a, b) =>
+          Number(b.peer.id === self) - Number(a.peer.id === self) || b.lastHeartbeat - a.lastHeartbeat,
+      )[0]
+    if (best == null) throw err
+    return { peer: best.peer, toAgent: best.agentId }
+  }
 }
 
 /** The least loaded online agent with `cap` (ties: the one seen most recently). */

@@ -27,5 +27,6 @@ export function taskJson(row: TaskRow, self: { id: string; name: string }): Task
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
     expiresAt: new Date(row.expiresAt).toISOString(),
+    ...(row.direction === 'sent' && row.toAgent != null ? { toAgent: row.toAgent } : {}),
   }
 }

@@ -12,7 +12,13 @@ import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/ta
 import type { NodeContext } from './context.js'
 import { ConflictError } from './errors.js'
 import type { NewEvent } from './inbox.js'
-import { pickByCap, resolveAgent, resolveTarget, type Target } from './resolve-agent.js'
+import {
+  type HostedCandidate,
+  peersHosted,
+  pickTarget,
+  resolveAgent,
+  resolveTarget,
+} from './resolve-agent.js'
 import { taskJson } from './task-json.js'
 
 /** What a delegate asks for: the control API's request, without how long its caller waits. */
@@ -47,12 +53,15 @@ export class TaskService {
       if (earlier.task !== r.task) throw new ConflictError(`task id ${r.id} is already used by another task`)
       return earlier
     }
-    // `to` may name a hosted (v1) agent of a peer: the task goes to that peer, for that agent
+    // `to` (or `cap`) may pick a hosted (v1) agent: of a peer (the task goes to that peer, for that
+    // agent), or of this node (a local task, handed to the agent's queue: see local-tasks.ts)
+    const self = node.peerId.toString()
+    const hosted = this.hostedCandidates()
     const { peer, toAgent } =
       r.cap != null
-        ? { peer: pickByCap(r.cap, node.presence.peers()), toAgent: undefined }
-        : this.target(r.to!)
-    return node.tasks.delegate({
+        ? pickTarget(r.cap, node.presence.peers(), self, hosted)
+        : resolveTarget(r.to!, node.presence.peers(), self, hosted)
+    const input = {
       id: r.id,
       peer: peer.id,
       peerName: peer.name,
@@ -61,27 +70,25 @@ export class TaskService {
       context: r.context ?? null,
       priority: r.priority ?? 'normal',
       ttl: r.ttl ?? limits.DEFAULT_TTL,
-    })
+    }
+    if (peer.id === self) return node.tasks.delegateLocal(input, (row) => node.mailbox.acceptLocal(row))
+    return node.tasks.delegate(input)
   }
 
-  /** A peer, or a hosted agent of a peer; a hosted agent of this node is refused with the reason. */
-  private target(query: string): Target {
+  /** The hosted agents of peers and of this node (its own listed as hosted by itself). */
+  hostedCandidates(now = Date.now()): HostedCandidate[] {
     const { node } = this
-    try {
-      return resolveTarget(query, node.presence.peers(), node.peerId.toString())
-    } catch (err) {
-      const own = node.announcedCard().hostedAgents?.agents ?? []
-      if (
-        err instanceof TaskError &&
-        err.code === 'not_found' &&
-        own.some((a) => a.agentId === query || a.name === query)
-      )
-        throw new TaskError(
-          'invalid',
-          `${query} is a v1 agent of this node: the mesh cannot carry a task from this node to itself (v1 agents of one node delegate to each other with POST /delegate)`,
-        )
-      throw err
-    }
+    const { staleAfter } = node.options
+    const self = { id: node.peerId.toString(), name: node.localCard().name }
+    const own = node.mailbox.hostedAgents().map((a) => ({
+      peer: self,
+      agentId: a.agentId,
+      name: a.name,
+      caps: a.capabilities,
+      online: now - a.lastHeartbeat <= staleAfter,
+      lastHeartbeat: a.lastHeartbeat,
+    }))
+    return [...own, ...peersHosted(node.presence.peers(), staleAfter, now)]
   }
 
   /** Delegates for a hosted agent, to a peer or to one of the agents that peer hosts. */
@@ -107,8 +114,9 @@ export class TaskService {
   }
 
   /**
-   * Answers a task delegated over the mesh to a hosted agent; only that agent may. Undefined when no
-   * task with this id came over the mesh (the adapter may know it as one between its own agents).
+   * Answers a task delegated to a hosted agent: over the mesh, or by this node's own agent (a local
+   * task); only that agent may. Undefined when no such task has this id (the adapter may know it as
+   * one between its own agents).
    */
   async respondFor(
     agent: string,
@@ -117,12 +125,18 @@ export class TaskService {
     result: string,
     reason: string | null = null,
   ): Promise<TaskRow | undefined> {
-    const received = this.node.taskStore.find(id).filter((t) => t.direction === 'received')
-    if (received.length === 0) return undefined
-    const mine = received.filter((t) => t.toAgent === agent)
+    const self = this.node.peerId.toString()
+    const rows = this.node.taskStore
+      .find(id)
+      .filter((t) => t.direction === 'received' || (t.direction === 'sent' && t.peer === self))
+    if (rows.length === 0) return undefined
+    const mine = rows.filter((t) => t.toAgent === agent)
     if (mine.length === 0) throw new TaskError('not_yours', `task ${id} was not delegated to ${agent}`)
     if (mine.length > 1) throw new TaskError('ambiguous', `several tasks have the id ${id}`)
-    return this.node.tasks.respond(mine[0]!, state, result, reason)
+    const row = mine[0]!
+    return row.direction === 'sent'
+      ? this.node.tasks.answerLocal(row, state, result, reason)
+      : this.node.tasks.respond(row, state, result, reason)
   }
 
   /** Answers a task delegated to this node's agent; `to` names the delegator when the id is not unique. */
@@ -155,7 +169,11 @@ export class TaskService {
         `task ${id} was delegated to this agent; only its delegator can cancel it (to decline it, respond with status rejected)`,
       )
     }
-    return this.node.tasks.cancel(oneTask(sent, id, 'delegated'), reason)
+    const row = oneTask(sent, id, 'delegated')
+    // a local task: its hosted agent is told in the same transaction (task_cancelled)
+    if (row.peer === this.node.peerId.toString())
+      return this.node.tasks.cancelLocal(row, reason, (r) => this.node.mailbox.acceptLocal(r))
+    return this.node.tasks.cancel(row, reason)
   }
 
   json(row: TaskRow): TaskJson {

@@ -73,7 +73,8 @@ const discover = tool({
   description:
     'List the other agents in the ClawLink mesh: name, PeerId, capabilities (caps), description, load and ' +
     'status. Use it to find who can do a job before delegating; `cap` keeps only agents with that capability. ' +
-    'Agents a node hosts (v1 agents) follow it with kind "hosted" and hostedBy (their node).',
+    'Agents a node hosts (v1 agents) follow it with kind "hosted" and hostedBy (their node); ' +
+    "this node's own hosted agents come first.",
   annotations: {
     title: 'Discover agents',
     readOnlyHint: true,

@@ -10,7 +10,7 @@ import {
   type HostedAgentList,
   limits as presenceLimits,
 } from '../protocols/presence/index.js'
-import type { TaskEvent } from '../protocols/tasks/index.js'
+import { renameHostedAgent, type TaskEvent, type TaskRow } from '../protocols/tasks/index.js'
 import { CARD_AGENT_BUDGET, CARD_AGENT_MAX_AGE } from './constants.js'
 import {
   broadcastFromEvent,
@@ -54,6 +54,8 @@ export class V1Api {
     this.init = init
     this.db = db
     this.store = new V1Store(db)
+    // the node's tasks (same store) for or from a re-registered agent follow it to its new id
+    this.store.onReplaced = (old, agentId) => renameHostedAgent(db, old, agentId)
   }
 
   /**
@@ -64,6 +66,16 @@ export class V1Api {
     this.node.mailbox.register({
       takeTask: (event) => this.onTaskEvent(event),
       onEvent: (event) => this.onInboxAppend(event),
+      agents: () =>
+        this.store.list().map((a) => ({
+          agentId: a.agentId,
+          name: a.name,
+          capabilities: a.capabilities,
+          description: a.description,
+          machine: a.machine,
+          lastHeartbeat: a.lastHeartbeat,
+        })),
+      acceptLocal: (task) => this.onLocalTask(task),
     })
     this.node.setHostedAgents(() => this.cardAgents())
     this.node.onStop('before-network', () => this.stop())
@@ -151,6 +163,19 @@ export class V1Api {
     if (row.fromAgent == null || !this.store.has(row.fromAgent)) return false
     this.store.rememberShort(row.id)
     this.store.enqueue(row.fromAgent, responseFromRow(row))
+    return true
+  }
+
+  /**
+   * A task this node's own agent delegated to one of its v1 agents (new, or canceled), queued inside
+   * the task store's transaction; false when no such v1 agent is registered here.
+   */
+  onLocalTask(row: TaskRow): boolean {
+    if (row.toAgent == null || !this.store.has(row.toAgent)) return false
+    this.store.rememberShort(row.id)
+    // from_agent: the node's own agent, by its name (v1 agents answer by message_id, not by it)
+    const from = { ...row, fromAgent: this.node.localCard().name }
+    this.store.enqueue(row.toAgent, row.state === 'canceled' ? cancelFromRow(from) : delegationFromRow(from))
     return true
   }
 

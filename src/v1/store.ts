@@ -56,6 +56,8 @@ export class V1Store {
   /** Told of each message queued (inside the transaction) and each new registration (WebSocket push). */
   onQueued?: (agentId: string) => void
   onRegistered?: (agent: V1Agent) => void
+  /** an agent re-registered under a new id: called inside the transaction, for the node's records */
+  onReplaced?: (old: string, agentId: string) => void
   /** an agent was deregistered, replaced by a re-registration or pruned (its sockets close) */
   onForgotten?: (agentId: string) => void
 
@@ -135,6 +137,7 @@ export class V1Store {
         this.stmt.moveQueue!.run(body.agentId, old)
         this.stmt.moveFrom!.run(body.agentId, old)
         this.stmt.moveTo!.run(body.agentId, old)
+        this.onReplaced?.(old, body.agentId)
         this.stmt.deleteAgent!.run(old)
         afterCommit(this.db, () => this.onForgotten?.(old))
       }

@@ -1,7 +1,15 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type KnownAgent, pickByCap, resolveAgent, resolveTarget } from '../../src/core/resolve-agent.js'
+import {
+  type HostedCandidate,
+  type KnownAgent,
+  peersHosted,
+  pickByCap,
+  pickTarget,
+  resolveAgent,
+  resolveTarget,
+} from '../../src/core/resolve-agent.js'
 import type { PeerStatus } from '../../src/protocols/presence/peer-table.js'
 import { TaskError } from '../../src/protocols/tasks/errors.js'
 import { isReservedTag } from '../../src/rules/limits.js'
@@ -292,6 +300,71 @@ describe('resolveTarget: hosted (v1) agents on peers', () => {
     expect(resolveTarget('yolanda', one, self).peer.id).toBe(ids[1])
     const two = [hosting(agent(ids[0]!, 'a1'), y), hosting(agent(ids[1]!, 'a2'), y)]
     expect(errorOf(() => resolveTarget('yag01', two, self)).code).toBe('ambiguous')
+  })
+})
+
+describe("resolveTarget and pickTarget: this node's own hosted agents", () => {
+  const own = (agentId: string, name: string, over: Partial<HostedCandidate> = {}): HostedCandidate => ({
+    peer: { id: self, name: 'me' },
+    agentId,
+    name,
+    caps: ['review'],
+    online: true,
+    lastHeartbeat: 1_000,
+    ...over,
+  })
+
+  it('resolves an agent of this node by id or name to a target on this node itself', () => {
+    const known = [agent(ids[0]!, 'bob')]
+    const hosted = [own('xag01', 'xavier'), ...peersHosted(known, 120_000)]
+    const target = { peer: { id: self, name: 'me' }, toAgent: 'xag01' }
+    expect(resolveTarget('xavier', known, self, hosted)).toEqual(target)
+    expect(resolveTarget('xag01', known, self, hosted)).toEqual(target)
+    // a node's name still wins, and this node itself is still refused
+    expect(resolveTarget('bob', known, self, [own('bob', 'bob')]).toAgent).toBeUndefined()
+    expect(errorOf(() => resolveTarget(self, known, self, hosted)).code).toBe('invalid')
+  })
+
+  it('prefers an online agent of the name, here or on a peer', () => {
+    const hosted = [own('old01', 'xavier', { online: false }), own('new01', 'xavier')]
+    expect(resolveTarget('xavier', [], self, hosted).toAgent).toBe('new01')
+  })
+
+  it('--cap: an online node first, else an online hosted agent, this node first', () => {
+    const peerWith = (caps: string[]) => [
+      {
+        ...agent(ids[0]!, 'nodea', { caps }),
+        card: {
+          ...agent(ids[0]!, 'nodea', { caps }).card,
+          hostedAgents: {
+            agents: [
+              {
+                agentId: 'yag01',
+                name: 'y',
+                capabilities: ['review'],
+                description: '',
+                machine: '',
+                heartbeatAge: 0,
+              },
+            ],
+          },
+        },
+      },
+    ]
+    const withNode = peerWith(['review'])
+    expect(pickTarget('review', withNode, self, [own('xag01', 'x')])).toEqual({
+      peer: { id: ids[0], name: 'nodea' },
+    })
+    const noNode = peerWith([])
+    const hosted = (mine: HostedCandidate[]) => [...mine, ...peersHosted(noNode, 120_000, 1_000)]
+    expect(pickTarget('review', noNode, self, hosted([own('xag01', 'x')])).toAgent).toBe('xag01')
+    expect(pickTarget('review', noNode, self, hosted([own('xag01', 'x', { online: false })]))).toEqual({
+      peer: { id: ids[0], name: 'nodea' },
+      toAgent: 'yag01',
+    })
+    expect(errorOf(() => pickTarget('sing', noNode, self, hosted([own('xag01', 'x')]))).code).toBe(
+      'not_found',
+    )
   })
 })
 

@@ -2,7 +2,7 @@
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
 
 import type { PeerJson, RegisterRequest, StatusJson } from '../../api/types.js'
-import { cardJson, hostedJson, peerJson } from '../../core/cards.js'
+import { cardJson, hostedJson, ownHostedJson, peerJson } from '../../core/cards.js'
 import type { ClawLinkNode } from '../../core/node.js'
 import { InvalidCardError } from '../../protocols/presence/index.js'
 import { ApiError, type ControlServer } from '../server.js'
@@ -50,15 +50,21 @@ export function listPeers(node: ClawLinkNode, opts: { all?: boolean; cap?: strin
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
 }
 
-/** The peers as listPeers, each followed by the agents it hosts (kind `hosted`), filtered alike. */
+/**
+ * The agents this node hosts (kind `hosted`, hostedBy this node), then the peers as listPeers, each
+ * followed by the agents it hosts, filtered alike.
+ */
 export function listAgents(node: ClawLinkNode, opts: { all?: boolean; cap?: string } = {}): PeerJson[] {
-  const out: PeerJson[] = []
+  const shown = (j: PeerJson) =>
+    (opts.all === true || j.status === 'online') && (opts.cap == null || j.caps.includes(opts.cap))
+  const self = cardJson(node.peerId.toString(), node.presence.localCard())
+  const own = ownHostedJson(self, node.mailbox.hostedAgents(), node.options.staleAfter)
+  own.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  const out: PeerJson[] = own.filter(shown)
   const peers = node.presence.peers().filter((p) => !p.card.relayOnly)
   peers.sort((a, b) => a.card.name.localeCompare(b.card.name) || a.id.localeCompare(b.id))
   for (const p of peers) {
     const json: PeerJson = { ...peerJson(p, p.status, node.isConnected(p.id)), kind: 'node' }
-    const shown = (j: PeerJson) =>
-      (opts.all === true || j.status === 'online') && (opts.cap == null || j.caps.includes(opts.cap))
     if (shown(json)) out.push(json)
     for (const h of hostedJson(json, p, node.options.staleAfter)) if (shown(h)) out.push(h)
   }

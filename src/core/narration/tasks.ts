@@ -1,4 +1,5 @@
 // Log lines for what the tasks protocol reports.
+import type { TaskRow } from '../../protocols/tasks/index.js'
 import type { ClawLinkNode } from '../node.js'
 import { excerpt, labeller } from './label.js'
 
@@ -14,18 +15,21 @@ export function narrateTasks(node: ClawLinkNode): void {
       `task ${short(t.id)} from ${label(t.peer)} (${t.priority}): ${excerpt(t.task)}`,
     )
   })
+  // a task for a hosted (v1) agent names it: `toAgent` (on this node itself for a local task)
+  const agent = (t: TaskRow) => (t.direction === 'sent' && t.toAgent != null ? { toAgent: t.toAgent } : {})
+  const on = (t: TaskRow) => (t.direction === 'sent' && t.toAgent != null ? `${t.toAgent} on ` : '')
   tasks.addEventListener('task:delivered', ({ detail: t }) => {
     log.emit(
       'task_delivered',
-      { task: t.id, to: t.peer },
-      `task ${short(t.id)} delivered to ${label(t.peer)}`,
+      { task: t.id, to: t.peer, ...agent(t) },
+      `task ${short(t.id)} delivered to ${on(t)}${label(t.peer)}`,
     )
   })
   tasks.addEventListener('task:updated', ({ detail: t }) => {
-    const who = t.direction === 'sent' ? label(t.peer) : `${label(t.peer)} (delegator)`
+    const who = t.direction === 'sent' ? `${on(t)}${label(t.peer)}` : `${label(t.peer)} (delegator)`
     log.emit(
       'task_updated',
-      { task: t.id, peer: t.peer, state: t.state, direction: t.direction },
+      { task: t.id, peer: t.peer, state: t.state, direction: t.direction, ...agent(t) },
       `task ${short(t.id)} is ${t.state}, says ${who}`,
     )
   })

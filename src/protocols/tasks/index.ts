@@ -14,6 +14,8 @@ import { Tasks } from './tasks.js'
 
 export * as limits from './constants.js'
 export { InvalidTaskMessageError, TaskError } from './errors.js'
+export { renameHostedAgent } from './hosted-rename.js'
+export type { HandOver } from './local-tasks.js'
 export { Refusal, TaskAcks, TaskFrame, TaskMessage } from './pb/task.js'
 export { type OutboxRow, type TaskEvent, type TaskRow, TaskStore, TERMINAL } from './task-store.js'
 export { Tasks } from './tasks.js'

@@ -77,6 +77,8 @@ export interface DelegateInput {
   /** v1 HTTP API: the delegating v1 agent, and the v1 agent of the receiving node it is for */
   fromAgent?: string
   toAgent?: string
+  /** for `toAgent`, hosted by this node itself: stored `delivered` with no message (see local-tasks.ts) */
+  local?: boolean
 }
 
 export interface OutboxRow {

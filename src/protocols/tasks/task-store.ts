@@ -41,7 +41,7 @@ export interface TaskStoreInit {
 
 export class TaskStore {
   readonly db: DatabaseSync
-  private readonly onEvent: TaskStoreInit['onEvent']
+  readonly onEvent: TaskStoreInit['onEvent']
   private readonly now: () => number
   private readonly stmt: Record<string, StatementSync>
 
@@ -130,7 +130,8 @@ export class TaskStore {
     })
   }
 
-  private setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
+  /** Sets a task's state, sending nothing (a local task's changes: see local-tasks.ts). */
+  setState(row: TaskRow, state: TaskState, result: string | null, reason: string | null): TaskRow {
     const updatedAt = this.now()
     this.stmt.setState!.run(state, result, reason, updatedAt, row.direction, row.peer, row.id)
     return { ...row, state, result, reason, updatedAt }
@@ -158,14 +159,14 @@ export class TaskStore {
         input.task,
         input.context,
         input.priority,
-        'submitted',
+        input.local === true ? 'delivered' : 'submitted',
         now,
         now,
         expiresAt,
         input.fromAgent ?? null,
         input.toAgent ?? null,
       )
-      this.enqueue(input.peer, msg, expiresAt)
+      if (input.local !== true) this.enqueue(input.peer, msg, expiresAt)
       return this.get('sent', input.peer, id)!
     })
   }

@@ -20,6 +20,7 @@ import { Delivery } from './delivery.js'
 import { InvalidTaskMessageError, TaskError } from './errors.js'
 import { type FrameOutcome, Inbound } from './inbound.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
+import { answerLocal, cancelLocal, delegateLocal, type HandOver } from './local-tasks.js'
 import { TaskMessage } from './pb/task.js'
 import { type DelegateInput, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
 import type { TaskState } from './types.js'
@@ -117,11 +118,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   // ---- the agent's side: each resolves once the group commit holding it is done ----
 
   async delegate(input: DelegateInput): Promise<TaskRow> {
-    if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
-    const size = taskSize(input.task, input.context)
-    if (size > this.maxTaskSize) {
-      throw new TaskError('too_large', `task and context are ${size} bytes; the limit is ${this.maxTaskSize}`)
-    }
+    this.checkTask(input)
     const row = await this.write(() => this.store.delegate(input))
     this.changed(row)
     return row
@@ -133,9 +130,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     result: string,
     reason: string | null = null,
   ): Promise<TaskRow> {
-    const size = Buffer.byteLength(result, 'utf8')
-    if (size > this.maxTaskSize)
-      throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
+    this.checkResult(result)
     const updated = await this.write(() => this.store.respond(row, state, result, reason))
     this.changed(updated)
     return updated
@@ -143,6 +138,31 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
 
   async cancel(row: TaskRow, reason: string | null): Promise<TaskRow> {
     const updated = await this.write(() => this.store.cancel(row, reason))
+    this.changed(updated)
+    return updated
+  }
+
+  // ---- local tasks: for an agent hosted by this node itself (see local-tasks.ts) ----
+
+  async delegateLocal(input: DelegateInput, hand: HandOver): Promise<TaskRow> {
+    this.checkTask(input)
+    const row = await this.write(() => delegateLocal(this.store, input, hand))
+    this.changed(row)
+    this.safeDispatch('task:delivered', row)
+    return row
+  }
+
+  /** The hosted agent's answer to a local task. */
+  async answerLocal(row: TaskRow, state: TaskState, result: string, reason: string | null): Promise<TaskRow> {
+    this.checkResult(result)
+    const updated = await this.write(() => answerLocal(this.store, row, state, result, reason))
+    this.changed(updated)
+    this.safeDispatch('task:updated', updated)
+    return updated
+  }
+
+  async cancelLocal(row: TaskRow, reason: string | null, hand: HandOver): Promise<TaskRow> {
+    const updated = await this.write(() => cancelLocal(this.store, row, reason, hand))
     this.changed(updated)
     return updated
   }
@@ -169,6 +189,20 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       set.add(onChange)
       signal?.addEventListener('abort', finish)
     })
+  }
+
+  private checkTask(input: DelegateInput): void {
+    if (input.task.trim() === '') throw new TaskError('invalid', 'the task text is empty')
+    const size = taskSize(input.task, input.context)
+    if (size > this.maxTaskSize) {
+      throw new TaskError('too_large', `task and context are ${size} bytes; the limit is ${this.maxTaskSize}`)
+    }
+  }
+
+  private checkResult(result: string): void {
+    const size = Buffer.byteLength(result, 'utf8')
+    if (size > this.maxTaskSize)
+      throw new TaskError('too_large', `the result is ${size} bytes; the limit is ${this.maxTaskSize}`)
   }
 
   /** Runs a task store write in the next group commit. */
