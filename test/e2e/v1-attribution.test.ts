@@ -17,39 +17,7 @@ import {
   startAgent,
 } from '../helpers/cli.js'
 import { startNode, type TestMesh } from '../helpers/in-process.js'
-
-// biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it
-type Msg = Record<string, any>
-
-/** The few v1 calls these tests make, as a v1 client sends them. */
-function v1(p: NodeProcess) {
-  const e = p.events.find((x) => x.event === 'v1_api_listening')
-  if (e == null) throw new Error('no v1_api_listening event')
-  const base = e.url as string
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: res.status, body: (await res.json()) as Msg }
-  }
-  const queue: Msg[] = []
-  return {
-    call,
-    register: (agentId: string, name: string) =>
-      call('POST', '/register', { agent_id: agentId, name, capabilities: ['review'], machine: 'm' }),
-    /** Polls until a message matching `pick` arrives (messages polled meanwhile stay for later picks). */
-    async pollFor(agentId: string, pick: (m: Msg) => boolean, timeout = 20_000): Promise<Msg> {
-      return eventually(async () => {
-        const r = await call('GET', `/poll/${agentId}`)
-        queue.push(...(r.body.messages as Msg[]).map((m) => ({ ...m, _to: agentId })))
-        const at = queue.findIndex((m) => m._to === agentId && pick(m))
-        return at < 0 ? undefined : queue.splice(at, 1)[0]
-      }, timeout)
-    },
-  }
-}
+import { type Msg, v1Client as v1 } from '../helpers/v1-client.js'
 
 describe('v1 attribution and agents of one node', () => {
   const dirs: string[] = []

@@ -10,30 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClawLinkNode } from '../../src/core/index.js'
 import { type Agent, agentMesh, BIN, cli, eventually, type NodeProcess, startAgent } from '../helpers/cli.js'
 import { startNode, type TestMesh } from '../helpers/in-process.js'
+import { type Msg, v1Client } from '../helpers/v1-client.js'
 
-// biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it
-type Msg = Record<string, any>
-
-function v1(p: NodeProcess) {
-  const e = p.events.find((x) => x.event === 'v1_api_listening')
-  if (e == null) throw new Error('no v1_api_listening event')
-  const base = e.url as string
-  return async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: res.status, body: (await res.json()) as Msg }
-  }
-}
+/** v1 calls on a node: its client's `call`. */
+type V1Call = ReturnType<typeof v1Client>['call']
+const v1 = (p: NodeProcess): V1Call => v1Client(p).call
 
 describe('v1 last_editor: signed by the node, never taken from a media type', () => {
   const dirs: string[] = []
   const procs: NodeProcess[] = []
   let nodeA: Agent
-  let A: ReturnType<typeof v1>
-  let B: ReturnType<typeof v1>
+  let A: V1Call
+  let B: V1Call
   let idA: string
   let old: ClawLinkNode | undefined
   let oldMesh: TestMesh | undefined

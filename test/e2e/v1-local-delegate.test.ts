@@ -14,33 +14,7 @@ import {
   type NodeProcess,
   startAgent,
 } from '../helpers/cli.js'
-
-// biome-ignore lint/suspicious/noExplicitAny: v1 JSON is read loosely, as a v1 client reads it
-type Msg = Record<string, any>
-
-/** The v1 calls a v1 client makes, over raw HTTP. */
-function v1(p: NodeProcess) {
-  const e = p.events.find((x) => x.event === 'v1_api_listening')
-  if (e == null) throw new Error('no v1_api_listening event')
-  const base = e.url as string
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: res.status, body: (await res.json()) as Msg }
-  }
-  return {
-    call,
-    /** Polls until a message matching `pick` arrives (others polled meanwhile are dropped). */
-    pollFor: (agentId: string, pick: (m: Msg) => boolean, timeout = 20_000): Promise<Msg> =>
-      eventually(async () => {
-        const r = await call('GET', `/poll/${agentId}`)
-        return (r.body.messages as Msg[]).find(pick)
-      }, timeout),
-  }
-}
+import { type Msg, v1Client as v1 } from '../helpers/v1-client.js'
 
 describe("a node's own agent delegates to its v1 agents", () => {
   const dirs: string[] = []
