@@ -191,6 +191,7 @@ async function build(
       maxAge: options.knowledgeMaxAge,
       rate: options.broadcastRate,
       burst: options.broadcastRate * 5,
+      catchUpDelay: options.catchUpDelay,
       accept: (b, via) => node.knowledgeService.accept(b, via),
     },
     files: {

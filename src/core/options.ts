@@ -81,6 +81,8 @@ export interface NodeOptions {
   open: boolean
   homeKeyPath: string
   heartbeatInterval: number
+  /** after throttling a peer's broadcasts, fetch them through history sync this much later (ms) */
+  catchUpDelay?: number
   staleAfter: number
   offlineAfter: number
   machine: string
@@ -141,6 +143,7 @@ export interface NodeOptionsInput {
   token?: string
   open?: boolean
   heartbeatInterval?: number
+  catchUpDelay?: number
   staleAfter?: number
   offlineAfter?: number
   maxTaskSize?: number
@@ -192,6 +195,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     open: input.open ?? false,
     homeKeyPath: defaultMeshKeyPath(home),
     heartbeatInterval: input.heartbeatInterval ?? HEARTBEAT_INTERVAL,
+    catchUpDelay: input.catchUpDelay,
     staleAfter: input.staleAfter ?? STALE_AFTER,
     offlineAfter: input.offlineAfter ?? OFFLINE_AFTER,
     machine: hostname(),

@@ -42,6 +42,8 @@ export interface KnowledgeInit {
   /** Live broadcasts accepted per author per second, and the burst allowed. */
   rate?: number
   burst?: number
+  /** How long after throttling a peer's broadcasts we fetch them through history sync (ms). */
+  catchUpDelay?: number
   now?: () => number
   protocolPrefix?: string
   topic?: string

@@ -46,6 +46,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
   private readonly maxAge: number
   private readonly limiter: RateLimiter
   private readonly now: () => number
+  private readonly catchUpDelay: number
   private readonly log: Logger
   private readonly sync: SyncEngine
   private readonly throttledAt = new Map<string, number>()
@@ -64,6 +65,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     this.maxItems = init.maxItems ?? MAX_ITEMS
     this.maxAge = init.maxAge ?? MAX_AGE
     this.now = init.now ?? Date.now
+    this.catchUpDelay = init.catchUpDelay ?? CATCH_UP_DELAY
     const rate = init.rate ?? RATE
     const burst = init.burst ?? BURST
     this.limiter = new RateLimiter(rate, burst, this.now)
@@ -228,7 +230,7 @@ export class Knowledge extends TypedEventEmitter<KnowledgeEvents> implements Sta
     const key = source.toString()
     if (this.catchUps.has(key) || !this.started) return
     const delay = Math.max(
-      CATCH_UP_DELAY,
+      this.catchUpDelay,
       (this.caughtUpAt.get(key) ?? -Infinity) + CATCH_UP_INTERVAL - this.now(),
     )
     const timer = setTimeout(() => {
