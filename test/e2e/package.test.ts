@@ -35,6 +35,13 @@ function run(
   })
 }
 
+// found before the tests are collected, so a test that cannot run is skipped by skipIf, saying why
+// (Node 24 is fetched once, from the registry; CI requires it)
+const NODE24 = await node24()
+if (typeof NODE24 === 'object') console.log(`package test on Node 24 skipped: ${NODE24.skip}`)
+const OLD_NODE = oldNode()
+if (OLD_NODE === undefined) console.log('older-Node test skipped: no Node older than 22.13 on this machine')
+
 const dirs: string[] = []
 const procs: NodeProcess[] = []
 let prefix = ''
@@ -94,50 +101,52 @@ describe('the npm package', () => {
     }
   })
 
-  for (const major of [22, 24]) {
-    it(`the installed clawlink runs on Node ${major}: --version, two nodes, discover, status`, async (ctx) => {
-      const node = major === 22 ? NODE22 : await node24()
-      if (typeof node === 'object') return ctx.skip(node.skip)
-      expect(spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout).toMatch(
-        new RegExp(`^${major}\\.`),
-      )
-      // as a user's shell has it: this Node first on PATH, the installed clawlink found by its shebang
-      const PATH = `${dirname(node)}:${join(prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin`
-      const bin = [join(prefix, 'bin', 'clawlink')]
-      const version = await cli(['--version'], { PATH }, { bin })
-      expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n` })
+  for (const [major, found] of [
+    [22, NODE22],
+    [24, NODE24],
+  ] as const) {
+    it.skipIf(typeof found === 'object')(
+      `the installed clawlink runs on Node ${major}: --version, two nodes, discover, status`,
+      async () => {
+        const node = found as string
+        expect(spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout).toMatch(
+          new RegExp(`^${major}\\.`),
+        )
+        // as a user's shell has it: this Node first on PATH, the installed clawlink found by its shebang
+        const PATH = `${dirname(node)}:${join(prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin`
+        const bin = [join(prefix, 'bin', 'clawlink')]
+        const version = await cli(['--version'], { PATH }, { bin })
+        expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n` })
 
-      const mesh = agentMesh(dirs)
-      const [alice, bob] = [mesh(`alice${major}`), mesh(`bob${major}`)]
-      for (const a of [alice, bob]) {
-        const args = ['--name', a.name, '--listen', '/ip4/127.0.0.1/tcp/0']
-        const p = await spawnNode(args, { ...a.env, PATH }, 30_000, { bin })
-        procs.push(p)
-        // the daemon (after its re-exec with V8 flags) still runs on this Node
-        if (existsSync(`/proc/${p.proc.pid}/exe`)) {
-          expect(realpathSync(readlinkSync(`/proc/${p.proc.pid}/exe`))).toBe(realpathSync(node))
+        const mesh = agentMesh(dirs)
+        const [alice, bob] = [mesh(`alice${major}`), mesh(`bob${major}`)]
+        for (const a of [alice, bob]) {
+          const args = ['--name', a.name, '--listen', '/ip4/127.0.0.1/tcp/0']
+          const p = await spawnNode(args, { ...a.env, PATH }, 30_000, { bin })
+          procs.push(p)
+          // the daemon (after its re-exec with V8 flags) still runs on this Node
+          if (existsSync(`/proc/${p.proc.pid}/exe`)) {
+            expect(realpathSync(readlinkSync(`/proc/${p.proc.pid}/exe`))).toBe(realpathSync(node))
+          }
         }
-      }
-      await eventually(async () => {
-        const peers = await cliJson<Array<{ name: string }>>(['discover'], { ...alice.env, PATH }, { bin })
-        return peers.some((p) => p.name === bob.name) ? true : undefined
-      }, 30_000)
-      const status = await cliJson<{ card: { name: string; version: string }; peers: { online: number } }>(
-        ['status'],
-        { ...alice.env, PATH },
-        { bin },
-      )
-      expect(status.card).toMatchObject({ name: alice.name, version: VERSION })
-      expect(status.peers.online).toBeGreaterThanOrEqual(1)
-    }, 400_000) // fetching Node 24 the first time, then two node starts
+        await eventually(async () => {
+          const peers = await cliJson<Array<{ name: string }>>(['discover'], { ...alice.env, PATH }, { bin })
+          return peers.some((p) => p.name === bob.name) ? true : undefined
+        }, 30_000)
+        const status = await cliJson<{ card: { name: string; version: string }; peers: { online: number } }>(
+          ['status'],
+          { ...alice.env, PATH },
+          { bin },
+        )
+        expect(status.card).toMatchObject({ name: alice.name, version: VERSION })
+        expect(status.peers.online).toBeGreaterThanOrEqual(1)
+      },
+      400_000,
+    ) // fetching Node 24 the first time, then two node starts
   }
 
-  it('refuses an older Node with a one-line reason', (ctx) => {
-    const old = ['/usr/bin/node', '/usr/local/bin/node'].find((n) => {
-      const v = spawnSync(n, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim()
-      return v != null && /^(1\d|2[01])\.|^22\.([0-9]|1[0-2])\./.test(v)
-    })
-    if (old === undefined) return ctx.skip('no Node older than 22.13 on this machine')
+  it.skipIf(OLD_NODE === undefined)('refuses an older Node with a one-line reason', () => {
+    const old = OLD_NODE!
     // --version: on an older Node, before this check, it printed the version and exited 0
     const home = mkdtempSync(join(tmpdir(), 'clawlink-old-node-'))
     dirs.push(home)
@@ -151,6 +160,14 @@ describe('the npm package', () => {
 })
 
 /** Node 24's binary, or why the test cannot have it (outside CI only: CI must run on it). */
+/** A Node older than 22.13 on this machine (the system's), if any. */
+function oldNode(): string | undefined {
+  return ['/usr/bin/node', '/usr/local/bin/node'].find((n) => {
+    const v = spawnSync(n, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim()
+    return v != null && /^(1\d|2[01])\.|^22\.([0-9]|1[0-2])\./.test(v)
+  })
+}
+
 async function node24(): Promise<string | { skip: string }> {
   const r = await run(process.execPath, [join(ROOT, 'scripts', 'with-node24.mjs')], { timeout: 330_000 })
   if (r.code === 0) return r.stdout.trim()
