@@ -16,7 +16,7 @@ import {
   type NodeProcess,
   startAgent,
 } from '../helpers/cli.js'
-import { startNode, type TestMesh } from '../helpers/in-process.js'
+import { startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 import { type Msg, v1Client as v1 } from '../helpers/v1-client.js'
 
 describe('v1 attribution and agents of one node', () => {
@@ -97,19 +97,8 @@ describe('v1 attribution and agents of one node', () => {
 
   it('does not believe a v1-from: tag from an older node: the author is the peer', async () => {
     // an older node: it publishes on the protocol level, where the tag was how v1 authors travelled
-    oldMesh = {
-      home: mkdtempSync(join(tmpdir(), 'clawlink-old-')),
-      key: nodeA.env.CLAWLINK_KEY!,
-      mdnsTag: nodeA.env.CLAWLINK_MDNS_TAG!,
-      env: {},
-      nodes: [],
-      cleanup: async () => {},
-    }
-    oldMesh.env = {
-      CLAWLINK_HOME: oldMesh.home,
-      CLAWLINK_KEY: oldMesh.key,
-      CLAWLINK_MDNS_TAG: oldMesh.mdnsTag,
-    }
+    // a home of its own in the CLI agents' mesh
+    oldMesh = testMesh({ key: nodeA.env.CLAWLINK_KEY!, mdnsTag: nodeA.env.CLAWLINK_MDNS_TAG! })
     old = await startNode(oldMesh, { name: 'oldnode' })
     const oldId = old.peerId.toString()
     await eventually(async () =>

@@ -9,7 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClawLinkNode } from '../../src/core/index.js'
 import { type Agent, agentMesh, BIN, cli, eventually, type NodeProcess, startAgent } from '../helpers/cli.js'
-import { startNode, type TestMesh } from '../helpers/in-process.js'
+import { startNode, type TestMesh, testMesh } from '../helpers/in-process.js'
 import { type Msg, v1Client } from '../helpers/v1-client.js'
 
 /** v1 calls on a node: its client's `call`. */
@@ -130,19 +130,8 @@ describe('v1 last_editor: signed by the node, never taken from a media type', ()
   })
 
   it('never believes a v1-editor parameter from an older node: last_editor is its PeerId', async () => {
-    oldMesh = {
-      home: mkdtempSync(join(tmpdir(), 'clawlink-old-')),
-      key: nodeA.env.CLAWLINK_KEY!,
-      mdnsTag: nodeA.env.CLAWLINK_MDNS_TAG!,
-      env: {},
-      nodes: [],
-      cleanup: async () => {},
-    }
-    oldMesh.env = {
-      CLAWLINK_HOME: oldMesh.home,
-      CLAWLINK_KEY: oldMesh.key,
-      CLAWLINK_MDNS_TAG: oldMesh.mdnsTag,
-    }
+    // a home of its own in the CLI agents' mesh
+    oldMesh = testMesh({ key: nodeA.env.CLAWLINK_KEY!, mdnsTag: nodeA.env.CLAWLINK_MDNS_TAG! })
     old = await startNode(oldMesh, { name: 'oldnode' })
     const oldId = old.peerId.toString()
     // an older node wrote the v1 editor into the media type, on the protocol level

@@ -25,10 +25,11 @@ export interface TestMesh {
   cleanup(): Promise<void>
 }
 
-export function testMesh(): TestMesh {
+/** A fresh mesh (its own key and mDNS tag), or, with `join`, a home of its own in an existing one. */
+export function testMesh(join_?: { key: string; mdnsTag: string }): TestMesh {
   const home = mkdtempSync(join(tmpdir(), 'clawlink-test-'))
-  const key = encodeKeyFile(generateKey())
-  const mdnsTag = `_cl-${randomBytes(4).toString('hex')}._udp.local`
+  const key = join_?.key ?? encodeKeyFile(generateKey())
+  const mdnsTag = join_?.mdnsTag ?? `_cl-${randomBytes(4).toString('hex')}._udp.local`
   const nodes: ClawLinkNode[] = []
   return {
     home,
