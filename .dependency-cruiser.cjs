@@ -4,7 +4,7 @@
  * Layers, lowest first; a folder may import only from folders below it:
  *   rules (input limits, text and card rules: everyone may use them)
  *   api -> home -> store -> protocols -> core -> control | v1 -> daemon
- *   client (api, home) -> cli | mcp
+ *   client (api, home) -> cli | mcp | dashboard (the web dashboard's server; its browser app in web/)
  * The named rules below spell out the edges the design forbids; `layer-order` catches any other
  * upward edge, which also makes a cycle between folders impossible.
  */
@@ -25,6 +25,7 @@ const L = {
   client: '^src/client/',
   cli: '^src/cli/',
   mcp: '^src/mcp/',
+  dashboard: '^src/dashboard/',
 }
 const ours = Object.values(L)
 const libp2p = '^node_modules/(@libp2p/|libp2p/|@chainsafe/)'
@@ -48,8 +49,9 @@ const MAY_IMPORT = {
   v1: ['rules', 'api', 'home', 'store', 'protocols', 'core'],
   daemon: ['rules', 'api', 'home', 'store', 'protocols', 'core', 'control', 'v1'],
   client: ['rules', 'api', 'home'],
-  cli: ['rules', 'api', 'home', 'client', 'mcp', 'daemon'],
+  cli: ['rules', 'api', 'home', 'client', 'mcp', 'daemon', 'dashboard'],
   mcp: ['rules', 'api', 'home', 'client'],
+  dashboard: ['rules', 'api', 'home', 'client'],
 }
 
 module.exports = {
@@ -81,13 +83,13 @@ module.exports = {
     rule(
       'cli-mcp-client-not-below',
       'thin clients never load libp2p, the core, the protocols or the store',
-      { path: [L.cli, L.mcp, L.client] },
+      { path: [L.cli, L.mcp, L.client, L.dashboard] },
       { path: [libp2p, L.core, L.protocols, L.store] },
     ),
     rule(
       'no-daemon-in-clients',
       'only the node and relay commands start a daemon, and they load it on demand',
-      { path: [L.cli, L.mcp, L.client], pathNot: '^src/cli/commands/(node|relay)\\.ts$' },
+      { path: [L.cli, L.mcp, L.client, L.dashboard], pathNot: '^src/cli/commands/(node|relay)\\.ts$' },
       { path: L.daemon },
     ),
     rule(
@@ -95,6 +97,12 @@ module.exports = {
       'cli node/relay reach the daemon only through a dynamic import()',
       { path: '^src/cli/commands/(node|relay)\\.ts$' },
       { path: L.daemon, dependencyTypesNot: ['dynamic-import'] },
+    ),
+    rule(
+      'dashboard-not-cli',
+      'the dashboard server is a client of the control API like the MCP server, not of the CLI',
+      { path: L.dashboard },
+      { path: [L.cli, L.mcp] },
     ),
     rule(
       'mcp-not-cli',

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js'
 import { broadcast } from './broadcast.js'
 import { cancel } from './cancel.js'
+import { dashboard } from './dashboard.js'
 import { delegate } from './delegate.js'
 import { discover } from './discover.js'
 import { down } from './down.js'
@@ -48,6 +49,7 @@ export const COMMANDS: Command[] = [
   fileRm,
   status,
   mcp,
+  dashboard,
   register,
   heartbeat,
   relay,
