@@ -4,7 +4,7 @@ import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import * as api from '../api.js'
 import { diffLines } from '../diff.js'
-import { state } from '../store.js'
+import { changed, state } from '../store.js'
 import { action, bytes, field, Msg, time } from '../util.js'
 
 function toBase64(buf) {
@@ -23,6 +23,9 @@ function Upload({ file }) {
     if (picked != null) body.base64 = toBase64(await picked.arrayBuffer())
     else body.text = field(f, 'text')
     const saved = await api.post('/api/files/put', body)
+    // the node sends no event for its own writes
+    state.files = [...state.files.filter((x) => x.key !== saved.key), saved]
+    changed()
     f.reset()
     return `saved ${saved.key} as version ${saved.version}`
   })
