@@ -96,7 +96,10 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     await page.evaluate(() => {
       ;(window as unknown as { marker: number }).marker = 42
     })
-    const r = await cli(['respond', '--msg-id', got.id, '--result', 'all clear', '--status', 'completed'], bob.env)
+    const r = await cli(
+      ['respond', '--msg-id', got.id, '--result', 'all clear', '--status', 'completed'],
+      bob.env,
+    )
     expect(r.code, r.stderr).toBe(0)
     const row = page.locator(`[data-testid="task-row"][data-id="${got.id}"]`)
     await page.waitForSelector(`[data-testid="task-row"][data-id="${got.id}"][data-state="completed"]`)
@@ -119,7 +122,10 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     expect(await page.locator('[data-testid="task-text"]').textContent()).toBe(XSS)
     expect(await page.locator('main img').count()).toBe(0)
     // a broadcast of markup too, on the Knowledge view
-    const b = await cli(['broadcast', '--content', `<script>alert(2)</script>${XSS}`, '--topic', 'x'], bob.env)
+    const b = await cli(
+      ['broadcast', '--content', `<script>alert(2)</script>${XSS}`, '--topic', 'x'],
+      bob.env,
+    )
     expect(b.code, b.stderr).toBe(0)
     await page.click('[data-testid="nav-knowledge"]')
     await page.waitForSelector('[data-testid="broadcast"]:has-text("<script>alert(2)</script>")')

@@ -3,7 +3,7 @@
 import { html, render } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import * as api from './api.js'
-import { chooseNode, connect, fail, loadNodes, loadSnapshot, onChange, state } from './store.js'
+import { chooseNode, connect, fail, loadNodes, loadSnapshot, onChange, refreshTasks, state } from './store.js'
 import { Activity } from './views/activity.js'
 import { Files } from './views/files.js'
 import { Knowledge } from './views/knowledge.js'
@@ -57,7 +57,12 @@ function App() {
 }
 
 async function start() {
-  render(html`<${App} />`, document.getElementById('app'))
+  const root = document.getElementById('app')
+  root.textContent = ''
+  render(html`<${App} />`, root)
+  // tasks this node sends through other clients (CLI, MCP) raise no event here until their first
+  // update: a person coming back to the tab gets them without a polling loop
+  window.addEventListener('focus', () => refreshTasks().catch(fail))
   try {
     await loadNodes()
     api.setNode(state.node)

@@ -76,6 +76,10 @@ export async function loadNodes() {
   changed()
 }
 
+export async function refreshTasks() {
+  for (const t of await api.get('/api/tasks')) putTask(t)
+}
+
 async function refreshTask(id) {
   const [t] = await api.get('/api/tasks', { id })
   if (t != null) putTask(t)
