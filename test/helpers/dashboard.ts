@@ -1,8 +1,12 @@
 // `clawlink dashboard` as a user runs it, and the system's Chromium driven by playwright-core.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { type Browser, chromium } from 'playwright-core'
 import { BIN } from './cli.js'
+
+/** Loaded with --import: the dashboard fails if it ever loads libp2p (it is a control API client). */
+const FORBID = fileURLToPath(new URL('./forbid-libp2p.mjs', import.meta.url))
 
 /** The Debian package's browser (.ci/run installs it when missing). */
 export const CHROMIUM = process.env.CLAWLINK_CHROMIUM ?? '/usr/bin/chromium'
@@ -25,7 +29,7 @@ export interface DashboardProcess {
 /** Starts `clawlink dashboard --port 0 ...` and resolves with the URL it prints. */
 export function startDashboard(env: NodeJS.ProcessEnv, args: string[] = []): Promise<DashboardProcess> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', ...args], {
+    const proc = spawn(process.execPath, ['--import', FORBID, BIN, 'dashboard', '--port', '0', ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
