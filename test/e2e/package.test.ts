@@ -81,7 +81,16 @@ afterAll(async () => {
 describe('the npm package', () => {
   it('holds the built CLI, docs, skill and licence, and no sources, tests, bench, CI or source maps', () => {
     const paths = packed.files.map((f) => f.path)
-    for (const f of ['bin/clawlink.js', 'dist/cli/main.js', 'skill/SKILL.md', 'LICENSE', 'README.md']) {
+    for (const f of [
+      'bin/clawlink.js',
+      'dist/cli/main.js',
+      'skill/SKILL.md',
+      'LICENSE',
+      'README.md',
+      'dist/dashboard/web/app.js',
+      'dist/dashboard/web/index.html',
+      'dist/dashboard/web/app.css',
+    ]) {
       expect(paths).toContain(f)
     }
     const unwanted = (p: string) => /^(src|test|bench|scripts|\.ci)\//.test(p) || /\.(map|ts)$/.test(p)
