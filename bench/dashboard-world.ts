@@ -44,12 +44,15 @@ function startDashboard(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; u
 }
 
 /** Starts `names` (the first one is the dashboard's node), waits until it sees the others. */
-export async function dashboardWorld(names: string[]): Promise<DashboardWorld> {
+export async function dashboardWorld(names: string[], v1Api = false): Promise<DashboardWorld> {
   const w = world()
   const nodes: Record<string, BenchNode> = {}
   const env = (name: string) => ({ ...w.env, CLAWLINK_AGENT: name })
   try {
-    for (const name of names) nodes[name] = await spawnNode(['--name', name, ...LISTEN], env(name))
+    for (const name of names) {
+      const extra = v1Api ? ['--v1-api', '127.0.0.1:0'] : []
+      nodes[name] = await spawnNode(['--name', name, ...LISTEN, ...extra], env(name))
+    }
     const first = nodes[names[0]!]!
     for (const other of names.slice(1))
       await first.waitEvent((e) => e.event === 'peer_online' && e.name === other)

@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each printing a table and writing JSON under bench/results/.
 import { runCliBench } from './cli.ts'
 import { runControlBench } from './control.ts'
+import { runDashboardBench } from './dashboard.ts'
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
 import { runIdleBench } from './idle.ts'
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   relay: runRelayBench,
   scale: runScaleBench,
   idle: runIdleBench,
+  dashboard: runDashboardBench,
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue

@@ -55,7 +55,7 @@ export function Activity() {
         <thead><tr><th>time</th><th>event</th><th>what</th><th>latency</th></tr></thead>
         <tbody>
           ${state.activity.slice(0, 300).map(
-            (e) => html`<tr data-testid="event-row" data-type=${e.type}>
+            (e) => html`<tr data-testid="event-row" data-type=${e.type} data-latency=${e.latencyMs}>
               <td>${time(new Date(e.receivedAt).toISOString())}</td><td>${e.type}</td>
               <td class="clip">${summary(e)}</td><td>${e.latencyMs != null ? `${e.latencyMs} ms` : ''}</td>
             </tr>`,
