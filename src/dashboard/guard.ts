@@ -5,7 +5,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { isLoopbackHost } from '../rules/listen.js'
 
-export const COOKIE = 'clawlink_dashboard'
+/** Cookies are not kept apart by port: each dashboard's cookie is named after its port. */
+export function cookieName(port: number): string {
+  return `clawlink_dashboard_${port}`
+}
 export const TOKEN_HEADER = 'x-clawlink-token'
 
 /** 32 random bytes: the token is the only secret between the browser and the dashboard. */
@@ -48,10 +51,11 @@ function same(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function cookieToken(req: IncomingMessage): string | undefined {
+function cookieToken(req: IncomingMessage, port: number): string | undefined {
+  const name = cookieName(port)
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=')
-    if (at > 0 && part.slice(0, at).trim() === COOKIE) return part.slice(at + 1).trim()
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim()
   }
   return undefined
 }
@@ -93,7 +97,10 @@ export function originAllowed(origin: string, cfg: GuardConfig): boolean {
 /** True when the request carries the token, as the cookie or the header. */
 export function hasToken(req: IncomingMessage, cfg: GuardConfig): boolean {
   const header = req.headers[TOKEN_HEADER]
-  return same(cookieToken(req), cfg.token) || same(typeof header === 'string' ? header : undefined, cfg.token)
+  return (
+    same(cookieToken(req, cfg.port()), cfg.token) ||
+    same(typeof header === 'string' ? header : undefined, cfg.token)
+  )
 }
 
 const SAFE_METHODS = ['GET', 'HEAD']
@@ -123,6 +130,6 @@ export function refusal(req: IncomingMessage, cfg: GuardConfig, tokenInUrl?: str
   return undefined
 }
 
-export function setCookie(token: string): string {
-  return `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`
+export function setCookie(token: string, port: number): string {
+  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`
 }

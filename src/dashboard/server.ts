@@ -135,7 +135,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (req.method === 'GET' && path === '/') {
       if (tokenInUrl != null) {
         // the token leaves the address bar (and the history) at once: the cookie carries it from now on
-        res.writeHead(303, { location: '/', 'set-cookie': setCookie(token) })
+        res.writeHead(303, { location: '/', 'set-cookie': setCookie(token, port) })
         return res.end()
       }
       // the page's scripts send the token as a header on changes; it is no secret from the page itself

@@ -55,4 +55,32 @@ describe('clawlink dashboard (command)', () => {
     }>
     expect(nodes.map((n) => n.name)).toEqual(['alice'])
   })
+
+  it('lists every node of this user on this host and serves the one chosen', async () => {
+    const alice = agentMesh(dirs)('alice')
+    // a second node in the same ClawLink home
+    const carol = { ...alice, name: 'carol', env: { ...alice.env, CLAWLINK_AGENT: 'carol' } }
+    await startAgent(procs, alice)
+    await startAgent(procs, carol)
+    const dash = await startDashboard(alice.env)
+    dashes.push(dash)
+    const headers = { 'x-clawlink-token': dash.token }
+    const nodes = (await (await fetch(`${dash.origin}/api/nodes`, { headers })).json()) as Array<{
+      name: string
+      dataDir: string
+      default: boolean
+    }>
+    expect(nodes.map((n) => [n.name, n.default])).toEqual([
+      ['alice', true],
+      ['carol', false],
+    ])
+    const q = new URLSearchParams({ node: nodes[1]!.dataDir })
+    const snap = (await (await fetch(`${dash.origin}/api/snapshot?${q}`, { headers })).json()) as {
+      status: { card: { name: string } }
+    }
+    expect(snap.status.card.name).toBe('carol')
+    // only a running node of this user can be named
+    const other = await fetch(`${dash.origin}/api/snapshot?node=${encodeURIComponent('/tmp')}`, { headers })
+    expect(other.status).toBe(502)
+  })
 })

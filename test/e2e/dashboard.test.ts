@@ -46,6 +46,8 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
   let browser: Browser
   let page: Page
   const dialogs: string[] = []
+  /** the browser's console errors, where a CSP violation would show */
+  const consoleErrors: string[] = []
 
   beforeAll(async () => {
     const agent = agentMesh(dirs)
@@ -60,6 +62,9 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     page.on('dialog', (d) => {
       dialogs.push(d.message())
       void d.dismiss()
+    })
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text())
     })
     await page.goto(dash.url)
     await page.waitForSelector('body[data-ready="1"]')
@@ -131,6 +136,7 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     await page.waitForSelector('[data-testid="broadcast"]:has-text("<script>alert(2)</script>")')
     expect(await page.locator('main img, main script').count()).toBe(0)
     expect(dialogs).toEqual([])
+    expect(consoleErrors).toEqual([])
   })
 
   it('refuses a request without the token, from a foreign Origin, or for a foreign Host', async () => {

@@ -39,13 +39,13 @@ describe('dashboard guard', () => {
     const origin = 'http://127.0.0.1:7780'
     expect(refusal(req('GET', host), cfg)?.status).toBe(401)
     expect(
-      refusal(req('GET', { ...host, cookie: `a=b; ${setCookie(TOKEN).split(';')[0]}` }), cfg),
+      refusal(req('GET', { ...host, cookie: `a=b; ${setCookie(TOKEN, 7780).split(';')[0]}` }), cfg),
     ).toBeUndefined()
     expect(refusal(req('GET', { ...host, 'x-clawlink-token': TOKEN }), cfg)).toBeUndefined()
     expect(refusal(req('GET', host), cfg, TOKEN)).toBeUndefined()
     expect(refusal(req('GET', host), cfg, 'nope')?.status).toBe(401)
     // a cookie alone does not let a POST through: a page of another site could make the browser send it
-    const cookie = `clawlink_dashboard=${TOKEN}`
+    const cookie = `clawlink_dashboard_7780=${TOKEN}`
     expect(refusal(req('POST', { ...host, cookie, origin }), cfg)?.status).toBe(401)
     expect(refusal(req('POST', { ...host, 'x-clawlink-token': TOKEN }), cfg)?.status).toBe(403)
     expect(
@@ -58,6 +58,9 @@ describe('dashboard guard', () => {
   })
 
   it('sets an HttpOnly SameSite=Strict cookie', () => {
-    expect(setCookie(TOKEN)).toBe(`clawlink_dashboard=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`)
+    expect(setCookie(TOKEN, 7780)).toBe(`clawlink_dashboard_7780=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`)
+    // another dashboard's cookie (another port) is not this one's
+    const other = req('GET', { host: '127.0.0.1:7780', cookie: `clawlink_dashboard_7781=${TOKEN}` })
+    expect(refusal(other, cfg)?.status).toBe(401)
   })
 })
