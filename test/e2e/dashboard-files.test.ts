@@ -97,15 +97,14 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard: knowledge, files, resta
     })
     await page.waitForSelector('[data-testid="history"] >> text=v3')
     // an upload over a version that is no longer the current one is refused (compare-and-swap)
-    const stale = await page.evaluate(async () => {
-      const token = document.querySelector('meta[name="clawlink-token"]')?.getAttribute('content') ?? ''
+    const stale = await page.evaluate(async (token) => {
       const res = await fetch('/api/files/put', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-clawlink-token': token },
         body: JSON.stringify({ key: 'notes/plan.md', base: 2, text: 'stale edit' }),
       })
       return { ok: res.ok, body: await res.text() }
-    })
+    }, dash.token)
     expect(stale.ok).toBe(false)
     expect(stale.body).toMatch(/version|base|conflict/i)
     await page.selectOption('[data-testid="diff-form"] select[name="a"]', '2')

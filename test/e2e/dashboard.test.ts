@@ -99,7 +99,7 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     expect(got.from.name).toBe('alice')
     // the page must not reload: a marker set now would be gone
     await page.evaluate(() => {
-      ;(window as unknown as { marker: number }).marker = 42
+      ;(globalThis as unknown as { marker: number }).marker = 42
     })
     const r = await cli(
       ['respond', '--msg-id', got.id, '--result', 'all clear', '--status', 'completed'],
@@ -111,7 +111,7 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     await row.click()
     await page.waitForSelector('[data-testid="task-result"]:has-text("all clear")')
     expect(await page.locator('[data-testid="timeline"]').textContent()).toContain('completed')
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42)
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42)
   })
 
   it('renders a task text of markup as text and runs no script', async () => {
