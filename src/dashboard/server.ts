@@ -14,6 +14,8 @@ import { WatchRelay } from './relay.js'
 const WEB_DIR = join(import.meta.dirname, '..', '..', 'dist', 'dashboard', 'web')
 /** A request body (JSON; an upload is base64 in it). */
 const MAX_BODY = 48 * 1024 * 1024
+/** Bytes of events queued for one page before its stream is ended. */
+const MAX_QUEUED = 8 * 1024 * 1024
 const ASSETS: Record<string, string> = {
   '/assets/app.js': 'text/javascript; charset=utf-8',
   '/assets/app.css': 'text/css; charset=utf-8',
@@ -112,12 +114,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     res.write(': clawlink dashboard\n\n')
     streams.add(res)
     const off = relay.subscribe((m) => {
+      if (res.writableEnded) return
       const payload =
         m.kind === 'event' ? m.event : { type: 'node', state: m.state, name: m.name, message: m.message }
       res.write(`data: ${JSON.stringify(payload)}\n\n`)
+      // a page that stopped reading is let go; its browser reconnects and reloads the whole state
+      if (res.writableLength > MAX_QUEUED) res.end()
     })
     // a comment now and then keeps idle proxies and the browser's connection check content
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
+    const ping = setInterval(() => !res.writableEnded && res.write(': ping\n\n'), 15_000)
     req.on('close', () => {
       clearInterval(ping)
       off()

@@ -151,6 +151,12 @@ function apply(e) {
 export function connect() {
   source?.close()
   source = api.eventSource()
+  let opened = false
+  // the browser reconnects a dropped stream by itself; what happened meanwhile comes with a reload
+  source.onopen = () => {
+    if (opened) loadSnapshot().catch(fail)
+    opened = true
+  }
   source.onmessage = (m) => {
     let e
     try {
