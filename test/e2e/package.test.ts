@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, then `npm install -g ./clawlink-X.tgz` into an empty
-// prefix, then the installed `clawlink` on Node 22 and on Node 24: --version, two nodes, discover, status.
-import { execFile, spawnSync } from 'node:child_process'
+// prefix, then the installed `clawlink` on Node 22 and on Node 24: --version, two nodes, discover, status,
+// and the dashboard serving its bundled page.
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -115,7 +116,7 @@ describe('the npm package', () => {
     [24, NODE24],
   ] as const) {
     it.skipIf(typeof found === 'object')(
-      `the installed clawlink runs on Node ${major}: --version, two nodes, discover, status`,
+      `the installed clawlink runs on Node ${major}: --version, two nodes, discover, status, dashboard`,
       async () => {
         const node = found as string
         expect(spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout).toMatch(
@@ -149,6 +150,8 @@ describe('the npm package', () => {
         )
         expect(status.card).toMatchObject({ name: alice.name, version: VERSION })
         expect(status.peers.online).toBeGreaterThanOrEqual(1)
+        // the dashboard's page and bundled script come with the package (nothing is fetched elsewhere)
+        await servesDashboard(bin[0]!, { ...alice.env, PATH })
       },
       400_000,
     ) // fetching Node 24 the first time, then two node starts
@@ -167,6 +170,31 @@ describe('the npm package', () => {
     expect(r.stderr).toMatch(/^clawlink: needs Node\.js 22\.13 or newer; this is v\d+\.\d+\.\d+\n$/)
   })
 })
+
+/** Starts the installed `clawlink dashboard`, loads its page and script with the token, stops it. */
+async function servesDashboard(bin: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const proc = spawn(bin, ['dashboard', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  try {
+    const url = await new Promise<URL>((resolve, reject) => {
+      let out = ''
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /^(http:\/\/\S+)\n/m.exec(out)
+        if (m != null) resolve(new URL(m[1]!))
+      })
+      proc.on('close', (code) => reject(new Error(`clawlink dashboard exited with ${code}`)))
+    })
+    const headers = { 'x-clawlink-token': url.searchParams.get('token') ?? '' }
+    const page = await fetch(`${url.origin}/`, { headers })
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('/assets/app.js')
+    const script = await fetch(`${url.origin}/assets/app.js`, { headers })
+    expect(script.status).toBe(200)
+    expect((await script.text()).length).toBeGreaterThan(10_000)
+  } finally {
+    proc.kill('SIGTERM')
+  }
+}
 
 /** Node 24's binary, or why the test cannot have it (outside CI only: CI must run on it). */
 /** A Node older than 22.13 on this machine (the system's), if any. */
