@@ -139,6 +139,36 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
     expect(consoleErrors).toEqual([])
   })
 
+  it('responds to a received task and cancels a sent one from the page', async () => {
+    await page.click('[data-testid="nav-tasks"]')
+    const r = await cli(['delegate', '--to', 'alice', '--task', 'please reject me', '--json'], bob.env)
+    expect(r.code, r.stderr).toBe(0)
+    const { id } = JSON.parse(r.stdout) as { id: string }
+    await page.locator(`[data-testid="task-row"][data-id="${id}"]`).click()
+    await page.selectOption('[data-testid="respond-form"] select[name="status"]', 'rejected')
+    await page.fill('[data-testid="respond-form"] textarea[name="result"]', 'not my job')
+    await page.click('[data-testid="respond-form"] button[type="submit"]')
+    const seen = await eventually(async () => {
+      const [t] = await cliJson<Array<{ state: string; result: string }>>(['tasks', '--id', id], bob.env)
+      return t?.state === 'rejected' ? t : undefined
+    })
+    expect(seen.result).toBe('not my job')
+    // a task sent from the page, then canceled from it: the other node sees the cancel
+    await page.fill('[data-testid="delegate-form"] input[name="target"]', 'bob')
+    await page.fill('[data-testid="delegate-form"] textarea[name="task"]', 'never mind this one')
+    await page.click('[data-testid="delegate-form"] button[type="submit"]')
+    const row = page.locator('[data-testid="task-row"]', { hasText: 'never mind this one' })
+    await row.click()
+    await page.click('[data-testid="cancel-form"] button[type="submit"]')
+    await page.waitForSelector(
+      '[data-testid="task-row"][data-state="canceled"]:has-text("never mind this one")',
+    )
+    await eventually(async () => {
+      const tasks = await cliJson<Array<{ task: string; state: string }>>(['tasks'], bob.env)
+      return tasks.some((t) => t.task === 'never mind this one' && t.state === 'canceled') ? true : undefined
+    })
+  })
+
   it('refuses a request without the token, from a foreign Origin, or for a foreign Host', async () => {
     const delegate = JSON.stringify({ to: 'bob', task: 'forged' })
     const json = { 'content-type': 'application/json' }
