@@ -68,7 +68,7 @@ export class MeshRequestHandler extends DefaultRequestHandler {
     /** set for an endpoint that takes no new task, the reason it gives */
     private readonly refuse?: string,
   ) {
-    super(card, parts.taskStore, new MeshExecutor(parts, agent), parts.buses, parts.pushStore)
+    super(card, parts.taskStore, new MeshExecutor(parts, agent), parts.buses, parts.pushStore, parts.push)
     this.maxSize = parts.node.options.maxTaskSize
   }
 

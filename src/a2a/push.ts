@@ -4,7 +4,7 @@
 // its event id (X-A2A-Event-Id, the same on every retry), so a webhook can drop a duplicate.
 import { randomUUID } from 'node:crypto'
 import type { StreamResponse } from '@a2a-js/sdk'
-import { V1PushNotificationSerializer } from '@a2a-js/sdk/server'
+import { type PushNotificationSender, V1PushNotificationSerializer } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
 import type { TaskRow } from '../protocols/tasks/index.js'
 import { statusOf } from './mapping.js'
@@ -25,7 +25,7 @@ export interface PushTimings {
 
 const BATCH = 20
 
-export class PushOutbox {
+export class PushOutbox implements PushNotificationSender {
   private readonly serializer = new V1PushNotificationSerializer()
   private timer?: NodeJS.Timeout
   private running = false
@@ -65,6 +65,12 @@ export class PushOutbox {
     this.node.store.afterCommit(() => this.kick())
   }
 
+  /**
+   * The SDK's hook: it sees only the events of a request in flight (and none after a restart), so the
+   * outbox is filled from the mesh's own state changes instead (stateChanged) and this does nothing.
+   */
+  async send(): Promise<void> {}
+
   start(): void {
     this.kick()
   }
@@ -101,11 +107,11 @@ export class PushOutbox {
     for (;;) {
       const due = this.store.due(Date.now(), BATCH)
       if (due.length === 0 || this.stopped) return
-      await Promise.all(due.map((row) => this.send(row)))
+      await Promise.all(due.map((row) => this.post(row)))
     }
   }
 
-  private async send(row: PushRow): Promise<void> {
+  private async post(row: PushRow): Promise<void> {
     const config = this.configs.configs(row.taskId).find((c) => c.id === row.configId)
     // the client deleted the webhook: nothing left to tell
     if (config == null) return this.store.done(row.eventId)
