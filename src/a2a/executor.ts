@@ -11,11 +11,10 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
+import type { Followers, MeshBusManager } from './follow.js'
 import { messageText, taskOf } from './mapping.js'
 import type { PushOutbox } from './push.js'
 import { type MeshPushStore, type MeshTaskStore, sentRow } from './sdk-stores.js'
-import type { MeshBusManager } from './follow.js'
-import type { Followers } from './follow.js'
 import type { BridgeStore } from './store.js'
 
 export interface BridgeParts {
@@ -31,15 +30,20 @@ export interface BridgeParts {
 export class MeshExecutor implements AgentExecutor {
   constructor(
     private readonly parts: BridgeParts,
-    /** the mesh agent (name) this endpoint delegates to */
-    private readonly agent: string,
+    /** the mesh agent this endpoint delegates to: `to` as delegate takes it, and its name */
+    private readonly agent: { to: string; name: string },
   ) {}
 
   async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { node, store, followers, push } = this.parts
     const text = messageText(ctx.userMessage)
-    const row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent, task: text })
-    store.addTask({ taskId: row.id, contextId: ctx.contextId, agent: this.agent, createdAt: row.createdAt })
+    const row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text })
+    store.addTask({
+      taskId: row.id,
+      contextId: ctx.contextId,
+      agent: this.agent.name,
+      createdAt: row.createdAt,
+    })
     bus.publish(AgentEvent.task(taskOf(row, ctx.contextId)))
     push.stateChanged(row)
     await followers.follow(row.id, ctx.contextId, bus, row)
@@ -64,7 +68,7 @@ export class MeshRequestHandler extends DefaultRequestHandler {
   constructor(
     card: AgentCard,
     parts: BridgeParts,
-    agent: string,
+    agent: { to: string; name: string },
     /** set for an endpoint that takes no new task, the reason it gives */
     private readonly refuse?: string,
   ) {

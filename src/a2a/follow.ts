@@ -9,7 +9,7 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
-import { TERMINAL, type TaskRow } from '../protocols/tasks/index.js'
+import { type TaskRow, TERMINAL } from '../protocols/tasks/index.js'
 import { resultArtifact, statusOf } from './mapping.js'
 import { sentRow } from './sdk-stores.js'
 import type { BridgeStore } from './store.js'
@@ -82,8 +82,8 @@ export class Followers {
         }
         if (TERMINAL.has(row.state)) end()
       }
-      let set = this.checks.get(taskId)
-      if (set == null) this.checks.set(taskId, (set = new Set()))
+      const set = this.checks.get(taskId) ?? new Set()
+      this.checks.set(taskId, set)
       set.add(check)
       this.ends.add(end)
       // what changed before we listened

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Server } from 'node:http'
 import { AgentCard } from '@a2a-js/sdk'
+import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { agentCard, findAgent, type MeshAgent, meshAgents } from './cards.js'
@@ -17,6 +18,8 @@ interface Endpoints {
   jsonrpc: RequestHandler
   rest: RequestHandler
 }
+
+const JSON_TYPES = ['application/json', 'application/*+json']
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
@@ -56,7 +59,8 @@ export function bridgeApp(init: A2aServerInit): express.Express {
     const handler = new MeshRequestHandler(
       card,
       parts,
-      agent.name,
+      // a node's own agent by its PeerId (names need not be unique); a hosted agent by its name
+      { to: agent.kind === 'node' ? agent.node : agent.name, name: agent.name },
       agent.kind === 'self' ? SELF_REFUSAL : undefined,
     )
     const made = {
@@ -77,17 +81,33 @@ export function bridgeApp(init: A2aServerInit): express.Express {
       endpointsFor(agent)[transport](req, res, next)
     }) as RequestHandler
 
+  // the SDK's parsers stop at 100 KB: a message may be as large as a mesh task (JSON-escaped); parsed
+  // here, after the token check, the SDK's own parser finds the body read and leaves it
+  const limit = Math.max(2 * 1024 * 1024, node.options.maxTaskSize * 6 + 64 * 1024)
+  const body = express.json({ limit, type: JSON_TYPES })
   app.get('/.well-known/agent-card.json', (req, res) => sendCard(res, self(), req))
   app.get('/agents/:name/.well-known/agent-card.json', (req, res) => sendCard(res, named(req), req))
-  app.use('/a2a/jsonrpc', auth, mount('jsonrpc', self))
-  app.use('/a2a/rest', auth, mount('rest', self))
-  app.use('/agents/:name/a2a/jsonrpc', auth, mount('jsonrpc', named))
-  app.use('/agents/:name/a2a/rest', auth, mount('rest', named))
+  app.use('/a2a/jsonrpc', auth, body, mount('jsonrpc', self))
+  app.use('/a2a/rest', auth, body, mount('rest', self))
+  app.use('/agents/:name/a2a/jsonrpc', auth, body, mount('jsonrpc', named))
+  app.use('/agents/:name/a2a/rest', auth, body, mount('rest', named))
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: 'not found' }))
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-    init.onError(err)
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' })
-  })
+  app.use(
+    (err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+      if (res.headersSent) return
+      // as the SDK's JSON-RPC transport answers a body it cannot parse
+      if (err.type === 'entity.parse.failed' && req.originalUrl.includes('/a2a/jsonrpc'))
+        return void res.json({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: A2A_ERROR_CODE.PARSE_ERROR, message: 'Invalid JSON payload.' },
+        })
+      if (err.status != null && err.status >= 400 && err.status < 500)
+        return void res.status(err.status).json({ error: err.message })
+      init.onError(err)
+      res.status(500).json({ error: 'internal error' })
+    },
+  )
   return app
 }
 

@@ -1,8 +1,9 @@
 // The composition root: a started core node with, around it, the v1 adapter (if asked for), the
 // notifiers, the control API and the run files the CLI finds it by. Everything stops with the node.
+
+import type { A2aBridge } from '../a2a/index.js'
 import { startControl } from '../control/index.js'
 import { type ClawLinkNode, createNode, type EventLog, type NodeOptions } from '../core/index.js'
-import type { A2aBridge } from '../a2a/index.js'
 import type { V1Api } from '../v1/index.js'
 import { startNotifiers } from './notifiers.js'
 import { keepRunFiles } from './run-files.js'

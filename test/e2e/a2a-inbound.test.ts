@@ -2,7 +2,7 @@
 // process (alice), handing work to bob, another real node, who answers with the CLI.
 import { rmSync } from 'node:fs'
 import { type StreamResponse, type Task, TaskState } from '@a2a-js/sdk'
-import type { Client } from '@a2a-js/sdk/client'
+import { type Client, ClientFactory } from '@a2a-js/sdk/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventJson, TaskJson } from '../../src/api/types.js'
 import { a2aClient, a2aUrl, sendRequest, userMessage } from '../helpers/a2a.js'
@@ -63,6 +63,7 @@ afterAll(async () => {
 
 describe('clawlink node --a2a (inbound)', () => {
   it('serves the node agent card and a card for every agent the mesh lists', async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the card is read as a client reads JSON
     const own = (await (await fetch(`${base}/.well-known/agent-card.json`)).json()) as Record<string, any>
     expect(own.name).toBe('alice')
     expect(own.skills.map((s: { id: string }) => s.id)).toEqual(['plan'])
@@ -94,11 +95,18 @@ describe('clawlink node --a2a (inbound)', () => {
     }, 30_000)
     expect(done.contextId).toBe(task.contextId)
     expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'LGTM, ship it' })
-    expect(done.status?.message?.parts[0]!.content).toEqual({ $case: 'text', value: 'LGTM, ship it' })
+    expect(done.status?.message?.parts[0]?.content).toEqual({ $case: 'text', value: 'LGTM, ship it' })
     expect(done.history[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'review PR 42' })
     // the mesh's own view of it: alice's agent delegated it
     const mesh = await cliJson<TaskJson[]>(['tasks', '--id', task.id], alice.env)
     expect(mesh[0]!.state).toBe('completed')
+  })
+
+  it('a message beyond the SDK parser default of 100 KB, within the mesh task limit, is delegated whole', async () => {
+    const big = 'x'.repeat(300 * 1024)
+    const task = await sendTask(big)
+    const mesh = await cliJson<TaskJson[]>(['tasks', '--id', task.id], alice.env)
+    expect(mesh[0]!.task.length).toBe(big.length)
   })
 
   it('ListTasks lists the bridged tasks, by context too', async () => {
@@ -201,6 +209,17 @@ describe('clawlink node --a2a (inbound)', () => {
     await expect(
       client.getTask({ tenant: '', id: 'no-such-task-1', historyLength: undefined }),
     ).rejects.toThrow(/not found/i)
+    // this node's own agent: its card is at the root, and it takes no task through its own bridge
+    const root = await new ClientFactory().createFromUrl(base)
+    await expect(root.sendMessage(sendRequest('to myself'))).rejects.toThrow(
+      /takes no task through its own bridge/,
+    )
+    const garbage = await fetch(`${base}/agents/bob/a2a/jsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc": ',
+    })
+    expect(((await garbage.json()) as { error: { code: number } }).error.code).toBe(-32700)
     const r = await cli(['node', '--name', 'x', '--a2a', 'nope:port'], alice.env)
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/--a2a expects \[HOST:\]PORT/)
