@@ -16,6 +16,7 @@ import {
   seesAll,
   startAgent,
 } from '../helpers/cli.js'
+import { v1Client } from '../helpers/v1-client.js'
 
 const dirs: string[] = []
 const procs: NodeProcess[] = []
@@ -23,6 +24,7 @@ let alice: Agent
 let bob: Agent
 let base: string
 let client: Client
+let aliceProc: NodeProcess
 
 /** bob's next polled task event with this id. */
 async function bobGets(id: string, type = 'task'): Promise<EventJson> {
@@ -49,10 +51,18 @@ beforeAll(async () => {
   const agent = agentMesh(dirs)
   alice = agent('alice')
   bob = agent('bob')
-  const a = await startAgent(procs, alice, ['--a2a', '127.0.0.1:0', '--caps', 'plan'])
+  const a = await startAgent(procs, alice, [
+    '--a2a',
+    '127.0.0.1:0',
+    '--caps',
+    'plan',
+    '--v1-api',
+    '127.0.0.1:0',
+  ])
   await startAgent(procs, bob, ['--caps', 'review,code', '--description', 'reviews code'])
   await seesAll(alice.env, ['bob'])
   base = a2aUrl(a)
+  aliceProc = a
   client = await a2aClient(base, 'bob')
 }, 60_000)
 
@@ -107,6 +117,19 @@ describe('clawlink node --a2a (inbound)', () => {
     const task = await sendTask(big)
     const mesh = await cliJson<TaskJson[]>(['tasks', '--id', task.id], alice.env)
     expect(mesh[0]!.task.length).toBe(big.length)
+  })
+
+  it('an agent a node hosts (a v1 agent) has its card and takes tasks too', async () => {
+    const v1 = v1Client(aliceProc)
+    expect((await v1.register('helper-0001', 'helper')).status).toBe(200)
+    const hosted = await a2aClient(base, 'helper')
+    expect((await hosted.getAgentCard()).skills.map((s) => s.id)).toEqual(['review'])
+    const task = (await hosted.sendMessage(sendRequest('hosted hello'))) as Task
+    const got = await v1.pollFor(
+      'helper-0001',
+      (m) => m.type === 'task_delegation' && m.task === 'hosted hello',
+    )
+    expect(got.task_id).toBe(task.id)
   })
 
   it('ListTasks lists the bridged tasks, by context too', async () => {
