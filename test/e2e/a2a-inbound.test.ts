@@ -132,6 +132,19 @@ describe('clawlink node --a2a (inbound)', () => {
     expect(got.task_id).toBe(task.id)
   })
 
+  it('a blocking SendMessage (no returnImmediately) answers once the task is final', async () => {
+    const pending = client.sendMessage(sendRequest('block on me', { returnImmediately: false }))
+    const polled = await eventually(async () => {
+      const got = await cliJson<EventJson[]>(['poll', '--wait', '2'], bob.env)
+      return got.find((e) => e.type === 'task' && e.task === 'block on me')
+    }, 30_000)
+    await respond(polled.id, 'unblocked')
+    const done = (await pending) as Task
+    expect(done.id).toBe(polled.id)
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(done.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'unblocked' })
+  })
+
   it('ListTasks lists the bridged tasks, by context too', async () => {
     const a = await sendTask('list me one')
     const b = await client.sendMessage({
