@@ -1,6 +1,13 @@
 // SendMessage to a mesh agent: the SDK's request handler, with an executor that delegates a durable
 // mesh task (same id as the A2A task) and follows it until it is final.
-import type { AgentCard, Message, SendMessageRequest, StreamResponse, Task } from '@a2a-js/sdk'
+import {
+  type AgentCard,
+  type Message,
+  type SendMessageRequest,
+  type StreamResponse,
+  type Task,
+  TaskState,
+} from '@a2a-js/sdk'
 import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
 import {
   AgentEvent,
@@ -11,8 +18,9 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
+import type { TaskRow } from '../protocols/tasks/index.js'
 import type { Followers, MeshBusManager } from './follow.js'
-import { messageText, taskOf } from './mapping.js'
+import { messageText, taskOf, textPart } from './mapping.js'
 import type { PushOutbox } from './push.js'
 import { type MeshPushStore, type MeshTaskStore, sentRow } from './sdk-stores.js'
 import type { BridgeStore } from './store.js'
@@ -27,6 +35,23 @@ export interface BridgeParts {
   push: PushOutbox
 }
 
+function refusedTask(ctx: RequestContext, reason: string): Task {
+  const message = {
+    ...ctx.userMessage,
+    messageId: `${ctx.taskId}-refused`,
+    role: 2,
+    parts: [textPart(reason)],
+  }
+  return {
+    id: ctx.taskId,
+    contextId: ctx.contextId,
+    status: { state: TaskState.TASK_STATE_FAILED, message, timestamp: new Date().toISOString() },
+    artifacts: [],
+    history: [ctx.userMessage],
+    metadata: {},
+  }
+}
+
 export class MeshExecutor implements AgentExecutor {
   constructor(
     private readonly parts: BridgeParts,
@@ -37,7 +62,16 @@ export class MeshExecutor implements AgentExecutor {
   async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { node, store, followers, push } = this.parts
     const text = messageText(ctx.userMessage)
-    const row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text })
+    let row: TaskRow
+    try {
+      row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text })
+    } catch (err) {
+      // the mesh refused it (say, the name became ambiguous): a failed task, not an executor crash
+      // (which the SDK would print with its stack)
+      const reason = `the mesh refused the task: ${(err as Error).message}`
+      bus.publish(AgentEvent.task(refusedTask(ctx, reason)))
+      return
+    }
     store.addTask({
       taskId: row.id,
       contextId: ctx.contextId,
