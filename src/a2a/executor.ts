@@ -83,14 +83,12 @@ export class MeshExecutor implements AgentExecutor {
     await followers.follow(row.id, ctx.contextId, bus, row)
   }
 
-  /** Cancels the mesh task (its agent is told, durably); the follower publishes the new state. */
+  /** Cancels the mesh task (its agent is told, durably). */
   async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
-    const { node, followers, push } = this.parts
-    const row = sentRow(node, taskId)
-    if (row == null) return
-    const canceled = await node.taskService.cancel(taskId, 'canceled by the A2A client')
-    push.stateChanged(canceled)
-    followers.nudge(taskId)
+    const { node } = this.parts
+    if (sentRow(node, taskId) == null) return
+    // its push and the followers' update come from the task:changed event (see index.ts)
+    await node.taskService.cancel(taskId, 'canceled by the A2A client')
   }
 }
 

@@ -10,12 +10,13 @@ import {
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
 import { type TaskRow, TERMINAL } from '../protocols/tasks/index.js'
-import { resultArtifact, statusOf } from './mapping.js'
+import { resultArtifact, STATE_MAP, statusOf } from './mapping.js'
 import { sentRow } from './sdk-stores.js'
 import type { BridgeStore } from './store.js'
 
-/** What makes an update news: a new state, result or reason. */
-const signature = (row: TaskRow) => `${row.state}\u0000${row.result ?? ''}\u0000${row.reason ?? ''}`
+/** What makes an update news to an A2A client: a new A2A state, result or reason (not `delivered`). */
+const signature = (row: TaskRow) =>
+  `${STATE_MAP[row.state]}\u0000${row.result ?? ''}\u0000${row.reason ?? ''}`
 
 /** Publishes one row's state: its result artifact first, then its status. */
 export function publishRow(bus: ExecutionEventBus, row: TaskRow, contextId: string): void {

@@ -5,6 +5,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ClawLinkNode } from '../core/index.js'
 import { ConfigError } from '../home/errors.js'
+import type { TaskRow } from '../protocols/tasks/index.js'
 import type { BridgeParts } from './executor.js'
 import { Followers, MeshBusManager } from './follow.js'
 import { PushOutbox, type PushTimings } from './push.js'
@@ -63,6 +64,7 @@ export class A2aBridge {
     const onError = (err: Error) =>
       node.log.emit('a2a_error', { message: err.message }, `A2A bridge error: ${err.message}`, 'error')
     this.parts.followers.start()
+    node.tasks.addEventListener('task:changed', this.onChanged)
     this.parts.push.start()
     try {
       this.server = await listen(
@@ -92,7 +94,19 @@ export class A2aBridge {
     )
   }
 
+  /**
+   * A cancel (A2A CancelTask or `clawlink cancel`) makes no watch event: its push and its followers'
+   * news come from here.
+   */
+  private readonly onChanged = (e: CustomEvent<TaskRow>): void => {
+    const row = e.detail
+    if (row.direction !== 'sent') return
+    if (row.state === 'canceled') this.parts.push.stateChanged(row)
+    this.parts.followers.nudge(row.id)
+  }
+
   async stop(): Promise<void> {
+    this.node.tasks.removeEventListener('task:changed', this.onChanged)
     this.parts.push.stop()
     this.parts.followers.stop()
     const server = this.server

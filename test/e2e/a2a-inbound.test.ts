@@ -231,6 +231,18 @@ describe('clawlink node --a2a (inbound)', () => {
     expect(states).toEqual([TaskState.TASK_STATE_COMPLETED])
   })
 
+  it('a task canceled with the CLI ends its A2A stream as canceled', async () => {
+    const task = await sendTask('cancel me from the CLI')
+    await bobGets(task.id)
+    const stream = client.resubscribeTask({ tenant: '', id: task.id })
+    expect(((await stream.next()).value as StreamResponse).payload?.$case).toBe('task')
+    await cliJson<TaskJson>(['cancel', '--msg-id', task.id, '--reason', 'changed plans', '--json'], alice.env)
+    const states: TaskState[] = []
+    for await (const e of stream)
+      if (e.payload?.$case === 'statusUpdate') states.push(e.payload.value.status!.state)
+    expect(states).toEqual([TaskState.TASK_STATE_CANCELED])
+  })
+
   it('a follow-up message on an existing task gets a clear "not supported yet" error; a bad send too', async () => {
     const task = await sendTask('first turn')
     await expect(
