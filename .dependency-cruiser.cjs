@@ -3,7 +3,7 @@
  *
  * Layers, lowest first; a folder may import only from folders below it:
  *   rules (input limits, text and card rules: everyone may use them)
- *   api -> home -> store -> protocols -> core -> control | v1 -> daemon
+ *   api -> home -> store -> protocols -> core -> control | v1 | a2a -> daemon
  *   client (api, home) -> cli | mcp | dashboard (the web dashboard's server; its browser app in web/)
  * The named rules below spell out the edges the design forbids; `layer-order` catches any other
  * upward edge, which also makes a cycle between folders impossible.
@@ -21,6 +21,7 @@ const L = {
   core: '^src/core/',
   control: '^src/control/',
   v1: '^src/v1/',
+  a2a: '^src/a2a/',
   daemon: '^src/daemon/',
   client: '^src/client/',
   cli: '^src/cli/',
@@ -47,7 +48,8 @@ const MAY_IMPORT = {
   core: ['rules', 'api', 'home', 'store', 'protocols'],
   control: ['rules', 'api', 'home', 'store', 'protocols', 'core'],
   v1: ['rules', 'api', 'home', 'store', 'protocols', 'core'],
-  daemon: ['rules', 'api', 'home', 'store', 'protocols', 'core', 'control', 'v1'],
+  a2a: ['rules', 'api', 'home', 'store', 'protocols', 'core'],
+  daemon: ['rules', 'api', 'home', 'store', 'protocols', 'core', 'control', 'v1', 'a2a'],
   client: ['rules', 'api', 'home'],
   cli: ['rules', 'api', 'home', 'client', 'mcp', 'daemon', 'dashboard'],
   mcp: ['rules', 'api', 'home', 'client'],
@@ -60,13 +62,13 @@ module.exports = {
       'protocols-not-above',
       'libp2p services know nothing of the node around them, nor of the control API JSON',
       { path: L.protocols },
-      { path: [L.core, L.control, L.v1, L.daemon, L.cli, L.mcp, L.client, L.api] },
+      { path: [L.core, L.control, L.v1, L.a2a, L.daemon, L.cli, L.mcp, L.client, L.api] },
     ),
     rule(
       'core-not-above',
       'core is used by the adapters and the composition root, never the other way',
       { path: L.core },
-      { path: [L.control, L.v1, L.daemon, L.cli, L.mcp] },
+      { path: [L.control, L.v1, L.a2a, L.daemon, L.cli, L.mcp] },
     ),
     rule(
       'control-not-v1',
@@ -79,6 +81,18 @@ module.exports = {
       'the control API and the v1 adapter are siblings',
       { path: L.v1 },
       { path: L.control },
+    ),
+    rule(
+      'control-not-a2a',
+      'the control API and the A2A bridge are siblings',
+      { path: L.control },
+      { path: L.a2a },
+    ),
+    rule(
+      'a2a-not-adapters-or-clients',
+      'the A2A bridge is an adapter on the core: it never uses the control API, v1, cli or mcp',
+      { path: L.a2a },
+      { path: [L.control, L.v1, L.cli, L.mcp, L.client, L.daemon] },
     ),
     rule(
       'cli-mcp-client-not-below',
@@ -114,7 +128,7 @@ module.exports = {
       'store-not-above',
       'the store sits under everything that keeps state',
       { path: L.store },
-      { path: [L.protocols, L.core, L.control, L.v1, L.daemon, L.cli, L.mcp, L.client] },
+      { path: [L.protocols, L.core, L.control, L.v1, L.a2a, L.daemon, L.cli, L.mcp, L.client] },
     ),
     rule(
       'home-only-api',

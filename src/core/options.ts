@@ -120,6 +120,10 @@ export interface NodeOptions {
   v1Token?: string
   /** where v1Token came from: --v1-token, CLAWLINK_V1_TOKEN, or v1's own CLAWLINK_TOKEN */
   v1TokenFrom?: string
+  /** serve the A2A bridge here (src/a2a); a2aToken: bearer token it requires (CLAWLINK_A2A_TOKEN) */
+  a2a?: HostPort
+  a2aToken?: string
+  a2aTokenFrom?: string
   /** A store that is missing, empty or damaged is moved aside and a fresh one started (--reset-store). */
   resetStore?: boolean
 }
@@ -166,6 +170,8 @@ export interface NodeOptionsInput {
   env?: NodeJS.ProcessEnv
   v1Api?: HostPort
   v1Token?: string
+  a2a?: HostPort
+  a2aToken?: string
   resetStore?: boolean
 }
 
@@ -215,6 +221,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     json: input.json ?? false,
     resetStore: input.resetStore ?? false,
     ...v1Options(input, env),
+    ...a2aOptions(input, env),
   }
 }
 
@@ -258,4 +265,23 @@ function v1Options(
       `--v1-api on ${input.v1Api.host} is reachable from other hosts: give --v1-token or CLAWLINK_V1_TOKEN`,
     )
   return { v1Api: input.v1Api, v1Token, v1TokenFrom }
+}
+
+/** The A2A bridge, like the v1 API, must not be reachable from other hosts without a token. */
+function a2aOptions(
+  input: NodeOptionsInput,
+  env: NodeJS.ProcessEnv,
+): Pick<NodeOptions, 'a2a' | 'a2aToken' | 'a2aTokenFrom'> {
+  if (input.a2a == null) return {}
+  const [a2aToken, a2aTokenFrom] =
+    nonEmpty(input.a2aToken) != null
+      ? [nonEmpty(input.a2aToken), '--a2a-token']
+      : nonEmpty(env.CLAWLINK_A2A_TOKEN) != null
+        ? [nonEmpty(env.CLAWLINK_A2A_TOKEN), 'CLAWLINK_A2A_TOKEN']
+        : [undefined, undefined]
+  if (!isLoopback(input.a2a.host) && a2aToken == null)
+    throw new ConfigError(
+      `--a2a on ${input.a2a.host} is reachable from other hosts: give --a2a-token or CLAWLINK_A2A_TOKEN`,
+    )
+  return { a2a: input.a2a, a2aToken, a2aTokenFrom }
 }

@@ -8,6 +8,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../home/errors.js'
+import { parseHostPort } from '../rules/listen.js'
 import { parseV1Listen as parseListen, type V1Listen } from '../v1/listen.js'
 
 export { checkWakeUrl, EventLog, type NodeOptionsInput, resolveNodeOptions } from '../core/index.js'
@@ -41,6 +42,15 @@ export function checkPeerIds(ids: string[]): void {
 export function parseV1Listen(raw: string): V1Listen {
   try {
     return parseListen(raw)
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
+}
+
+/** `--a2a [HOST:]PORT` (the host defaults to loopback). */
+export function parseA2aListen(raw: string): V1Listen {
+  try {
+    return parseHostPort(raw, '--a2a', '127.0.0.1')
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }

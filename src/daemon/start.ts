@@ -1,5 +1,7 @@
 // The composition root: a started core node with, around it, the v1 adapter (if asked for), the
 // notifiers, the control API and the run files the CLI finds it by. Everything stops with the node.
+
+import type { A2aBridge } from '../a2a/index.js'
 import { startControl } from '../control/index.js'
 import { type ClawLinkNode, createNode, type EventLog, type NodeOptions } from '../core/index.js'
 import type { V1Api } from '../v1/index.js'
@@ -15,6 +17,8 @@ export async function startDaemon(
   let v1: V1Api | undefined
   // loaded only when asked for: a node without the v1 API never holds its code (docs/benchmarks.md)
   const v1Module = options.v1Api != null ? await import('../v1/index.js') : undefined
+  let a2a: A2aBridge | undefined
+  const a2aModule = options.a2a != null ? await import('../a2a/index.js') : undefined
   const node = await createNode({
     options,
     log,
@@ -29,6 +33,14 @@ export async function startDaemon(
         })
         v1.register()
       }
+      if (a2aModule != null && options.a2a != null) {
+        a2a = new a2aModule.A2aBridge(node, {
+          ...options.a2a,
+          token: options.a2aToken,
+          tokenFrom: options.a2aTokenFrom,
+        })
+        a2a.register()
+      }
       startNotifiers(node)
     },
   })
@@ -36,6 +48,7 @@ export async function startDaemon(
     const control = await startControl(node)
     node.onStop('after-network', () => control.close())
     await v1?.start()
+    await a2a?.start()
     keepRunFiles(node)
   } catch (err) {
     await node.stop()

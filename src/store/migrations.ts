@@ -251,6 +251,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS v1_local_tasks_from ON v1_local_tasks (from_hosted_agent);
       CREATE INDEX IF NOT EXISTS v1_local_tasks_to ON v1_local_tasks (to_hosted_agent);`),
   },
+  {
+    // the A2A bridge (src/a2a/): which mesh tasks an A2A client made (and in which A2A context), the
+    // webhooks it registered for them, and each webhook call not yet acknowledged (retried after a restart)
+    name: 'a2a bridge tasks, push configs and push outbox',
+    up: sql(`
+      CREATE TABLE IF NOT EXISTS a2a_tasks (
+        task_id TEXT PRIMARY KEY,
+        context_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS a2a_tasks_created ON a2a_tasks (created_at);
+      CREATE TABLE IF NOT EXISTS a2a_push_configs (
+        task_id TEXT NOT NULL,
+        config_id TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (task_id, config_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS a2a_push_outbox (
+        event_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        config_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS a2a_push_outbox_next ON a2a_push_outbox (next_at);`),
+  },
 ]
 
 /** The schema version of db. */

@@ -84,6 +84,11 @@ describe('clawlink service install', () => {
     expect(secret.stderr).toContain(
       '--wake-token would be written into the service file: use --wake-token-file instead',
     )
+    const a2a = await cli(['service', 'install', '--name', 's', '--a2a', '9078', '--a2a-token', 'abc'], env)
+    expect(a2a.code).toBe(2)
+    expect(a2a.stderr).toContain(
+      '--a2a-token would be written into the service file: use --a2a-token-file instead',
+    )
     const kind = await cli(['service', 'install', '--name', 's', '--kind', 'upstart'], env)
     expect(kind.code).toBe(2)
     const none = await cli(['service', '--name', 's'], env)

@@ -234,6 +234,21 @@ export const node: Command = {
       value: 'FILE',
       description: 'read the v1 API token from FILE (one line); a token is needed off loopback',
     },
+    a2a: {
+      type: 'string',
+      value: '[HOST:]PORT',
+      description: 'serve the A2A bridge (host default 127.0.0.1); see docs/a2a.md',
+    },
+    'a2a-token': {
+      type: 'string',
+      value: 'TOKEN',
+      description: 'bearer token the A2A bridge requires (better: CLAWLINK_A2A_TOKEN)',
+    },
+    'a2a-token-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'read the A2A bridge token from FILE (one line)',
+    },
   },
   async run(ctx) {
     const name = str(ctx, 'name') ?? ctx.env.CLAWLINK_AGENT
@@ -254,6 +269,7 @@ export const node: Command = {
     const secretWarnings: SecretWarning[] = []
     const token = secretOption(ctx, 'token', 'CLAWLINK_TOKEN', secretWarnings)
     const v1Token = secretOption(ctx, 'v1-token', 'CLAWLINK_V1_TOKEN', secretWarnings)
+    const a2aToken = secretOption(ctx, 'a2a-token', 'CLAWLINK_A2A_TOKEN', secretWarnings)
     const wakeToken = secretOption(ctx, 'wake-token', 'CLAWLINK_WAKE_TOKEN', secretWarnings)
     checkMeshKeyOptions(ctx, token)
 
@@ -303,6 +319,9 @@ export const node: Command = {
     const v1Raw = str(ctx, 'v1-api')
     const v1Api = v1Raw != null ? usage(() => daemon.parseV1Listen(v1Raw)) : undefined
     if (v1Token != null && v1Api == null) throw new UsageError('--v1-token needs --v1-api', ctx.command)
+    const a2aRaw = str(ctx, 'a2a')
+    const a2a = a2aRaw != null ? usage(() => daemon.parseA2aListen(a2aRaw)) : undefined
+    if (a2aToken != null && a2a == null) throw new UsageError('--a2a-token needs --a2a', ctx.command)
     const options = usage(() =>
       daemon.resolveNodeOptions({
         name,
@@ -345,6 +364,8 @@ export const node: Command = {
         env: ctx.env,
         v1Api,
         v1Token,
+        a2a,
+        a2aToken,
         resetStore: flag(ctx, 'reset-store'),
       }),
     )

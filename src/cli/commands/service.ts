@@ -22,7 +22,7 @@ import { checkCardOptions } from '../node-args.js'
 
 const OWN = ['json', 'kind', 'output', 'force']
 /** Secrets the unit file would show to anyone who reads it: refused, their -file forms are fine. */
-const INLINE_SECRETS = ['token', 'wake-token', 'v1-token']
+const INLINE_SECRETS = ['token', 'wake-token', 'v1-token', 'a2a-token']
 
 export const service: Command = {
   name: 'service',
@@ -34,7 +34,8 @@ export const service: Command = {
     'Writes the file (systemd: ~/.config/systemd/user/clawlink-NAME.service; launchd:\n' +
     '~/Library/LaunchAgents/ai.clawlink.NAME.plist) running `clawlink node` with the node options given,\n' +
     'its output appended to <data dir>/node.log (see clawlink logs), and prints how to enable it. Secrets\n' +
-    'are not written into it: use --token-file, --wake-token-file, --v1-token-file or --key-file.\n' +
+    'are not written into it: use --token-file, --wake-token-file, --v1-token-file, --a2a-token-file\n' +
+    'or --key-file.\n' +
     '--json prints {kind, path, name, logFile, enable: [commands]}.',
   options: {
     ...NODE_OPTIONS,

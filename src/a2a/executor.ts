@@ -1,0 +1,143 @@
+// SendMessage to a mesh agent: the SDK's request handler, with an executor that delegates a durable
+// mesh task (same id as the A2A task) and follows it until it is final.
+import {
+  type AgentCard,
+  type Message,
+  type SendMessageRequest,
+  type StreamResponse,
+  type Task,
+  TaskState,
+} from '@a2a-js/sdk'
+import { RequestMalformedError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
+import {
+  AgentEvent,
+  type AgentExecutor,
+  DefaultRequestHandler,
+  type ExecutionEventBus,
+  type RequestContext,
+  type ServerCallContext,
+} from '@a2a-js/sdk/server'
+import type { ClawLinkNode } from '../core/index.js'
+import type { TaskRow } from '../protocols/tasks/index.js'
+import type { Followers, MeshBusManager } from './follow.js'
+import { messageText, taskOf, textPart } from './mapping.js'
+import type { PushOutbox } from './push.js'
+import { type MeshPushStore, type MeshTaskStore, sentRow } from './sdk-stores.js'
+import type { BridgeStore } from './store.js'
+
+export interface BridgeParts {
+  node: ClawLinkNode
+  store: BridgeStore
+  taskStore: MeshTaskStore
+  pushStore: MeshPushStore
+  buses: MeshBusManager
+  followers: Followers
+  push: PushOutbox
+}
+
+function refusedTask(ctx: RequestContext, reason: string): Task {
+  const message = {
+    ...ctx.userMessage,
+    messageId: `${ctx.taskId}-refused`,
+    role: 2,
+    parts: [textPart(reason)],
+  }
+  return {
+    id: ctx.taskId,
+    contextId: ctx.contextId,
+    status: { state: TaskState.TASK_STATE_FAILED, message, timestamp: new Date().toISOString() },
+    artifacts: [],
+    history: [ctx.userMessage],
+    metadata: {},
+  }
+}
+
+export class MeshExecutor implements AgentExecutor {
+  constructor(
+    private readonly parts: BridgeParts,
+    /** the mesh agent this endpoint delegates to: `to` as delegate takes it, and its name */
+    private readonly agent: { to: string; name: string },
+  ) {}
+
+  async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const { node, store, followers, push } = this.parts
+    const text = messageText(ctx.userMessage)
+    let row: TaskRow
+    try {
+      row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text })
+    } catch (err) {
+      // the mesh refused it (say, the name became ambiguous): a failed task, not an executor crash
+      // (which the SDK would print with its stack)
+      const reason = `the mesh refused the task: ${(err as Error).message}`
+      bus.publish(AgentEvent.task(refusedTask(ctx, reason)))
+      return
+    }
+    store.addTask({
+      taskId: row.id,
+      contextId: ctx.contextId,
+      agent: this.agent.name,
+      createdAt: row.createdAt,
+    })
+    bus.publish(AgentEvent.task(taskOf(row, ctx.contextId)))
+    push.stateChanged(row)
+    await followers.follow(row.id, ctx.contextId, bus, row)
+  }
+
+  /** Cancels the mesh task (its agent is told, durably). */
+  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    const { node } = this.parts
+    if (sentRow(node, taskId) == null) return
+    // its push and the followers' update come from the task:changed event (see index.ts)
+    await node.taskService.cancel(taskId, 'canceled by the A2A client')
+  }
+}
+
+/**
+ * The SDK's DefaultRequestHandler for one mesh agent, with checks the mesh needs before a task exists:
+ * text within the mesh's limit, and no follow-up on an existing task yet.
+ */
+export class MeshRequestHandler extends DefaultRequestHandler {
+  constructor(
+    card: AgentCard,
+    parts: BridgeParts,
+    agent: { to: string; name: string },
+    /** set for an endpoint that takes no new task, the reason it gives */
+    private readonly refuse?: string,
+  ) {
+    super(card, parts.taskStore, new MeshExecutor(parts, agent), parts.buses, parts.pushStore, parts.push)
+    this.maxSize = parts.node.options.maxTaskSize
+  }
+
+  private readonly maxSize: number
+
+  override sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
+    this.check(params)
+    return super.sendMessage(params, context)
+  }
+
+  override async *sendMessageStream(
+    params: SendMessageRequest,
+    context: ServerCallContext,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
+    this.check(params)
+    yield* super.sendMessageStream(params, context)
+  }
+
+  private check(params: SendMessageRequest): void {
+    if (this.refuse != null) throw new UnsupportedOperationError(this.refuse)
+    const msg = params.message
+    if (msg == null) throw new RequestMalformedError('message is required')
+    // TODO(reply): once the task protocol has input-required and `reply`, deliver this message to
+    // the task's agent as a reply (node.taskService, the other branch's reply path) instead.
+    if (msg.taskId !== '')
+      throw new UnsupportedOperationError(
+        `a follow-up message on an existing task (${msg.taskId.slice(0, 80)}) is not supported yet: send a new message without taskId`,
+      )
+    const text = messageText(msg)
+    if (text.trim() === '') throw new RequestMalformedError('the message has no text or data part')
+    if (Buffer.byteLength(text) > this.maxSize)
+      throw new RequestMalformedError(
+        `the message is larger than the mesh's task limit of ${this.maxSize} bytes`,
+      )
+  }
+}
