@@ -19,13 +19,21 @@ import type {
   FileVersionJson,
   PeerJson,
   Priority,
+  ReplyRequest,
   RespondRequest,
   TaskJson,
 } from '../api/types.js'
 import type { ControlClient } from './control-client.js'
 
 export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high', 'urgent']
-export const RESPOND_STATUSES = ['working', 'in_progress', 'completed', 'failed', 'rejected'] as const
+export const RESPOND_STATUSES = [
+  'working',
+  'in_progress',
+  'input-required',
+  'completed',
+  'failed',
+  'rejected',
+] as const
 
 /** A long poll's socket outlives its wait by this much (ms), so the node answers before we give up. */
 const WAIT_MARGIN = 30_000
@@ -70,6 +78,11 @@ export function pollEvents(api: ControlClient, q: PollQuery = {}): Promise<Event
   const query = new URLSearchParams({ wait: String(wait), limit: String(q.limit ?? 100) })
   if (q.peek === true) query.set('peek', '1')
   return api.get<EventJson[]>(`/v1/poll?${query}`, { timeout: wait + WAIT_MARGIN, signal: q.signal })
+}
+
+/** The delegator's message on a task it sent (the answer to an input-required question). */
+export function replyTask(api: ControlClient, req: ReplyRequest, opts: Cancelable = {}): Promise<TaskJson> {
+  return api.post<TaskJson>('/v1/reply', req, { signal: opts.signal })
 }
 
 export function respondTask(

@@ -251,6 +251,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS v1_local_tasks_from ON v1_local_tasks (from_hosted_agent);
       CREATE INDEX IF NOT EXISTS v1_local_tasks_to ON v1_local_tasks (to_hosted_agent);`),
   },
+  {
+    // input-required (the assignee asked its delegator a question) is as open as working: it counts
+    // toward a sender's quota and the announced load
+    name: 'input-required counts as open',
+    up: sql(`
+      DROP TRIGGER open_received_insert;
+      DROP TRIGGER open_received_update;
+      DROP TRIGGER open_received_delete;
+      DELETE FROM open_received;
+      INSERT INTO open_received (peer, n)
+        SELECT peer, count(*) FROM tasks
+        WHERE direction = 'received' AND state IN ('delivered', 'working', 'input-required') GROUP BY peer;
+      CREATE TRIGGER open_received_insert AFTER INSERT ON tasks
+        WHEN new.direction = 'received' AND new.state IN ('delivered', 'working', 'input-required')
+      BEGIN
+        INSERT INTO open_received (peer, n) VALUES (new.peer, 1)
+          ON CONFLICT (peer) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER open_received_update AFTER UPDATE OF state ON tasks
+        WHEN new.direction = 'received'
+          AND (old.state IN ('delivered', 'working', 'input-required'))
+            != (new.state IN ('delivered', 'working', 'input-required'))
+      BEGIN
+        INSERT INTO open_received (peer, n)
+          VALUES (new.peer, CASE WHEN new.state IN ('delivered', 'working', 'input-required') THEN 1 ELSE -1 END)
+          ON CONFLICT (peer) DO UPDATE SET n = n + excluded.n;
+      END;
+      CREATE TRIGGER open_received_delete AFTER DELETE ON tasks
+        WHEN old.direction = 'received' AND old.state IN ('delivered', 'working', 'input-required')
+      BEGIN
+        UPDATE open_received SET n = n - 1 WHERE peer = old.peer;
+      END;`),
+  },
 ]
 
 /** The schema version of db. */

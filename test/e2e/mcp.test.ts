@@ -16,6 +16,7 @@ const TOOL_NAMES = [
   'delegate',
   'poll',
   'respond',
+  'reply',
   'cancel',
   'tasks',
   'broadcast',

@@ -18,6 +18,7 @@ import { node } from './node.js'
 import { poll } from './poll.js'
 import { register } from './register.js'
 import { relay } from './relay.js'
+import { reply } from './reply.js'
 import { respond } from './respond.js'
 import { service } from './service.js'
 import { status } from './status.js'
@@ -37,6 +38,7 @@ export const COMMANDS: Command[] = [
   poll,
   watch,
   respond,
+  reply,
   cancel,
   tasks,
   broadcast,
