@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { A2aAddRequest, A2aAgentJson } from '../api/a2a-outbound.js'
 import type {
   BroadcastJson,
   BroadcastRequest,
@@ -228,4 +229,18 @@ export async function copyOut(source: string, dest: string, mode?: number): Prom
     await rm(tmp, { force: true })
     throw err
   }
+}
+
+/** External A2A agents registered with the node (`clawlink a2a`). */
+export function listA2aAgents(api: ControlClient): Promise<A2aAgentJson[]> {
+  return api.get<A2aAgentJson[]>('/v1/a2a/agents')
+}
+
+/** Registers an external A2A agent: the node reads its card first (so this may take a moment). */
+export function addA2aAgent(api: ControlClient, req: A2aAddRequest): Promise<A2aAgentJson> {
+  return api.post<A2aAgentJson>('/v1/a2a/agents', req, { timeout: 60_000 })
+}
+
+export function removeA2aAgent(api: ControlClient, name: string): Promise<{ removed: string }> {
+  return api.post<{ removed: string }>('/v1/a2a/remove', { name })
 }

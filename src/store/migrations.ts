@@ -284,6 +284,43 @@ export const MIGRATIONS: readonly Migration[] = [
         UPDATE open_received SET n = n - 1 WHERE peer = old.peer;
       END;`),
   },
+  {
+    // external A2A agents this node bridges to the mesh (src/core/a2a-outbound): the registered agents
+    // with their cards (a token is never stored, only the name of the env var that holds it); per
+    // task for one of them, where the bridge is (send, follow, cancel, done) and the A2A task it
+    // follows; and the delegator's replies waiting to go to it as follow-up messages, in order
+    name: 'a2a outbound agents, tasks and replies',
+    up: sql(`
+      CREATE TABLE a2a_agents (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        token_env TEXT,
+        card TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE a2a_tasks (
+        peer TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        remote_id TEXT,
+        context_id TEXT,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (peer, task_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX a2a_tasks_phase ON a2a_tasks (phase);
+      CREATE TABLE a2a_replies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX a2a_replies_task ON a2a_replies (peer, task_id, seq);`),
+  },
 ]
 
 /** The schema version of db. */

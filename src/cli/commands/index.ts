@@ -1,4 +1,5 @@
 import type { Command } from '../command.js'
+import { a2a } from './a2a.js'
 import { broadcast } from './broadcast.js'
 import { cancel } from './cancel.js'
 import { delegate } from './delegate.js'
@@ -41,6 +42,7 @@ export const COMMANDS: Command[] = [
   reply,
   cancel,
   tasks,
+  a2a,
   broadcast,
   knowledge,
   filePut,
