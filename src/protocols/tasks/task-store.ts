@@ -93,8 +93,7 @@ export class TaskStore {
   }
 
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
-    const where =
-      opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working', 'input-required')` : ''
+    const where = opts.open === true ? `WHERE state NOT IN ('${[...TERMINAL].join("', '")}')` : ''
     return (
       prepared(this.db, `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(
         opts.limit ?? 1000,
