@@ -7,7 +7,7 @@ import { AgentCard } from '@a2a-js/sdk'
 import type { Client } from '@a2a-js/sdk/client'
 import type { A2aAgentJson } from '../../api/a2a-outbound.js'
 import type { TaskState } from '../../api/types.js'
-import { type HostedAgent, type HostedAgentList, limits } from '../../protocols/presence/index.js'
+import { HostedAgent, type HostedAgentList, limits } from '../../protocols/presence/index.js'
 import type { TaskEvent, TaskRow } from '../../protocols/tasks/index.js'
 import { validateName } from '../../rules/card.js'
 import { transaction } from '../../store/transaction.js'
@@ -27,8 +27,12 @@ export type RespondFor = (
   reason: string | null,
 ) => Promise<unknown>
 
-/** At most this many registered agents go on the card (its presence message has a size limit). */
+/**
+ * At most this many registered agents, in this many bytes, go on the card: its presence message has a
+ * size limit (8 KiB), shared with the node's own fields and the v1 agents (at most 3 KiB).
+ */
 const MAX_ON_CARD = 8
+const CARD_BUDGET = 2048
 const MAX_AGENTS = 64
 const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 const CAP_RE = /^[A-Za-z0-9_][A-Za-z0-9._:/-]{0,63}$/
@@ -186,9 +190,14 @@ export class A2aOutbound {
   }
 
   private cardAgents(): HostedAgentList | undefined {
-    const agents: HostedAgent[] = this.hostedAgents()
-      .slice(0, MAX_ON_CARD)
-      .map((a) => ({ ...a, description: a.description.slice(0, 120), heartbeatAge: 0 }))
+    const agents: HostedAgent[] = []
+    let bytes = 0
+    for (const a of this.hostedAgents().slice(0, MAX_ON_CARD)) {
+      const entry: HostedAgent = { ...a, description: a.description.slice(0, 120), heartbeatAge: 0 }
+      bytes += HostedAgent.encode(entry).byteLength + 4
+      if (bytes > CARD_BUDGET) break
+      agents.push(entry)
+    }
     return agents.length === 0 ? undefined : { agents }
   }
 
