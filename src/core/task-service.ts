@@ -173,11 +173,9 @@ export class TaskService {
       if (sent.length === 0) throw new TaskError('not_found', `no task ${id} delegated to ${to}`)
     }
     const row = oneTask(sent, id, 'delegated')
+    // a local task: its hosted agent takes the reply in the same transaction, if it can
     if (row.peer === node.peerId.toString())
-      throw new TaskError(
-        'invalid',
-        `task ${id} is for an agent hosted by this node, which cannot take replies`,
-      )
+      return node.tasks.replyLocal(row, text, (r, t) => node.mailbox.acceptReply(r, t))
     return node.tasks.reply(row, text)
   }
 

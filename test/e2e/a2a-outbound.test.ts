@@ -93,6 +93,15 @@ describe('A2A agents reachable from the mesh (outbound)', () => {
     await cliJson<TaskJson>(['reply', asking.id, 'blue'], alice.env)
     expect(await finalTask(alice, asking.id)).toMatchObject({ state: 'completed', result: 'answer: blue' })
 
+    // bob's own agent delegates to the agent its node hosts (a local task), and answers its question
+    const local = await cliJson<TaskJson>(['delegate', '--to', 'helper', '--task', 'ask locally'], bob.env)
+    await eventually(async () => {
+      const [t] = await cliJson<TaskJson[]>(['tasks', '--id', local.id], bob.env)
+      return t?.state === 'input-required' ? t : undefined
+    }, 30_000)
+    await cliJson<TaskJson>(['reply', local.id, 'green'], bob.env)
+    expect(await finalTask(bob, local.id)).toMatchObject({ state: 'completed', result: 'answer: green' })
+
     const listed = await cliJson<A2aAgentJson[]>(['a2a', 'list'], bob.env)
     expect(listed.map((a) => a.name)).toEqual(['helper'])
     // bad input: clear errors, usage errors exit 2

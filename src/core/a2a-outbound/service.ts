@@ -65,6 +65,7 @@ export class A2aOutbound {
       agents: () => this.hostedAgents(),
       takeTask: (event) => this.onTaskEvent(event),
       acceptLocal: (task) => this.onLocalTask(task),
+      acceptReply: (task, text) => this.onLocalReply(task, text),
     })
     setHostedAgents(() => this.cardAgents())
   }
@@ -225,6 +226,15 @@ export class A2aOutbound {
     if (row.state === 'canceled') {
       if (job != null && job.phase !== 'done') this.store.setPhase(job, 'cancel')
     } else this.store.addJob(row.peer, row.id, row.toAgent, row.expiresAt)
+    this.node.store.afterCommit(() => this.follow(row.peer, row.id))
+    return true
+  }
+
+  /** This node's own agent replied on a local task of ours: inside the transaction. */
+  private onLocalReply(row: TaskRow, text: string): boolean {
+    const job = this.store.job(row.peer, row.id)
+    if (job == null || job.phase === 'done') return false
+    this.store.addReply(row.peer, row.id, text)
     this.node.store.afterCommit(() => this.follow(row.peer, row.id))
     return true
   }

@@ -27,6 +27,30 @@ export function reply(store: TaskStore, row: TaskRow, text: string): TaskRow {
   return state === current.state ? current : store.setState(current, state, current.result, current.reason)
 }
 
+/**
+ * A reply on a local task (for an agent hosted by this node itself, see local-tasks.ts): nothing goes
+ * out; `hand` gives it to the hosted agent in the same transaction, or the reply fails.
+ */
+export function replyLocal(
+  store: TaskStore,
+  row: TaskRow,
+  text: string,
+  hand: (row: TaskRow, text: string) => boolean,
+): TaskRow {
+  const current = store.get(row.direction, row.peer, row.id)
+  if (current == null) throw new TaskError('not_found', `no task ${row.id}`)
+  if (TERMINAL.has(current.state)) throw new TaskError('final', `task ${row.id} is already ${current.state}`)
+  const state = afterReply(current)
+  const updated =
+    state === current.state ? current : store.setState(current, state, current.result, current.reason)
+  if (!hand(updated, text))
+    throw new TaskError(
+      'invalid',
+      `the agent of task ${row.id} is hosted by this node and cannot take replies`,
+    )
+  return updated
+}
+
 /** The assignee's side: a REPLY from `peer`, stored with its `task_reply` event unless seen before. */
 export function receiveReply(store: TaskStore, peer: string, msg: TaskMessage): ReceiveResult {
   const { stmt } = store

@@ -22,7 +22,7 @@ import { type FrameOutcome, Inbound } from './inbound.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
 import { answerLocal, cancelLocal, delegateLocal, type HandOver } from './local-tasks.js'
 import { TaskMessage } from './pb/task.js'
-import { receiveReply, reply } from './replies.js'
+import { receiveReply, reply, replyLocal } from './replies.js'
 import { type DelegateInput, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
 import type { TaskState } from './types.js'
 import { taskSize, validateMessage } from './validate.js'
@@ -142,6 +142,19 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     if (text.trim() === '') throw new TaskError('invalid', 'the reply is empty')
     this.checkResult(text)
     const updated = await this.write(() => reply(this.store, row, text))
+    this.changed(updated)
+    return updated
+  }
+
+  /** A reply on a local task, handed to its hosted agent in the same transaction. */
+  async replyLocal(
+    row: TaskRow,
+    text: string,
+    hand: (row: TaskRow, text: string) => boolean,
+  ): Promise<TaskRow> {
+    if (text.trim() === '') throw new TaskError('invalid', 'the reply is empty')
+    this.checkResult(text)
+    const updated = await this.write(() => replyLocal(this.store, row, text, hand))
     this.changed(updated)
     return updated
   }
