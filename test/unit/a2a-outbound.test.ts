@@ -165,6 +165,17 @@ describe('a follower', () => {
     ])
   })
 
+  it('fails a followed task the agent no longer knows, rather than waiting forever', async () => {
+    store.transaction(() => a2a.addJob('peer-alice', 'task-1', 'helper', Date.now() + 60_000))
+    store.transaction(() => a2a.markSent(a2a.job('peer-alice', 'task-1')!, 'remote-1', 'ctx-1'))
+    const client = { getTask: () => Promise.reject(new Error('Task not found: remote-1')) }
+    const { host: h, answers } = host(async () => ({ client: client as never, streaming: false }))
+    await new Follower(h, 'peer-alice', 'task-1').run()
+    expect(answers.map((a) => [a.state, a.reason])).toEqual([
+      ['failed', 'the A2A agent no longer knows its task remote-1: Task not found: remote-1'],
+    ])
+  })
+
   it('a task seen again (its DELEGATE retried) gets no second job; replies queue in order', () => {
     expect(store.transaction(() => a2a.addJob('peer-alice', 'task-1', 'helper', 1))).toBe(true)
     expect(store.transaction(() => a2a.addJob('peer-alice', 'task-1', 'helper', 1))).toBe(false)

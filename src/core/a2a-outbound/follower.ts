@@ -171,7 +171,16 @@ export class Follower {
       await client.sendMessage(req, { signal })
       this.host.write(() => this.host.store.dropReply(reply.seq))
     }
-    const task = await client.getTask({ tenant: '', id }, { signal })
+    let task: Task
+    try {
+      task = await client.getTask({ tenant: '', id }, { signal })
+    } catch (err) {
+      if (signal.aborted || !/not found/i.test((err as Error).message)) throw err
+      // the agent forgot the task (restarted without its store, say): waiting would be forever
+      const reason = `the A2A agent no longer knows its task ${id}: ${(err as Error).message}`
+      await this.host.answer(job, { state: 'failed', result: '', reason, final: true })
+      return this.done(job)
+    }
     const changed = await this.apply(job, task)
     if (this.host.store.job(job.peer, job.taskId)?.phase !== 'follow') return 'again'
     if (!streaming) return changed ? 'changed' : 'wait'
