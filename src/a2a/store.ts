@@ -37,14 +37,14 @@ export class BridgeStore {
     const p = (s: string) => db.prepare(s)
     this.stmt = {
       addTask: p(
-        'INSERT OR IGNORE INTO a2a_tasks (task_id, context_id, agent, created_at) VALUES (?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO a2a_inbound_tasks (task_id, context_id, agent, created_at) VALUES (?, ?, ?, ?)',
       ),
-      getTask: p('SELECT * FROM a2a_tasks WHERE task_id = ?'),
+      getTask: p('SELECT * FROM a2a_inbound_tasks WHERE task_id = ?'),
       listTasks: p(
-        `SELECT * FROM a2a_tasks WHERE (? IS NULL OR context_id = ?) AND created_at < ?
+        `SELECT * FROM a2a_inbound_tasks WHERE (? IS NULL OR context_id = ?) AND created_at < ?
          ORDER BY created_at DESC, task_id DESC LIMIT ?`,
       ),
-      countTasks: p('SELECT COUNT(*) AS n FROM a2a_tasks WHERE (? IS NULL OR context_id = ?)'),
+      countTasks: p('SELECT COUNT(*) AS n FROM a2a_inbound_tasks WHERE (? IS NULL OR context_id = ?)'),
       saveConfig: p('INSERT OR REPLACE INTO a2a_push_configs (task_id, config_id, config) VALUES (?, ?, ?)'),
       configs: p('SELECT config FROM a2a_push_configs WHERE task_id = ? ORDER BY config_id'),
       countConfigs: p('SELECT COUNT(*) AS n FROM a2a_push_configs WHERE task_id = ?'),

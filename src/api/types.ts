@@ -83,6 +83,8 @@ export type TaskState =
   | 'submitted'
   | 'delivered'
   | 'working'
+  /** the assignee asked the delegator a question (in `result`); a reply makes it `working` again */
+  | 'input-required'
   | 'completed'
   | 'failed'
   | 'canceled'
@@ -135,8 +137,16 @@ export interface DelegateRequest {
 export interface RespondRequest {
   id: string
   result: string
-  status?: 'working' | 'completed' | 'failed' | 'rejected' | 'in_progress'
+  status?: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected' | 'in_progress'
   /** v1 habit: the delegator's name or id, checked against the task */
+  to?: string
+}
+
+/** The delegator's message on a task it sent: the answer to an `input-required` question. */
+export interface ReplyRequest {
+  id: string
+  message: string
+  /** the assignee's name or id, when the id is not unique */
   to?: string
 }
 
@@ -145,7 +155,7 @@ export interface CancelRequest {
   reason?: string
 }
 
-export type EventType = 'task' | 'task_update' | 'broadcast' | 'file_updated'
+export type EventType = 'task' | 'task_update' | 'task_reply' | 'broadcast' | 'file_updated'
 
 /**
  * One thing that happened for this agent, as `poll` returns it. Task events carry the task fields;
@@ -167,6 +177,8 @@ export interface EventJson {
   state?: TaskState
   result?: string | null
   reason?: string | null
+  /** task_reply: the delegator's message on a task this agent received */
+  message?: string
   topic?: string
   tags?: string[]
   content?: string

@@ -4,6 +4,7 @@ import type { WatchType } from './types.js'
 export const WATCH_TYPES: readonly WatchType[] = [
   'task',
   'task_update',
+  'task_reply',
   'broadcast',
   'file_updated',
   'peer_online',

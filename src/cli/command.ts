@@ -20,6 +20,8 @@ export interface Command {
   options: OptionSpecs
   /** Words one of which must follow the command name (`service install`); in ctx.positionals[0]. */
   subcommands?: string[]
+  /** How many words may follow (after the subcommand, if any): `reply ID TEXT`; checked by run(). */
+  args?: number
   /** Resolves to the exit code. */
   run(ctx: CommandContext): Promise<number>
 }

@@ -73,7 +73,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (subs != null && !subs.includes(parsed.positionals[0] ?? '')) {
     throw new UsageError(`${command.name} needs one of: ${subs.join(', ')}`, command.name)
   }
-  const extra = parsed.positionals[subs != null ? 1 : 0]
+  const extra = parsed.positionals[(subs != null ? 1 : 0) + (command.args ?? 0)]
   if (extra != null) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`, command.name)
   return command.run({ options: parsed.options, positionals: parsed.positionals, env, command: command.name })
 }

@@ -36,12 +36,17 @@ export function printEvents(events: EventJson[]): void {
       out.push(indent(e.task ?? ''))
       if (e.context != null) out.push(`  context: ${JSON.stringify(e.context)}`)
       out.push(
-        `  answer with: clawlink respond --msg-id ${e.id} --result "..." [--status working|completed|failed|rejected]`,
+        `  answer with: clawlink respond --msg-id ${e.id} --result "..." [--status working|input-required|completed|failed|rejected]`,
       )
+    } else if (e.type === 'task_reply') {
+      out.push(`[task_reply] ${e.id} from ${e.from.name} (${shortId(e.from.id)}), now ${e.state}`)
+      out.push(indent(e.message ?? ''))
     } else {
       out.push(`[task_update] ${e.id} ${e.state}, from ${e.from.name} (${shortId(e.from.id)})`)
       if (e.reason != null) out.push(`  reason: ${e.reason}`)
-      if (e.result != null) out.push('  result:', indent(e.result))
+      if (e.result != null)
+        out.push(`  ${e.state === 'input-required' ? 'question' : 'result'}:`, indent(e.result))
+      if (e.state === 'input-required') out.push(`  answer with: clawlink reply ${e.id} "..."`)
     }
   }
   process.stdout.write(`${out.join('\n')}\n`)

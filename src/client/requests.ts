@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { A2aAddRequest, A2aAgentJson } from '../api/a2a-outbound.js'
 import type {
   BroadcastJson,
   BroadcastRequest,
@@ -19,13 +20,21 @@ import type {
   FileVersionJson,
   PeerJson,
   Priority,
+  ReplyRequest,
   RespondRequest,
   TaskJson,
 } from '../api/types.js'
 import type { ControlClient } from './control-client.js'
 
 export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high', 'urgent']
-export const RESPOND_STATUSES = ['working', 'in_progress', 'completed', 'failed', 'rejected'] as const
+export const RESPOND_STATUSES = [
+  'working',
+  'in_progress',
+  'input-required',
+  'completed',
+  'failed',
+  'rejected',
+] as const
 
 /** A long poll's socket outlives its wait by this much (ms), so the node answers before we give up. */
 const WAIT_MARGIN = 30_000
@@ -70,6 +79,11 @@ export function pollEvents(api: ControlClient, q: PollQuery = {}): Promise<Event
   const query = new URLSearchParams({ wait: String(wait), limit: String(q.limit ?? 100) })
   if (q.peek === true) query.set('peek', '1')
   return api.get<EventJson[]>(`/v1/poll?${query}`, { timeout: wait + WAIT_MARGIN, signal: q.signal })
+}
+
+/** The delegator's message on a task it sent (the answer to an input-required question). */
+export function replyTask(api: ControlClient, req: ReplyRequest, opts: Cancelable = {}): Promise<TaskJson> {
+  return api.post<TaskJson>('/v1/reply', req, { signal: opts.signal })
 }
 
 export function respondTask(
@@ -215,4 +229,18 @@ export async function copyOut(source: string, dest: string, mode?: number): Prom
     await rm(tmp, { force: true })
     throw err
   }
+}
+
+/** External A2A agents registered with the node (`clawlink a2a`). */
+export function listA2aAgents(api: ControlClient): Promise<A2aAgentJson[]> {
+  return api.get<A2aAgentJson[]>('/v1/a2a/agents')
+}
+
+/** Registers an external A2A agent: the node reads its card first (so this may take a moment). */
+export function addA2aAgent(api: ControlClient, req: A2aAddRequest): Promise<A2aAgentJson> {
+  return api.post<A2aAgentJson>('/v1/a2a/agents', req, { timeout: 60_000 })
+}
+
+export function removeA2aAgent(api: ControlClient, name: string): Promise<{ removed: string }> {
+  return api.post<{ removed: string }>('/v1/a2a/remove', { name })
 }

@@ -239,6 +239,7 @@ async function build(
   })
   node.peers.wire()
   node.taskService.wire()
+  node.a2a.wire((list) => node.setHostedAgents(list))
   node.fileService.wire()
   narrate(node)
   return node

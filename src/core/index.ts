@@ -6,6 +6,7 @@
  */
 
 export { ConfigError, DataDirLockedError, InvalidMeshKeyError } from '../home/errors.js'
+export { A2aBridgeError } from './a2a-outbound/errors.js'
 export { type CreateNodeInit, createNode } from './create-node.js'
 export { ConflictError } from './errors.js'
 export { EventLog } from './event-log.js'

@@ -26,6 +26,8 @@ export interface Recipient {
    * protocols/tasks/local-tasks.ts), new or canceled (`row.state`): true when it queued it
    */
   acceptLocal?(task: TaskRow): boolean
+  /** a reply on a local task for one of its agents: true when it took it */
+  acceptReply?(task: TaskRow, text: string): boolean
   /** a task event: true when one of its agents took it, so it does not reach the node's inbox */
   takeTask?(event: TaskEvent): boolean
   /** every event appended to the node's inbox (broadcasts and file changes reach hosted agents too) */
@@ -57,6 +59,11 @@ export class Mailbox {
   /** Hands a local task (new or canceled) to the hosted agent it is for; inside the storing transaction. */
   acceptLocal(task: TaskRow): boolean {
     return this.recipients.some((r) => r.acceptLocal?.(task) === true)
+  }
+
+  /** Hands a reply on a local task to the hosted agent it is for; inside the storing transaction. */
+  acceptReply(task: TaskRow, text: string): boolean {
+    return this.recipients.some((r) => r.acceptReply?.(task, text) === true)
   }
 
   append(event: NewEvent): void {

@@ -9,10 +9,11 @@ import type { DataDirPaths } from '../home/paths.js'
 import type { BlobStore, FileStore, Files } from '../protocols/files/index.js'
 import type { Knowledge, KnowledgeStore } from '../protocols/knowledge/index.js'
 import type { HostedAgentList, LocalCard, Presence } from '../protocols/presence/index.js'
-import { validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
+import { limits, validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import type { TaskStore, Tasks } from '../protocols/tasks/index.js'
 import type { Store } from '../store/database.js'
 import type { StoreFaultError } from '../store/errors.js'
+import { A2aOutbound } from './a2a-outbound/service.js'
 import type { NodeContext } from './context.js'
 import type { EventLog } from './event-log.js'
 import { FileService } from './file-service.js'
@@ -75,9 +76,11 @@ export class ClawLinkNode implements NodeContext {
   readonly fileService: FileService
   readonly knowledgeService: KnowledgeService
   readonly peers: PeerKeeper
+  /** external A2A agents bridged to the mesh through this node (`clawlink a2a add`) */
+  readonly a2a: A2aOutbound
   private card: LocalCard
   private lock?: DataDirLock
-  private hosted?: () => HostedAgentList | undefined
+  private readonly hosted: Array<() => HostedAgentList | undefined> = []
   private readonly cardListeners: Array<(card: LocalCard) => void> = []
   private readonly fatalHandlers: Array<(err: Error) => void> = []
   private readonly stopHooks: Record<StopPhase, Array<() => Promise<void>>> = {
@@ -109,6 +112,9 @@ export class ClawLinkNode implements NodeContext {
     this.fileService = new FileService(this)
     this.knowledgeService = new KnowledgeService(this)
     this.peers = new PeerKeeper(this)
+    this.a2a = new A2aOutbound(this, (agent, id, state, result, reason) =>
+      this.taskService.respondFor(agent, id, state, result, reason),
+    )
   }
 
   get presence(): Presence {
@@ -174,12 +180,17 @@ export class ClawLinkNode implements NodeContext {
 
   /** The card presence announces: ours, with the load and the agents an adapter hosts here. */
   announcedCard(): LocalCard {
-    return { ...this.card, load: this.taskStore.openCount(), hostedAgents: this.hosted?.() }
+    const agents = this.hosted.flatMap((list) => list()?.agents ?? []).slice(0, limits.MAX_HOSTED_AGENTS)
+    return {
+      ...this.card,
+      load: this.taskStore.openCount(),
+      hostedAgents: agents.length > 0 ? { agents } : undefined,
+    }
   }
 
-  /** An adapter (the v1 API) lists the agents it hosts on this node's card; register before start. */
+  /** An adapter (the v1 API, the A2A bridge) lists the agents it hosts on this node's card; register before start. */
   setHostedAgents(list: () => HostedAgentList | undefined): void {
-    this.hosted = list
+    this.hosted.push(list)
   }
 
   /** `fn` hears of every change of this node's card (the daemon rewrites its run files on a new name). */
@@ -214,6 +225,7 @@ export class ClawLinkNode implements NodeContext {
     this.storeHealth.watch()
     await this.libp2p.start()
     this.peers.start()
+    this.a2a.start()
   }
 
   stop(): Promise<void> {
@@ -223,6 +235,7 @@ export class ClawLinkNode implements NodeContext {
 
   private async stopOnce(): Promise<void> {
     this.storeHealth.stop()
+    this.a2a.stop()
     // pending wake-ups get a moment to go out; they never hold the stop for long
     await Promise.all(this.stopHooks['before-network'].map((fn) => fn().catch(() => {})))
     this.peers.stop()

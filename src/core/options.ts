@@ -16,7 +16,7 @@ export const DEFAULT_MDNS_INTERVAL = 10_000
 export const DEFAULT_PORT = 0
 
 /** Wake the agent for work: a new task, or news of one it delegated. */
-export const DEFAULT_WAKE_ON: WatchType[] = ['task', 'task_update']
+export const DEFAULT_WAKE_ON: WatchType[] = ['task', 'task_update', 'task_reply']
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value == null || value === '' ? undefined : value

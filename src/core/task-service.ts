@@ -159,6 +159,26 @@ export class TaskService {
     return node.tasks.respond(oneTask(received, id, 'received'), state, result)
   }
 
+  /** The delegator's message on a task this node's agent sent; `to` names the assignee when the id is not unique. */
+  async reply(id: string, text: string, to?: string): Promise<TaskRow> {
+    const { node } = this
+    const all = node.taskStore.find(id)
+    let sent = all.filter((t) => t.direction === 'sent')
+    if (sent.length === 0 && all.length > 0)
+      throw new TaskError('not_yours', `task ${id} was delegated to this agent; answer it with respond`)
+    if (to != null) {
+      sent = sent.filter(
+        (t) => t.peer === to || t.peer.startsWith(to) || t.peerName === to || t.toAgent === to,
+      )
+      if (sent.length === 0) throw new TaskError('not_found', `no task ${id} delegated to ${to}`)
+    }
+    const row = oneTask(sent, id, 'delegated')
+    // a local task: its hosted agent takes the reply in the same transaction, if it can
+    if (row.peer === node.peerId.toString())
+      return node.tasks.replyLocal(row, text, (r, t) => node.mailbox.acceptReply(r, t))
+    return node.tasks.reply(row, text)
+  }
+
   /** Cancels a task this node's agent delegated. */
   async cancel(id: string, reason: string | null): Promise<TaskRow> {
     const all = this.node.taskStore.find(id)
@@ -195,6 +215,7 @@ export class TaskService {
       state: json.state,
       result: json.result,
       reason: json.reason,
+      ...(event.type === 'task_reply' ? { message: event.text ?? '' } : {}),
       timestamp: new Date().toISOString(),
     }
   }

@@ -13,6 +13,7 @@ import {
   PRIORITIES,
   parseSince,
   pollEvents,
+  replyTask,
   respondTask,
   sendBroadcast,
 } from '../client/requests.js'
@@ -161,7 +162,8 @@ const poll = tool({
   name: 'poll',
   description:
     'Fetch new events for this agent, most urgent first: `task` (another agent asks you to do something: ' +
-    'do it, then call `respond` with its `id`), `task_update` (a task you delegated changed state or has a ' +
+    'do it, then call `respond` with its `id`), `task_reply` (the delegator answered your question on a ' +
+    'task, in `message`), `task_update` (a task you delegated changed state or has a ' +
     'result), `broadcast` and `file_updated`. Events are marked seen unless `peek`. With `wait_seconds` it ' +
     'returns the moment an event arrives, or an empty list when the wait ends.',
   annotations: {
@@ -191,8 +193,9 @@ const respond = tool({
   name: 'respond',
   description:
     'Answer a task another agent gave you (its `id` from `poll`). `status` completed (default) or failed ' +
-    'ends the task; rejected declines it; working reports progress and may be sent several times. The ' +
-    'result reaches the delegator durably.',
+    'ends the task; rejected declines it; working reports progress and may be sent several times; ' +
+    'input-required asks the delegator the question in `result` (its answer comes as a `task_reply` event ' +
+    'in `poll`). The result reaches the delegator durably.',
   annotations: {
     title: 'Respond to a task',
     readOnlyHint: false,
@@ -203,7 +206,10 @@ const respond = tool({
   input: {
     id: z.string().min(1).max(MAX_ID_LENGTH).describe('the task id'),
     result: z.string().max(MAX_TASK_SIZE).describe('the answer, or the progress report, or why it failed'),
-    status: z.enum(['working', 'completed', 'failed', 'rejected']).optional().describe('default completed'),
+    status: z
+      .enum(['working', 'input-required', 'completed', 'failed', 'rejected'])
+      .optional()
+      .describe('default completed'),
     to: short('the delegator, checked against the task').optional(),
   },
   run: async (a, ctx) =>
@@ -214,6 +220,28 @@ const respond = tool({
         { signal: ctx.signal },
       ),
     ),
+})
+
+const reply = tool({
+  name: 'reply',
+  description:
+    'Answer the question of an agent working on a task you delegated: when `poll` shows a `task_update` ' +
+    'with state input-required, its `result` is the question; send your answer with the task `id`. It ' +
+    'reaches the assignee durably and exactly once (as a `task_reply` event) and the task is working again.',
+  annotations: {
+    title: 'Reply on a delegated task',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  input: {
+    id: z.string().min(1).max(MAX_ID_LENGTH).describe('the task id'),
+    message: z.string().min(1).max(MAX_TASK_SIZE).describe('the answer to the question'),
+    to: short('the assignee, when the id is not unique').optional(),
+  },
+  run: async (a, ctx) =>
+    json(await replyTask(ctx.api(), { id: a.id, message: a.message, to: a.to }, { signal: ctx.signal })),
 })
 
 const cancel = tool({
@@ -249,7 +277,10 @@ const tasks = tool({
     openWorldHint: false,
   },
   input: {
-    open: z.boolean().optional().describe('only tasks not yet final (submitted, delivered, working)'),
+    open: z
+      .boolean()
+      .optional()
+      .describe('only tasks not yet final (submitted, delivered, working, input-required)'),
     id: z.string().min(1).max(MAX_ID_LENGTH).optional().describe('only the task with this id'),
   },
   run: async (a, ctx) => json(await listTasks(ctx.api(), { open: a.open, id: a.id, signal: ctx.signal })),
@@ -331,6 +362,7 @@ export const TOOLS: readonly Tool[] = [
   delegate,
   poll,
   respond,
+  reply,
   cancel,
   tasks,
   broadcast,

@@ -256,13 +256,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // webhooks it registered for them, and each webhook call not yet acknowledged (retried after a restart)
     name: 'a2a bridge tasks, push configs and push outbox',
     up: sql(`
-      CREATE TABLE IF NOT EXISTS a2a_tasks (
+      CREATE TABLE IF NOT EXISTS a2a_inbound_tasks (
         task_id TEXT PRIMARY KEY,
         context_id TEXT NOT NULL,
         agent TEXT NOT NULL,
         created_at INTEGER NOT NULL
       ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS a2a_tasks_created ON a2a_tasks (created_at);
+      CREATE INDEX IF NOT EXISTS a2a_inbound_tasks_created ON a2a_inbound_tasks (created_at);
       CREATE TABLE IF NOT EXISTS a2a_push_configs (
         task_id TEXT NOT NULL,
         config_id TEXT NOT NULL,
@@ -279,6 +279,76 @@ export const MIGRATIONS: readonly Migration[] = [
         last_error TEXT
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS a2a_push_outbox_next ON a2a_push_outbox (next_at);`),
+  },
+  {
+    // input-required (the assignee asked its delegator a question) is as open as working: it counts
+    // toward a sender's quota and the announced load
+    name: 'input-required counts as open',
+    up: sql(`
+      DROP TRIGGER open_received_insert;
+      DROP TRIGGER open_received_update;
+      DROP TRIGGER open_received_delete;
+      DELETE FROM open_received;
+      INSERT INTO open_received (peer, n)
+        SELECT peer, count(*) FROM tasks
+        WHERE direction = 'received' AND state IN ('delivered', 'working', 'input-required') GROUP BY peer;
+      CREATE TRIGGER open_received_insert AFTER INSERT ON tasks
+        WHEN new.direction = 'received' AND new.state IN ('delivered', 'working', 'input-required')
+      BEGIN
+        INSERT INTO open_received (peer, n) VALUES (new.peer, 1)
+          ON CONFLICT (peer) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER open_received_update AFTER UPDATE OF state ON tasks
+        WHEN new.direction = 'received'
+          AND (old.state IN ('delivered', 'working', 'input-required'))
+            != (new.state IN ('delivered', 'working', 'input-required'))
+      BEGIN
+        INSERT INTO open_received (peer, n)
+          VALUES (new.peer, CASE WHEN new.state IN ('delivered', 'working', 'input-required') THEN 1 ELSE -1 END)
+          ON CONFLICT (peer) DO UPDATE SET n = n + excluded.n;
+      END;
+      CREATE TRIGGER open_received_delete AFTER DELETE ON tasks
+        WHEN old.direction = 'received' AND old.state IN ('delivered', 'working', 'input-required')
+      BEGIN
+        UPDATE open_received SET n = n - 1 WHERE peer = old.peer;
+      END;`),
+  },
+  {
+    // external A2A agents this node bridges to the mesh (src/core/a2a-outbound): the registered agents
+    // with their cards (a token is never stored, only the name of the env var that holds it); per
+    // task for one of them, where the bridge is (send, follow, cancel, done) and the A2A task it
+    // follows; and the delegator's replies waiting to go to it as follow-up messages, in order
+    name: 'a2a outbound agents, tasks and replies',
+    up: sql(`
+      CREATE TABLE a2a_agents (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        token_env TEXT,
+        card TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE a2a_outbound_tasks (
+        peer TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        remote_id TEXT,
+        context_id TEXT,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (peer, task_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX a2a_outbound_tasks_phase ON a2a_outbound_tasks (phase);
+      CREATE TABLE a2a_replies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX a2a_replies_task ON a2a_replies (peer, task_id, seq);`),
   },
 ]
 

@@ -142,6 +142,10 @@ export class V1Api {
    */
   onTaskEvent(event: TaskEvent): boolean {
     const { row } = event
+    if (event.type === 'task_reply') {
+      // v1 has no message for a reply (and a v1 agent cannot ask: its statuses have no input-required)
+      return row.toAgent != null && this.store.has(row.toAgent)
+    }
     if (row.direction === 'received') {
       if (row.toAgent == null || !this.store.has(row.toAgent)) return false
       const copy = event.type === 'task' ? carriedResponse(this.node, this.store, row) : undefined

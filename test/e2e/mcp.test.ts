@@ -16,6 +16,7 @@ const TOOL_NAMES = [
   'delegate',
   'poll',
   'respond',
+  'reply',
   'cancel',
   'tasks',
   'broadcast',
@@ -230,6 +231,21 @@ describe('clawlink mcp', () => {
     await b.json<TaskJson>('respond', { id: ask!.id, status: 'working', result: 'adding' })
     await b.json<TaskJson>('respond', { id: ask!.id, status: 'completed', result: '42', to: 'alice' })
     expect(await waiting).toMatchObject({ id: ask!.id, state: 'completed', result: '42' })
+
+    // bob asks alice a question (input-required); alice's reply tool answers, bob's poll gets it once
+    const q = await a.json<TaskJson>('delegate', { to: 'bob', task: 'book a table' })
+    const pollFor = (m: Mcp, match: (e: EventJson) => boolean) =>
+      eventually(async () => (await m.json<EventJson[]>('poll', { wait_seconds: 5 })).find(match))
+    await pollFor(b, (e) => e.id === q.id)
+    await b.json<TaskJson>('respond', { id: q.id, status: 'input-required', result: 'how many?' })
+    const question = await pollFor(a, (e) => e.id === q.id && e.state === 'input-required')
+    expect(question.result).toBe('how many?')
+    expect(await a.json<TaskJson>('reply', { id: q.id, message: 'four' })).toMatchObject({ state: 'working' })
+    expect(await pollFor(b, (e) => e.type === 'task_reply')).toMatchObject({ id: q.id, message: 'four' })
+    await b.json<TaskJson>('respond', { id: q.id, result: 'booked for four' })
+    await eventually(async () =>
+      (await a.json<TaskJson[]>('tasks', { id: q.id }))[0]?.state === 'completed' ? true : undefined,
+    )
 
     // a final task cannot be answered again; a wait that ends first returns the open task
     const again = await b.call('respond', { id: ask!.id, result: '43' })

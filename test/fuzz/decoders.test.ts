@@ -560,12 +560,18 @@ const validTask: fc.Arbitrary<TaskMessage> = fc.record({
   expiresAt: u64(1n, SAFE),
   state: fc.constantFrom(
     TaskMessage.State.WORKING,
+    TaskMessage.State.INPUT_REQUIRED,
     TaskMessage.State.COMPLETED,
     TaskMessage.State.FAILED,
     TaskMessage.State.REJECTED,
   ),
   result: fc.string({ maxLength: 100 }),
   reason: fc.string({ maxLength: 1024 }),
+  // REPLY's text (absent on the other kinds)
+  text: fc.option(
+    fc.string({ minLength: 1, maxLength: 100 }).filter((t) => t.trim() !== ''),
+    { nil: undefined },
+  ),
 })
 
 const taskMessageArb: fc.Arbitrary<TaskMessage> = nearValid<TaskMessage>(validTask, {
@@ -612,8 +618,11 @@ describe('validateMessage (tasks/validate.ts)', () => {
       expect(msg.expiresAt > 0n && msg.expiresAt <= BigInt(Number.MAX_SAFE_INTEGER)).toBe(true)
       expect(msg.createdAt <= BigInt(Number.MAX_SAFE_INTEGER)).toBe(true)
     } else if (msg.kind === TaskMessage.Kind.UPDATE) {
-      expect(['WORKING', 'COMPLETED', 'FAILED', 'REJECTED']).toContain(msg.state)
+      expect(['WORKING', 'INPUT_REQUIRED', 'COMPLETED', 'FAILED', 'REJECTED']).toContain(msg.state)
       expect(utf8(msg.result)).toBeLessThanOrEqual(max)
+    } else if (msg.kind === TaskMessage.Kind.REPLY) {
+      expect(msg.text?.trim()).not.toBe('')
+      expect(utf8(msg.text ?? '')).toBeLessThanOrEqual(max)
     } else {
       expect(msg.kind).toBe(TaskMessage.Kind.CANCEL)
     }
@@ -644,7 +653,7 @@ describe('validateMessage (tasks/validate.ts)', () => {
     const contexts = fc.oneof(fc.json({ maxDepth: 4 }), deepJson, nastyString(30))
     fc.assert(
       fc.property(validTask, contexts, (base, context) => {
-        const msg = { ...base, kind: TaskMessage.Kind.DELEGATE, context }
+        const msg = { ...base, kind: TaskMessage.Kind.DELEGATE, context, text: undefined }
         const r = attempt(() => validateMessage(msg, taskLimits.MAX_TASK_SIZE))
         if (!r.ok) expect(r.error).toBeInstanceOf(InvalidTaskMessageError)
         let parsed: { ok: boolean; depth: number }

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js'
+import { a2a } from './a2a.js'
 import { broadcast } from './broadcast.js'
 import { cancel } from './cancel.js'
 import { dashboard } from './dashboard.js'
@@ -19,6 +20,7 @@ import { node } from './node.js'
 import { poll } from './poll.js'
 import { register } from './register.js'
 import { relay } from './relay.js'
+import { reply } from './reply.js'
 import { respond } from './respond.js'
 import { service } from './service.js'
 import { status } from './status.js'
@@ -38,8 +40,10 @@ export const COMMANDS: Command[] = [
   poll,
   watch,
   respond,
+  reply,
   cancel,
   tasks,
+  a2a,
   broadcast,
   knowledge,
   filePut,

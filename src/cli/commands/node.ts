@@ -214,7 +214,7 @@ export const node: Command = {
     'wake-on': {
       type: 'string',
       value: 'TYPES',
-      description: `events that wake (comma list of ${WATCH_TYPES.join(', ')}; default task,task_update)`,
+      description: `events that wake (comma list of ${WATCH_TYPES.join(', ')}; default task,task_update,task_reply)`,
     },
     json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
     'v1-api': {

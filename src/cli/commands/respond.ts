@@ -11,10 +11,11 @@ export const respond: Command = {
   name: 'respond',
   summary: 'answer a task this agent received',
   usage:
-    'respond --msg-id ID --result TEXT [--status working|completed|failed|rejected] [--to AGENT] [--json]',
+    'respond --msg-id ID --result TEXT [--status working|input-required|completed|failed|rejected] [--to AGENT] [--json]',
   details:
     'Sends the state and result back to the delegator, durably (retried until acknowledged). --status\n' +
-    "defaults to completed; working (or v1's in_progress) reports progress and may be sent several times.\n" +
+    "defaults to completed; working (or v1's in_progress) reports progress and may be sent several times;\n" +
+    'input-required asks the delegator the question in --result (its `clawlink reply` comes as task_reply).\n' +
     'A final state cannot be changed. --result - reads stdin. --to (the delegator) is checked when given.\n' +
     '--json prints the task (see delegate).',
   options: {
@@ -23,7 +24,7 @@ export const respond: Command = {
     status: {
       type: 'string',
       value: 'STATE',
-      description: 'working, completed (default), failed or rejected',
+      description: 'working, input-required, completed (default), failed or rejected',
     },
     to: { type: 'string', value: 'AGENT', description: 'the delegator, checked against the task' },
     json: { type: 'boolean', description: 'print JSON' },

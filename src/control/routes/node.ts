@@ -6,6 +6,7 @@ import { cardJson, hostedJson, ownHostedJson, peerJson } from '../../core/cards.
 import type { ClawLinkNode } from '../../core/node.js'
 import { InvalidCardError } from '../../protocols/presence/index.js'
 import { ApiError, type ControlServer } from '../server.js'
+import { registerA2aRoutes } from './a2a.js'
 import { registerFileRoutes } from './files.js'
 import { registerKnowledgeRoutes } from './knowledge.js'
 import { registerTaskRoutes } from './tasks.js'
@@ -125,6 +126,7 @@ export function registerRoutes(server: ControlServer, node: ClawLinkNode): void 
     return status(node).card
   })
   registerTaskRoutes(server, node)
+  registerA2aRoutes(server, node)
   registerKnowledgeRoutes(server, node)
   registerFileRoutes(server, node)
   registerWatchRoutes(server, node)

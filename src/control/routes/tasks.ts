@@ -8,6 +8,7 @@ import type {
   DelegateRequest,
   EventType,
   Priority,
+  ReplyRequest,
   RespondRequest,
   TaskJson,
   TaskState,
@@ -21,6 +22,8 @@ const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent']
 const RESPONSE_STATES: Record<string, TaskState> = {
   working: 'working',
   in_progress: 'working',
+  'input-required': 'input-required',
+  input_required: 'input-required',
   completed: 'completed',
   failed: 'failed',
   rejected: 'rejected',
@@ -142,6 +145,19 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
           `status must be one of ${Object.keys(RESPONSE_STATES).join(', ')}`,
         )
       return json(await node.taskService.respond(r.id, state, r.result, r.to))
+    }),
+  )
+
+  server.route('POST', '/v1/reply', (req) =>
+    guard(async () => {
+      const b = object(req.body, ['id', 'message', 'to'])
+      const r: ReplyRequest = {
+        id: text(b, 'id', true),
+        message: text(b, 'message', true),
+        to: text(b, 'to'),
+      }
+      if (r.message.trim() === '') throw new ApiError(400, 'bad_request', 'message is empty')
+      return json(await node.taskService.reply(r.id, r.message, r.to))
     }),
   )
 

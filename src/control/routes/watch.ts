@@ -10,7 +10,7 @@ import { ApiError, type ControlServer } from '../server.js'
 /** Replayed events are read from the log in pages of this many. */
 const REPLAY_PAGE = 500
 
-const INBOX_TYPES: readonly string[] = ['task', 'task_update', 'broadcast', 'file_updated']
+const INBOX_TYPES: readonly string[] = ['task', 'task_update', 'task_reply', 'broadcast', 'file_updated']
 
 function parseSince(raw: string | null): number | undefined {
   if (raw == null) return undefined

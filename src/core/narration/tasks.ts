@@ -33,6 +33,13 @@ export function narrateTasks(node: ClawLinkNode): void {
       `task ${short(t.id)} is ${t.state}, says ${who}`,
     )
   })
+  tasks.addEventListener('task:replied', ({ detail: t }) => {
+    log.emit(
+      'task_replied',
+      { task: t.id, from: t.peer, state: t.state },
+      `task ${short(t.id)}: ${label(t.peer)} (delegator) replied`,
+    )
+  })
   tasks.addEventListener('task:expired', ({ detail: t }) => {
     log.emit(
       'task_expired',

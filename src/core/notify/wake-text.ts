@@ -38,6 +38,8 @@ function notice(e: WatchEventJson): string {
       return `new task ${e.id} from ${nameOf(e.from.name)} (${e.priority})`
     case 'task_update':
       return `task ${e.id} (${nameOf(e.from.name)}) is now ${e.state}`
+    case 'task_reply':
+      return `${nameOf(e.from.name)} replied on task ${e.id}`
     case 'broadcast':
       return `new broadcast from ${nameOf(e.from.name)}`
     case 'file_updated':
@@ -53,6 +55,8 @@ function full(e: WatchEventJson): string {
       return `new task ${e.id} from ${e.from.name} (${e.priority}): "${excerpt(e.task)}"`
     case 'task_update':
       return `task ${e.id} (${e.from.name}) is now ${e.state}${e.reason != null ? `: ${excerpt(e.reason)}` : ''}`
+    case 'task_reply':
+      return `${e.from.name} replied on task ${e.id}: "${excerpt(e.message)}"`
     case 'broadcast':
       return `broadcast on ${e.topic} from ${e.from.name}: "${excerpt(e.content)}"`
     case 'file_updated':

@@ -59,6 +59,8 @@ interface MessageInfo {
 export interface TasksEvents {
   'task:received': CustomEvent<TaskRow>
   'task:updated': CustomEvent<TaskRow>
+  /** the delegator's reply (a REPLY) arrived on a task this agent received */
+  'task:replied': CustomEvent<TaskRow>
   'task:delivered': CustomEvent<TaskRow>
   'task:expired': CustomEvent<TaskRow>
   /** any state change of any task (for waiters and load) */

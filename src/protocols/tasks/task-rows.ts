@@ -17,6 +17,8 @@ export const RANK: Record<TaskState, number> = {
   submitted: 0,
   delivered: 1,
   working: 2,
+  // the same rank as working: a task goes back and forth between them (question, reply)
+  'input-required': 2,
   completed: 3,
   failed: 3,
   canceled: 3,
@@ -35,13 +37,20 @@ export const priorityFromWire = (p: TaskMessage.Priority): Priority =>
 
 export const stateToWire: Partial<Record<TaskState, TaskMessage.State>> = {
   working: TaskMessage.State.WORKING,
+  'input-required': TaskMessage.State.INPUT_REQUIRED,
   completed: TaskMessage.State.COMPLETED,
   failed: TaskMessage.State.FAILED,
   rejected: TaskMessage.State.REJECTED,
   canceled: TaskMessage.State.CANCELED,
 }
 /** What an assignee's response may set. */
-export const RESPONSE_STATES: ReadonlySet<TaskState> = new Set(['working', 'completed', 'failed', 'rejected'])
+export const RESPONSE_STATES: ReadonlySet<TaskState> = new Set([
+  'working',
+  'input-required',
+  'completed',
+  'failed',
+  'rejected',
+])
 export const stateFromWire = (s: TaskMessage.State): TaskState | undefined =>
   (Object.keys(stateToWire) as TaskState[]).find((k) => stateToWire[k] === s)
 
@@ -94,8 +103,11 @@ export interface OutboxRow {
 
 /** What happened to a task, for the agent's inbox and the log. */
 export interface TaskEvent {
-  type: 'task' | 'task_update'
+  /** task_reply: the delegator's message on a task this agent received (see replies.ts) */
+  type: 'task' | 'task_update' | 'task_reply'
   row: TaskRow
+  /** task_reply: the message */
+  text?: string
 }
 
 export type Row = Record<string, string | number | null | Uint8Array>

@@ -42,8 +42,8 @@ export interface TaskStoreInit {
 export class TaskStore {
   readonly db: DatabaseSync
   readonly onEvent: TaskStoreInit['onEvent']
-  private readonly now: () => number
-  private readonly stmt: Record<string, StatementSync>
+  readonly now: () => number
+  readonly stmt: Record<string, StatementSync>
 
   constructor(init: TaskStoreInit) {
     this.db = init.db
@@ -93,7 +93,7 @@ export class TaskStore {
   }
 
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
-    const where = opts.open === true ? `WHERE state IN ('submitted', 'delivered', 'working')` : ''
+    const where = opts.open === true ? `WHERE state NOT IN ('${[...TERMINAL].join("', '")}')` : ''
     return (
       prepared(this.db, `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY created_at DESC LIMIT ?`).all(
         opts.limit ?? 1000,
@@ -110,7 +110,7 @@ export class TaskStore {
     return Number((this.stmt.outboxSize!.get() as { n: number }).n)
   }
 
-  private enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
+  enqueue(peer: string, msg: TaskMessage, expiresAt: number): void {
     const now = this.now()
     const payload = TaskMessage.encode(msg)
     this.stmt.insertOutbox!.run(msg.msgId, peer, msg.kind, msg.taskId, payload, now, expiresAt, now)

@@ -22,6 +22,7 @@ import { type FrameOutcome, Inbound } from './inbound.js'
 import type { TasksComponents, TasksEvents, TasksInit } from './index.js'
 import { answerLocal, cancelLocal, delegateLocal, type HandOver } from './local-tasks.js'
 import { TaskMessage } from './pb/task.js'
+import { receiveReply, reply, replyLocal } from './replies.js'
 import { type DelegateInput, type TaskRow, type TaskStore, TERMINAL } from './task-store.js'
 import type { TaskState } from './types.js'
 import { taskSize, validateMessage } from './validate.js'
@@ -132,6 +133,28 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
   ): Promise<TaskRow> {
     this.checkResult(result)
     const updated = await this.write(() => this.store.respond(row, state, result, reason))
+    this.changed(updated)
+    return updated
+  }
+
+  /** The delegator's message on a task it sent (the answer to an `input-required` question). */
+  async reply(row: TaskRow, text: string): Promise<TaskRow> {
+    if (text.trim() === '') throw new TaskError('invalid', 'the reply is empty')
+    this.checkResult(text)
+    const updated = await this.write(() => reply(this.store, row, text))
+    this.changed(updated)
+    return updated
+  }
+
+  /** A reply on a local task, handed to its hosted agent in the same transaction. */
+  async replyLocal(
+    row: TaskRow,
+    text: string,
+    hand: (row: TaskRow, text: string) => boolean,
+  ): Promise<TaskRow> {
+    if (text.trim() === '') throw new TaskError('invalid', 'the reply is empty')
+    this.checkResult(text)
+    const updated = await this.write(() => replyLocal(this.store, row, text, hand))
     this.changed(updated)
     return updated
   }
@@ -267,7 +290,9 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       result = await this.write(() =>
         msg.kind === TaskMessage.Kind.DELEGATE
           ? this.store.receiveDelegate(peer, name, msg, this.maxPending)
-          : this.store.receiveNotice(peer, msg),
+          : msg.kind === TaskMessage.Kind.REPLY
+            ? receiveReply(this.store, peer, msg)
+            : this.store.receiveNotice(peer, msg),
       )
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err))
@@ -280,7 +305,12 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
     }
     if (result.status === 'stored') {
       this.changed(result.row)
-      this.safeDispatch(msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated', result.row)
+      if (msg.kind === TaskMessage.Kind.REPLY) this.safeDispatch('task:replied', result.row)
+      else
+        this.safeDispatch(
+          msg.kind === TaskMessage.Kind.DELEGATE ? 'task:received' : 'task:updated',
+          result.row,
+        )
     }
     return {}
   }

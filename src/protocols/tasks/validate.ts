@@ -66,6 +66,7 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
     if (value.length === 0 || value.length > MAX_ID_LENGTH || !ID_RE.test(value)) fail(`invalid ${field}`)
   }
   if (byteLength(msg.reason) > MAX_REASON_LENGTH) fail('reason too long')
+  if (msg.text != null && msg.kind !== TaskMessage.Kind.REPLY) fail('text on a message that is not a REPLY')
   for (const [field, value] of [
     ['from_hosted_agent', msg.fromHostedAgent],
     ['to_hosted_agent', msg.toHostedAgent],
@@ -88,6 +89,7 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
     case TaskMessage.Kind.UPDATE: {
       const allowed = [
         TaskMessage.State.WORKING,
+        TaskMessage.State.INPUT_REQUIRED,
         TaskMessage.State.COMPLETED,
         TaskMessage.State.FAILED,
         TaskMessage.State.REJECTED,
@@ -97,6 +99,10 @@ export function validateMessage(msg: TaskMessage, maxTaskSize: number): void {
       break
     }
     case TaskMessage.Kind.CANCEL:
+      break
+    case TaskMessage.Kind.REPLY:
+      if (msg.text == null || msg.text.trim() === '') fail('empty reply')
+      else if (byteLength(msg.text) > maxTaskSize) fail(`reply over ${maxTaskSize} bytes`)
       break
     default:
       fail('unknown message kind')

@@ -17,19 +17,22 @@ export interface TaskMessage {
   reason: string
   fromHostedAgent?: string
   toHostedAgent?: string
+  text?: string
 }
 
 export namespace TaskMessage {
   export enum Kind {
     DELEGATE = 'DELEGATE',
     UPDATE = 'UPDATE',
-    CANCEL = 'CANCEL'
+    CANCEL = 'CANCEL',
+    REPLY = 'REPLY'
   }
 
   enum __KindValues {
     DELEGATE = 0,
     UPDATE = 1,
-    CANCEL = 2
+    CANCEL = 2,
+    REPLY = 3
   }
 
   export namespace Kind {
@@ -64,7 +67,8 @@ export namespace TaskMessage {
     COMPLETED = 'COMPLETED',
     FAILED = 'FAILED',
     REJECTED = 'REJECTED',
-    CANCELED = 'CANCELED'
+    CANCELED = 'CANCELED',
+    INPUT_REQUIRED = 'INPUT_REQUIRED'
   }
 
   enum __StateValues {
@@ -73,7 +77,8 @@ export namespace TaskMessage {
     COMPLETED = 2,
     FAILED = 3,
     REJECTED = 4,
-    CANCELED = 5
+    CANCELED = 5,
+    INPUT_REQUIRED = 6
   }
 
   export namespace State {
@@ -156,6 +161,11 @@ export namespace TaskMessage {
           w.string(obj.toHostedAgent)
         }
 
+        if (obj.text != null) {
+          w.uint32(114)
+          w.string(obj.text)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -230,6 +240,10 @@ export namespace TaskMessage {
             }
             case 13: {
               obj.toHostedAgent = reader.string()
+              break
+            }
+            case 14: {
+              obj.text = reader.string()
               break
             }
             default: {
@@ -338,6 +352,13 @@ export namespace TaskMessage {
               }
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.text`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -415,6 +436,11 @@ export namespace TaskMessage {
     value: string
   }
 
+  export interface TaskMessageTextFieldEvent {
+    field: '$.text'
+    value: string
+  }
+
   export function encode (obj: Partial<TaskMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskMessage.codec())
   }
@@ -423,7 +449,7 @@ export namespace TaskMessage {
     return decodeMessage(buf, TaskMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent | TaskMessageFromHostedAgentFieldEvent | TaskMessageToHostedAgentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMessage>): Generator<TaskMessageKindFieldEvent | TaskMessageMsgIdFieldEvent | TaskMessageTaskIdFieldEvent | TaskMessageTaskFieldEvent | TaskMessageContextFieldEvent | TaskMessagePriorityFieldEvent | TaskMessageCreatedAtFieldEvent | TaskMessageExpiresAtFieldEvent | TaskMessageStateFieldEvent | TaskMessageResultFieldEvent | TaskMessageReasonFieldEvent | TaskMessageFromHostedAgentFieldEvent | TaskMessageToHostedAgentFieldEvent | TaskMessageTextFieldEvent> {
     return streamMessage(buf, TaskMessage.codec(), opts)
   }
 }
