@@ -10,6 +10,8 @@ export const STATE_MAP: Record<TaskRow['state'], TaskState> = {
   // delivered: stored by the agent's node, not yet taken up by the agent
   delivered: TaskState.TASK_STATE_SUBMITTED,
   working: TaskState.TASK_STATE_WORKING,
+  // the agent asked its delegator a question (the status message holds it)
+  'input-required': TaskState.TASK_STATE_INPUT_REQUIRED,
   completed: TaskState.TASK_STATE_COMPLETED,
   failed: TaskState.TASK_STATE_FAILED,
   canceled: TaskState.TASK_STATE_CANCELED,

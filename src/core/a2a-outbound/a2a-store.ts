@@ -58,7 +58,8 @@ export class A2aStore {
       removeAgent: p('DELETE FROM a2a_agents WHERE name = ?'),
       job: p('SELECT * FROM a2a_outbound_tasks WHERE peer = ? AND task_id = ?'),
       open: p(`SELECT * FROM a2a_outbound_tasks WHERE phase != 'done'`),
-      addJob: p(`INSERT OR IGNORE INTO a2a_outbound_tasks (peer, task_id, agent, phase, expires_at, created_at)
+      addJob:
+        p(`INSERT OR IGNORE INTO a2a_outbound_tasks (peer, task_id, agent, phase, expires_at, created_at)
         VALUES (?, ?, ?, 'send', ?, ?)`),
       phase: p('UPDATE a2a_outbound_tasks SET phase = ? WHERE peer = ? AND task_id = ?'),
       sent: p(`UPDATE a2a_outbound_tasks SET phase = 'follow', remote_id = ?, context_id = ?, attempts = 0, last_error = NULL
