@@ -45,11 +45,15 @@ function settings(nodes: number): ScenarioInit {
     churnWindow: intFromEnv('SIM_CHURN_WINDOW', 60_000, 0, 600_000),
     churnPerMinute: 0.1,
     churnDownFor: 10_000,
+    reconvergeTimeout: 60_000,
   }
 }
 
-/** Runs one size in a child process; rejects with the reason when it fails or runs out of time. */
-function runChild(init: ScenarioInit, budgetMs: number): Promise<ScenarioResult> {
+/**
+ * Runs one size in a child process. Resolves with its last reported result, complete or cut short by
+ * the time budget (then `cutShort` says why); rejects only when it reported nothing.
+ */
+function runChild(init: ScenarioInit, budgetMs: number): Promise<SimRun> {
   return new Promise((resolve, reject) => {
     const heap = intFromEnv('SIM_HEAP_MB', 6_000, 512, 64_000)
     const child = spawn(process.execPath, [`--max-old-space-size=${heap}`, CHILD, JSON.stringify(init)], {
@@ -59,21 +63,29 @@ function runChild(init: ScenarioInit, budgetMs: number): Promise<ScenarioResult>
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
     })
+    let cutShort: string | null = null
     const timer = setTimeout(() => {
+      cutShort = `stopped at its time budget of ${budgetMs / 1000} s`
       child.kill('SIGKILL')
-      reject(new Error(`did not finish within its budget of ${budgetMs / 1000} s`))
     }, budgetMs)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (code === 0 && line != null && line !== '') resolve(JSON.parse(line) as ScenarioResult)
-      else reject(new Error(`exited with ${code ?? signal}`))
+      const line = out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1)
+      cutShort ??= code === 0 ? null : `exited with ${code ?? signal}`
+      if (line == null) reject(new Error(cutShort ?? 'reported nothing'))
+      else resolve({ ...(JSON.parse(line) as ScenarioResult), cutShort })
     })
   })
 }
 
-export function writeSimCharts(runs: ScenarioResult[]): string[] {
-  const at = (f: (r: ScenarioResult) => number | null | undefined): Array<[number, number]> =>
+export type SimRun = ScenarioResult & { cutShort: string | null }
+
+export function writeSimCharts(runs: SimRun[]): string[] {
+  const at = (f: (r: SimRun) => number | null | undefined): Array<[number, number]> =>
     runs.flatMap((r) => {
       const y = f(r)
       return y == null || !Number.isFinite(y) ? [] : [[r.nodes, y] as [number, number]]
@@ -91,7 +103,7 @@ export function writeSimCharts(runs: ScenarioResult[]): string[] {
         },
         {
           name: 'broadcast delivery p99 (s)',
-          points: at((r) => r.broadcast.deliveryMs.p99 / 1000),
+          points: at((r) => (r.broadcast?.deliveryMs.p99 ?? Number.NaN) / 1000),
           dashed: true,
         },
         {
@@ -110,8 +122,8 @@ export function writeSimCharts(runs: ScenarioResult[]): string[] {
       xLabel: x,
       yLabel: 'transport messages / node / minute',
       series: [
-        { name: 'mean', points: at((r) => r.idle.messagesPerNodeMinute.mean) },
-        { name: 'max', points: at((r) => r.idle.messagesPerNodeMinute.max), dashed: true },
+        { name: 'mean', points: at((r) => r.idle?.messagesPerNodeMinute.mean) },
+        { name: 'max', points: at((r) => r.idle?.messagesPerNodeMinute.max), dashed: true },
       ],
     },
     'sim-coverage.svg': {
@@ -119,7 +131,7 @@ export function writeSimCharts(runs: ScenarioResult[]): string[] {
       xLabel: x,
       yLabel: '% of (broadcast, node) pairs delivered within 5 s',
       series: [
-        { name: 'quiet mesh', points: at((r) => r.broadcast.coveragePercent) },
+        { name: 'quiet mesh', points: at((r) => r.broadcast?.coveragePercent) },
         { name: '10 % churn per minute', points: at((r) => r.churn?.coveragePercent), dashed: true },
       ],
       marks: [{ y: 100, label: 'target: 100 %' }],
@@ -138,12 +150,14 @@ export function writeSimCharts(runs: ScenarioResult[]): string[] {
 export async function runSimulateBench(argv = process.argv.slice(2)): Promise<void> {
   const sizes = simSizes(argv, process.env)
   const budget = intFromEnv('SIM_BUDGET', 900, 10, 7200) * 1000
-  const runs: ScenarioResult[] = []
+  const runs: SimRun[] = []
   const failed: Array<{ nodes: number; error: string }> = []
   for (const n of sizes) {
     console.log(`simulating ${n} nodes (budget ${budget / 1000} s)`)
     try {
-      runs.push(await runChild(settings(n), budget))
+      const run = await runChild(settings(n), budget)
+      if (run.cutShort != null) console.log(`  cut short (${run.cutShort}) after: ${run.phases.join(', ')}`)
+      runs.push(run)
     } catch (err) {
       const error = (err as Error).message
       console.log(`  FAILED: ${error}`)
@@ -157,18 +171,22 @@ export async function runSimulateBench(argv = process.argv.slice(2)): Promise<vo
       nodes: r.nodes,
       'converge ms': ms(r.convergeMs),
       'degree min/median/max': `${r.degree.min}/${r.degree.median}/${r.degree.max}`,
-      'delivery p50/p99/max ms': `${r.broadcast.deliveryMs.p50}/${r.broadcast.deliveryMs.p99}/${r.broadcast.deliveryMs.max}`,
-      'coverage %': r.broadcast.coveragePercent,
-      'idle msgs/node/min': r.idle.messagesPerNodeMinute.mean,
-      'idle bytes/node/min': r.idle.bytesPerNodeMinute.mean,
+      'delivery p50/p99/max ms':
+        r.broadcast == null
+          ? '-'
+          : `${r.broadcast.deliveryMs.p50}/${r.broadcast.deliveryMs.p99}/${r.broadcast.deliveryMs.max}`,
+      'coverage %': r.broadcast?.coveragePercent ?? '-',
+      'idle msgs/node/min': r.idle?.messagesPerNodeMinute.mean ?? '-',
+      'idle bytes/node/min': r.idle?.bytesPerNodeMinute.mean ?? '-',
       'churn coverage %': r.churn?.coveragePercent ?? '-',
       'churn p99 ms': r.churn?.deliveryMs.p99 ?? '-',
+      'load avg': r.loadAverage,
     })),
   )
   const path = saveResult('simulate', { settings: settings(0), runs, failed })
   console.log(`\nwrote ${path}`)
   if (runs.length > 0) for (const chart of writeSimCharts(runs)) console.log(`wrote ${chart}`)
-  if (failed.length > 0) process.exitCode = 1
+  if (failed.length > 0 || runs.some((r) => r.cutShort != null)) process.exitCode = 1
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runSimulateBench()

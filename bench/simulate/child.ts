@@ -11,8 +11,10 @@ const built = { ...core, encodeKeyFile, generateKey } as unknown as SimCore
 
 const init = JSON.parse(process.argv[2] ?? '{}') as ScenarioInit
 const t0 = performance.now()
+// each phase's result goes out as it finishes, so a run cut short still reports what it measured
 const result = await runScenario(built, {
   ...init,
+  partial: (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
   progress: (line) =>
     process.stderr.write(`  [${init.nodes}, ${Math.round((performance.now() - t0) / 1000)} s] ${line}\n`),
 })

@@ -1,6 +1,7 @@
 // One simulation run: grow the network, time convergence, time broadcasts, count idle traffic, then
 // churn (a share of the nodes leaving and coming back each minute) while broadcasting. Every phase is
 // bounded in time; a phase that runs out of time is reported as such, not waited for.
+import { loadavg } from 'node:os'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
 import { type TrafficSnapshot, trafficDelta } from './traffic.ts'
 
@@ -22,6 +23,10 @@ export interface ScenarioInit {
   /** how long a leaving node stays away */
   churnDownFor: number
   progress?: (line: string) => void
+  /** the result so far, after each phase: what a run cut short by its time budget still reports */
+  partial?: (result: ScenarioResult) => void
+  /** how long to wait for listings to settle again after churn */
+  reconvergeTimeout: number
 }
 
 export interface Distribution {
@@ -40,8 +45,12 @@ export interface ScenarioResult {
   convergeMs: number | null
   convergeFromFirstStartMs: number | null
   missingListingsAtTimeout: number
+  /** the host's load average (1 min) at the start of the idle window: other work on the machine */
+  loadAverage: number
   degree: { min: number; median: number; max: number }
-  broadcast: {
+  /** phases that finished: start, converge, broadcast, idle, churn */
+  phases: string[]
+  broadcast: null | {
     sent: number
     /** per (broadcast, receiver) pair */
     deliveryMs: Distribution
@@ -49,7 +58,7 @@ export interface ScenarioResult {
     reachAllMs: Distribution
     coveragePercent: number
   }
-  idle: {
+  idle: null | {
     windowMs: number
     /** per node per minute, transport level (sent) */
     messagesPerNodeMinute: { mean: number; max: number }
@@ -139,9 +148,41 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
     const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
     const convergedAt = performance.now()
-    log(ok ? `converged ${Math.round(convergedAt - lastStart)} ms after the last start` : 'did not converge')
     const missing = ok ? 0 : net.missing()
+    const pairs = net.up().length * (net.up().length - 1)
+    log(
+      ok
+        ? `converged ${Math.round(convergedAt - lastStart)} ms after the last start`
+        : `did not converge: ${missing} of ${pairs} listings missing`,
+    )
     const degrees = net.degrees().sort((a, b) => a - b)
+    const result: ScenarioResult = {
+      nodes: init.nodes,
+      latencyMs: init.latency,
+      dials: init.dials,
+      startedNodes: net.nodes.length - net.failures.length,
+      startFailures: net.failures.slice(0, 5),
+      convergeMs: ok ? Math.round(convergedAt - lastStart) : null,
+      convergeFromFirstStartMs: ok ? Math.round(convergedAt - t0) : null,
+      missingListingsAtTimeout: missing,
+      loadAverage: round(loadavg()[0]!, 2),
+      degree: {
+        min: degrees[0] ?? 0,
+        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
+        max: degrees.at(-1) ?? 0,
+      },
+      phases: ['start', ...(ok ? ['converge'] : [])],
+      broadcast: null,
+      idle: null,
+      churn: null,
+      wallMs: 0,
+    }
+    const phase = (name: string) => {
+      result.phases.push(name)
+      result.wallMs = Math.round(performance.now() - wall0)
+      init.partial?.(result)
+    }
+    phase('listed')
 
     // broadcasts, one after another, each from a random node
     const sent: Sent[] = []
@@ -155,9 +196,12 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const upNow = net.up()
     const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
     log(`broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} %`)
+    result.broadcast = { sent: sent.length, ...bc }
+    phase('broadcast')
 
     // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
     await sleep(3_000)
+    result.loadAverage = round(loadavg()[0]!, 2)
     const before = totals(net)
     const cpu0 = process.cpuUsage()
     const i0 = performance.now()
@@ -171,7 +215,8 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const protocols: Record<string, { messages: number; bytes: number }> = {}
     for (const d of deltas) {
       for (const [p, c] of Object.entries(d.protocols)) {
-        const acc = (protocols[p] ??= { messages: 0, bytes: 0 })
+        const acc = protocols[p] ?? { messages: 0, bytes: 0 }
+        protocols[p] = acc
         acc.messages += perMinute(c.messages) / deltas.length
         acc.bytes += perMinute(c.bytes) / deltas.length
       }
@@ -181,7 +226,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       c.bytes = round(c.bytes, 0)
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const idle = {
+    result.idle = {
       windowMs: Math.round(idleMs),
       messagesPerNodeMinute: { mean: round(mean(msgs)), max: round(Math.max(...msgs)) },
       bytesPerNodeMinute: { mean: Math.round(mean(bytes)), max: Math.round(Math.max(...bytes)) },
@@ -189,29 +234,15 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       cpuPercent: round(((cpu.user + cpu.system) / 1000 / idleMs) * 100),
     }
     log(
-      `idle: ${idle.messagesPerNodeMinute.mean} messages, ${idle.bytesPerNodeMinute.mean} bytes per node per minute`,
+      `idle: ${result.idle.messagesPerNodeMinute.mean} messages, ${result.idle.bytesPerNodeMinute.mean} bytes per node per minute`,
     )
+    phase('idle')
 
-    const churn = init.churnWindow > 0 ? await runChurn(net, init, log) : null
-    return {
-      nodes: init.nodes,
-      latencyMs: init.latency,
-      dials: init.dials,
-      startedNodes: net.nodes.length - net.failures.length,
-      startFailures: net.failures.slice(0, 5),
-      convergeMs: ok ? Math.round(convergedAt - lastStart) : null,
-      convergeFromFirstStartMs: ok ? Math.round(convergedAt - t0) : null,
-      missingListingsAtTimeout: missing,
-      degree: {
-        min: degrees[0] ?? 0,
-        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
-        max: degrees.at(-1) ?? 0,
-      },
-      broadcast: { sent: sent.length, ...bc },
-      idle,
-      churn,
-      wallMs: Math.round(performance.now() - wall0),
+    if (init.churnWindow > 0) {
+      result.churn = await runChurn(net, init, log)
+      phase('churn')
     }
+    return result
   } finally {
     await net.close()
   }
@@ -276,7 +307,7 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     init.deliveryTimeout,
   )
   const r0 = performance.now()
-  const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
+  const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
   log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)
   return {
     windowMs: init.churnWindow,

@@ -140,7 +140,7 @@ export function delaySends(target: unknown, latency: number): void {
   }
   const later = (run: () => void) => {
     queue.push({ at: performance.now() + latency, run })
-    timer ??= setTimeout(flush, latency)
+    if (timer == null) timer = setTimeout(flush, latency)
   }
   const sendData = t.sendData.bind(t)
   const sendClose = t.sendClose.bind(t)
