@@ -31,7 +31,9 @@ describe('simulation harness (in-memory transport)', () => {
     for (const n of net.up()) {
       for (const c of n.node!.libp2p.getConnections()) expect(c.remoteAddr.toString()).toMatch(/^\/memory\//)
     }
-    expect(await waitFor(() => net!.converged(), 60_000, 200), `${net.missing()} listings missing`).toBe(true)
+    expect(await waitFor(() => net!.converged(), 120_000, 200), `${net.missing()} listings missing`).toBe(
+      true,
+    )
 
     for (let i = 0; i < 3; i++) {
       const author = net.up()[(i * 7) % NODES]!
@@ -56,6 +58,6 @@ describe('simulation harness (in-memory transport)', () => {
     expect(await waitFor(() => net!.converged(), 30_000, 200)).toBe(true)
     await net.start(leaver)
     expect(leaver.node).toBeDefined()
-    expect(await waitFor(() => net!.converged() && net!.up().length === NODES, 60_000, 200)).toBe(true)
-  }, 240_000)
+    expect(await waitFor(() => net!.converged() && net!.up().length === NODES, 120_000, 200)).toBe(true)
+  }, 400_000)
 })
