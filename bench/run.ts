@@ -8,6 +8,7 @@ import { runIdleBench } from './idle.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runRelayBench } from './relay.ts'
 import { runScaleBench } from './scale.ts'
+import { runSimulateBench } from './simulate.ts'
 import { runSyncBench } from './sync.ts'
 import { runTasksBench } from './tasks.ts'
 
@@ -24,9 +25,13 @@ const benches: Record<string, () => Promise<void>> = {
   scale: runScaleBench,
   idle: runIdleBench,
   dashboard: runDashboardBench,
+  // in-memory simulation of hundreds of nodes; takes `--nodes N` after its name
+  simulate: () => runSimulateBench(process.argv.slice(3)),
 }
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && only !== name) continue
+  // the simulation runs for many minutes: only when named
+  if (only == null && name === 'simulate') continue
   console.log(`\n=== ${name}`)
   await run()
 }

@@ -24,7 +24,7 @@ import { VERSION } from '../version.js'
 import type { EventLog } from './event-log.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { Inbox } from './inbox.js'
-import { createStack, type Stack } from './libp2p-config.js'
+import { createStack, type Stack, type StackSeam } from './libp2p-config.js'
 import { Mailbox } from './mailbox.js'
 import { narrate } from './narration/index.js'
 import { ClawLinkNode } from './node.js'
@@ -39,6 +39,8 @@ export interface CreateNodeInit {
   log: EventLog
   /** runs once the node exists and before its network starts: register hosted agents, hooks */
   beforeStart?: (node: ClawLinkNode) => void | Promise<void>
+  /** tests and the simulation only: the transport under the node's stack (see StackSeam) */
+  seam?: StackSeam
 }
 
 /** Builds and starts a node; on failure everything taken so far (lock, store, libp2p) is released. */
@@ -87,7 +89,7 @@ export async function createNode(init: CreateNodeInit): Promise<ClawLinkNode> {
 }
 
 async function build(
-  { options, log }: CreateNodeInit,
+  { options, log, seam }: CreateNodeInit,
   lock: DataDirLock,
   paths: ReturnType<typeof dataDirPaths>,
   opened: (store: Store) => void,
@@ -173,6 +175,7 @@ async function build(
     relayServer: options.relayServer,
     relays: options.relays,
     gater: guard.gater(),
+    seam,
     mdns: options.mdns,
     mdnsTag: options.mdnsTag,
     mdnsInterval: options.mdnsInterval,

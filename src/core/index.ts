@@ -11,6 +11,7 @@ export { type CreateNodeInit, createNode } from './create-node.js'
 export { ConflictError } from './errors.js'
 export { EventLog } from './event-log.js'
 export { ProtectedPathError } from './file-service.js'
+export type { StackSeam } from './libp2p-config.js'
 export type { Recipient } from './mailbox.js'
 export { ClawLinkNode } from './node.js'
 export {

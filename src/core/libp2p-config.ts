@@ -9,7 +9,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
@@ -35,6 +35,19 @@ export interface StackOptions {
   tasks: TasksInit
   knowledge: KnowledgeInit
   files: FilesInit
+  /** for tests and the simulation only, never set by `clawlink node`: see StackSeam */
+  seam?: StackSeam
+}
+
+/**
+ * What a simulation (bench/simulate) swaps under a node: the bottom transport (e.g. libp2p's in-memory
+ * one, with virtual link latency, instead of TCP) and a metrics hook that counts its traffic. Everything
+ * above stays the node's own (pnet, Noise, yamux, relay, gossipsub settings, ClawLink protocols), so
+ * what the simulation measures is this configuration.
+ */
+export interface StackSeam {
+  transports?: NonNullable<Libp2pOptions['transports']>
+  metrics?: Libp2pOptions['metrics']
 }
 
 export async function createStack(opts: StackOptions) {
@@ -51,10 +64,14 @@ export async function createStack(opts: StackOptions) {
     // peers (we keep the --relay nodes dialled). Unlike a reservation on a named relay, it is made again
     // by itself when a relay is lost and comes back, or on another relay
     addresses: { listen: [...opts.listen, ...opts.relays.map(() => '/p2p-circuit')] },
-    transports: [tcp(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    transports: [
+      ...(opts.seam?.transports ?? [tcp()]),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+    ],
     connectionProtector:
       opts.meshKey.fileBytes != null ? preSharedKey({ psk: opts.meshKey.fileBytes }) : undefined,
     connectionEncrypters: [noise()],
+    ...(opts.seam?.metrics != null ? { metrics: opts.seam.metrics } : {}),
     connectionGater: opts.gater,
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],

@@ -1,0 +1,321 @@
+// One simulation run: grow the network, time convergence, time broadcasts, count idle traffic, then
+// churn (a share of the nodes leaving and coming back each minute) while broadcasting. Every phase is
+// bounded in time; a phase that runs out of time is reported as such, not waited for.
+import { loadavg } from 'node:os'
+import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
+import { type TrafficSnapshot, trafficDelta } from './traffic.ts'
+
+export interface ScenarioInit {
+  nodes: number
+  latency: number
+  dials: number
+  /** nodes started at once */
+  batch: number
+  convergeTimeout: number
+  broadcasts: number
+  /** a broadcast not seen by a node within this long counts as not delivered to it */
+  deliveryTimeout: number
+  idleWindow: number
+  /** 0 skips churn */
+  churnWindow: number
+  /** share of the nodes that leave (and come back) per minute */
+  churnPerMinute: number
+  /** how long a leaving node stays away */
+  churnDownFor: number
+  progress?: (line: string) => void
+  /** the result so far, after each phase: what a run cut short by its time budget still reports */
+  partial?: (result: ScenarioResult) => void
+  /** how long to wait for listings to settle again after churn */
+  reconvergeTimeout: number
+}
+
+export interface Distribution {
+  p50: number
+  p99: number
+  max: number
+}
+
+export interface ScenarioResult {
+  nodes: number
+  latencyMs: number
+  dials: number
+  startedNodes: number
+  startFailures: string[]
+  /** from the last node's start until every node lists every other; null if it did not within the timeout */
+  convergeMs: number | null
+  convergeFromFirstStartMs: number | null
+  missingListingsAtTimeout: number
+  /** the host's load average (1 min) at the start of the idle window: other work on the machine */
+  loadAverage: number
+  degree: { min: number; median: number; max: number }
+  /** phases that finished: start, converge, broadcast, idle, churn */
+  phases: string[]
+  broadcast: null | {
+    sent: number
+    /** per (broadcast, receiver) pair */
+    deliveryMs: Distribution
+    /** per broadcast: until the last node had it */
+    reachAllMs: Distribution
+    coveragePercent: number
+  }
+  idle: null | {
+    windowMs: number
+    /** per node per minute, transport level (sent) */
+    messagesPerNodeMinute: { mean: number; max: number }
+    bytesPerNodeMinute: { mean: number; max: number }
+    /** per node per minute, received on each protocol's streams, summed over the nodes and divided */
+    protocolsPerNodeMinute: Record<string, { messages: number; bytes: number }>
+    /** the whole simulation process, % of one core */
+    cpuPercent: number
+  }
+  churn: null | {
+    windowMs: number
+    left: number
+    rejoined: number
+    broadcasts: number
+    deliveryMs: Distribution
+    coveragePercent: number
+    /** after the churn window, until every running node lists every other again; null if not in time */
+    reconvergeMs: number | null
+  }
+  wallMs: number
+}
+
+export function distribution(samples: number[]): Distribution {
+  if (samples.length === 0) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN }
+  const s = [...samples].sort((a, b) => a - b)
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
+  return { p50: round(at(50)), p99: round(at(99)), max: round(s.at(-1)!) }
+}
+
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
+
+interface Sent {
+  id: string
+  author: SimNode
+  at: number
+  /** Date.now() when published, to decide who was up */
+  wall: number
+}
+
+async function broadcastFrom(author: SimNode, n: number): Promise<Sent | null> {
+  const node = author.node
+  if (node == null) return null
+  const at = performance.now()
+  const b = await node.knowledgeService.publish({ content: `sim ${n}`, topic: 'sim' })
+  return { id: b.id, author, at, wall: Date.now() }
+}
+
+/** Delivery delays and coverage of `sent` over the receivers `expected(s)` names. */
+function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeout: number) {
+  const delays: number[] = []
+  const reachAll: number[] = []
+  let due = 0
+  let got = 0
+  for (const s of sent) {
+    let last = 0
+    let all = true
+    for (const r of expected(s)) {
+      due++
+      const t = r.arrivals.get(s.id)
+      if (t != null && t - s.at <= timeout) {
+        got++
+        delays.push(t - s.at)
+        last = Math.max(last, t - s.at)
+      } else all = false
+    }
+    if (all) reachAll.push(last)
+  }
+  return {
+    deliveryMs: distribution(delays),
+    reachAllMs: distribution(reachAll),
+    coveragePercent: due === 0 ? 100 : round((got / due) * 100, 2),
+  }
+}
+
+function totals(net: SimNetwork): TrafficSnapshot[] {
+  return net.nodes.map((n) => n.traffic.snapshot())
+}
+
+export async function runScenario(core: SimCore, init: ScenarioInit): Promise<ScenarioResult> {
+  const log = init.progress ?? (() => {})
+  const wall0 = performance.now()
+  const net = new SimNetwork({ core, latency: init.latency, dials: init.dials })
+  try {
+    const t0 = performance.now()
+    await net.grow(init.nodes, init.batch)
+    const lastStart = performance.now()
+    log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
+    const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
+    const convergedAt = performance.now()
+    const missing = ok ? 0 : net.missing()
+    const pairs = net.up().length * (net.up().length - 1)
+    log(
+      ok
+        ? `converged ${Math.round(convergedAt - lastStart)} ms after the last start`
+        : `did not converge: ${missing} of ${pairs} listings missing`,
+    )
+    const degrees = net.degrees().sort((a, b) => a - b)
+    const result: ScenarioResult = {
+      nodes: init.nodes,
+      latencyMs: init.latency,
+      dials: init.dials,
+      startedNodes: net.nodes.length - net.failures.length,
+      startFailures: net.failures.slice(0, 5),
+      convergeMs: ok ? Math.round(convergedAt - lastStart) : null,
+      convergeFromFirstStartMs: ok ? Math.round(convergedAt - t0) : null,
+      missingListingsAtTimeout: missing,
+      loadAverage: round(loadavg()[0]!, 2),
+      degree: {
+        min: degrees[0] ?? 0,
+        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
+        max: degrees.at(-1) ?? 0,
+      },
+      phases: ['start', ...(ok ? ['converge'] : [])],
+      broadcast: null,
+      idle: null,
+      churn: null,
+      wallMs: 0,
+    }
+    const phase = (name: string) => {
+      result.phases.push(name)
+      result.wallMs = Math.round(performance.now() - wall0)
+      init.partial?.(result)
+    }
+    phase('listed')
+
+    // broadcasts, one after another, each from a random node
+    const sent: Sent[] = []
+    for (let i = 0; i < init.broadcasts; i++) {
+      const s = await broadcastFrom(sample(net.up(), 1)[0]!, i)
+      if (s == null) continue
+      sent.push(s)
+      const everyone = net.up().filter((n) => n !== s.author)
+      await waitFor(() => everyone.every((n) => n.arrivals.has(s.id)), init.deliveryTimeout, 10)
+    }
+    const upNow = net.up()
+    const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
+    log(`broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} %`)
+    result.broadcast = { sent: sent.length, ...bc }
+    phase('broadcast')
+
+    // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
+    await sleep(3_000)
+    result.loadAverage = round(loadavg()[0]!, 2)
+    const before = totals(net)
+    const cpu0 = process.cpuUsage()
+    const i0 = performance.now()
+    await sleep(init.idleWindow)
+    const idleMs = performance.now() - i0
+    const cpu = process.cpuUsage(cpu0)
+    const deltas = totals(net).map((after, i) => trafficDelta(before[i]!, after))
+    const perMinute = (x: number) => (x / idleMs) * 60_000
+    const msgs = deltas.map((d) => perMinute(d.sent.messages))
+    const bytes = deltas.map((d) => perMinute(d.sent.bytes))
+    const protocols: Record<string, { messages: number; bytes: number }> = {}
+    for (const d of deltas) {
+      for (const [p, c] of Object.entries(d.protocols)) {
+        const acc = protocols[p] ?? { messages: 0, bytes: 0 }
+        protocols[p] = acc
+        acc.messages += perMinute(c.messages) / deltas.length
+        acc.bytes += perMinute(c.bytes) / deltas.length
+      }
+    }
+    for (const c of Object.values(protocols)) {
+      c.messages = round(c.messages)
+      c.bytes = round(c.bytes, 0)
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    result.idle = {
+      windowMs: Math.round(idleMs),
+      messagesPerNodeMinute: { mean: round(mean(msgs)), max: round(Math.max(...msgs)) },
+      bytesPerNodeMinute: { mean: Math.round(mean(bytes)), max: Math.round(Math.max(...bytes)) },
+      protocolsPerNodeMinute: protocols,
+      cpuPercent: round(((cpu.user + cpu.system) / 1000 / idleMs) * 100),
+    }
+    log(
+      `idle: ${result.idle.messagesPerNodeMinute.mean} messages, ${result.idle.bytesPerNodeMinute.mean} bytes per node per minute`,
+    )
+    phase('idle')
+
+    if (init.churnWindow > 0) {
+      result.churn = await runChurn(net, init, log)
+      phase('churn')
+    }
+    return result
+  } finally {
+    await net.close()
+  }
+}
+
+/**
+ * `churnPerMinute` of the nodes leave during each minute, evenly spread, each coming back (same
+ * identity and store, a fresh random set of bootstrap peers) `churnDownFor` later; a broadcast every
+ * second from a running node. A broadcast is due at the nodes up when it was sent that stay up until
+ * its delivery timeout.
+ */
+async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string) => void) {
+  const leaves = Math.max(1, Math.round((net.nodes.length * init.churnPerMinute * init.churnWindow) / 60_000))
+  const gap = init.churnWindow / leaves
+  const downAt = new Map<SimNode, number>()
+  const sent: Sent[] = []
+  const returning: Promise<void>[] = []
+  let left = 0
+  let rejoined = 0
+  const t0 = performance.now()
+  let nextLeave = t0
+  let nextBroadcast = t0
+  let n = 0
+  while (performance.now() - t0 < init.churnWindow) {
+    const now = performance.now()
+    if (now >= nextLeave && left < leaves) {
+      nextLeave += gap
+      const victim = sample(net.up(), 1)[0]
+      if (victim != null) {
+        left++
+        downAt.set(victim, Date.now())
+        void net.stop(victim)
+        returning.push(
+          sleep(init.churnDownFor).then(async () => {
+            await net.start(victim)
+            if (victim.node != null) rejoined++
+          }),
+        )
+      }
+    }
+    if (now >= nextBroadcast) {
+      nextBroadcast += 1_000
+      const author = sample(net.up(), 1)[0]
+      if (author != null) {
+        const s = await broadcastFrom(author, 100_000 + n++).catch(() => null)
+        if (s != null) sent.push(s)
+      }
+    }
+    await sleep(20)
+  }
+  await Promise.all(returning)
+  await sleep(init.deliveryTimeout)
+  const stayedUp = (node: SimNode, s: Sent) => {
+    if (node.node == null || node.upSince > s.wall) return false
+    const down = downAt.get(node)
+    // a node that left and came back after this broadcast was sent missed part of its window
+    return down == null || down > s.wall + init.deliveryTimeout || node.upSince <= s.wall
+  }
+  const d = deliveries(
+    sent,
+    (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
+    init.deliveryTimeout,
+  )
+  const r0 = performance.now()
+  const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
+  log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)
+  return {
+    windowMs: init.churnWindow,
+    left,
+    rejoined,
+    broadcasts: sent.length,
+    deliveryMs: d.deliveryMs,
+    coveragePercent: d.coveragePercent,
+    reconvergeMs: ok ? Math.round(performance.now() - r0) : null,
+  }
+}
