@@ -16,12 +16,15 @@ import {
   secretOption,
 } from '../node-args.js'
 
+/** What a bare `--relay` parses to: no multiaddr is empty. */
+const HUB = ''
+
 export const node: Command = {
   name: 'node',
   summary: "run this agent's node in the foreground",
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
-    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token-file FILE | --open]\n' +
+    '              [--peer MULTIADDR]... [--no-mdns] [--relay [MULTIADDR]]... [--key-file FILE | --token-file FILE | --open]\n' +
     '              [--wake-url [URL]] [--wake-token-file FILE] [--wake-agent ID] [--wake-session KEY]\n' +
     '              [--wake-text notice|full] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
@@ -56,13 +59,17 @@ export const node: Command = {
     'no-mdns': { type: 'boolean', description: 'do not discover peers on the LAN with mDNS' },
     'relay-server': {
       type: 'boolean',
-      description: 'also serve circuit relay v2 for the mesh (for agents in other subnets)',
+      description: 'the same as a bare --relay: serve as a relay hub',
     },
     relay: {
       type: 'string',
-      value: 'MULTIADDR',
+      value: '[MULTIADDR]',
       multiple: true,
-      description: 'reserve a slot on this relay (its address with /p2p/ID)',
+      // alone (`--relay`, `--relay --name x`): this node is a hub; with an address: reach the mesh through it
+      implicit: HUB,
+      implicitMatch: /^\//,
+      description:
+        'alone: serve as a relay hub for agents in other subnets; with an address (and /p2p/ID): reserve a slot on that hub',
     },
     allow: {
       type: 'string',
@@ -246,6 +253,9 @@ export const node: Command = {
     const staleAfter = duration('stale-after')
     const offlineAfter = duration('offline-after')
     const listen = list(ctx, 'listen')
+    const relayArgs = list(ctx, 'relay')
+    const hub = flag(ctx, 'relay-server') || relayArgs.includes(HUB)
+    const relays = relayArgs.filter((a) => a !== HUB)
     if (listen.length > 0 && num(ctx, 'port') != null)
       throw new UsageError('give --listen or --port, not both', 'node')
     const caps = splitList(ctx.options.caps)
@@ -268,10 +278,10 @@ export const node: Command = {
         throw err
       }
     }
-    usage(() => daemon.checkMultiaddrs([...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]))
+    usage(() => daemon.checkMultiaddrs([...listen, ...list(ctx, 'peer'), ...relays]))
     for (const addr of listen) checkTransport(addr, 'listen', ctx.command ?? 'node')
     for (const addr of list(ctx, 'peer')) checkTransport(addr, 'peer', ctx.command ?? 'node')
-    for (const addr of list(ctx, 'relay')) checkTransport(addr, 'relay', ctx.command ?? 'node')
+    for (const addr of relays) checkTransport(addr, 'relay', ctx.command ?? 'node')
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
@@ -290,7 +300,7 @@ export const node: Command = {
       )
     }
     usage(() => daemon.checkPeerIds(allow))
-    for (const addr of list(ctx, 'relay')) {
+    for (const addr of relays) {
       if (!addr.includes('/p2p/')) {
         throw new UsageError(
           `--relay ${addr} needs the relay's PeerId (.../p2p/ID), as the relay prints it`,
@@ -313,9 +323,9 @@ export const node: Command = {
         port: num(ctx, 'port'),
         peers: list(ctx, 'peer'),
         mdns: !flag(ctx, 'no-mdns'),
-        relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
+        relayServer: hub || ctx.relayOnly === true,
         relayOnly: ctx.relayOnly === true,
-        relays: list(ctx, 'relay'),
+        relays,
         allow,
         mdnsTag: str(ctx, 'mdns-tag'),
         keyFile: str(ctx, 'key-file'),
