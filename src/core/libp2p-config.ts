@@ -26,6 +26,8 @@ export interface StackOptions {
   relayServer: boolean
   /** relays to reserve a slot on (their multiaddrs) */
   relays: string[]
+  /** the connection manager's hard cap (--max-peers plus room for on-demand connections) */
+  maxConnections: number
   /** allow-list and bans */
   gater: ConnectionGater
   mdns: boolean
@@ -68,6 +70,8 @@ export async function createStack(opts: StackOptions) {
     connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionManager: {
       dialTimeout: 10_000,
+      // past this, inbound connections are refused and the lowest-tagged idle ones pruned (degree-keeper.ts)
+      maxConnections: opts.maxConnections,
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50,
     },

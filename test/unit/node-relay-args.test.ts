@@ -25,3 +25,12 @@ describe('node --relay', () => {
     expect(parse('node', '--name', 'hub', '--relay-server').options['relay-server']).toBe(true)
   })
 })
+
+describe('node --max-peers', () => {
+  it('takes a number from 2 to 1000', () => {
+    expect(parse('node', '--max-peers', '4').options['max-peers']).toBe(4)
+    expect(() => parse('node', '--max-peers', '1')).toThrow(/--max-peers must be at least 2/)
+    expect(() => parse('node', '--max-peers', '1001')).toThrow(/--max-peers must be at most 1000/)
+    expect(() => parse('node', '--max-peers', 'lots')).toThrow(/--max-peers expects a number/)
+  })
+})

@@ -24,7 +24,8 @@ export const node: Command = {
   summary: "run this agent's node in the foreground",
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
-    '              [--peer MULTIADDR]... [--no-mdns] [--relay [MULTIADDR]]... [--key-file FILE | --token-file FILE | --open]\n' +
+    '              [--peer MULTIADDR]... [--no-mdns] [--relay [MULTIADDR]]... [--max-peers N]\n' +
+    '              [--key-file FILE | --token-file FILE | --open]\n' +
     '              [--wake-url [URL]] [--wake-token-file FILE] [--wake-agent ID] [--wake-session KEY]\n' +
     '              [--wake-text notice|full] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
@@ -70,6 +71,18 @@ export const node: Command = {
       implicitMatch: /^\//,
       description:
         'alone: serve as a relay hub for agents in other subnets; with an address (and /p2p/ID): reserve a slot on that hub',
+    },
+    'max-peers': {
+      type: 'number',
+      value: 'N',
+      min: 2,
+      max: 1000,
+      description: 'mesh connections kept (default 10); other members are reached on demand',
+    },
+    'idle-grace': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'close an on-demand connection unused for this long (default 30s)',
     },
     allow: {
       type: 'string',
@@ -326,6 +339,8 @@ export const node: Command = {
         relayServer: hub || ctx.relayOnly === true,
         relayOnly: ctx.relayOnly === true,
         relays,
+        maxPeers: num(ctx, 'max-peers'),
+        idleGrace: duration('idle-grace'),
         allow,
         mdnsTag: str(ctx, 'mdns-tag'),
         keyFile: str(ctx, 'key-file'),
