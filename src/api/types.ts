@@ -15,6 +15,8 @@ export interface AgentCardJson {
   load: number
   addrs: string[]
   relayOnly: boolean
+  /** present (true) only on a hub: a node that serves circuit relay for the mesh (`node --relay`, `relay`) */
+  hub?: true
 }
 
 export interface PeerJson extends AgentCardJson {

@@ -160,6 +160,8 @@ async function build(
     version: VERSION,
     load: 0,
     relayOnly: options.relayOnly,
+    // a hub says so, and nodes that cannot reach part of the mesh reserve a slot on it (hub-seeker.ts)
+    hub: options.relayServer,
   }
   // The callbacks below run only once the network is up, when `node` is set.
   let node!: ClawLinkNode

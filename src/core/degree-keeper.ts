@@ -76,7 +76,18 @@ export class DegreeKeeper {
     // a node with no connection at all (restarted without mDNS, say) takes any peer it remembers
     if (this.node.libp2p.getConnections().length === 0) return true
     const record = this.node.presence.peers().find((p) => p.id === peer)
-    return record?.card.relayOnly === true
+    return record?.card.relayOnly === true || record?.card.hub === true
+  }
+
+  /** Neighbours this node wants but failed to dial: part of the mesh it cannot reach directly. */
+  unreachable(): string[] {
+    return [...this.wanted].filter((id) => this.backoff.has(id) && !this.node.isConnected(id))
+  }
+
+  /** A peer announced new addresses (a relayed one, say): dial it again without waiting out its backoff. */
+  addrsChanged(peer: string): void {
+    if (!this.backoff.delete(peer)) return
+    this.reviewSoon()
   }
 
   /** Connected peers that are not kept: their connections are on demand. */

@@ -9,6 +9,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
@@ -59,7 +60,9 @@ export async function createStack(opts: StackOptions) {
     connectionEncrypters: [noise()],
     connectionGater: opts.gater,
     streamMuxers: [yamux()],
-    peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
+    peerDiscovery: opts.mdns
+      ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer })]
+      : [],
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
     // libp2p pings every connection each 10 s and closes it when a ping takes longer than its adaptive
@@ -105,3 +108,15 @@ export async function createStack(opts: StackOptions) {
 }
 
 export type Stack = Awaited<ReturnType<typeof createStack>>
+
+/**
+ * Starts listening on one more address once the node runs: `/p2p/HUB/p2p-circuit` reserves a slot on
+ * that hub and announces the relayed address (hub-seeker.ts). libp2p's transport manager takes extra
+ * listen addresses after start, but the Libp2p interface does not expose it, only the node's components.
+ */
+export async function listenAlso(stack: Stack, addr: string): Promise<void> {
+  const { components } = stack as unknown as {
+    components: { transportManager: { listen(addrs: Multiaddr[]): Promise<void> } }
+  }
+  await components.transportManager.listen([multiaddr(addr)])
+}

@@ -8,6 +8,8 @@ import { shortId } from '../api/short-id.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import type { NodeContext } from './context.js'
 import { DegreeKeeper } from './degree-keeper.js'
+import { HubSeeker } from './hub-seeker.js'
+import { listenAlso } from './libp2p-config.js'
 import { Redialer } from './redialer.js'
 
 /** How often dirty peer records are written to the store. */
@@ -25,6 +27,7 @@ export class PeerKeeper {
   private flushTimer?: ReturnType<typeof setInterval>
   /** which peers this node keeps connections to (--max-peers) */
   readonly degree: DegreeKeeper
+  private readonly hubs: HubSeeker
 
   constructor(private readonly node: NodeContext) {
     this.degree = new DegreeKeeper(
@@ -41,6 +44,7 @@ export class PeerKeeper {
         )
       },
     )
+    this.hubs = new HubSeeker(node, this.degree, (addr) => listenAlso(node.libp2p, addr))
   }
 
   /** The peers the store remembers, for presence to start from. */
@@ -61,6 +65,7 @@ export class PeerKeeper {
         libp2p.peerStore
           .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
           .catch(() => {})
+          .then(() => this.degree.addrsChanged(record.id))
         this.degree.reviewSoon()
       }
     })
@@ -151,6 +156,7 @@ export class PeerKeeper {
     }
     this.redialer.start()
     this.degree.start()
+    this.hubs.start()
     this.flushTimer = setInterval(() => this.flush(), PEER_FLUSH_INTERVAL)
   }
 
@@ -158,6 +164,7 @@ export class PeerKeeper {
     clearInterval(this.flushTimer)
     this.redialer?.stop()
     this.degree.stop()
+    this.hubs.stop()
   }
 
   /** Counts an offence; past the limit the peer is hung up on and refused for a while. */
