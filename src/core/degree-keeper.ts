@@ -79,6 +79,12 @@ export class DegreeKeeper {
     return record?.card.relayOnly === true || record?.card.hub === true
   }
 
+  /** Whether some neighbour is connected: the node is part of the mesh (its ways in are not needed). */
+  joined(): boolean {
+    for (const id of this.wanted) if (this.node.isConnected(id)) return true
+    return false
+  }
+
   /** Neighbours this node wants but failed to dial: part of the mesh it cannot reach directly. */
   unreachable(): string[] {
     return [...this.wanted].filter((id) => this.backoff.has(id) && !this.node.isConnected(id))

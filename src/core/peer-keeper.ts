@@ -135,17 +135,21 @@ export class PeerKeeper {
     for (const addr of [...new Set([...node.options.peers, ...node.options.relays])]) {
       const ma = multiaddr(addr)
       const target = ma.getComponents().find((c) => c.name === 'p2p')?.value
-      if (target != null) this.degree.pin(target)
+      // a relay is kept; a --peer is a way in: kept while it is a neighbour, and dialled again whenever
+      // this node has no neighbour connected (so fifty nodes given one --peer do not all stay on it)
+      const relay = node.options.relays.includes(addr)
+      if (relay && target != null) this.degree.pin(target)
       this.redialer.add(`addr:${addr}`, {
         permanent: true,
         connected: () => {
           const id = target ?? this.bootstrapPeers.get(addr)
-          return id != null && node.isConnected(id)
+          if (id != null && node.isConnected(id)) return true
+          return !relay && this.degree.joined() && (id == null || !this.degree.wants(id))
         },
         dial: async () => {
           const connection = await libp2p.dial(ma)
           this.bootstrapPeers.set(addr, connection.remotePeer.toString())
-          this.degree.pin(connection.remotePeer.toString())
+          if (relay) this.degree.pin(connection.remotePeer.toString())
         },
       })
     }
