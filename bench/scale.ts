@@ -2,7 +2,7 @@
 // everyone, how long a broadcast takes to reach all, a task's delegate-to-poll latency while the mesh is
 // busy with broadcasts, memory per node and the CPU of the idle mesh.
 
-import type { BroadcastJson, EventJson, PeerJson, TaskJson } from '../dist/api/types.js'
+import type { BroadcastJson, EventJson, PeerJson, StatusJson, TaskJson } from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
 import { dataDirPaths } from '../dist/home/paths.js'
 import { writeScaleCharts } from './chart.ts'
@@ -71,6 +71,9 @@ export interface ScaleRun {
   ussMeanMiB: number
   idleCpuPercentOfOneCore: number
   idleCpuPercentPerNode: number
+  /** the most peers one node was connected to, and how many of those it keeps (not on demand), at idle */
+  maxConnectedPeers?: number
+  maxMeshPeers?: number
   samples: { broadcast: number[]; task: number[]; rss: number[]; pss: number[]; cpuMs: number[] }
 }
 
@@ -244,6 +247,12 @@ async function runOne(n: number): Promise<ScaleRun> {
     const quiet = await idle(nodes)
     console.log(`  idle mesh: ${round(quiet.cpuPercent, 2)} % of one core`)
     await checkListing(apis)
+    const degrees = await Promise.all(apis.map((api) => api.get<StatusJson>('/v1/status')))
+    const maxConnectedPeers = Math.max(...degrees.map((s) => s.peers.connected))
+    const maxMeshPeers = Math.max(
+      ...degrees.map((s) => new Set(s.connections.filter((c) => !c.onDemand).map((c) => c.peer)).size),
+    )
+    console.log(`  connected peers per node at idle: at most ${maxConnectedPeers} (${maxMeshPeers} kept)`)
 
     const reach = await broadcastReach(nodes, apis)
     const tasks = await busyTasks(
@@ -266,6 +275,8 @@ async function runOne(n: number): Promise<ScaleRun> {
       ussMeanMiB: round(quiet.uss.reduce((a, b) => a + b, 0) / n),
       idleCpuPercentOfOneCore: round(quiet.cpuPercent, 2),
       idleCpuPercentPerNode: round(quiet.cpuPercent / n, 3),
+      maxConnectedPeers,
+      maxMeshPeers,
       samples: {
         broadcast: reach,
         task: tasks.latencies.map((x) => round(x, 2)),

@@ -15,6 +15,8 @@ export interface AgentCardJson {
   load: number
   addrs: string[]
   relayOnly: boolean
+  /** present (true) only on a hub: a node that serves circuit relay for the mesh (`node --relay`, `relay`) */
+  hub?: true
 }
 
 export interface PeerJson extends AgentCardJson {
@@ -37,6 +39,8 @@ export interface ConnectionJson {
   direction: 'inbound' | 'outbound'
   /** true when the connection goes through a circuit relay */
   relayed: boolean
+  /** true when it is not one this node keeps (a task, fetch or sync opened it, or the peer dialled us): closed once idle */
+  onDemand: boolean
   /** ISO 8601 */
   opened: string
 }
@@ -48,7 +52,8 @@ export interface StatusJson {
   listen: string[]
   addrs: string[]
   mdns: { enabled: boolean; serviceTag?: string }
-  peers: { online: number; stale: number; offline: number; connected: number }
+  /** connected: peers with a connection now; maxPeers: the connections kept (--max-peers), on-demand ones aside */
+  peers: { online: number; stale: number; offline: number; connected: number; maxPeers: number }
   connections: ConnectionJson[]
   /** this node's own broadcasts stored and still waiting to go out on gossip (paced to the mesh rate) */
   broadcastsPending: number

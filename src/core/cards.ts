@@ -29,6 +29,7 @@ export function cardJson(id: string, card: AgentCard): AgentCardJson {
     load: card.load,
     addrs: addrStrings(card.addrs),
     relayOnly: card.relayOnly,
+    ...(card.hub === true ? { hub: true } : {}),
   }
 }
 

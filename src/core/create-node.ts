@@ -15,6 +15,7 @@ import {
   validateDescription,
   validateName,
 } from '../protocols/presence/index.js'
+import { CHANNEL_IDLE } from '../protocols/tasks/constants.js'
 import { TaskStore } from '../protocols/tasks/index.js'
 import { Checkpointer } from '../store/checkpointer.js'
 import type { Store } from '../store/database.js'
@@ -33,6 +34,9 @@ import { PeerGuard } from './peer-guard.js'
 import { PeerKeeper } from './peer-keeper.js'
 import { StoreHealth } from './store-health.js'
 import { WatchHub } from './watch-hub.js'
+
+/** Connections beyond --max-peers that tasks, fetches and syncs may open before inbound ones are refused. */
+const ON_DEMAND_CONNECTIONS = 64
 
 export interface CreateNodeInit {
   options: NodeOptions
@@ -158,6 +162,8 @@ async function build(
     version: VERSION,
     load: 0,
     relayOnly: options.relayOnly,
+    // a hub says so, and nodes that cannot reach part of the mesh reserve a slot on it (hub-seeker.ts)
+    hub: options.relayServer,
   }
   // The callbacks below run only once the network is up, when `node` is set.
   let node!: ClawLinkNode
@@ -174,6 +180,8 @@ async function build(
     listen: options.listen,
     relayServer: options.relayServer,
     relays: options.relays,
+    // a hub serves every member that reserves a slot; an agent keeps max-peers plus on-demand ones
+    maxConnections: options.relayServer ? 2048 : options.maxPeers + ON_DEMAND_CONNECTIONS,
     gater: guard.gater(),
     seam,
     mdns: options.mdns,
@@ -181,6 +189,8 @@ async function build(
     mdnsInterval: options.mdnsInterval,
     tasks: {
       store: taskStore,
+      // an idle delivery stream keeps an on-demand connection in use: it closes no later than the grace
+      channelIdle: Math.min(CHANNEL_IDLE, options.idleGrace),
       commits,
       maxTaskSize: options.maxTaskSize,
       maxPendingPerSender: options.maxInbox,

@@ -9,6 +9,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
@@ -26,6 +27,8 @@ export interface StackOptions {
   relayServer: boolean
   /** relays to reserve a slot on (their multiaddrs) */
   relays: string[]
+  /** the connection manager's hard cap (--max-peers plus room for on-demand connections) */
+  maxConnections: number
   /** allow-list and bans */
   gater: ConnectionGater
   mdns: boolean
@@ -74,7 +77,9 @@ export async function createStack(opts: StackOptions) {
     ...(opts.seam?.metrics != null ? { metrics: opts.seam.metrics } : {}),
     connectionGater: opts.gater,
     streamMuxers: [yamux()],
-    peerDiscovery: opts.mdns ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval })] : [],
+    peerDiscovery: opts.mdns
+      ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer })]
+      : [],
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
     // libp2p pings every connection each 10 s and closes it when a ping takes longer than its adaptive
@@ -85,6 +90,8 @@ export async function createStack(opts: StackOptions) {
     connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionManager: {
       dialTimeout: 10_000,
+      // past this, inbound connections are refused and the lowest-tagged idle ones pruned (degree-keeper.ts)
+      maxConnections: opts.maxConnections,
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50,
     },
@@ -118,3 +125,15 @@ export async function createStack(opts: StackOptions) {
 }
 
 export type Stack = Awaited<ReturnType<typeof createStack>>
+
+/**
+ * Starts listening on one more address once the node runs: `/p2p/HUB/p2p-circuit` reserves a slot on
+ * that hub and announces the relayed address (hub-seeker.ts). libp2p's transport manager takes extra
+ * listen addresses after start, but the Libp2p interface does not expose it, only the node's components.
+ */
+export async function listenAlso(stack: Stack, addr: string): Promise<void> {
+  const { components } = stack as unknown as {
+    components: { transportManager: { listen(addrs: Multiaddr[]): Promise<void> } }
+  }
+  await components.transportManager.listen([multiaddr(addr)])
+}

@@ -27,6 +27,8 @@ export interface MeshMdnsInit {
   serviceTag: string
   /** the query interval of a node alone; the LAN as a whole queries about this often */
   interval: number
+  /** a hub answers each query directly to the asker too (see answerDirectly) */
+  hub?: boolean
 }
 
 export interface MeshMdnsComponents {
@@ -37,6 +39,11 @@ export interface MeshMdnsComponents {
 
 interface MdnsSocket {
   query(q: { questions: Array<{ name: string; type: string }> }): void
+  respond(res: unknown, rinfo?: { address: string; port: number }, cb?: unknown): void
+  prependListener(
+    event: 'query',
+    fn: (query: unknown, rinfo: { address: string; port: number }) => void,
+  ): void
 }
 
 class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, Startable {
@@ -66,6 +73,7 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
   /** The library queries once as it starts. */
   async start(): Promise<void> {
     await this.inner.start()
+    if (this.init.hub === true) this.answerDirectly()
     this.started = true
     this.schedule()
   }
@@ -101,6 +109,28 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
     // another version of the library: restarting it queries at once
     await this.inner.stop()
     if (this.started) await this.inner.start()
+  }
+
+  /**
+   * A hub has a leg in several subnets, but a multicast answer leaves by one interface only (the one its
+   * route names), so agents on the other subnets would never hear it. A hub therefore also sends each
+   * answer straight to the node that asked, by unicast to its mDNS port: every subnet finds the hub.
+   */
+  private answerDirectly(): void {
+    const socket = (this.inner as { mdns?: Partial<MdnsSocket> }).mdns
+    if (typeof socket?.respond !== 'function' || typeof socket.prependListener !== 'function') return
+    let asker: { address: string; port: number } | undefined
+    // runs before the library's own listener, which answers at once (synchronously)
+    socket.prependListener('query', (_query, rinfo) => {
+      asker = rinfo
+    })
+    const respond = socket.respond.bind(socket)
+    socket.respond = (res, rinfo, cb) => {
+      respond(res, rinfo, cb)
+      const to = asker
+      asker = undefined
+      if (rinfo == null && to != null) respond(res, { address: to.address, port: to.port })
+    }
   }
 
   private onPeer(peer: PeerInfo): void {

@@ -8,12 +8,15 @@ import { MAX_AGE, MAX_ITEMS, RATE } from '../protocols/knowledge/constants.js'
 import { HEARTBEAT_INTERVAL, OFFLINE_AFTER, STALE_AFTER } from '../protocols/presence/constants.js'
 import { MAX_PENDING_PER_SENDER, MAX_TASK_SIZE, PEER_MESSAGE_RATE } from '../protocols/tasks/constants.js'
 import { type HostPort, isLoopbackHost as isLoopback } from '../rules/listen.js'
+import { DEFAULT_MAX_PEERS } from './degree.js'
 import { WAKE_TEXT_MODES, type WakeTextMode } from './notify/wake-text.js'
 
 /** mDNS service tag shared by ClawLink nodes; private, so plain libp2p nodes on the LAN are not dialled. */
 export const DEFAULT_MDNS_TAG = '_clawlink._udp.local'
 export const DEFAULT_MDNS_INTERVAL = 10_000
 export const DEFAULT_PORT = 0
+/** How long an unused on-demand connection stays open (a task answered soon after reuses it). */
+export const DEFAULT_IDLE_GRACE = 30_000
 
 /** Wake the agent for work: a new task, or news of one it delegated. */
 export const DEFAULT_WAKE_ON: WatchType[] = ['task', 'task_update', 'task_reply']
@@ -72,6 +75,10 @@ export interface NodeOptions {
   relayOnly: boolean
   /** relays to reserve a slot on */
   relays: string[]
+  /** mesh connections kept (ring neighbours; hubs, relays and --peer targets come on top) */
+  maxPeers: number
+  /** an on-demand connection is closed once unused this long (ms) */
+  idleGrace: number
   /** only these PeerIds may connect (empty: any mesh member) */
   allow: string[]
   mdnsTag: string
@@ -140,6 +147,8 @@ export interface NodeOptionsInput {
   relayServer?: boolean
   relayOnly?: boolean
   relays?: string[]
+  maxPeers?: number
+  idleGrace?: number
   allow?: string[]
   mdnsTag?: string
   mdnsInterval?: number
@@ -193,6 +202,8 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     relayServer: input.relayServer ?? input.relayOnly ?? false,
     relayOnly: input.relayOnly ?? false,
     relays: input.relays ?? [],
+    maxPeers: input.maxPeers ?? DEFAULT_MAX_PEERS,
+    idleGrace: input.idleGrace ?? DEFAULT_IDLE_GRACE,
     allow: input.allow ?? [],
     mdnsTag: input.mdnsTag ?? (envTag != null && envTag !== '' ? envTag : DEFAULT_MDNS_TAG),
     mdnsInterval: input.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,

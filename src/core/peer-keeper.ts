@@ -7,6 +7,9 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { shortId } from '../api/short-id.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import type { NodeContext } from './context.js'
+import { DegreeKeeper } from './degree-keeper.js'
+import { HubSeeker } from './hub-seeker.js'
+import { listenAlso } from './libp2p-config.js'
 import { Redialer } from './redialer.js'
 
 /** How often dirty peer records are written to the store. */
@@ -22,8 +25,27 @@ export class PeerKeeper {
   private readonly bootstrapPeers = new Map<string, string>()
   private redialer?: Redialer
   private flushTimer?: ReturnType<typeof setInterval>
+  /** which peers this node keeps connections to (--max-peers) */
+  readonly degree: DegreeKeeper
+  private readonly hubs: HubSeeker
 
-  constructor(private readonly node: NodeContext) {}
+  constructor(private readonly node: NodeContext) {
+    this.degree = new DegreeKeeper(
+      node,
+      { maxPeers: node.options.maxPeers, idleGrace: node.options.idleGrace },
+      (peer, err, discovered) => {
+        if (!discovered || this.unreachable.has(peer)) return
+        this.unreachable.add(peer)
+        node.log.emit(
+          'dial_failed',
+          { peer, source: 'mdns', message: err.message },
+          `could not connect to ${shortId(peer)} found by mDNS: ${err.message} (a node of another mesh key?)`,
+          'warn',
+        )
+      },
+    )
+    this.hubs = new HubSeeker(node, this.degree, (addr) => listenAlso(node.libp2p, addr))
+  }
 
   /** The peers the store remembers, for presence to start from. */
   static remembered(node: Pick<NodeContext, 'store'>) {
@@ -43,6 +65,8 @@ export class PeerKeeper {
         libp2p.peerStore
           .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
           .catch(() => {})
+          .then(() => this.degree.addrsChanged(record.id))
+        this.degree.reviewSoon()
       }
     })
     presence.addEventListener('peer:status', ({ detail: { record, from, to } }) => {
@@ -64,6 +88,7 @@ export class PeerKeeper {
           timestamp: new Date().toISOString(),
         })
       }
+      this.degree.reviewSoon()
       if (to === 'online') {
         this.unreachable.delete(record.id)
         libp2p.services.tasks.kick(record.id)
@@ -79,25 +104,13 @@ export class PeerKeeper {
     libp2p.services.knowledge.addEventListener('broadcast:throttled', offence)
     libp2p.services.files.addEventListener('entry:invalid', offence)
     libp2p.services.files.addEventListener('blob:invalid', offence)
-    libp2p.addEventListener('peer:discovery', (evt) => {
-      const id = evt.detail.id
-      if (libp2p.getConnections(id).length > 0) return
-      libp2p.dial(id).catch((err: Error) => {
-        const key = id.toString()
-        if (this.unreachable.has(key)) return
-        this.unreachable.add(key)
-        node.log.emit(
-          'dial_failed',
-          { peer: key, source: 'mdns', message: err.message },
-          `could not connect to ${shortId(key)} found by mDNS: ${err.message} (a node of another mesh key?)`,
-          'warn',
-        )
-      })
-    })
+    // not every peer found is dialled: the degree keeper dials the ones it keeps (--max-peers)
+    libp2p.addEventListener('peer:discovery', (evt) => this.degree.discovered(evt.detail.id.toString()))
     libp2p.addEventListener('peer:disconnect', (evt) => {
       const id = evt.detail.toString()
       const record = presence.peers().find((p) => p.id === id)
-      if (record != null && record.status !== 'offline') this.addRemembered(id, false)
+      if (record != null && record.status !== 'offline' && this.degree.wants(id))
+        this.addRemembered(id, false)
       // a target it already had (a bootstrap address, a remembered peer) is redialled at once too
       this.redialer?.poke()
     })
@@ -122,15 +135,21 @@ export class PeerKeeper {
     for (const addr of [...new Set([...node.options.peers, ...node.options.relays])]) {
       const ma = multiaddr(addr)
       const target = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      // a relay is kept; a --peer is a way in: kept while it is a neighbour, and dialled again whenever
+      // this node has no neighbour connected (so fifty nodes given one --peer do not all stay on it)
+      const relay = node.options.relays.includes(addr)
+      if (relay && target != null) this.degree.pin(target)
       this.redialer.add(`addr:${addr}`, {
         permanent: true,
         connected: () => {
           const id = target ?? this.bootstrapPeers.get(addr)
-          return id != null && node.isConnected(id)
+          if (id != null && node.isConnected(id)) return true
+          return !relay && this.degree.joined() && (id == null || !this.degree.wants(id))
         },
         dial: async () => {
           const connection = await libp2p.dial(ma)
           this.bootstrapPeers.set(addr, connection.remotePeer.toString())
+          if (relay) this.degree.pin(connection.remotePeer.toString())
         },
       })
     }
@@ -140,12 +159,16 @@ export class PeerKeeper {
       this.addRemembered(peer.id, true)
     }
     this.redialer.start()
+    this.degree.start()
+    this.hubs.start()
     this.flushTimer = setInterval(() => this.flush(), PEER_FLUSH_INTERVAL)
   }
 
   stop(): void {
     clearInterval(this.flushTimer)
     this.redialer?.stop()
+    this.degree.stop()
+    this.hubs.stop()
   }
 
   /** Counts an offence; past the limit the peer is hung up on and refused for a while. */
@@ -187,7 +210,8 @@ export class PeerKeeper {
         : Promise.resolve()
     redialer.add(`peer:${id}`, {
       permanent: false,
-      connected: () => node.libp2p.getConnections(peerId).length > 0,
+      // a peer that is no longer a neighbour needs no redial: it is reached on demand
+      connected: () => node.libp2p.getConnections(peerId).length > 0 || !this.degree.wants(id),
       dial: async () => {
         await ready
         await node.libp2p.dial(peerId)

@@ -2,7 +2,7 @@
 // daemon loads libp2p; other commands must stay fast).
 
 import type { WatchType } from '../../api/types.js'
-import { OPENCLAW_WAKE_URL, parseWatchTypes, WATCH_TYPES } from '../../api/watch-types.js'
+import { parseWatchTypes } from '../../api/watch-types.js'
 import { readBounded } from '../../home/bounded-read.js'
 import { ConfigError } from '../../home/errors.js'
 import { parseDuration, splitList } from '../args.js'
@@ -15,13 +15,15 @@ import {
   type SecretWarning,
   secretOption,
 } from '../node-args.js'
+import { HUB, NODE_OPTIONS } from './node-options.js'
 
 export const node: Command = {
   name: 'node',
   summary: "run this agent's node in the foreground",
   usage:
     'node --name NAME [--caps a,b,c] [--description TEXT] [--data-dir DIR] [--listen MULTIADDR]... [--port N]\n' +
-    '              [--peer MULTIADDR]... [--no-mdns] [--key-file FILE | --token-file FILE | --open]\n' +
+    '              [--peer MULTIADDR]... [--no-mdns] [--relay [MULTIADDR]]... [--max-peers N]\n' +
+    '              [--key-file FILE | --token-file FILE | --open]\n' +
     '              [--wake-url [URL]] [--wake-token-file FILE] [--wake-agent ID] [--wake-session KEY]\n' +
     '              [--wake-text notice|full] [--on-event CMD] [--wake-on TYPES] [--reset-store] [--json]',
   details:
@@ -30,226 +32,7 @@ export const node: Command = {
     'the control socket. Mesh key, first found wins: --key-file, CLAWLINK_KEY, --token / CLAWLINK_TOKEN,\n' +
     '$CLAWLINK_HOME/mesh.key (created on first use). --json prints one JSON object per line: a `started`\n' +
     'event, then peer and delivery events.',
-  options: {
-    name: { type: 'string', value: 'NAME', description: 'agent name (letters, digits, . _ -)' },
-    caps: { type: 'string', value: 'a,b,c', multiple: true, description: 'capabilities, comma-separated' },
-    description: { type: 'string', value: 'TEXT', description: 'what this agent does' },
-    listen: {
-      type: 'string',
-      value: 'MULTIADDR',
-      multiple: true,
-      description: 'listen address (default /ip4/0.0.0.0/tcp/PORT)',
-    },
-    port: {
-      type: 'number',
-      value: 'N',
-      min: 0,
-      max: 65535,
-      description: 'TCP port to listen on (default: any free)',
-    },
-    peer: {
-      type: 'string',
-      value: 'MULTIADDR',
-      multiple: true,
-      description: 'bootstrap peer to dial and keep dialling',
-    },
-    'no-mdns': { type: 'boolean', description: 'do not discover peers on the LAN with mDNS' },
-    'relay-server': {
-      type: 'boolean',
-      description: 'also serve circuit relay v2 for the mesh (for agents in other subnets)',
-    },
-    relay: {
-      type: 'string',
-      value: 'MULTIADDR',
-      multiple: true,
-      description: 'reserve a slot on this relay (its address with /p2p/ID)',
-    },
-    allow: {
-      type: 'string',
-      value: 'PEERID,...',
-      multiple: true,
-      description: 'only these peers may connect (repeatable)',
-    },
-    'allow-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'only the PeerIds in FILE (one per line, # comments) may connect',
-    },
-    'mdns-tag': {
-      type: 'string',
-      value: 'TAG',
-      description: 'mDNS service tag (or CLAWLINK_MDNS_TAG; default _clawlink._udp.local)',
-    },
-    'key-file': { type: 'string', value: 'FILE', description: 'mesh key file (see clawlink keygen)' },
-    token: {
-      type: 'string',
-      value: 'SECRET',
-      description:
-        'mesh passphrase, turned into the key with scrypt (better: CLAWLINK_TOKEN or --token-file)',
-    },
-    'token-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'read the mesh passphrase from FILE (one line), not from the visible command line',
-    },
-    open: { type: 'boolean', description: 'run without a mesh key: anyone on the network may join' },
-    'reset-store': {
-      type: 'boolean',
-      description:
-        'if the store is missing, empty or damaged, move it aside and start a fresh one (forgets tasks, files and knowledge; keeps the identity)',
-    },
-    heartbeat: {
-      type: 'string',
-      value: 'DURATION',
-      description: 'presence heartbeat interval (default 30s)',
-    },
-    'stale-after': {
-      type: 'string',
-      value: 'DURATION',
-      description: 'a peer without heartbeat is stale after (default 120s)',
-    },
-    'offline-after': {
-      type: 'string',
-      value: 'DURATION',
-      description: 'a stale peer is offline after a further (default 10m)',
-    },
-    'max-task-size': {
-      type: 'number',
-      value: 'BYTES',
-      min: 1024,
-      max: 256 * 1024 * 1024,
-      description: 'largest task text + context, and result (default 1 MiB)',
-    },
-    'task-rate': {
-      type: 'number',
-      value: 'N',
-      min: 1,
-      max: 1_000_000,
-      description: 'task messages accepted per peer per second, bursts of 5x (default 200, bursts of 1000)',
-    },
-    'max-inbox': {
-      type: 'number',
-      value: 'N',
-      min: 1,
-      max: 1_000_000,
-      description: 'open tasks accepted per sender (default 1000)',
-    },
-    'knowledge-max': {
-      type: 'number',
-      value: 'N',
-      min: 1,
-      max: 10_000_000,
-      description: 'broadcasts kept (default 10000)',
-    },
-    'knowledge-days': {
-      type: 'number',
-      value: 'DAYS',
-      min: 0.001,
-      max: 3650,
-      description: 'longest a broadcast is kept (default 7)',
-    },
-    'broadcast-rate': {
-      type: 'number',
-      value: 'N',
-      min: 0.01,
-      max: 100_000,
-      description: 'live broadcasts accepted per author per second (default 20, burst 5x)',
-    },
-    'max-file-size': {
-      type: 'number',
-      value: 'BYTES',
-      min: 1,
-      // sizes and offsets travel as exact numbers (jstype = JS_NUMBER): no 2 GiB cap any more
-      max: Number.MAX_SAFE_INTEGER,
-      description: 'largest shared file (default 1 GiB)',
-    },
-    'eager-fetch-size': {
-      type: 'number',
-      value: 'BYTES',
-      min: 0,
-      max: 2 ** 50,
-      description: 'files up to this are replicated at once (default 16 MiB)',
-    },
-    'file-history': {
-      type: 'number',
-      value: 'N',
-      min: 1,
-      max: 10_000,
-      description: 'versions kept per key (default 20)',
-    },
-    'wake-url': {
-      type: 'string',
-      value: 'URL',
-      implicit: OPENCLAW_WAKE_URL,
-      implicitMatch: /^[a-z][a-z0-9+.-]*:/i,
-      description: `POST {"text","mode":"now"} here when work arrives (alone: the OpenClaw gateway, ${OPENCLAW_WAKE_URL})`,
-    },
-    'wake-agent': {
-      type: 'string',
-      value: 'ID',
-      description: 'the gateway agent to wake, sent as agentId (OpenClaw: several agents, one gateway)',
-    },
-    'wake-session': { type: 'string', value: 'KEY', description: 'the session to wake, sent as sessionKey' },
-    'wake-text': {
-      type: 'string',
-      value: 'notice|full',
-      description:
-        "notice (default): no peer's words in the wake text; full: excerpts of the task or message",
-    },
-    'wake-token': {
-      type: 'string',
-      value: 'TOKEN',
-      description: 'bearer token for --wake-url (better: CLAWLINK_WAKE_TOKEN or --wake-token-file)',
-    },
-    'wake-token-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'read the --wake-url bearer token from FILE (one line)',
-    },
-    'on-event': {
-      type: 'string',
-      value: 'CMD',
-      description: 'run this shell command for each event, the event as JSON on stdin',
-    },
-    'wake-on': {
-      type: 'string',
-      value: 'TYPES',
-      description: `events that wake (comma list of ${WATCH_TYPES.join(', ')}; default task,task_update,task_reply)`,
-    },
-    json: { type: 'boolean', description: 'log JSON lines on stdout instead of text' },
-    'v1-api': {
-      type: 'string',
-      value: '[HOST:]PORT',
-      implicit: '9077',
-      implicitMatch: /^(\[[0-9a-fA-F:.]+\]:|[A-Za-z0-9.-]+:)?\d+$/,
-      description: 'serve the ClawLink v1 HTTP API (alone: 127.0.0.1:9077); see docs/v1-compat.md',
-    },
-    'v1-token': {
-      type: 'string',
-      value: 'TOKEN',
-      description: 'bearer token the v1 API requires (better: CLAWLINK_V1_TOKEN or --v1-token-file)',
-    },
-    'v1-token-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'read the v1 API token from FILE (one line); a token is needed off loopback',
-    },
-    a2a: {
-      type: 'string',
-      value: '[HOST:]PORT',
-      description: 'serve the A2A bridge (host default 127.0.0.1); see docs/a2a.md',
-    },
-    'a2a-token': {
-      type: 'string',
-      value: 'TOKEN',
-      description: 'bearer token the A2A bridge requires (better: CLAWLINK_A2A_TOKEN)',
-    },
-    'a2a-token-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'read the A2A bridge token from FILE (one line)',
-    },
-  },
+  options: NODE_OPTIONS,
   async run(ctx) {
     const name = str(ctx, 'name') ?? ctx.env.CLAWLINK_AGENT
     if (name == null || name === '') throw new UsageError('--name is required', 'node')
@@ -261,6 +44,9 @@ export const node: Command = {
     const staleAfter = duration('stale-after')
     const offlineAfter = duration('offline-after')
     const listen = list(ctx, 'listen')
+    const relayArgs = list(ctx, 'relay')
+    const hub = flag(ctx, 'relay-server') || relayArgs.includes(HUB)
+    const relays = relayArgs.filter((a) => a !== HUB)
     if (listen.length > 0 && num(ctx, 'port') != null)
       throw new UsageError('give --listen or --port, not both', 'node')
     const caps = splitList(ctx.options.caps)
@@ -284,10 +70,10 @@ export const node: Command = {
         throw err
       }
     }
-    usage(() => daemon.checkMultiaddrs([...listen, ...list(ctx, 'peer'), ...list(ctx, 'relay')]))
+    usage(() => daemon.checkMultiaddrs([...listen, ...list(ctx, 'peer'), ...relays]))
     for (const addr of listen) checkTransport(addr, 'listen', ctx.command ?? 'node')
     for (const addr of list(ctx, 'peer')) checkTransport(addr, 'peer', ctx.command ?? 'node')
-    for (const addr of list(ctx, 'relay')) checkTransport(addr, 'relay', ctx.command ?? 'node')
+    for (const addr of relays) checkTransport(addr, 'relay', ctx.command ?? 'node')
     const allow = splitList(ctx.options.allow) ?? []
     const allowFile = str(ctx, 'allow-file')
     if (allowFile != null) {
@@ -306,7 +92,7 @@ export const node: Command = {
       )
     }
     usage(() => daemon.checkPeerIds(allow))
-    for (const addr of list(ctx, 'relay')) {
+    for (const addr of relays) {
       if (!addr.includes('/p2p/')) {
         throw new UsageError(
           `--relay ${addr} needs the relay's PeerId (.../p2p/ID), as the relay prints it`,
@@ -332,9 +118,11 @@ export const node: Command = {
         port: num(ctx, 'port'),
         peers: list(ctx, 'peer'),
         mdns: !flag(ctx, 'no-mdns'),
-        relayServer: flag(ctx, 'relay-server') || ctx.relayOnly === true,
+        relayServer: hub || ctx.relayOnly === true,
         relayOnly: ctx.relayOnly === true,
-        relays: list(ctx, 'relay'),
+        relays,
+        maxPeers: num(ctx, 'max-peers'),
+        idleGrace: duration('idle-grace'),
         allow,
         mdnsTag: str(ctx, 'mdns-tag'),
         keyFile: str(ctx, 'key-file'),

@@ -82,6 +82,7 @@ export function status(node: ClawLinkNode): StatusJson {
     addr: c.remoteAddr.toString(),
     direction: c.direction,
     relayed: c.remoteAddr.getComponents().some((x) => x.name === 'p2p-circuit'),
+    onDemand: node.peers.degree.onDemand(c.remotePeer.toString()),
     opened: new Date(c.timeline.open).toISOString(),
   }))
   const count = (s: string) => peers.filter((p) => p.status === s && !p.card.relayOnly).length
@@ -101,6 +102,7 @@ export function status(node: ClawLinkNode): StatusJson {
       stale: count('stale'),
       offline: count('offline'),
       connected: new Set(connections.map((c) => c.peer)).size,
+      maxPeers: node.options.maxPeers,
     },
     connections,
     broadcastsPending: libp2p.services.knowledge.pendingPublish(),

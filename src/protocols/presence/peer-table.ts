@@ -45,6 +45,7 @@ function sameCard(a: AgentCard, b: AgentCard): boolean {
     a.version === b.version &&
     a.load === b.load &&
     a.relayOnly === b.relayOnly &&
+    (a.hub ?? false) === (b.hub ?? false) &&
     a.caps.join('\n') === b.caps.join('\n') &&
     a.addrs.length === b.addrs.length &&
     a.addrs.every((x, i) => Buffer.compare(x, b.addrs[i]!) === 0)

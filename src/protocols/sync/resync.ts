@@ -12,8 +12,23 @@ export interface ResyncInit {
   sync: (peer: PeerId) => Promise<unknown>
   /** Delay after a peer's subscription arrives. */
   delay?: number
-  /** Full pass over connected peers. */
+  /** How often a pass syncs with a few connected peers. */
   interval?: number
+  /** Peers synced per pass (default RESYNC_FANOUT). */
+  fanout?: number
+}
+
+/** Connected peers synced with per periodic pass. */
+export const RESYNC_FANOUT = 3
+
+/** Up to `n` of `items`, chosen at random. */
+export function pickFew<T>(items: T[], n: number): T[] {
+  const copy = [...items]
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
+  }
+  return copy.slice(0, n)
 }
 
 /** Starts the triggers; returns a function that stops them. */
@@ -37,7 +52,11 @@ export function startResync(init: ResyncInit): () => void {
       const peers = new Map(
         init.connectionManager.getConnections().map((c) => [c.remotePeer.toString(), c.remotePeer]),
       )
-      for (const peer of peers.values()) await init.sync(peer).catch(() => {})
+      // a few peers a pass, not all: the cost per node stays flat as the mesh grows, and what one
+      // peer misses reaches it through the others' passes
+      for (const peer of pickFew([...peers.values()], init.fanout ?? RESYNC_FANOUT)) {
+        await init.sync(peer).catch(() => {})
+      }
     })().finally(() => {
       running = false
     })

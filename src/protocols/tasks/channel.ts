@@ -31,6 +31,8 @@ export interface ChannelInit {
   peer: PeerId
   protocol: string
   connectionManager: ConnectionManager
+  /** close the stream after this long with nothing in flight (ms; default CHANNEL_IDLE) */
+  idle?: number
   log: Logger
   events: ChannelEvents
 }
@@ -194,7 +196,7 @@ export class Channel {
       this.stream = undefined
       this.lp = undefined
       void stream.close().catch(() => stream.abort(new Error('close failed')))
-    }, CHANNEL_IDLE)
+    }, this.init.idle ?? CHANNEL_IDLE)
     this.idleTimer.unref?.()
   }
 

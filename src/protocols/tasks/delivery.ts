@@ -20,6 +20,7 @@ export interface DeliveryInit {
   store: TaskStore
   protocol: string
   connectionManager: ConnectionManager
+  channelIdle?: number
   log: Logger
   /** runs a task store write in the next group commit */
   write: <T>(fn: () => T) => Promise<T>
@@ -100,6 +101,7 @@ export class Delivery {
         peer: peerIdFromString(peer),
         protocol: this.init.protocol,
         connectionManager: this.init.connectionManager,
+        idle: this.init.channelIdle,
         log: this.init.log,
         events: {
           acked: (row) => this.settle(row),

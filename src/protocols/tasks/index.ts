@@ -35,6 +35,8 @@ export interface TasksInit {
   /** The name a peer goes by, for stored tasks and events. */
   nameOf?: (peer: string) => string | undefined
   protocolPrefix?: string
+  /** A delivery stream with nothing in flight is closed after this (ms); default 30 s. */
+  channelIdle?: number
   /**
    * Called right before an ack goes out: false when the store the message was committed to is no longer
    * the one the node will open at its next start (its data dir removed, say). No ack goes out then, so

@@ -78,6 +78,7 @@ export class Tasks extends TypedEventEmitter<TasksEvents> implements Startable {
       store: this.store,
       protocol: this.protocol,
       connectionManager: components.connectionManager,
+      channelIdle: init.channelIdle,
       log: this.log,
       write: (fn) => this.write(fn),
       dispatch: (type, detail) => this.safeDispatch(type, detail),

@@ -13,6 +13,7 @@ export interface AgentCard {
   addrs: Uint8Array<ArrayBuffer>[]
   relayOnly: boolean
   hostedAgents?: HostedAgentList
+  hub?: boolean
 }
 
 export namespace AgentCard {
@@ -77,6 +78,11 @@ export namespace AgentCard {
         if (obj.hostedAgents != null) {
           w.uint32(82)
           HostedAgentList.codec().encode(obj.hostedAgents, w)
+        }
+
+        if (obj.hub != null) {
+          w.uint32(88)
+          w.bool(obj.hub)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -149,6 +155,10 @@ export namespace AgentCard {
               obj.hostedAgents = HostedAgentList.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.hostedAgents
               })
+              break
+            }
+            case 11: {
+              obj.hub = reader.bool()
               break
             }
             default: {
@@ -257,6 +267,13 @@ export namespace AgentCard {
 
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.hub`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -352,6 +369,11 @@ export namespace AgentCard {
     index: number
   }
 
+  export interface AgentCardHubFieldEvent {
+    field: '$.hub'
+    value: boolean
+  }
+
   export function encode (obj: Partial<AgentCard>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AgentCard.codec())
   }
@@ -360,7 +382,7 @@ export namespace AgentCard {
     return decodeMessage(buf, AgentCard.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent | AgentCardHostedAgentsAgentsAgentIdFieldEvent | AgentCardHostedAgentsAgentsNameFieldEvent | AgentCardHostedAgentsAgentsCapabilitiesFieldEvent | AgentCardHostedAgentsAgentsDescriptionFieldEvent | AgentCardHostedAgentsAgentsMachineFieldEvent | AgentCardHostedAgentsAgentsHeartbeatAgeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentCard>): Generator<AgentCardNameFieldEvent | AgentCardCapsFieldEvent | AgentCardDescriptionFieldEvent | AgentCardMachineFieldEvent | AgentCardVersionFieldEvent | AgentCardStartedAtFieldEvent | AgentCardLoadFieldEvent | AgentCardAddrsFieldEvent | AgentCardRelayOnlyFieldEvent | AgentCardHostedAgentsAgentsAgentIdFieldEvent | AgentCardHostedAgentsAgentsNameFieldEvent | AgentCardHostedAgentsAgentsCapabilitiesFieldEvent | AgentCardHostedAgentsAgentsDescriptionFieldEvent | AgentCardHostedAgentsAgentsMachineFieldEvent | AgentCardHostedAgentsAgentsHeartbeatAgeFieldEvent | AgentCardHubFieldEvent> {
     return streamMessage(buf, AgentCard.codec(), opts)
   }
 }
@@ -943,6 +965,11 @@ export namespace PresenceMessage {
     index: number
   }
 
+  export interface PresenceMessageCardHubFieldEvent {
+    field: '$.card.hub'
+    value: boolean
+  }
+
   export interface PresenceMessageSeqFieldEvent {
     field: '$.seq'
     value: bigint
@@ -956,7 +983,7 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageSeqFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageCardHubFieldEvent | PresenceMessageSeqFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
   }
 }
