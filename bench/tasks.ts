@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
-import type { EventJson, TaskJson } from '../dist/api/types.js'
+import type { EventJson, StatusCounters, StatusJson, TaskJson } from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
 import { dataDirPaths } from '../dist/home/paths.js'
 import { fsyncCommits, libp2pEcho, load, tcpEcho } from './baselines.ts'
@@ -13,6 +13,8 @@ import { median, percentile, printTable, round, saveResult, spawnNode, world } f
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200)
 const THROUGHPUT_TASKS = Number(process.env.BENCH_THROUGHPUT_TASKS ?? 1000)
+/** runs with 64 in flight (the median one is reported) */
+const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 3)
 const SEED_TASKS = Number(process.env.BENCH_SEED_TASKS ?? 1_000_000)
 const SEED_BROADCASTS = Number(process.env.BENCH_SEED_BROADCASTS ?? 100_000)
 const PAYLOAD = 'x'.repeat(256)
@@ -87,21 +89,67 @@ async function latency(apiA: Api, apiB: Api, to: string, samples: number): Promi
   return out
 }
 
-/** Tasks per second with `inFlight` delegations at once, each counted until the receiver's poll has it. */
-async function throughput(
-  apiA: Api,
-  apiB: Api,
-  to: string,
-  inFlight: number,
-  count: number,
-): Promise<number> {
+/** What one side did for a run, per 1,000 tasks (from its status counters), and per commit. */
+interface SideCounts {
+  commitsPer1k: number
+  syncsPer1k: number
+  workPerCommit: number
+  /** pieces of work per WAL sync */
+  workPerSync: number
+  /** WAL syncs a piece of work waited for, on average (1 = none was running when it came) */
+  syncsWaitedPerWork: number
+  cpuUsPerTask: number
+}
+
+interface Counted {
+  perSecond: number
+  sender: SideCounts
+  receiver: SideCounts
+  /** the benchmark client's own CPU per task */
+  clientCpuUsPerTask: number
+}
+
+const countersOf = async (api: Api) => (await api.get<StatusJson>('/v1/status')).counters
+
+function side(before: StatusCounters, after: StatusCounters, tasks: number): SideCounts {
+  const commits = after.commits - before.commits
+  const work = after.commitWork - before.commitWork
+  const syncs = after.walSyncs - before.walSyncs
+  const cpu = after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs
+  return {
+    commitsPer1k: round((commits / tasks) * 1000),
+    syncsPer1k: round((syncs / tasks) * 1000),
+    workPerCommit: round(work / commits, 2),
+    workPerSync: round(work / syncs, 2),
+    syncsWaitedPerWork: round((after.syncWaits - before.syncWaits) / work, 2),
+    cpuUsPerTask: round(cpu / tasks),
+  }
+}
+
+/**
+ * Tasks per second with `inFlight` delegations at once, each counted until the receiver's poll has it,
+ * with what each node did for them (commits, WAL syncs, CPU: counters that do not depend on how loaded
+ * the machine is, unlike the rate).
+ */
+async function throughput(apiA: Api, apiB: Api, to: string, inFlight: number, count: number): Promise<Counted> {
   const collector = new Collector(apiB)
   try {
+    const [a0, b0] = await Promise.all([countersOf(apiA), countersOf(apiB)])
+    const cpu0 = process.cpuUsage()
     const r = await load(count, inFlight, async () => {
       const t = await apiA.post<TaskJson>('/v1/tasks', { to, task: PAYLOAD })
       await collector.wait(t.id)
     })
-    return r.perSecond
+    const cpu = process.cpuUsage(cpu0)
+    // the sender's acks are committed after the receiver's poll has the task: let them land
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const [a1, b1] = await Promise.all([countersOf(apiA), countersOf(apiB)])
+    return {
+      perSecond: r.perSecond,
+      sender: side(a0, a1, count),
+      receiver: side(b0, b1, count),
+      clientCpuUsPerTask: round((cpu.user + cpu.system) / count),
+    }
   } finally {
     await collector.stop()
   }
@@ -213,8 +261,13 @@ export async function runTasksBench(): Promise<void> {
     const payload = new TextEncoder().encode(PAYLOAD)
 
     const taskLatency = await latency(apiA, apiB, to, LATENCY_SAMPLES)
-    const tps1 = await throughput(apiA, apiB, to, 1, THROUGHPUT_TASKS)
-    const tps64 = await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS)
+    const counted1 = await throughput(apiA, apiB, to, 1, THROUGHPUT_TASKS)
+    // several runs with 64 in flight: the rate is the median run's; each run's counts are printed
+    const runs64: Counted[] = []
+    for (let i = 0; i < THROUGHPUT_RUNS; i++) runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
+    const counted64 = [...runs64].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs64.length / 2)]!
+    const tps1 = counted1.perSecond
+    const tps64 = counted64.perSecond
 
     // baselines, in the same run
     const fsyncLatency = fsyncCommits(w.home, LATENCY_SAMPLES)
@@ -261,7 +314,7 @@ export async function runTasksBench(): Promise<void> {
       )
       seeded = {
         latency: await latency(apiA, apiB, to, LATENCY_SAMPLES),
-        tps64: await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS),
+        tps64: (await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS)).perSecond,
         seedMs,
       }
     }
@@ -344,6 +397,24 @@ export async function runTasksBench(): Promise<void> {
       `Task throughput, ${THROUGHPUT_TASKS} tasks each (delegate call until the receiver's poll has it)`,
       throughputRows,
     )
+    const countRows = [
+      { run: '1 in flight', c: counted1 },
+      ...runs64.map((c, i) => ({ run: `64 in flight, run ${i + 1}`, c })),
+    ].flatMap(({ run, c }) =>
+      (['sender', 'receiver'] as const).map((who) => ({
+        run,
+        'tasks/s': round(c.perSecond),
+        side: who,
+        'commits/1k tasks': c[who].commitsPer1k,
+        'WAL syncs/1k tasks': c[who].syncsPer1k,
+        'work/commit': c[who].workPerCommit,
+        'work/sync': c[who].workPerSync,
+        'syncs waited/work': c[who].syncsWaitedPerWork,
+        'CPU µs/task': c[who].cpuUsPerTask,
+        'client CPU µs/task': c.clientCpuUsPerTask,
+      })),
+    )
+    printTable('What each node did per task (status counters; work = pieces in the group commit)', countRows)
     printTable('Targets (issue 13)', targets)
     if (seeded != null)
       console.log(
@@ -353,6 +424,7 @@ export async function runTasksBench(): Promise<void> {
       latency: latencyRows,
       throughput: throughputRows,
       targets,
+      counts: countRows,
       seedTasks: SEED_TASKS,
       samples: {
         task: taskLatency,

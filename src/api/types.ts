@@ -54,6 +54,20 @@ export interface StatusJson {
   broadcastsPending: number
   pid: number
   uptimeMs: number
+  /** counters since the node started, for benchmarks and diagnosis (see docs/cli.md, status) */
+  counters: StatusCounters
+}
+
+export interface StatusCounters {
+  /** group commits of the task store, the pieces of work they held, and the WAL syncs */
+  commits: number
+  commitWork: number
+  walSyncs: number
+  /** WAL syncs the pieces of work waited for, summed (1 each when no sync was running as it came) */
+  syncWaits: number
+  /** the node process's CPU time (process.cpuUsage) */
+  cpuUserUs: number
+  cpuSystemUs: number
 }
 
 export interface RegisterRequest {
