@@ -261,7 +261,7 @@ export async function runTasksBench(): Promise<void> {
     const payload = new TextEncoder().encode(PAYLOAD)
 
     const taskLatency = await latency(apiA, apiB, to, LATENCY_SAMPLES)
-    const counted1 = await throughput(apiA, apiB, to, 1, THROUGHPUT_TASKS)
+    const counted1 = await throughput(apiA, apiB, to, 1, Number(process.env.BENCH_THROUGHPUT_TASKS_1 ?? THROUGHPUT_TASKS))
     // several runs with 64 in flight: the rate is the median run's; each run's counts are printed
     const runs64: Counted[] = []
     for (let i = 0; i < THROUGHPUT_RUNS; i++) runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
