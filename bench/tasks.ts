@@ -5,7 +5,13 @@
 
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
-import type { EventJson, StatusCounters, StatusJson, TaskJson } from '../dist/api/types.js'
+import type {
+  DelegateBatchJson,
+  EventJson,
+  StatusCounters,
+  StatusJson,
+  TaskJson,
+} from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
 import { dataDirPaths } from '../dist/home/paths.js'
 import { fsyncCommits, libp2pEcho, load, tcpEcho } from './baselines.ts'
@@ -15,6 +21,10 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200)
 const THROUGHPUT_TASKS = Number(process.env.BENCH_THROUGHPUT_TASKS ?? 1000)
 /** runs with 64 in flight (the median one is reported) */
 const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 3)
+/** tasks per batch request in the batch rows (64 in flight: 64 / BATCH requests) */
+const BATCH = 16
+/** BENCH_BATCH=0 leaves the batch rows out (a build without /v1/tasks/batch, run with BENCH_BIN) */
+const BATCH_RUNS = process.env.BENCH_BATCH === '0' ? 0 : THROUGHPUT_RUNS
 const SEED_TASKS = Number(process.env.BENCH_SEED_TASKS ?? 1_000_000)
 const SEED_BROADCASTS = Number(process.env.BENCH_SEED_BROADCASTS ?? 100_000)
 const PAYLOAD = 'x'.repeat(256)
@@ -131,21 +141,42 @@ function side(before: StatusCounters, after: StatusCounters, tasks: number): Sid
  * with what each node did for them (commits, WAL syncs, CPU: counters that do not depend on how loaded
  * the machine is, unlike the rate).
  */
-async function throughput(apiA: Api, apiB: Api, to: string, inFlight: number, count: number): Promise<Counted> {
+async function throughput(
+  apiA: Api,
+  apiB: Api,
+  to: string,
+  inFlight: number,
+  count: number,
+  /** tasks per request: 1 posts each to /v1/tasks, more post them together to /v1/tasks/batch */
+  batch = 1,
+): Promise<Counted> {
   const collector = new Collector(apiB)
   try {
     const [a0, b0] = await Promise.all([countersOf(apiA), countersOf(apiB)])
     const cpu0 = process.cpuUsage()
-    const r = await load(count, inFlight, async () => {
-      const t = await apiA.post<TaskJson>('/v1/tasks', { to, task: PAYLOAD })
-      await collector.wait(t.id)
-    })
+    const r =
+      batch === 1
+        ? await load(count, inFlight, async () => {
+            const t = await apiA.post<TaskJson>('/v1/tasks', { to, task: PAYLOAD })
+            await collector.wait(t.id)
+          })
+        : await load(count / batch, inFlight / batch, async () => {
+            const tasks = Array.from({ length: batch }, () => ({ to, task: PAYLOAD }))
+            const { results } = await apiA.post<DelegateBatchJson>('/v1/tasks/batch', { tasks })
+            await Promise.all(
+              results.map((x) => {
+                if (!('task' in x)) throw new Error(`batch delegation refused: ${x.error.message}`)
+                return collector.wait(x.task.id)
+              }),
+            )
+          })
+    const perSecond = batch === 1 ? r.perSecond : r.perSecond * batch
     const cpu = process.cpuUsage(cpu0)
     // the sender's acks are committed after the receiver's poll has the task: let them land
     await new Promise((resolve) => setTimeout(resolve, 200))
     const [a1, b1] = await Promise.all([countersOf(apiA), countersOf(apiB)])
     return {
-      perSecond: r.perSecond,
+      perSecond,
       sender: side(a0, a1, count),
       receiver: side(b0, b1, count),
       clientCpuUsPerTask: round((cpu.user + cpu.system) / count),
@@ -265,6 +296,10 @@ export async function runTasksBench(): Promise<void> {
     // several runs with 64 in flight: the rate is the median run's; each run's counts are printed
     const runs64: Counted[] = []
     for (let i = 0; i < THROUGHPUT_RUNS; i++) runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
+    // the same 64 tasks in flight, as 4 batch requests of 16 (one request and one commit for each 16)
+    const runsBatch: Counted[] = []
+    for (let i = 0; i < BATCH_RUNS; i++)
+      runsBatch.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS, BATCH))
     const counted64 = [...runs64].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs64.length / 2)]!
     const tps1 = counted1.perSecond
     const tps64 = counted64.perSecond
@@ -400,6 +435,7 @@ export async function runTasksBench(): Promise<void> {
     const countRows = [
       { run: '1 in flight', c: counted1 },
       ...runs64.map((c, i) => ({ run: `64 in flight, run ${i + 1}`, c })),
+      ...runsBatch.map((c, i) => ({ run: `64 in flight in batches of ${BATCH}, run ${i + 1}`, c })),
     ].flatMap(({ run, c }) =>
       (['sender', 'receiver'] as const).map((who) => ({
         run,

@@ -146,6 +146,16 @@ export interface DelegateRequest {
   wait?: number
 }
 
+/** POST /v1/tasks/batch: many delegations in one request (and one group commit), without `wait`. */
+export interface DelegateBatchRequest {
+  tasks: Array<Omit<DelegateRequest, 'wait'>>
+}
+
+/** One outcome per task, in the request's order: the task, or why that one was refused. */
+export interface DelegateBatchJson {
+  results: Array<{ task: TaskJson } | { error: { code: string; message: string } }>
+}
+
 export interface RespondRequest {
   id: string
   result: string
