@@ -6,9 +6,8 @@
 // node:sqlite is synchronous, so a commit blocks the event loop. With the WAL's path given, the fsync
 // leaves the loop: the batch commits with synchronous=NORMAL (the WAL frames are written, not synced:
 // a process crash keeps them, the OS has them) and the WAL is then fdatasync'd on libuv's thread pool;
-// the batch settles, and its after-commit hooks run, when that sync returns. A batch committed while a
-// sync runs starts a second one (at most MAX_SYNCS at once); batches committed while that many run
-// share the next one. A batch is also bounded by count and by time.
+// the batch settles, and its after-commit hooks run, when that sync returns. Batches committed while a
+// sync is running share the next one. A batch is also bounded by count and by time.
 import { closeSync, fdatasync, openSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
 import { prepared } from './statements.js'
@@ -27,8 +26,6 @@ export interface GroupCommitInit {
   wal?: string
   /** called after each commit (the checkpointer counts them) */
   committed?: () => void
-  /** WAL syncs running at once (default MAX_SYNCS) */
-  maxSyncs?: number
   /** how the WAL is synced (tests inject failures); fdatasync by default */
   sync?: (fd: number, done: (err: Error | null) => void) => void
 }
@@ -41,13 +38,6 @@ export class WalSyncError extends Error {
     super(`syncing the store's WAL to disk failed: ${cause.message}`, { cause })
   }
 }
-
-/**
- * WAL syncs running at once. A batch committed while a sync runs starts a second one at once rather
- * than waiting for the first to return and then for a sync of its own: the kernel may join the two
- * (ext4 commits its journal for both), and the batch waits about one sync instead of up to two.
- */
-const MAX_SYNCS = 2
 
 /** A commit that ended less than this long ago (ms) means the node is busy. */
 const BUSY_MS = 2
@@ -74,9 +64,7 @@ export class GroupCommit {
   private walFd?: number
   /** committed batches waiting for the next WAL sync (their settle functions) */
   private unsynced: Array<(err?: Error) => void> = []
-  /** syncs running, oldest first, each with the batches it covers */
-  private readonly syncs: Array<{ batches: Array<(err?: Error) => void> }> = []
-  private readonly maxSyncs: number
+  private syncing = false
   private closing = false
   /**
    * Transactions committed, pieces of work they held, WAL syncs, and the WAL syncs the settled pieces
@@ -91,7 +79,6 @@ export class GroupCommit {
     this.maxBatchMs = init.maxBatchMs ?? 8
     this.sync = init.sync ?? fdatasync
     this.committed = init.committed ?? (() => {})
-    this.maxSyncs = init.maxSyncs ?? MAX_SYNCS
     if (init.wal != null) {
       try {
         // only ever synced, never written: SQLite owns the file (it takes no locks on it)
@@ -134,7 +121,7 @@ export class GroupCommit {
   /** Closes the WAL's descriptor once the syncs in flight are done. */
   close(): void {
     this.closing = true
-    if (this.syncs.length === 0) this.closeWal()
+    if (!this.syncing) this.closeWal()
   }
 
   private closeWal(): void {
@@ -218,33 +205,23 @@ export class GroupCommit {
     }
     if (offLoop) {
       this.unsynced.push(settle)
-      if (this.syncs.length < this.maxSyncs) this.startSync()
+      if (!this.syncing) this.startSync()
     } else settle()
     if (this.queue.length > 0) this.schedule()
   }
 
-  /**
-   * Syncs the WAL for every batch committed so far and not yet in a sync; batches committed meanwhile
-   * go into the next. A sync that returns makes durable everything written before it started, so it
-   * also settles the batches of syncs started before it (should one of those still be running).
-   */
+  /** Syncs the WAL for every batch committed so far; batches committed meanwhile wait for the next. */
   private startSync(): void {
-    const sync = { batches: this.unsynced }
+    const waiting = this.unsynced
     this.unsynced = []
-    this.syncs.push(sync)
+    this.syncing = true
     this.sync(this.walFd!, (err) => {
+      this.syncing = false
       this.stats.syncs++
-      if (err != null) {
-        // only this sync's batches are unknown to be on disk; an earlier sync may still succeed
-        const failed = new WalSyncError(err)
-        this.syncs.splice(this.syncs.indexOf(sync), 1)
-        for (const settle of sync.batches) settle(failed)
-      } else {
-        const upTo = this.syncs.indexOf(sync)
-        for (const covered of this.syncs.splice(0, upTo + 1)) for (const settle of covered.batches) settle()
-      }
-      if (this.unsynced.length > 0 && this.syncs.length < this.maxSyncs) this.startSync()
-      else if (this.closing && this.syncs.length === 0 && this.unsynced.length === 0) this.closeWal()
+      const failed = err == null ? undefined : new WalSyncError(err)
+      for (const settle of waiting) settle(failed)
+      if (this.unsynced.length > 0) this.startSync()
+      else if (this.closing) this.closeWal()
     })
   }
 }
