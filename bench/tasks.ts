@@ -5,13 +5,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
-import type {
-  DelegateBatchJson,
-  EventJson,
-  StatusCounters,
-  StatusJson,
-  TaskJson,
-} from '../dist/api/types.js'
+import type { DelegateBatchJson, EventJson, StatusCounters, StatusJson, TaskJson } from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
 import { dataDirPaths } from '../dist/home/paths.js'
 import { fsyncCommits, libp2pEcho, load, tcpEcho } from './baselines.ts'
@@ -292,10 +286,17 @@ export async function runTasksBench(): Promise<void> {
     const payload = new TextEncoder().encode(PAYLOAD)
 
     const taskLatency = await latency(apiA, apiB, to, LATENCY_SAMPLES)
-    const counted1 = await throughput(apiA, apiB, to, 1, Number(process.env.BENCH_THROUGHPUT_TASKS_1 ?? THROUGHPUT_TASKS))
+    const counted1 = await throughput(
+      apiA,
+      apiB,
+      to,
+      1,
+      Number(process.env.BENCH_THROUGHPUT_TASKS_1 ?? THROUGHPUT_TASKS),
+    )
     // several runs with 64 in flight: the rate is the median run's; each run's counts are printed
     const runs64: Counted[] = []
-    for (let i = 0; i < THROUGHPUT_RUNS; i++) runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
+    for (let i = 0; i < THROUGHPUT_RUNS; i++)
+      runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
     // the same 64 tasks in flight, as 4 batch requests of 16 (one request and one commit for each 16)
     const runsBatch: Counted[] = []
     for (let i = 0; i < BATCH_RUNS; i++)

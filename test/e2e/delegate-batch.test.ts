@@ -61,8 +61,12 @@ describe('delegating a batch of tasks, end to end', () => {
       return err.message
     }
     expect(await refused({ tasks: [] })).toContain('tasks must be an array of 1 to 1000 tasks')
-    expect(await refused({ tasks: [{ task: 'no target' }] })).toContain('tasks[0]: give exactly one of to and cap')
-    expect(await refused({ tasks: [{ to: b.peerId, task: 'x', wait: 1000 }] })).toContain('unknown field wait')
+    expect(await refused({ tasks: [{ task: 'no target' }] })).toContain(
+      'tasks[0]: give exactly one of to and cap',
+    )
+    expect(await refused({ tasks: [{ to: b.peerId, task: 'x', wait: 1000 }] })).toContain(
+      'unknown field wait',
+    )
     // nothing of a refused batch was delegated
     expect((await a.get<unknown[]>('/v1/tasks')).length).toBe(50)
   }, 60_000)
