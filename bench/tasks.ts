@@ -302,6 +302,9 @@ export async function runTasksBench(): Promise<void> {
     for (let i = 0; i < BATCH_RUNS; i++)
       runsBatch.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS, BATCH))
     const counted64 = [...runs64].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs64.length / 2)]!
+    const countedBatch = [...runsBatch].sort((x, y) => x.perSecond - y.perSecond)[
+      Math.floor(runsBatch.length / 2)
+    ]
     const tps1 = counted1.perSecond
     const tps64 = counted64.perSecond
 
@@ -388,8 +391,12 @@ export async function runTasksBench(): Promise<void> {
       return {
         'in flight': inFlight,
         'tasks/s': round(tasks),
-        ...(inFlight === 64 && seeded != null
-          ? { [`tasks/s, ${SEED_TASKS} stored`]: round(seeded.tps64) }
+        // every row has every column (the table's columns are its first row's)
+        ...(seeded != null
+          ? { [`tasks/s, ${SEED_TASKS} stored`]: inFlight === 64 ? round(seeded.tps64) : '' }
+          : {}),
+        ...(runsBatch.length > 0
+          ? { [`tasks/s, batches of ${BATCH}`]: inFlight === 64 ? round(countedBatch!.perSecond) : '' }
           : {}),
         'libp2p echo/s (stream per msg)': round(base.p2p),
         'libp2p echo/s (long-lived)': round(base.long),
@@ -410,6 +417,15 @@ export async function runTasksBench(): Promise<void> {
         measured: `${round(tps64)}/s`,
         met: tps64 >= 8000 ? 'yes' : 'no',
       },
+      ...(countedBatch != null
+        ? [
+            {
+              target: `>= 8,000 tasks/s, 64 in flight as batch requests of ${BATCH}`,
+              measured: `${round(countedBatch.perSecond)}/s`,
+              met: countedBatch.perSecond >= 8000 ? 'yes' : 'no',
+            },
+          ]
+        : []),
       ...(seeded != null
         ? [
             {
