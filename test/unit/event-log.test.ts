@@ -20,7 +20,9 @@ describe('EventLog', () => {
     expect(out.writes).toEqual([])
     await Promise.resolve()
     expect(out.writes).toHaveLength(1)
-    const lines = out.writes[0]!.trimEnd().split('\n').map((l) => JSON.parse(l) as { task: string })
+    const lines = out.writes[0]!.trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { task: string })
     expect(lines.map((l) => l.task)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`))
     // a later run of code gets a write of its own; flush() writes what is pending at once
     log.emit('a', {}, 'a')
