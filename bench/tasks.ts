@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
-import type { EventJson, TaskJson } from '../dist/api/types.js'
+import type { DelegateBatchJson, EventJson, StatusCounters, StatusJson, TaskJson } from '../dist/api/types.js'
 import { ControlClient } from '../dist/client/control-client.js'
 import { dataDirPaths } from '../dist/home/paths.js'
 import { fsyncCommits, libp2pEcho, load, tcpEcho } from './baselines.ts'
@@ -13,6 +13,12 @@ import { median, percentile, printTable, round, saveResult, spawnNode, world } f
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200)
 const THROUGHPUT_TASKS = Number(process.env.BENCH_THROUGHPUT_TASKS ?? 1000)
+/** runs with 64 in flight (the median one is reported) */
+const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 3)
+/** tasks per batch request in the batch rows (64 in flight: 64 / BATCH requests) */
+const BATCH = 16
+/** BENCH_BATCH=0 leaves the batch rows out (a build without /v1/tasks/batch, run with BENCH_BIN) */
+const BATCH_RUNS = process.env.BENCH_BATCH === '0' ? 0 : THROUGHPUT_RUNS
 const SEED_TASKS = Number(process.env.BENCH_SEED_TASKS ?? 1_000_000)
 const SEED_BROADCASTS = Number(process.env.BENCH_SEED_BROADCASTS ?? 100_000)
 const PAYLOAD = 'x'.repeat(256)
@@ -87,21 +93,88 @@ async function latency(apiA: Api, apiB: Api, to: string, samples: number): Promi
   return out
 }
 
-/** Tasks per second with `inFlight` delegations at once, each counted until the receiver's poll has it. */
+/** What one side did for a run, per 1,000 tasks (from its status counters), and per commit. */
+interface SideCounts {
+  commitsPer1k: number
+  syncsPer1k: number
+  workPerCommit: number
+  /** pieces of work per WAL sync */
+  workPerSync: number
+  /** WAL syncs a piece of work waited for, on average (1 = none was running when it came) */
+  syncsWaitedPerWork: number
+  cpuUsPerTask: number
+}
+
+interface Counted {
+  perSecond: number
+  sender: SideCounts
+  receiver: SideCounts
+  /** the benchmark client's own CPU per task */
+  clientCpuUsPerTask: number
+}
+
+const countersOf = async (api: Api) => (await api.get<StatusJson>('/v1/status')).counters
+
+function side(before: StatusCounters, after: StatusCounters, tasks: number): SideCounts {
+  const commits = after.commits - before.commits
+  const work = after.commitWork - before.commitWork
+  const syncs = after.walSyncs - before.walSyncs
+  const cpu = after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs
+  return {
+    commitsPer1k: round((commits / tasks) * 1000),
+    syncsPer1k: round((syncs / tasks) * 1000),
+    workPerCommit: round(work / commits, 2),
+    workPerSync: round(work / syncs, 2),
+    syncsWaitedPerWork: round((after.syncWaits - before.syncWaits) / work, 2),
+    cpuUsPerTask: round(cpu / tasks),
+  }
+}
+
+/**
+ * Tasks per second with `inFlight` delegations at once, each counted until the receiver's poll has it,
+ * with what each node did for them (commits, WAL syncs, CPU: counters that do not depend on how loaded
+ * the machine is, unlike the rate).
+ */
 async function throughput(
   apiA: Api,
   apiB: Api,
   to: string,
   inFlight: number,
   count: number,
-): Promise<number> {
+  /** tasks per request: 1 posts each to /v1/tasks, more post them together to /v1/tasks/batch */
+  batch = 1,
+): Promise<Counted> {
   const collector = new Collector(apiB)
   try {
-    const r = await load(count, inFlight, async () => {
-      const t = await apiA.post<TaskJson>('/v1/tasks', { to, task: PAYLOAD })
-      await collector.wait(t.id)
-    })
-    return r.perSecond
+    const [a0, b0] = await Promise.all([countersOf(apiA), countersOf(apiB)])
+    const cpu0 = process.cpuUsage()
+    const r =
+      batch === 1
+        ? await load(count, inFlight, async () => {
+            const t = await apiA.post<TaskJson>('/v1/tasks', { to, task: PAYLOAD })
+            await collector.wait(t.id)
+          })
+        : await load(count / batch, inFlight / batch, async () => {
+            const tasks = Array.from({ length: batch }, () => ({ to, task: PAYLOAD }))
+            const { results } = await apiA.post<DelegateBatchJson>('/v1/tasks/batch', { tasks })
+            await Promise.all(
+              results.map((x) => {
+                if (!('task' in x)) throw new Error(`batch delegation refused: ${x.error.message}`)
+                return collector.wait(x.task.id)
+              }),
+            )
+          })
+    const perSecond = batch === 1 ? r.perSecond : r.perSecond * batch
+    const cpu = process.cpuUsage(cpu0)
+    // the sender's acks are committed after the receiver's poll has the task: let them land
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const [a1, b1] = await Promise.all([countersOf(apiA), countersOf(apiB)])
+    return {
+      perSecond,
+      sender: side(a0, a1, count),
+      receiver: side(b0, b1, count),
+      clientCpuUsPerTask: round((cpu.user + cpu.system) / count),
+    }
   } finally {
     await collector.stop()
   }
@@ -213,8 +286,27 @@ export async function runTasksBench(): Promise<void> {
     const payload = new TextEncoder().encode(PAYLOAD)
 
     const taskLatency = await latency(apiA, apiB, to, LATENCY_SAMPLES)
-    const tps1 = await throughput(apiA, apiB, to, 1, THROUGHPUT_TASKS)
-    const tps64 = await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS)
+    const counted1 = await throughput(
+      apiA,
+      apiB,
+      to,
+      1,
+      Number(process.env.BENCH_THROUGHPUT_TASKS_1 ?? THROUGHPUT_TASKS),
+    )
+    // several runs with 64 in flight: the rate is the median run's; each run's counts are printed
+    const runs64: Counted[] = []
+    for (let i = 0; i < THROUGHPUT_RUNS; i++)
+      runs64.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS))
+    // the same 64 tasks in flight, as 4 batch requests of 16 (one request and one commit for each 16)
+    const runsBatch: Counted[] = []
+    for (let i = 0; i < BATCH_RUNS; i++)
+      runsBatch.push(await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS, BATCH))
+    const counted64 = [...runs64].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs64.length / 2)]!
+    const countedBatch = [...runsBatch].sort((x, y) => x.perSecond - y.perSecond)[
+      Math.floor(runsBatch.length / 2)
+    ]
+    const tps1 = counted1.perSecond
+    const tps64 = counted64.perSecond
 
     // baselines, in the same run
     const fsyncLatency = fsyncCommits(w.home, LATENCY_SAMPLES)
@@ -261,7 +353,7 @@ export async function runTasksBench(): Promise<void> {
       )
       seeded = {
         latency: await latency(apiA, apiB, to, LATENCY_SAMPLES),
-        tps64: await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS),
+        tps64: (await throughput(apiA, apiB, to, 64, THROUGHPUT_TASKS)).perSecond,
         seedMs,
       }
     }
@@ -299,8 +391,12 @@ export async function runTasksBench(): Promise<void> {
       return {
         'in flight': inFlight,
         'tasks/s': round(tasks),
-        ...(inFlight === 64 && seeded != null
-          ? { [`tasks/s, ${SEED_TASKS} stored`]: round(seeded.tps64) }
+        // every row has every column (the table's columns are its first row's)
+        ...(seeded != null
+          ? { [`tasks/s, ${SEED_TASKS} stored`]: inFlight === 64 ? round(seeded.tps64) : '' }
+          : {}),
+        ...(runsBatch.length > 0
+          ? { [`tasks/s, batches of ${BATCH}`]: inFlight === 64 ? round(countedBatch!.perSecond) : '' }
           : {}),
         'libp2p echo/s (stream per msg)': round(base.p2p),
         'libp2p echo/s (long-lived)': round(base.long),
@@ -321,6 +417,15 @@ export async function runTasksBench(): Promise<void> {
         measured: `${round(tps64)}/s`,
         met: tps64 >= 8000 ? 'yes' : 'no',
       },
+      ...(countedBatch != null
+        ? [
+            {
+              target: `>= 8,000 tasks/s, 64 in flight as batch requests of ${BATCH}`,
+              measured: `${round(countedBatch.perSecond)}/s`,
+              met: countedBatch.perSecond >= 8000 ? 'yes' : 'no',
+            },
+          ]
+        : []),
       ...(seeded != null
         ? [
             {
@@ -344,6 +449,25 @@ export async function runTasksBench(): Promise<void> {
       `Task throughput, ${THROUGHPUT_TASKS} tasks each (delegate call until the receiver's poll has it)`,
       throughputRows,
     )
+    const countRows = [
+      { run: '1 in flight', c: counted1 },
+      ...runs64.map((c, i) => ({ run: `64 in flight, run ${i + 1}`, c })),
+      ...runsBatch.map((c, i) => ({ run: `64 in flight in batches of ${BATCH}, run ${i + 1}`, c })),
+    ].flatMap(({ run, c }) =>
+      (['sender', 'receiver'] as const).map((who) => ({
+        run,
+        'tasks/s': round(c.perSecond),
+        side: who,
+        'commits/1k tasks': c[who].commitsPer1k,
+        'WAL syncs/1k tasks': c[who].syncsPer1k,
+        'work/commit': c[who].workPerCommit,
+        'work/sync': c[who].workPerSync,
+        'syncs waited/work': c[who].syncsWaitedPerWork,
+        'CPU µs/task': c[who].cpuUsPerTask,
+        'client CPU µs/task': c.clientCpuUsPerTask,
+      })),
+    )
+    printTable('What each node did per task (status counters; work = pieces in the group commit)', countRows)
     printTable('Targets (issue 13)', targets)
     if (seeded != null)
       console.log(
@@ -353,6 +477,7 @@ export async function runTasksBench(): Promise<void> {
       latency: latencyRows,
       throughput: throughputRows,
       targets,
+      counts: countRows,
       seedTasks: SEED_TASKS,
       samples: {
         task: taskLatency,

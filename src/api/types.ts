@@ -59,6 +59,20 @@ export interface StatusJson {
   broadcastsPending: number
   pid: number
   uptimeMs: number
+  /** counters since the node started, for benchmarks and diagnosis (see docs/cli.md, status) */
+  counters: StatusCounters
+}
+
+export interface StatusCounters {
+  /** group commits of the task store, the pieces of work they held, and the WAL syncs */
+  commits: number
+  commitWork: number
+  walSyncs: number
+  /** WAL syncs the pieces of work waited for, summed (1 each when no sync was running as it came) */
+  syncWaits: number
+  /** the node process's CPU time (process.cpuUsage) */
+  cpuUserUs: number
+  cpuSystemUs: number
 }
 
 export interface RegisterRequest {
@@ -137,6 +151,16 @@ export interface DelegateRequest {
   ttl?: number
   /** ms to wait for a final state; 0 or absent: return at once */
   wait?: number
+}
+
+/** POST /v1/tasks/batch: many delegations in one request (and one group commit), without `wait`. */
+export interface DelegateBatchRequest {
+  tasks: Array<Omit<DelegateRequest, 'wait'>>
+}
+
+/** One outcome per task, in the request's order: the task, or why that one was refused. */
+export interface DelegateBatchJson {
+  results: Array<{ task: TaskJson } | { error: { code: string; message: string } }>
 }
 
 export interface RespondRequest {

@@ -47,14 +47,22 @@ export class Inbox {
 
   /** Appends an event; call inside the transaction that stores its cause. Waiters wake after it commits. */
   append(event: NewEvent): void {
+    // a poll waiting for it takes it here: handed out in this very commit (written held, until its
+    // answer is sent)
+    const claim = this.claims.taker(event)
     const { lastInsertRowid } = prepared(
       this.db,
-      'INSERT INTO events (type, priority, payload, created_at) VALUES (?, ?, ?, ?)',
-    ).run(event.type, PRIORITY_RANK[event.priority] ?? 1, JSON.stringify(event), Date.parse(event.timestamp))
-    for (const hook of this.appendHooks) hook(event)
+      'INSERT INTO events (type, priority, payload, created_at, seen) VALUES (?, ?, ?, ?, ?)',
+    ).run(
+      event.type,
+      PRIORITY_RANK[event.priority] ?? 1,
+      JSON.stringify(event),
+      Date.parse(event.timestamp),
+      claim == null ? 0 : HELD,
+    )
     const seq = Number(lastInsertRowid)
-    // a poll waiting for it takes it here: handed out in this very commit (held until its answer is sent)
-    if (this.claims.take({ seq, ...event })) this.markRows([seq], HELD)
+    if (claim != null) this.claims.give(claim, { seq, ...event })
+    for (const hook of this.appendHooks) hook(event)
     if (this.listeners.size > 0) this.appended.push({ seq, ...event })
     if (this.notifyQueued) return
     this.notifyQueued = true

@@ -18,7 +18,7 @@ export interface WaitOptions {
   signal?: AbortSignal
 }
 
-interface Claim {
+export interface Claim {
   limit: number
   types?: ReadonlySet<string>
   peek: boolean
@@ -70,31 +70,38 @@ export class PollClaims {
   }
 
   /**
-   * Inside the transaction that appends `event`: the waiting poll that takes it, if any. It is answered
-   * once that transaction's commit hooks run; a rollback (of the transaction, or of the savepoint the
-   * event was appended in) takes the event back from it.
+   * Inside the transaction that is appending `event` (before its row is written, so the row can be
+   * written already held): the waiting poll that would take it, if any. Give it the event with give().
    */
-  take(event: EventJson): boolean {
+  taker(event: Pick<EventJson, 'type'>): Claim | undefined {
     const tx = currentTransaction(this.db)
     for (const claim of this.waiting) {
       if (claim.peek || claim.quitting) continue
       if (claim.types != null && !claim.types.has(event.type)) continue
       if (claim.events.length > 0 && (claim.tx !== tx || tx == null || claim.events.length >= claim.limit))
         continue
-      claim.tx = tx
-      claim.events.push(event)
-      afterRollback(this.db, () => {
-        claim.events = claim.events.filter((e) => e !== event)
-        if (claim.events.length > 0) return
-        claim.tx = undefined
-        if (claim.quitting) claim.end({ ended: true })
-      })
-      afterCommit(this.db, () => {
-        if (claim.events.length > 0) claim.end({ events: claim.events })
-      })
-      return true
+      return claim
     }
-    return false
+    return undefined
+  }
+
+  /**
+   * Hands `event` to the claim taker() named, in the same transaction. It is answered once that
+   * transaction's commit hooks run; a rollback (of the transaction, or of the savepoint the event was
+   * appended in) takes the event back from it.
+   */
+  give(claim: Claim, event: EventJson): void {
+    claim.tx = currentTransaction(this.db)
+    claim.events.push(event)
+    afterRollback(this.db, () => {
+      claim.events = claim.events.filter((e) => e !== event)
+      if (claim.events.length > 0) return
+      claim.tx = undefined
+      if (claim.quitting) claim.end({ ended: true })
+    })
+    afterCommit(this.db, () => {
+      if (claim.events.length > 0) claim.end({ events: claim.events })
+    })
   }
 
   /** Events were appended or given back: waits holding nothing look again. */

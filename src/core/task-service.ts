@@ -31,12 +31,20 @@ export class TaskService {
   wire(): void {
     const { node } = this
     let load = node.taskStore.openCount()
-    node.tasks.addEventListener('task:changed', () => {
+    let queued = false
+    const recount = () => {
+      queued = false
       const now = node.taskStore.openCount()
       if (now !== load) {
         load = now
         node.presence.announceSoon()
       }
+    }
+    // the load counts received tasks only; one count per turn of changes, not one per change
+    node.tasks.addEventListener('task:changed', ({ detail: row }) => {
+      if (row.direction !== 'received' || queued) return
+      queued = true
+      queueMicrotask(recount)
     })
   }
 

@@ -30,6 +30,7 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
   const onSignal = (signal: string) => {
     if (stopping) {
       log.emit('stop_forced', { signal }, `${signal} again: exiting without a clean leave`, 'warn')
+      log.flush()
       process.exit(130)
     }
     stopping = true

@@ -210,6 +210,7 @@ describe('task protocol (in-process nodes)', () => {
       most = Math.max(most, channels())
     }, 5)
     const commitsBefore = bob.tasks.commits.stats.commits
+    const workBefore = alice.tasks.commits.stats.work
     const first = await send(300, 0)
     await vi.waitFor(() => expect(bob.inbox.unseenCount()).toBe(300), { timeout: 20_000, interval: 50 })
     clearInterval(sample)
@@ -217,6 +218,10 @@ describe('task protocol (in-process nodes)', () => {
     expect(most).toBe(1)
     expect(bob.tasks.commits.stats.commits - commitsBefore).toBeLessThan(100)
     await vi.waitFor(() => expect(alice.taskStore.outboxSize()).toBe(0), { timeout: 10_000 })
+    // the sender records what one ack frame settled in one piece of work, not one per message
+    const ackPieces = alice.tasks.commits.stats.work - workBefore - 300
+    expect(ackPieces).toBeGreaterThan(0)
+    expect(ackPieces).toBeLessThan(100)
 
     // the connection drops: the next messages open a new channel on a new connection
     await alice.libp2p.hangUp(bob.peerId)

@@ -32,7 +32,7 @@ describe('GroupCommit', () => {
     // nothing runs before the batch: the caller cannot see its work as done early
     expect(store.getMeta('k0')).toBeUndefined()
     await Promise.all(all)
-    expect(commits.stats).toEqual({ commits: 1, work: 50, syncs: 0 })
+    expect(commits.stats).toEqual({ commits: 1, work: 50, syncs: 0, syncWaits: 0 })
     expect(settled.map((s) => s.key)).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}`))
     expect(settled.every((s) => !s.inTx && s.stored === `v${s.key.slice(1)}`)).toBe(true)
   })
@@ -55,7 +55,7 @@ describe('GroupCommit', () => {
   it('bounds a batch: the rest goes to the next transaction', async () => {
     const commits = new GroupCommit(store.db, { maxBatch: 3 })
     await Promise.all(Array.from({ length: 7 }, (_, i) => commits.run(() => store.setMeta(`k${i}`, 'v'))))
-    expect(commits.stats).toEqual({ commits: 3, work: 7, syncs: 0 })
+    expect(commits.stats).toEqual({ commits: 3, work: 7, syncs: 0, syncWaits: 0 })
   })
 
   it('work queued while a batch runs waits for the next one', async () => {

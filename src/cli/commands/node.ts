@@ -157,7 +157,7 @@ export const node: Command = {
         resetStore: flag(ctx, 'reset-store'),
       }),
     )
-    const log = new daemon.EventLog(options.json)
+    const log = new daemon.EventLog(options.json, process.stdout, process.stderr, true)
     for (const w of secretWarnings)
       log.emit('secret_in_arguments', { option: w.option }, `WARNING: ${w.text}`, 'warn')
     try {

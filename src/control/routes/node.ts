@@ -1,7 +1,7 @@
 // The control API's endpoints for the node itself and presence. Inputs are validated here; the
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
 
-import type { PeerJson, RegisterRequest, StatusJson } from '../../api/types.js'
+import type { PeerJson, RegisterRequest, StatusCounters, StatusJson } from '../../api/types.js'
 import { cardJson, hostedJson, ownHostedJson, peerJson } from '../../core/cards.js'
 import type { ClawLinkNode } from '../../core/node.js'
 import { InvalidCardError } from '../../protocols/presence/index.js'
@@ -72,6 +72,19 @@ export function listAgents(node: ClawLinkNode, opts: { all?: boolean; cap?: stri
   return out
 }
 
+function counters(node: ClawLinkNode): StatusCounters {
+  const c = node.libp2p.services.tasks.commits.stats
+  const cpu = process.cpuUsage()
+  return {
+    commits: c.commits,
+    commitWork: c.work,
+    walSyncs: c.syncs,
+    syncWaits: c.syncWaits,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+  }
+}
+
 export function status(node: ClawLinkNode): StatusJson {
   const libp2p = node.libp2p
   const peers = node.presence.peers()
@@ -108,6 +121,7 @@ export function status(node: ClawLinkNode): StatusJson {
     broadcastsPending: libp2p.services.knowledge.pendingPublish(),
     pid: process.pid,
     uptimeMs: Date.now() - node.startedAt,
+    counters: counters(node),
   }
 }
 

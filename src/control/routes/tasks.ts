@@ -5,6 +5,7 @@ import { TASK_ERROR_STATUS } from '../../api/errors.js'
 import { TASK_ID_PATTERN, TASK_ID_RULE } from '../../api/task-id.js'
 import type {
   CancelRequest,
+  DelegateBatchJson,
   DelegateRequest,
   EventType,
   Priority,
@@ -31,6 +32,8 @@ const RESPONSE_STATES: Record<string, TaskState> = {
 /** Longest a single request may wait (delegate --wait, poll --wait). */
 const MAX_WAIT = 24 * 3600 * 1000
 const MAX_POLL_LIMIT = 1000
+/** Most tasks in one batch delegation. */
+export const MAX_BATCH = 1000
 
 function object(body: unknown, fields: string[]): Record<string, unknown> {
   if (body == null || typeof body !== 'object' || Array.isArray(body))
@@ -81,8 +84,25 @@ async function guard<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function parseDelegate(body: unknown): DelegateRequest {
-  const b = object(body, ['to', 'cap', 'task', 'context', 'priority', 'ttl', 'wait', 'id'])
+/** A batch: every task is checked before any is delegated (a malformed one refuses the request). */
+function parseBatch(body: unknown): DelegateRequest[] {
+  const b = object(body, ['tasks'])
+  const tasks = b.tasks
+  if (!Array.isArray(tasks) || tasks.length === 0 || tasks.length > MAX_BATCH)
+    throw new ApiError(400, 'bad_request', `tasks must be an array of 1 to ${MAX_BATCH} tasks`)
+  return tasks.map((t, i) => {
+    try {
+      return parseDelegate(t, false)
+    } catch (err) {
+      if (err instanceof ApiError) throw new ApiError(err.status, err.code, `tasks[${i}]: ${err.message}`)
+      throw err
+    }
+  })
+}
+
+function parseDelegate(body: unknown, waits = true): DelegateRequest {
+  const fields = ['to', 'cap', 'task', 'context', 'priority', 'ttl', 'id']
+  const b = object(body, waits ? [...fields, 'wait'] : fields)
   const req: DelegateRequest = {
     id: text(b, 'id'),
     to: text(b, 'to'),
@@ -118,6 +138,22 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
       return json(final)
     }),
   )
+
+  // many tasks in one request: delegated together, so they share the group commit (and its fsync);
+  // each gets its outcome, a task rule's refusal only for itself
+  server.route('POST', '/v1/tasks/batch', async (req): Promise<DelegateBatchJson> => {
+    const requests = parseBatch(req.body)
+    const outcomes = await Promise.allSettled(requests.map((r) => node.taskService.delegate(r)))
+    const results = outcomes.map((o) => {
+      if (o.status === 'fulfilled') return { task: json(o.value) }
+      const err = o.reason as unknown
+      if (err instanceof TaskError || err instanceof ConflictError)
+        return { error: { code: err.code, message: err.message } }
+      // anything else (the store failed) fails the request, as it would a single delegation
+      throw err
+    })
+    return { results }
+  })
 
   server.route('GET', '/v1/tasks', (req) => {
     const id = req.query.get('id')

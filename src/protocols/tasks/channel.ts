@@ -16,11 +16,15 @@ import {
 import { TaskAcks, TaskFrame } from './pb/task.js'
 import type { OutboxRow } from './task-store.js'
 
+/** A message the receiver is done with: committed (or had already), or refused for good (`refusal`). */
+export interface Settled {
+  row: OutboxRow
+  refusal?: string
+}
+
 export interface ChannelEvents {
-  /** the receiver has it committed (or had it already) */
-  acked: (row: OutboxRow) => void
-  /** refused for good */
-  refused: (row: OutboxRow, reason: string) => void
+  /** what one ack frame settled, in seq order (recorded together, in one piece of one commit) */
+  settled: (messages: Settled[]) => void
   /** not acknowledged: the stream failed; `startedAt` is when the stream was opened */
   failed: (rows: OutboxRow[], error: unknown, startedAt: number) => void
   /** there is room again after the queue was full (messages were left in the outbox) */
@@ -159,14 +163,15 @@ export class Channel {
 
   private settle(acks: TaskAcks): void {
     const refused = new Map(acks.refused.map((r) => [r.seq, r.reason]))
+    const settled: Settled[] = []
     for (const [seq, row] of this.inFlight) {
       if (seq > acks.through) break
       this.inFlight.delete(seq)
       this.held.delete(row.msgId)
       const reason = refused.get(seq)
-      if (reason != null) this.init.events.refused(row, reason || 'refused')
-      else this.init.events.acked(row)
+      settled.push(reason != null ? { row, refusal: reason || 'refused' } : { row })
     }
+    if (settled.length > 0) this.init.events.settled(settled)
     this.armAckTimer()
     this.pump()
     if (this.inFlight.size === 0 && this.queue.length === 0) this.armIdleTimer()

@@ -5,7 +5,7 @@
 import type { Logger } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { Channel } from './channel.js'
+import { Channel, type Settled } from './channel.js'
 import { MAX_QUEUED_PER_PEER, RETRY_MAX, RETRY_MIN } from './constants.js'
 import { describeError } from './errors.js'
 import type { TasksEvents } from './index.js'
@@ -104,8 +104,7 @@ export class Delivery {
         idle: this.init.channelIdle,
         log: this.init.log,
         events: {
-          acked: (row) => this.settle(row),
-          refused: (row, reason) => this.settle(row, reason),
+          settled: (messages) => this.settle(messages),
           failed: (rows, err, startedAt) => this.failed(peer, rows, err, startedAt),
           drained: () => this.refill(peer),
         },
@@ -115,28 +114,38 @@ export class Delivery {
     return channel
   }
 
-  /** An ack (or refusal) arrived: committed in the next group commit, then reported. */
-  private settle(msg: OutboxRow, refusal?: string): void {
-    this.settling.add(msg.msgId)
-    const info = { peer: msg.peer, taskId: msg.taskId, kind: msg.kind }
-    this.write(() => (refusal == null ? this.store.acked(msg) : this.store.refused(msg, refusal))).then(
-      (row) => {
-        this.settling.delete(msg.msgId)
+  /**
+   * An ack frame arrived: what it settled is recorded in one piece of the next group commit (one
+   * savepoint and one promise for the lot, not one per message), then reported message by message.
+   */
+  private settle(messages: Settled[]): void {
+    for (const { row } of messages) this.settling.add(row.msgId)
+    this.write(() =>
+      messages.map(({ row, refusal }) =>
+        refusal == null ? this.store.acked(row) : this.store.refused(row, refusal),
+      ),
+    ).then(
+      (rows) => {
+        for (const { row } of messages) this.settling.delete(row.msgId)
         if (!this.started) return
-        if (refusal != null) {
-          if (row != null) this.changed(row)
-          this.dispatch('message:refused', { ...info, reason: refusal })
-          return
+        for (const [i, { row: msg, refusal }] of messages.entries()) {
+          const row = rows[i]
+          const info = { peer: msg.peer, taskId: msg.taskId, kind: msg.kind }
+          if (refusal != null) {
+            if (row != null) this.changed(row)
+            this.dispatch('message:refused', { ...info, reason: refusal })
+            continue
+          }
+          if (row != null) {
+            this.changed(row)
+            this.dispatch('task:delivered', row)
+          }
+          this.dispatch('message:acked', info)
         }
-        if (row != null) {
-          this.changed(row)
-          this.dispatch('task:delivered', row)
-        }
-        this.dispatch('message:acked', info)
       },
       (err: unknown) => {
-        // not recorded: the message stays in the outbox and goes again (the receiver deduplicates)
-        this.settling.delete(msg.msgId)
+        // not recorded: the messages stay in the outbox and go again (the receiver deduplicates)
+        for (const { row } of messages) this.settling.delete(row.msgId)
         this.init.log.error('recording an ack failed - %e', err)
       },
     )

@@ -136,6 +136,50 @@ export function toTask(r: Row): TaskRow {
   }
 }
 
+/**
+ * A task this agent delegates, as delegate() stores it: built rather than read back (the texts are
+ * well-formed, since the control API refuses lone surrogates, so SQLite stores them unchanged).
+ */
+export function sentRow(id: string, input: DelegateInput, now: number, expiresAt: number): TaskRow {
+  return {
+    id,
+    direction: 'sent',
+    peer: input.peer,
+    peerName: input.peerName,
+    task: input.task,
+    context: input.context,
+    priority: input.priority,
+    state: input.local === true ? 'delivered' : 'submitted',
+    result: null,
+    reason: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt,
+    fromAgent: input.fromAgent ?? null,
+    toAgent: input.toAgent ?? null,
+  }
+}
+
+/** A row's values in the order of the task store's insertTask statement. */
+export function insertValues(r: TaskRow): Array<string | number | null> {
+  const { id, direction, peer, peerName, task, context, priority, state } = r
+  return [
+    id,
+    direction,
+    peer,
+    peerName,
+    task,
+    context,
+    priority,
+    state,
+    r.createdAt,
+    r.updatedAt,
+    r.expiresAt,
+    r.fromAgent ?? null,
+    r.toAgent ?? null,
+  ]
+}
+
 export function toOutbox(r: Row): OutboxRow {
   return {
     msgId: r.msg_id as string,

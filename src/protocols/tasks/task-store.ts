@@ -10,6 +10,7 @@ import { TaskError } from './errors.js'
 import { TaskMessage } from './pb/task.js'
 import {
   type DelegateInput,
+  insertValues,
   message,
   type OutboxRow,
   priorityFromWire,
@@ -17,6 +18,7 @@ import {
   RESPONSE_STATES,
   type ReceiveResult,
   type Row,
+  sentRow,
   stateFromWire,
   stateToWire,
   TASK_COLUMNS,
@@ -150,24 +152,11 @@ export class TaskStore {
       fromHostedAgent: input.fromAgent,
       toHostedAgent: input.toAgent,
     })
+    const row = sentRow(id, input, now, expiresAt)
     return this.tx(() => {
-      this.stmt.insertTask!.run(
-        id,
-        'sent',
-        input.peer,
-        input.peerName,
-        input.task,
-        input.context,
-        input.priority,
-        input.local === true ? 'delivered' : 'submitted',
-        now,
-        now,
-        expiresAt,
-        input.fromAgent ?? null,
-        input.toAgent ?? null,
-      )
+      this.stmt.insertTask!.run(...insertValues(row))
       if (input.local !== true) this.enqueue(input.peer, msg, expiresAt)
-      return this.get('sent', input.peer, id)!
+      return row
     })
   }
 
@@ -236,24 +225,25 @@ export class TaskStore {
         }
       }
       const now = this.now()
-      const priority = priorityFromWire(msg.priority)
-      const context = msg.context === '' ? null : msg.context
-      this.stmt.insertTask!.run(
-        msg.taskId,
-        'received',
+      // built, not read back: the wire's texts were decoded strictly (well-formed UTF-8)
+      const row: TaskRow = {
+        id: msg.taskId,
+        direction: 'received',
         peer,
         peerName,
-        msg.task,
-        context,
-        priority,
-        'delivered',
-        Number(msg.createdAt) || now,
-        now,
+        task: msg.task,
+        context: msg.context === '' ? null : msg.context,
+        priority: priorityFromWire(msg.priority),
+        state: 'delivered',
+        result: null,
+        reason: null,
+        createdAt: Number(msg.createdAt) || now,
+        updatedAt: now,
         expiresAt,
-        msg.fromHostedAgent ?? null,
-        msg.toHostedAgent ?? null,
-      )
-      const row = this.get('received', peer, msg.taskId)!
+        fromAgent: msg.fromHostedAgent ?? null,
+        toAgent: msg.toHostedAgent ?? null,
+      }
+      this.stmt.insertTask!.run(...insertValues(row))
       this.onEvent({ type: 'task', row })
       return { status: 'stored', row }
     })
