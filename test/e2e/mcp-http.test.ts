@@ -160,7 +160,7 @@ describe('clawlink mcp --http', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/)
     const client = await connect(url)
     const { tools } = await client.listTools()
-    expect(tools).toHaveLength(11)
+    expect(tools).toHaveLength(12)
     for (const t of tools) {
       const a = t.annotations!
       expect(t.title, t.name).toBe(a.title)
@@ -180,7 +180,7 @@ describe('clawlink mcp --http', () => {
       expect(hints[name]![0], name).toBe(true)
     for (const name of ['tasks', 'knowledge', 'file_list', 'poll']) expect(hints[name]![2], name).toBe(false)
     for (const name of ['cancel', 'file_put', 'file_get']) expect(hints[name]![1], name).toBe(true)
-    for (const name of ['delegate', 'poll', 'respond', 'broadcast'])
+    for (const name of ['delegate', 'poll', 'respond', 'reply', 'broadcast'])
       expect(hints[name]!.slice(0, 2)).toEqual([false, false])
 
     const context = tools.find((t) => t.name === 'delegate')!.inputSchema.properties!.context as {
@@ -229,7 +229,7 @@ describe('clawlink mcp --http', () => {
     expect((await post(url.replace(/\/mcp$/, '/other'), auth)).status).toBe(404)
     expect((await post(url, auth, '{not json')).status).toBe(400)
     const client = await connect(url, auth)
-    expect((await client.listTools()).tools).toHaveLength(11)
+    expect((await client.listTools()).tools).toHaveLength(12)
   }, 60_000)
 
   it('refuses to serve off loopback without a token, and bad values, with exit 2', async () => {
