@@ -18,6 +18,7 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
+import { MAX_TTL } from '../rules/limits.js'
 import { TaskError, type TaskRow, TERMINAL } from '../protocols/tasks/index.js'
 import type { Followers, MeshBusManager } from './follow.js'
 import { messageText, taskOf, textPart } from './mapping.js'
@@ -33,6 +34,21 @@ export interface BridgeParts {
   buses: MeshBusManager
   followers: Followers
   push: PushOutbox
+}
+
+/**
+ * `metadata.clawlink.ttl` of a SendMessage: how long (seconds) the mesh tries to deliver the task
+ * before it expires; the mesh's default without it.
+ */
+export function requestedTtl(metadata: Record<string, unknown> | undefined): number | undefined {
+  const own = metadata?.clawlink
+  const ttl = own != null && typeof own === 'object' ? (own as Record<string, unknown>).ttl : undefined
+  if (ttl == null) return undefined
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl * 1000 > MAX_TTL)
+    throw new RequestMalformedError(
+      `metadata.clawlink.ttl must be a number of seconds, more than 0 and at most ${MAX_TTL / 1000}`,
+    )
+  return Math.ceil(ttl * 1000)
 }
 
 function refusedTask(ctx: RequestContext, reason: string): Task {
@@ -72,7 +88,8 @@ export class MeshExecutor implements AgentExecutor {
     const text = messageText(ctx.userMessage)
     let row: TaskRow
     try {
-      row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text })
+      const ttl = requestedTtl(ctx.request.metadata)
+      row = await node.taskService.delegate({ id: ctx.taskId, to: this.agent.to, task: text, ttl })
     } catch (err) {
       // the mesh refused it (say, the name became ambiguous): a failed task, not an executor crash
       // (which the SDK would print with its stack)
@@ -141,6 +158,7 @@ export class MeshRequestHandler extends DefaultRequestHandler {
     if (msg == null) throw new RequestMalformedError('message is required')
     // the SDK checks it too, but only after a follow-up has been delivered
     if (msg.messageId === '') throw new RequestMalformedError('message.messageId is required.')
+    if (msg.taskId === '') requestedTtl(params.metadata)
     const text = messageText(msg)
     if (text.trim() === '') throw new RequestMalformedError('the message has no text or data part')
     if (Buffer.byteLength(text) > this.maxSize)

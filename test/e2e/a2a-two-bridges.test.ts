@@ -16,6 +16,7 @@ let external: TestA2aAgent
 let alice: Agent
 let bob: Agent
 let base: string
+let aliceProc: NodeProcess
 
 beforeAll(async () => {
   external = await startA2aAgent({ token: 'sekrit' })
@@ -23,7 +24,7 @@ beforeAll(async () => {
   alice = mesh('alice')
   bob = mesh('bob')
   alice.env.A2A_TOKEN = 'sekrit'
-  await startAgent(procs, alice)
+  aliceProc = await startAgent(procs, alice)
   base = a2aUrl(await startAgent(procs, bob, ['--a2a', '127.0.0.1:0']))
   await cliJson<A2aAgentJson>(['a2a', 'add', 'helper', external.url, '--token-env', 'A2A_TOKEN'], alice.env)
   // bob's node lists it as an agent alice's node hosts
@@ -79,5 +80,29 @@ describe('an external A2A agent, through both bridges', () => {
       200,
     )
     expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'answer: green' })
+  })
+
+  it('a task that cannot be delivered before its TTL (metadata.clawlink.ttl) shows as failed, with the reason', async () => {
+    const client = await a2aClient(base, 'helper')
+    const bad = { ...sendRequest('never mind'), metadata: { clawlink: { ttl: 'soon' } } }
+    await expect(client.sendMessage(bad)).rejects.toThrow(/metadata.clawlink.ttl must be a number of seconds/)
+    // the node that hosts the agent goes away: bob's node keeps the task until its TTL runs out
+    await aliceProc.stop()
+    const sent = (await client.sendMessage({
+      ...sendRequest('nobody home'),
+      metadata: { clawlink: { ttl: 2 } },
+    })) as Task
+    expect(sent.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED)
+    const failed = await eventually(
+      async () => {
+        const t = await client.getTask({ tenant: '', id: sent.id, historyLength: undefined })
+        return t.status?.state === TaskState.TASK_STATE_FAILED ? t : undefined
+      },
+      30_000,
+      200,
+    )
+    const reason = failed.status?.message?.parts[0]?.content
+    expect(reason?.$case === 'text' && reason.value).toMatch(/^expired: not delivered before its TTL ran out/)
+    expect(failed.metadata?.clawlink).toMatchObject({ state: 'expired' })
   })
 })
