@@ -18,8 +18,8 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server'
 import type { ClawLinkNode } from '../core/index.js'
-import { MAX_TTL } from '../rules/limits.js'
 import { TaskError, type TaskRow, TERMINAL } from '../protocols/tasks/index.js'
+import { MAX_TTL } from '../rules/limits.js'
 import type { Followers, MeshBusManager } from './follow.js'
 import { messageText, taskOf, textPart } from './mapping.js'
 import type { PushOutbox } from './push.js'
@@ -137,7 +137,10 @@ export class MeshRequestHandler extends DefaultRequestHandler {
 
   private readonly maxSize: number
 
-  override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
+  override async sendMessage(
+    params: SendMessageRequest,
+    context: ServerCallContext,
+  ): Promise<Message | Task> {
     this.check(params)
     await this.followUp(params)
     return super.sendMessage(params, context)

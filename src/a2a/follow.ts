@@ -79,7 +79,12 @@ export class Followers {
     return done
   }
 
-  private followOnce(taskId: string, contextId: string, bus: ExecutionEventBus, seen?: TaskRow): Promise<void> {
+  private followOnce(
+    taskId: string,
+    contextId: string,
+    bus: ExecutionEventBus,
+    seen?: TaskRow,
+  ): Promise<void> {
     return new Promise((resolve) => {
       let last = seen != null ? signature(seen) : ''
       const end = () => {
@@ -140,7 +145,9 @@ export class MeshBusManager implements ExecutionEventBusManager {
     const row = bridged != null ? sentRow(this.node, taskId) : undefined
     if (bridged == null || row == null || TERMINAL.has(row.state)) return undefined
     const created = this.inner.createOrGetByTaskId(taskId, context)
-    this.followers.follow(taskId, bridged.contextId, created, row).then(() => this.end(taskId, created, context))
+    this.followers
+      .follow(taskId, bridged.contextId, created, row)
+      .then(() => this.end(taskId, created, context))
     return created
   }
 
@@ -148,7 +155,12 @@ export class MeshBusManager implements ExecutionEventBusManager {
    * The executor returned: its follow ended at a final state or a question, or it refused the task.
    * The bus ends either way (the SDK would keep it at a question, with no one left to feed it).
    */
-  settleByTaskId(taskId: string, bus: ExecutionEventBus, _state: unknown, context: ServerCallContext): boolean {
+  settleByTaskId(
+    taskId: string,
+    bus: ExecutionEventBus,
+    _state: unknown,
+    context: ServerCallContext,
+  ): boolean {
     this.end(taskId, bus, context)
     return true
   }

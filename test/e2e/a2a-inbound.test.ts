@@ -243,7 +243,7 @@ describe('clawlink node --a2a (inbound)', () => {
     expect(states).toEqual([TaskState.TASK_STATE_CANCELED])
   })
 
-  it('a question (input-required) reaches the A2A client; its follow-up message is bob\'s reply; the task completes', async () => {
+  it("a question (input-required) reaches the A2A client; its follow-up message is bob's reply; the task completes", async () => {
     const statesOf = (events: StreamResponse[]) =>
       events.flatMap((e) => (e.payload?.$case === 'statusUpdate' ? [e.payload.value.status!] : []))
     const stream = client.sendMessageStream({ ...sendRequest('paint the shed'), configuration: undefined })
@@ -291,7 +291,9 @@ describe('clawlink node --a2a (inbound)', () => {
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
     expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'painted green' })
     // bob got the reply once
-    expect((await cliJson<EventJson[]>(['poll', '--wait', '1'], bob.env)).filter((e) => e.id === id)).toEqual([])
+    expect((await cliJson<EventJson[]>(['poll', '--wait', '1'], bob.env)).filter((e) => e.id === id)).toEqual(
+      [],
+    )
 
     // a follow-up on a final task is refused as the SDK refuses it; so is one in another context
     await expect(

@@ -48,7 +48,9 @@ describe('an external A2A agent, through both bridges', () => {
     expect(card.skills.map((s) => s.id)).toEqual(expect.arrayContaining(['translate', 'echo']))
     expect(card.supportedInterfaces[0]!.url).toBe(`${base}/agents/helper/a2a/jsonrpc`)
 
-    const done = (await client.sendMessage(sendRequest('hello both ways', { returnImmediately: false }))) as Task
+    const done = (await client.sendMessage(
+      sendRequest('hello both ways', { returnImmediately: false }),
+    )) as Task
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
     expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'echo: hello both ways' })
     // the external agent got the message once, under the mesh task's id (the A2A task id at bob)
@@ -70,7 +72,10 @@ describe('an external A2A agent, through both bridges', () => {
     expect(last.value.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED)
     expect(last.value.status?.message?.parts[0]?.content).toEqual({ $case: 'text', value: 'which color?' })
 
-    await client.sendMessage({ ...sendRequest('green'), message: userMessage('green', { taskId: id, contextId }) })
+    await client.sendMessage({
+      ...sendRequest('green'),
+      message: userMessage('green', { taskId: id, contextId }),
+    })
     const done = await eventually(
       async () => {
         const t = await client.getTask({ tenant: '', id, historyLength: undefined })

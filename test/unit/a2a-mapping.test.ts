@@ -29,6 +29,7 @@ describe('a2a mapping', () => {
       submitted: TaskState.TASK_STATE_SUBMITTED,
       delivered: TaskState.TASK_STATE_SUBMITTED,
       working: TaskState.TASK_STATE_WORKING,
+      'input-required': TaskState.TASK_STATE_INPUT_REQUIRED,
       completed: TaskState.TASK_STATE_COMPLETED,
       failed: TaskState.TASK_STATE_FAILED,
       canceled: TaskState.TASK_STATE_CANCELED,
