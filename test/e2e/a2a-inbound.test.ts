@@ -130,6 +130,13 @@ describe('clawlink node --a2a (inbound)', () => {
       (m) => m.type === 'task_delegation' && m.task === 'hosted hello',
     )
     expect(got.task_id).toBe(task.id)
+    // a v1 agent cannot take replies: a follow-up to it is refused, the task stays as it was
+    await expect(
+      hosted.sendMessage({
+        ...sendRequest('and another thing'),
+        message: userMessage('and another thing', { taskId: task.id }),
+      }),
+    ).rejects.toThrow(/cannot be delivered as a reply: .*cannot take replies/)
   })
 
   it('a blocking SendMessage (no returnImmediately) answers once the task is final', async () => {
