@@ -322,6 +322,15 @@ describe('clawlink node --a2a (inbound)', () => {
     })) as Task
     expect(more.status?.state).toBe(TaskState.TASK_STATE_WORKING)
     expect(await bobGets(open.id, 'task_reply')).toMatchObject({ message: 'also the fence' })
+    // a task waiting for an answer can be canceled instead
+    await respond(open.id, 'which fence?', 'input-required')
+    await eventually(async () => {
+      const t = await client.getTask({ tenant: '', id: open.id, historyLength: undefined })
+      return t.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED ? true : undefined
+    }, 30_000)
+    const canceled = await client.cancelTask({ tenant: '', id: open.id, metadata: {} })
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    expect((await cliJson<TaskJson[]>(['tasks', '--id', open.id], alice.env))[0]!.state).toBe('canceled')
   })
 
   it('bad sends get clear errors', async () => {
