@@ -14,6 +14,12 @@ import { resultArtifact, STATE_MAP, statusOf } from './mapping.js'
 import { sentRow } from './sdk-stores.js'
 import type { BridgeStore } from './store.js'
 
+/**
+ * Where an execution ends, as the SDK's event queue sees it: a final state, or a question (the client
+ * answers it with a follow-up message, whose execution follows the task on).
+ */
+export const settled = (row: TaskRow) => TERMINAL.has(row.state) || row.state === 'input-required'
+
 /** What makes an update news to an A2A client: a new A2A state, result or reason (not `delivered`). */
 const signature = (row: TaskRow) =>
   `${STATE_MAP[row.state]}\u0000${row.result ?? ''}\u0000${row.reason ?? ''}`
@@ -40,6 +46,8 @@ export function publishRow(bus: ExecutionEventBus, row: TaskRow, contextId: stri
 export class Followers {
   private readonly checks = new Map<string, Set<() => void>>()
   private readonly ends = new Set<() => void>()
+  /** one follower per bus: a follow-up sharing the bus of a running execution must not publish twice */
+  private readonly byBus = new Map<ExecutionEventBus, Promise<void>>()
   private unsubscribe?: () => void
 
   constructor(private readonly node: ClawLinkNode) {}
@@ -60,10 +68,23 @@ export class Followers {
   }
 
   /**
-   * Publishes every change of the task after `seen` on `bus`; resolves once it is final (or the
-   * bridge stops).
+   * Publishes every change of the task after `seen` on `bus`; resolves once it is final or asks a
+   * question (or the bridge stops). A bus already followed is not followed twice.
    */
   follow(taskId: string, contextId: string, bus: ExecutionEventBus, seen?: TaskRow): Promise<void> {
+    const known = this.byBus.get(bus)
+    if (known != null) return known
+    const done = this.followOnce(taskId, contextId, bus, seen).finally(() => this.byBus.delete(bus))
+    this.byBus.set(bus, done)
+    return done
+  }
+
+  private followOnce(
+    taskId: string,
+    contextId: string,
+    bus: ExecutionEventBus,
+    seen?: TaskRow,
+  ): Promise<void> {
     return new Promise((resolve) => {
       let last = seen != null ? signature(seen) : ''
       const end = () => {
@@ -81,7 +102,7 @@ export class Followers {
           last = sig
           publishRow(bus, row, contextId)
         }
-        if (TERMINAL.has(row.state)) end()
+        if (settled(row)) end()
       }
       const set = this.checks.get(taskId) ?? new Set()
       this.checks.set(taskId, set)
@@ -101,6 +122,8 @@ export class Followers {
 /**
  * The SDK's bus manager, plus: a bridged task still open that has no bus (its SendMessage ended, or
  * the node restarted) gets one that follows it, so SubscribeToTask streams and CancelTask settles.
+ * At a question the bus ends (as the SDK's streams do there; CancelTask still gets one to act on): the
+ * follow-up message that answers it makes a new one.
  */
 export class MeshBusManager implements ExecutionEventBusManager {
   private readonly inner = new DefaultExecutionEventBusManager()
@@ -122,11 +145,30 @@ export class MeshBusManager implements ExecutionEventBusManager {
     const row = bridged != null ? sentRow(this.node, taskId) : undefined
     if (bridged == null || row == null || TERMINAL.has(row.state)) return undefined
     const created = this.inner.createOrGetByTaskId(taskId, context)
-    this.followers.follow(taskId, bridged.contextId, created, row).then(() => {
-      created.finished()
-      this.inner.cleanupByTaskId(taskId, context)
-    })
+    this.followers
+      .follow(taskId, bridged.contextId, created, row)
+      .then(() => this.end(taskId, created, context))
     return created
+  }
+
+  /**
+   * The executor returned: its follow ended at a final state or a question, or it refused the task.
+   * The bus ends either way (the SDK would keep it at a question, with no one left to feed it).
+   */
+  settleByTaskId(
+    taskId: string,
+    bus: ExecutionEventBus,
+    _state: unknown,
+    context: ServerCallContext,
+  ): boolean {
+    this.end(taskId, bus, context)
+    return true
+  }
+
+  private end(taskId: string, bus: ExecutionEventBus, context?: ServerCallContext): void {
+    bus.finished()
+    // a newer bus of the same task (a follow-up just made it) is not this one's to remove
+    if (this.inner.getByTaskId(taskId, context) === bus) this.inner.cleanupByTaskId(taskId, context)
   }
 
   cleanupByTaskId(taskId: string, context?: ServerCallContext): void {

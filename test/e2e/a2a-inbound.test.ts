@@ -130,6 +130,13 @@ describe('clawlink node --a2a (inbound)', () => {
       (m) => m.type === 'task_delegation' && m.task === 'hosted hello',
     )
     expect(got.task_id).toBe(task.id)
+    // a v1 agent cannot take replies: a follow-up to it is refused, the task stays as it was
+    await expect(
+      hosted.sendMessage({
+        ...sendRequest('and another thing'),
+        message: userMessage('and another thing', { taskId: task.id }),
+      }),
+    ).rejects.toThrow(/cannot be delivered as a reply: .*cannot take replies/)
   })
 
   it('a blocking SendMessage (no returnImmediately) answers once the task is final', async () => {
@@ -243,14 +250,96 @@ describe('clawlink node --a2a (inbound)', () => {
     expect(states).toEqual([TaskState.TASK_STATE_CANCELED])
   })
 
-  it('a follow-up message on an existing task gets a clear "not supported yet" error; a bad send too', async () => {
-    const task = await sendTask('first turn')
+  it("a question (input-required) reaches the A2A client; its follow-up message is bob's reply; the task completes", async () => {
+    const statesOf = (events: StreamResponse[]) =>
+      events.flatMap((e) => (e.payload?.$case === 'statusUpdate' ? [e.payload.value.status!] : []))
+    const stream = client.sendMessageStream({ ...sendRequest('paint the shed'), configuration: undefined })
+    const first = (await stream.next()).value as StreamResponse
+    if (first.payload?.$case !== 'task') throw new Error(`first event is ${first.payload?.$case}`)
+    const { id, contextId } = first.payload.value
+    await bobGets(id)
+    await respond(id, 'which color?', 'input-required')
+    // the stream ends at the question (as the SDK's streams do), with the question as status message
+    const asked: StreamResponse[] = []
+    for await (const e of stream) asked.push(e)
+    expect(statesOf(asked).map((s) => s.state)).toEqual([TaskState.TASK_STATE_INPUT_REQUIRED])
+    const question = { $case: 'text', value: 'which color?' }
+    expect(statesOf(asked)[0]!.message?.parts[0]?.content).toEqual(question)
+    const got = await client.getTask({ tenant: '', id, historyLength: undefined })
+    expect(got.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED)
+    expect(got.status?.message?.parts[0]?.content).toEqual(question)
+
+    // the answer: a follow-up message on the task; its stream shows working, then the final state
+    const follow = client.sendMessageStream({
+      ...sendRequest('green'),
+      message: userMessage('green', { taskId: id, contextId }),
+      configuration: undefined,
+    })
+    const again = (await follow.next()).value as StreamResponse
+    if (again.payload?.$case !== 'task') throw new Error(`first event is ${again.payload?.$case}`)
+    expect(again.payload.value.id).toBe(id)
+    expect(again.payload.value.status?.state).toBe(TaskState.TASK_STATE_WORKING)
+    const reply = await bobGets(id, 'task_reply')
+    expect(reply).toMatchObject({ message: 'green', state: 'working', from: { name: 'alice' } })
+    // a subscriber now sees it working, then the final state
+    const sub = client.resubscribeTask({ tenant: '', id })
+    const subFirst = (await sub.next()).value as StreamResponse
+    expect(subFirst.payload?.$case === 'task' && subFirst.payload.value.status?.state).toBe(
+      TaskState.TASK_STATE_WORKING,
+    )
+    await respond(id, 'painted green')
+    const rest: StreamResponse[] = []
+    for await (const e of follow) rest.push(e)
+    expect(statesOf(rest).map((s) => s.state)).toEqual([TaskState.TASK_STATE_COMPLETED])
+    const subRest: StreamResponse[] = []
+    for await (const e of sub) subRest.push(e)
+    expect(statesOf(subRest).map((s) => s.state)).toEqual([TaskState.TASK_STATE_COMPLETED])
+    const done = await client.getTask({ tenant: '', id, historyLength: undefined })
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(done.artifacts[0]!.parts[0]!.content).toEqual({ $case: 'text', value: 'painted green' })
+    // bob got the reply once
+    expect((await cliJson<EventJson[]>(['poll', '--wait', '1'], bob.env)).filter((e) => e.id === id)).toEqual(
+      [],
+    )
+
+    // a follow-up on a final task is refused as the SDK refuses it; so is one in another context
+    await expect(
+      client.sendMessage({ ...sendRequest('too late'), message: userMessage('too late', { taskId: id }) }),
+    ).rejects.toThrow(/terminal state/)
+    const open = await sendTask('keep going')
+    await bobGets(open.id)
+    await expect(
+      client.sendMessage({
+        ...sendRequest('elsewhere'),
+        message: userMessage('elsewhere', { taskId: open.id, contextId: 'some-other-context' }),
+      }),
+    ).rejects.toThrow(/contextId mismatch/)
+    // a task that asks nothing takes a follow-up too (the mesh lets a delegator reply at any time)
+    await respond(open.id, 'on it', 'working')
+    const more = (await client.sendMessage({
+      ...sendRequest('also the fence'),
+      message: userMessage('also the fence', { taskId: open.id }),
+    })) as Task
+    expect(more.status?.state).toBe(TaskState.TASK_STATE_WORKING)
+    expect(await bobGets(open.id, 'task_reply')).toMatchObject({ message: 'also the fence' })
+    // a task waiting for an answer can be canceled instead
+    await respond(open.id, 'which fence?', 'input-required')
+    await eventually(async () => {
+      const t = await client.getTask({ tenant: '', id: open.id, historyLength: undefined })
+      return t.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED ? true : undefined
+    }, 30_000)
+    const canceled = await client.cancelTask({ tenant: '', id: open.id, metadata: {} })
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    expect((await cliJson<TaskJson[]>(['tasks', '--id', open.id], alice.env))[0]!.state).toBe('canceled')
+  })
+
+  it('bad sends get clear errors', async () => {
     await expect(
       client.sendMessage({
         ...sendRequest('second turn'),
-        message: userMessage('second turn', { taskId: task.id }),
+        message: userMessage('second turn', { taskId: 'no-such-task-2' }),
       }),
-    ).rejects.toThrow(/follow-up message on an existing task .* is not supported yet/)
+    ).rejects.toThrow(/not found/i)
     await expect(client.sendMessage(sendRequest('   '))).rejects.toThrow(/no text or data part/)
     const own = await a2aClient(base, 'alice').catch((e: Error) => e)
     expect(own).toBeInstanceOf(Error) // alice's own agent lives at the root, not under /agents

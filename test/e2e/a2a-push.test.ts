@@ -132,6 +132,33 @@ describe('clawlink node --a2a push notifications and token', () => {
     expect(a).toMatchObject({ task: task.id, attempts: 1 })
   })
 
+  it('a question, the follow-up that answers it and the final state each get a webhook call', async () => {
+    const client = await a2aClient(a2aUrl(procs[0]!), 'bob')
+    const task = (await client.sendMessage(
+      sendRequest('ask me', { taskPushNotificationConfig: pushConfig() }),
+    )) as Task
+    await bobGets(task.id)
+    await cliJson<TaskJson>(
+      ['respond', '--msg-id', task.id, '--result', 'which one?', '--status', 'input-required'],
+      bob.env,
+    )
+    await eventually(
+      async () => (delivered(task.id).includes('TASK_STATE_INPUT_REQUIRED') ? true : undefined),
+      30_000,
+    )
+    await client.sendMessage({
+      ...sendRequest('the blue one'),
+      message: { ...sendRequest('the blue one').message!, taskId: task.id },
+    })
+    await respond(task.id, 'done with blue')
+    const later = ['TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']
+    await eventually(
+      async () => (delivered(task.id).includes('TASK_STATE_COMPLETED') ? true : undefined),
+      30_000,
+    )
+    expect(delivered(task.id).filter((s) => later.includes(s))).toEqual(later)
+  })
+
   it('a config added with CreateTaskPushNotificationConfig gets the later states; an undelivered push survives kill -9', async () => {
     const client = await a2aClient(a2aUrl(procs[0]!), 'bob')
     const task = (await client.sendMessage(sendRequest('push me later'))) as Task

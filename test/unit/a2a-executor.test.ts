@@ -3,7 +3,7 @@
 import { TaskState } from '@a2a-js/sdk'
 import { type AgentExecutionEvent, DefaultExecutionEventBus, RequestContext } from '@a2a-js/sdk/server'
 import { describe, expect, it } from 'vitest'
-import { type BridgeParts, MeshExecutor } from '../../src/a2a/executor.js'
+import { type BridgeParts, MeshExecutor, requestedTtl } from '../../src/a2a/executor.js'
 import { userMessage } from '../helpers/a2a.js'
 
 describe('a2a executor', () => {
@@ -38,5 +38,14 @@ describe('a2a executor', () => {
       $case: 'text',
       value: 'the mesh refused the task: several agents are named helper',
     })
+  })
+
+  it('reads metadata.clawlink.ttl (seconds) and refuses anything else there', () => {
+    expect(requestedTtl(undefined)).toBeUndefined()
+    expect(requestedTtl({ other: 1, clawlink: {} })).toBeUndefined()
+    expect(requestedTtl({ clawlink: { ttl: 2 } })).toBe(2000)
+    expect(requestedTtl({ clawlink: { ttl: 0.5 } })).toBe(500)
+    for (const ttl of ['2', 0, -1, Number.NaN, 31 * 24 * 3600])
+      expect(() => requestedTtl({ clawlink: { ttl } })).toThrow(/metadata.clawlink.ttl must be/)
   })
 })
