@@ -107,6 +107,8 @@ describe('input-required and reply', () => {
     const { sent } = asked()
     const after = alice.store.transaction(() => reply(alice.tasks, sent, 'four'))
     expect(after.state).toBe('working')
+    // the question is answered: it is no longer the task's result
+    expect(alice.tasks.get('sent', BOB, sent.id)!.result).toBeNull()
     const [msg] = drain(alice)
     expect(msg!.kind).toBe(TaskMessage.Kind.REPLY)
     expect(msg!.text).toBe('four')
@@ -122,6 +124,7 @@ describe('input-required and reply', () => {
     expect(replies[0]!.type).toBe('task_reply')
     expect(replies[0]!.text).toBe('four')
     expect(bob.tasks.get('received', ALICE, sent.id)!.state).toBe('working')
+    expect(bob.tasks.get('received', ALICE, sent.id)!.result).toBeNull()
     // the assignee can ask again, then finish
     const row = bob.tasks.get('received', ALICE, sent.id)!
     bob.tasks.respond(row, 'input-required', 'inside or outside?')

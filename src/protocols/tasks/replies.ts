@@ -9,7 +9,10 @@ import { TaskMessage } from './pb/task.js'
 import { message, type ReceiveResult, type TaskRow, TERMINAL } from './task-rows.js'
 import type { TaskStore } from './task-store.js'
 
-/** What a reply does to a task's state, at either end: a question answered makes it `working` again. */
+/**
+ * What a reply does to a task's state, at either end: a question answered makes it `working` again, and
+ * its result (the question) is cleared, since it is no longer the task's latest word.
+ */
 export const afterReply = (row: TaskRow) => (row.state === 'input-required' ? 'working' : row.state)
 
 /** The delegator's side: queues a REPLY on an open task it sent; the task becomes `working` if it was asking. */
@@ -24,7 +27,7 @@ export function reply(store: TaskStore, row: TaskRow, text: string): TaskRow {
   // behind the DELEGATE in the same peer's outbox when that is still queued: it cannot overtake it
   store.enqueue(row.peer, msg, now + NOTICE_TTL)
   const state = afterReply(current)
-  return state === current.state ? current : store.setState(current, state, current.result, current.reason)
+  return state === current.state ? current : store.setState(current, state, null, current.reason)
 }
 
 /**
@@ -42,7 +45,7 @@ export function replyLocal(
   if (TERMINAL.has(current.state)) throw new TaskError('final', `task ${row.id} is already ${current.state}`)
   const state = afterReply(current)
   const updated =
-    state === current.state ? current : store.setState(current, state, current.result, current.reason)
+    state === current.state ? current : store.setState(current, state, null, current.reason)
   if (!hand(updated, text))
     throw new TaskError(
       'invalid',
@@ -60,7 +63,7 @@ export function receiveReply(store: TaskStore, peer: string, msg: TaskMessage): 
   if (TERMINAL.has(row.state)) return { status: 'rejected', reason: `task ${row.id} is already ${row.state}` }
   stmt.markSeen!.run(peer, msg.msgId, store.now())
   const state = afterReply(row)
-  const updated = state === row.state ? row : store.setState(row, state, row.result, row.reason)
+  const updated = state === row.state ? row : store.setState(row, state, null, row.reason)
   store.onEvent({ type: 'task_reply', row: updated, text: msg.text ?? '' })
   return { status: 'stored', row: updated }
 }
