@@ -6,7 +6,10 @@
 // Whatever was in flight is uncertain, so after a restart the agent does what a real one must:
 // - it lists the tasks it received that are still open (delivered or working) and answers them. A
 //   poll whose answer was cut by the kill left its events unseen, so the node hands them out again,
-//   but an agent must not rely on having read an answer that never came;
+//   but an agent must not rely on having read an answer that never came. The node is allowed one
+//   repeat more (docs/architecture.md, Inbox): the events of the last poll answer it wrote before the
+//   kill, if the kill came before it committed them as seen. Such a repeat is counted apart
+//   (`repeatedAfterKill`); any other second hand-out is an anomaly;
 // - a delegate cut by the kill may or may not have been stored: it looks for the task's token among
 //   its node's tasks, so a stored task is tracked (and must complete) and one never stored is counted
 //   as never sent;
@@ -62,8 +65,13 @@ export class SoakAgent {
   recoveredDelegations = 0
   /** delegate requests cut before the node stored them */
   uncommitted = 0
-  /** received task id -> times poll handed it out */
+  /** received task id -> times poll handed it out (a repeat the kill window allows not counted) */
   readonly polled = new Map<string, number>()
+  /** tasks handed out again after a kill because they were in the last poll answer before it */
+  repeatedAfterKill = 0
+  /** the tasks of the last poll answer, and of the last one before the latest kill */
+  private lastAnswer = new Set<string>()
+  private cutByKill = new Set<string>()
   /** received tasks answered because the open-task listing after a restart had them, not yet polled */
   readonly recovered = new Set<string>()
   /** received tasks the node accepted an answer for */
@@ -174,6 +182,9 @@ export class SoakAgent {
       try {
         if (this.syncedGeneration !== this.node.generation) {
           const generation = this.node.generation
+          // the last answer of the generation that ended may not have been committed as seen
+          this.cutByKill = this.lastAnswer
+          this.lastAnswer = new Set()
           await this.recoverOpenTasks()
           this.syncedGeneration = generation
         }
@@ -181,7 +192,12 @@ export class SoakAgent {
         const events = await this.node.api.get<EventJson[]>(`/v1/poll?wait=${POLL_WAIT}&limit=100`, {
           timeout: POLL_WAIT + 15_000,
         })
-        for (const e of events) this.onEvent(e)
+        const answer = new Set<string>()
+        for (const e of events) {
+          this.onEvent(e)
+          if (e.type === 'task') answer.add(e.id)
+        }
+        if (answer.size > 0) this.lastAnswer = answer
         await this.answerPending()
       } catch (err) {
         await this.failed(err)
@@ -205,6 +221,10 @@ export class SoakAgent {
 
   private onEvent(e: EventJson): void {
     if (e.type === 'task') {
+      if (this.polled.get(e.id) === 1 && this.cutByKill.delete(e.id)) {
+        this.repeatedAfterKill++
+        return
+      }
       const n = (this.polled.get(e.id) ?? 0) + 1
       this.polled.set(e.id, n)
       if (n > 1) this.anomaly(`task ${e.id} from ${e.from.name} was handed out by poll ${n} times`)

@@ -30,6 +30,8 @@ export interface TaskTally {
   duplicates: number
   /** tasks handed to this agent by poll */
   polled: number
+  /** tasks handed out again after a kill, from the last poll answer before it (the allowed window) */
+  repeatedAfterKill: number
   /** tasks this agent answered because the open-task listing after a restart showed them */
   recovered: number
   /** delegate requests cut by a kill that the node had stored */
@@ -110,6 +112,7 @@ export async function verify(agents: SoakAgent[], nodes: SoakNode[]): Promise<Ve
     lost: 0,
     duplicates: 0,
     polled: a.polled.size,
+    repeatedAfterKill: a.repeatedAfterKill,
     recovered: a.recovered.size,
     recoveredDelegations: a.recoveredDelegations,
     uncommitted: a.uncommitted,
