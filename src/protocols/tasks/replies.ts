@@ -44,8 +44,7 @@ export function replyLocal(
   if (current == null) throw new TaskError('not_found', `no task ${row.id}`)
   if (TERMINAL.has(current.state)) throw new TaskError('final', `task ${row.id} is already ${current.state}`)
   const state = afterReply(current)
-  const updated =
-    state === current.state ? current : store.setState(current, state, null, current.reason)
+  const updated = state === current.state ? current : store.setState(current, state, null, current.reason)
   if (!hand(updated, text))
     throw new TaskError(
       'invalid',
