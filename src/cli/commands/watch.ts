@@ -98,6 +98,10 @@ export const watch: Command = {
       if ('seq' in v) since = Math.max(since ?? 0, v.seq)
       if (json) process.stdout.write(`${JSON.stringify(v)}\n`)
       else if ('peer' in v) printPeer(v)
+      else if (v.type === 'task_sent')
+        process.stdout.write(
+          `[task_sent] ${v.id} to ${v.to.name} (${shortId(v.to.id)}), priority ${v.priority}\n`,
+        )
       else printEvents([v])
       seen++
       if (count != null && seen >= count) stop.abort()
