@@ -57,6 +57,8 @@ export interface StatusJson {
   connections: ConnectionJson[]
   /** this node's own broadcasts stored and still waiting to go out on gossip (paced to the mesh rate) */
   broadcastsPending: number
+  /** the database's size on disk in bytes: store.db and its write-ahead log (file contents aside) */
+  store: { dbBytes: number; walBytes: number }
   pid: number
   uptimeMs: number
   /** counters since the node started, for benchmarks and diagnosis (see docs/cli.md, status) */
@@ -116,6 +118,12 @@ export interface PeerRef {
   name: string
 }
 
+/** One state of a task's history and when this node recorded it (ISO time). */
+export interface TaskStateJson {
+  state: TaskState
+  at: string
+}
+
 export interface TaskJson {
   id: string
   /** `sent`: this agent delegated it; `received`: this agent was asked */
@@ -135,6 +143,8 @@ export interface TaskJson {
   expiresAt: string
   /** sent to an agent a node hosts (a v1 agent; its node is `to`): that agent's id */
   toAgent?: string
+  /** GET /v1/tasks?id= only: every state the task has been in on this node, oldest first */
+  history?: TaskStateJson[]
 }
 
 export interface DelegateRequest {
@@ -240,8 +250,18 @@ export interface WatchingJson {
   seq: number
 }
 
-export type WatchEventJson = EventJson | PeerEventJson
-export type WatchType = EventType | PeerEventType
+/**
+ * `watch` only (never in the log, so no `seq`, and not replayed): this node's agent delegated a task,
+ * through any client. `from` is this agent, `to` the assignee; `state` is the new task's.
+ */
+export interface TaskSentEventJson extends Omit<EventJson, 'seq' | 'type'> {
+  type: 'task_sent'
+  /** the hosted (v1) agent of the assignee's node it is for */
+  toAgent?: string
+}
+
+export type WatchEventJson = EventJson | PeerEventJson | TaskSentEventJson
+export type WatchType = EventType | PeerEventType | 'task_sent'
 
 // ---- knowledge ----
 

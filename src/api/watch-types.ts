@@ -5,6 +5,7 @@ export const WATCH_TYPES: readonly WatchType[] = [
   'task',
   'task_update',
   'task_reply',
+  'task_sent',
   'broadcast',
   'file_updated',
   'peer_online',

@@ -5,7 +5,7 @@ import type { ApiErrorJson } from '../api/types.js'
 import { checkOwnSocket, checkPrivateDir } from '../home/private-dir.js'
 import { ConnectionPool, type Lease } from './connection-pool.js'
 import { ControlConnection, ExchangeError } from './control-connection.js'
-import { ClientError } from './errors.js'
+import { ClientError, NodeAnswerError } from './errors.js'
 import type { ParsedResponse } from './response-parser.js'
 
 export { parseResponse } from './response-parser.js'
@@ -147,8 +147,10 @@ export class ControlClient {
     } catch {
       throw new ClientError(`the node ${this.label} sent a malformed answer`)
     }
-    if (res.status >= 400)
-      throw new ClientError((json as ApiErrorJson | null)?.error?.message ?? `HTTP ${res.status}`)
+    if (res.status >= 400) {
+      const error = (json as ApiErrorJson | null)?.error
+      throw new NodeAnswerError(error?.message ?? `HTTP ${res.status}`, res.status, error?.code)
+    }
     return json as T
   }
 

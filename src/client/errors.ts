@@ -9,3 +9,16 @@ export class ClientError extends Error {
     super(message)
   }
 }
+
+/** The node answered with an error: its HTTP status and error code kept, for a relay (the dashboard). */
+export class NodeAnswerError extends ClientError {
+  static override readonly name: string = 'NodeAnswerError'
+  override name: string = 'NodeAnswerError'
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+  ) {
+    super(message)
+  }
+}

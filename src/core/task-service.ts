@@ -6,6 +6,7 @@ import type {
   PeerRef,
   Priority,
   TaskJson,
+  TaskSentEventJson,
   TaskState,
 } from '../api/types.js'
 import { limits, TaskError, type TaskEvent, type TaskRow } from '../protocols/tasks/index.js'
@@ -79,8 +80,30 @@ export class TaskService {
       priority: r.priority ?? 'normal',
       ttl: r.ttl ?? limits.DEFAULT_TTL,
     }
-    if (peer.id === self) return node.tasks.delegateLocal(input, (row) => node.mailbox.acceptLocal(row))
-    return node.tasks.delegate(input)
+    const row =
+      peer.id === self
+        ? await node.tasks.delegateLocal(input, (row) => node.mailbox.acceptLocal(row))
+        : await node.tasks.delegate(input)
+    // watchers (the dashboard) learn of it whichever client delegated; not logged, so no agent wakes
+    node.watchHub.publish(this.sentJson(row))
+    return row
+  }
+
+  /** The `task_sent` watch event of a task this node's agent just delegated. */
+  private sentJson(row: TaskRow): TaskSentEventJson {
+    const json = this.json(row)
+    return {
+      type: 'task_sent',
+      id: json.id,
+      from: json.from,
+      to: json.to,
+      task: json.task,
+      context: json.context,
+      priority: json.priority,
+      state: json.state,
+      ...(json.toAgent != null ? { toAgent: json.toAgent } : {}),
+      timestamp: json.createdAt,
+    }
   }
 
   /** The hosted agents of peers and of this node (its own listed as hosted by itself). */

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { ClientError } from '../client/errors.js'
+import { ClientError, NodeAnswerError } from '../client/errors.js'
 import type { NodeSelection } from '../client/select-node.js'
 import { BadRequestError, closeClients, handleApi, NOT_FOUND, nodeFor } from './api.js'
 import { type GuardConfig, newToken, refusal, SECURITY_HEADERS, setCookie } from './guard.js'
@@ -174,12 +174,17 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           ? err.status
           : err instanceof BadRequestError
             ? 400
-            : err instanceof ClientError
-              ? 502
-              : 500
-      const message = status === 500 ? 'internal error' : (err as Error).message
-      if (status === 500) process.stderr.write(`clawlink dashboard: ${(err as Error).stack ?? String(err)}\n`)
-      if (!res.headersSent) send(res, status, { error: { message } })
+            : err instanceof NodeAnswerError
+              ? err.status
+              : err instanceof ClientError
+                ? 502
+                : 500
+      // the node's own answers keep their message; only the dashboard's own failures are hidden
+      const internal = status === 500 && !(err instanceof NodeAnswerError)
+      const message = internal ? 'internal error' : (err as Error).message
+      if (internal) process.stderr.write(`clawlink dashboard: ${(err as Error).stack ?? String(err)}\n`)
+      const code = err instanceof NodeAnswerError ? err.code : undefined
+      if (!res.headersSent) send(res, status, { error: { message, ...(code != null ? { code } : {}) } })
       else res.destroy()
     })
   })

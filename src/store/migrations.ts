@@ -350,6 +350,35 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX a2a_replies_task ON a2a_replies (peer, task_id, seq);`),
   },
+  {
+    // every state a task has been in, with its time (`history` of GET /v1/tasks?id=), kept by triggers
+    name: 'task state history',
+    up: sql(`
+      CREATE TABLE task_states (
+        direction TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX task_states_task ON task_states (direction, peer, id);
+      INSERT INTO task_states (direction, peer, id, state, at)
+        SELECT direction, peer, id, state, updated_at FROM tasks ORDER BY updated_at;
+      CREATE TRIGGER task_states_insert AFTER INSERT ON tasks
+      BEGIN
+        INSERT INTO task_states (direction, peer, id, state, at)
+          VALUES (new.direction, new.peer, new.id, new.state, new.created_at);
+      END;
+      CREATE TRIGGER task_states_update AFTER UPDATE OF state ON tasks WHEN old.state != new.state
+      BEGIN
+        INSERT INTO task_states (direction, peer, id, state, at)
+          VALUES (new.direction, new.peer, new.id, new.state, new.updated_at);
+      END;
+      CREATE TRIGGER task_states_delete AFTER DELETE ON tasks
+      BEGIN
+        DELETE FROM task_states WHERE direction = old.direction AND peer = old.peer AND id = old.id;
+      END;`),
+  },
 ]
 
 /** The schema version of db. */

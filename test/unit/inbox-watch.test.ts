@@ -8,6 +8,7 @@ import { parseWatchTypes, WATCH_TYPES } from '../../src/api/watch-types.js'
 import { readLineStream } from '../../src/client/line-stream.js'
 import { ControlServer, type LineWriter, STREAM_BUFFER_LIMIT } from '../../src/control/server.js'
 import { Inbox, type NewEvent } from '../../src/core/inbox.js'
+import { DEFAULT_WAKE_ON } from '../../src/core/options.js'
 import { MAX_WATCHERS, TooManyWatchersError, WatchHub } from '../../src/core/watch-hub.js'
 import { Store } from '../../src/store/database.js'
 
@@ -244,6 +245,11 @@ describe('parseWatchTypes', () => {
     expect(() => parseWatchTypes(`task,${'x'.repeat(1_000)}`)).toThrow(
       `unknown event type "${'x'.repeat(40)}";`,
     )
+  })
+
+  it("knows task_sent (the node's own delegations), which the default wake set leaves out", () => {
+    expect(parseWatchTypes('task_sent')).toEqual(['task_sent'])
+    expect(DEFAULT_WAKE_ON).not.toContain('task_sent')
   })
 
   it('wants at least one type', () => {

@@ -73,6 +73,7 @@ beforeAll(() => {
   tasks.list({ open: true })
   tasks.list()
   tasks.find(row.id)
+  tasks.history(row)
   tasks.outboxSize()
   tasks.openCount()
   tasks.cancel(row, null)

@@ -9,8 +9,8 @@ export const status: Command = {
   usage: 'status [--json]',
   details:
     '--json prints {card, dataDir, mesh: {fingerprint, open, source}, listen, addrs, mdns, peers: {online, stale,\n' +
-    'offline, connected}, connections: [{peer, name, addr, direction, relayed, opened}], broadcastsPending, pid,\n' +
-    'uptimeMs}.',
+    'offline, connected}, connections: [{peer, name, addr, direction, relayed, opened}], broadcastsPending,\n' +
+    'store: {dbBytes, walBytes} (the database files on disk), pid, uptimeMs}.',
   options: { json: { type: 'boolean', description: 'print JSON' } },
   async run(ctx) {
     const s = await connect(ctx).get<StatusJson>('/v1/status')

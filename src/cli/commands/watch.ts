@@ -42,7 +42,8 @@ export const watch: Command = {
     '--json prints one object per line: first {"type":"watching","node":{id,name},"seq"} (the stream is live;\n' +
     "seq is the newest logged event), then events: poll's event objects (type task | task_update | broadcast |\n" +
     'file_updated, with seq), and {"type":"peer_online" | "peer_stale" | "peer_offline", "peer": <discover\'s\n' +
-    'peer object>, "reason": "joined" | "back" | "left" | "timed_out", "timestamp"}.',
+    'peer object>, "reason": "joined" | "back" | "left" | "timed_out", "timestamp"}; task_sent (this agent\n' +
+    "delegated a task, through any client): poll's task fields without seq, never replayed.",
   options: {
     type: { type: 'string', value: 'LIST', description: 'only these event types (comma-separated)' },
     since: {
@@ -98,6 +99,10 @@ export const watch: Command = {
       if ('seq' in v) since = Math.max(since ?? 0, v.seq)
       if (json) process.stdout.write(`${JSON.stringify(v)}\n`)
       else if ('peer' in v) printPeer(v)
+      else if (v.type === 'task_sent')
+        process.stdout.write(
+          `[task_sent] ${v.id} to ${v.to.name} (${shortId(v.to.id)}), priority ${v.priority}\n`,
+        )
       else printEvents([v])
       seen++
       if (count != null && seen >= count) stop.abort()

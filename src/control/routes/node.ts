@@ -1,6 +1,7 @@
 // The control API's endpoints for the node itself and presence. Inputs are validated here; the
 // CLI is only a client, so nothing it sends is trusted more than a peer's message.
 
+import { statSync } from 'node:fs'
 import type { PeerJson, RegisterRequest, StatusCounters, StatusJson } from '../../api/types.js'
 import { cardJson, hostedJson, ownHostedJson, peerJson } from '../../core/cards.js'
 import type { ClawLinkNode } from '../../core/node.js'
@@ -85,6 +86,15 @@ function counters(node: ClawLinkNode): StatusCounters {
   }
 }
 
+/** A file's size, 0 when it is not there (no WAL between checkpoints on some systems). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
 export function status(node: ClawLinkNode): StatusJson {
   const libp2p = node.libp2p
   const peers = node.presence.peers()
@@ -119,6 +129,7 @@ export function status(node: ClawLinkNode): StatusJson {
     },
     connections,
     broadcastsPending: libp2p.services.knowledge.pendingPublish(),
+    store: { dbBytes: fileSize(node.paths.store), walBytes: fileSize(`${node.paths.store}-wal`) },
     pid: process.pid,
     uptimeMs: Date.now() - node.startedAt,
     counters: counters(node),

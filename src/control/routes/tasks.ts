@@ -157,9 +157,15 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
 
   server.route('GET', '/v1/tasks', (req) => {
     const id = req.query.get('id')
-    const rows =
-      id != null ? node.taskStore.find(id) : node.taskStore.list({ open: req.query.get('open') === '1' })
-    return rows.map(json)
+    // one task asked for by id: with every state it has been in (a listing stays one query)
+    if (id != null)
+      return node.taskStore.find(id).map((row) => ({
+        ...json(row),
+        history: node.taskStore
+          .history(row)
+          .map((h) => ({ state: h.state, at: new Date(h.at).toISOString() })),
+      }))
+    return node.taskStore.list({ open: req.query.get('open') === '1' }).map(json)
   })
 
   server.route('POST', '/v1/respond', (req) =>

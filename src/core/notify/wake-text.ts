@@ -40,6 +40,8 @@ function notice(e: WatchEventJson): string {
       return `task ${e.id} (${nameOf(e.from.name)}) is now ${e.state}`
     case 'task_reply':
       return `${nameOf(e.from.name)} replied on task ${e.id}`
+    case 'task_sent':
+      return `task ${e.id} delegated to ${nameOf(e.to.name)}`
     case 'broadcast':
       return `new broadcast from ${nameOf(e.from.name)}`
     case 'file_updated':
@@ -57,6 +59,8 @@ function full(e: WatchEventJson): string {
       return `task ${e.id} (${e.from.name}) is now ${e.state}${e.reason != null ? `: ${excerpt(e.reason)}` : ''}`
     case 'task_reply':
       return `${e.from.name} replied on task ${e.id}: "${excerpt(e.message)}"`
+    case 'task_sent':
+      return `task ${e.id} delegated to ${e.to.name}: "${excerpt(e.task)}"`
     case 'broadcast':
       return `broadcast on ${e.topic} from ${e.from.name}: "${excerpt(e.content)}"`
     case 'file_updated':

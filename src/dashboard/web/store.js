@@ -48,10 +48,19 @@ function timeline(id, st, at) {
   state.timelines.set(id, list)
 }
 
+/** A task as the node shows it; with `history` (a task asked for by id) its timeline is the node's own. */
 export function putTask(t) {
-  state.tasks.set(t.id, t)
-  if (!state.timelines.has(t.id)) timeline(t.id, 'submitted', t.createdAt)
-  if (t.state !== 'submitted') timeline(t.id, t.state, t.updatedAt)
+  const { history, ...task } = t
+  state.tasks.set(t.id, task)
+  if (Array.isArray(history) && history.length > 0) {
+    state.timelines.set(
+      t.id,
+      history.map((h) => ({ state: h.state, at: h.at })),
+    )
+  } else {
+    if (!state.timelines.has(t.id)) timeline(t.id, 'submitted', t.createdAt)
+    if (t.state !== 'submitted') timeline(t.id, t.state, t.updatedAt)
+  }
   changed()
 }
 
@@ -80,7 +89,8 @@ export async function refreshTasks() {
   for (const t of await api.get('/api/tasks')) putTask(t)
 }
 
-async function refreshTask(id) {
+/** Reads one task again, with its durable history of states. */
+export async function refreshTask(id) {
   const [t] = await api.get('/api/tasks', { id })
   if (t != null) putTask(t)
 }
@@ -103,7 +113,27 @@ function apply(e) {
   const at = Date.parse(e.timestamp)
   state.activity.unshift({ ...e, receivedAt: now, latencyMs: Number.isFinite(at) ? now - at : null })
   if (state.activity.length > ACTIVITY_MAX) state.activity.length = ACTIVITY_MAX
-  if (e.type === 'task' || e.type === 'task_update') {
+  if (e.type === 'task_sent') {
+    // this node's agent delegated it, through the page or any other client
+    if (!state.tasks.has(e.id)) {
+      putTask({
+        id: e.id,
+        direction: 'sent',
+        from: e.from,
+        to: e.to,
+        task: e.task ?? '',
+        context: e.context ?? null,
+        priority: e.priority,
+        state: e.state ?? 'submitted',
+        result: null,
+        reason: null,
+        createdAt: e.timestamp,
+        updatedAt: e.timestamp,
+        ...(e.toAgent != null ? { toAgent: e.toAgent } : {}),
+      })
+    }
+    refreshTask(e.id).catch(fail)
+  } else if (e.type === 'task' || e.type === 'task_update') {
     const known = state.tasks.get(e.id)
     if (known != null) {
       putTask({

@@ -13,6 +13,9 @@ export function taskStatements(db: DatabaseSync): Record<string, StatementSync> 
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`),
     getTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE direction = ? AND peer = ? AND id = ?`),
     findTask: p(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+    history: p(
+      'SELECT state, at FROM task_states WHERE direction = ? AND peer = ? AND id = ? ORDER BY rowid',
+    ),
     setState: p(
       'UPDATE tasks SET state = ?, result = ?, reason = ?, updated_at = ? WHERE direction = ? AND peer = ? AND id = ?',
     ),

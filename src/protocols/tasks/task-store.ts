@@ -94,6 +94,14 @@ export class TaskStore {
     return (this.stmt.findTask!.all(id) as Row[]).map(toTask)
   }
 
+  /** Every state the task has been in, oldest first, each with its time (epoch ms). */
+  history(row: TaskRow): Array<{ state: TaskState; at: number }> {
+    return (this.stmt.history!.all(row.direction, row.peer, row.id) as Row[]).map((r) => ({
+      state: r.state as TaskState,
+      at: Number(r.at),
+    }))
+  }
+
   list(opts: { open?: boolean; limit?: number } = {}): TaskRow[] {
     const where = opts.open === true ? `WHERE state NOT IN ('${[...TERMINAL].join("', '")}')` : ''
     return (

@@ -7,6 +7,7 @@ const MINUTES = 30
 
 function summary(e) {
   if (e.type === 'task') return `${e.from?.name} → ${e.to?.name}: ${e.task ?? ''}`
+  if (e.type === 'task_sent') return `${e.from?.name} → ${e.to?.name}: ${e.task ?? ''}`
   if (e.type === 'task_update') return `${e.id} is ${e.state}${e.result != null ? `: ${e.result}` : ''}`
   if (e.type === 'broadcast') return `${e.from?.name} on ${e.topic}: ${e.content ?? ''}`
   if (e.type === 'file_updated') return `${e.key} v${e.version} by ${e.from?.name}`

@@ -1,7 +1,7 @@
 // Mesh: every agent known to the node, a graph of its connections, and the node's own health.
 import { html } from 'htm/preact'
 import { state } from '../store.js'
-import { ago, duration } from '../util.js'
+import { ago, bytes, duration } from '../util.js'
 
 function reached(peer, conns) {
   const mine = conns.filter((c) => c.peer === peer.id)
@@ -49,6 +49,12 @@ function Health({ s }) {
       `${s.peers.online} online, ${s.peers.stale} stale, ${s.peers.offline} offline, ${s.peers.connected} connected`,
     ],
     ['outbox (broadcasts pending)', String(s.broadcastsPending)],
+    [
+      'store',
+      s.store != null
+        ? `${bytes(s.store.dbBytes + s.store.walBytes)} (database ${bytes(s.store.dbBytes)}, log ${bytes(s.store.walBytes)})`
+        : 'unknown',
+    ],
     ['data dir', s.dataDir],
     ['uptime', duration(s.uptimeMs)],
   ]

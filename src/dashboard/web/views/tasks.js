@@ -1,8 +1,8 @@
 // Tasks: both directions, filtered; one task's timeline, context and result; delegate, respond, cancel.
 import { html } from 'htm/preact'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import * as api from '../api.js'
-import { putTask, state } from '../store.js'
+import { fail, putTask, refreshTask, state } from '../store.js'
 import { action, field, Msg, Pre, time } from '../util.js'
 
 const OPEN = ['submitted', 'delivered', 'working']
@@ -47,6 +47,10 @@ function Detail({ t }) {
   const cancel = action(setMsg, async (f) => {
     putTask(await api.post('/api/cancel', { id: t.id, reason: field(f, 'reason') || undefined }))
   })
+  // the node's record of every state, not only those this page saw
+  useEffect(() => {
+    refreshTask(t.id).catch(fail)
+  }, [t.id])
   const steps = state.timelines.get(t.id) ?? []
   return html`<div class="card" data-testid="task-detail">
     <h3>${t.id}</h3>
