@@ -43,7 +43,7 @@ export function meshAgents(node: ClawLinkNode): MeshAgent[] {
     if (p.card.relayOnly) continue
     const json = peerJson(p, p.status, node.isConnected(p.id))
     out.push({ ...pick(json), kind: 'node', online: p.status === 'online', node: p.id })
-    for (const h of hostedJson(json, p, node.options.staleAfter))
+    for (const h of hostedJson(json, p, node.presence.timings().staleAfter))
       out.push({ ...pick(h), kind: 'hosted', online: h.status === 'online', node: p.id })
   }
   return out

@@ -119,7 +119,7 @@ export class TaskService {
       online: now - a.lastHeartbeat <= staleAfter,
       lastHeartbeat: a.lastHeartbeat,
     }))
-    return [...own, ...peersHosted(node.presence.peers(), staleAfter, now)]
+    return [...own, ...peersHosted(node.presence.peers(), node.presence.timings().staleAfter, now)]
   }
 
   /** Delegates for a hosted agent, to a peer or to one of the agents that peer hosts. */

@@ -68,7 +68,7 @@ export function listAgents(node: ClawLinkNode, opts: { all?: boolean; cap?: stri
   for (const p of peers) {
     const json: PeerJson = { ...peerJson(p, p.status, node.isConnected(p.id)), kind: 'node' }
     if (shown(json)) out.push(json)
-    for (const h of hostedJson(json, p, node.options.staleAfter)) if (shown(h)) out.push(h)
+    for (const h of hostedJson(json, p, node.presence.timings().staleAfter)) if (shown(h)) out.push(h)
   }
   return out
 }

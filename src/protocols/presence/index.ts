@@ -26,7 +26,7 @@ export * as limits from './constants.js'
 export { InvalidCardError } from './errors.js'
 export { AgentCard, HostedAgent, HostedAgentList, PresenceMessage } from './pb/presence.js'
 export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
-export { PeerTable } from './peer-table.js'
+export { FULL_RATE_MEMBERS, PeerTable } from './peer-table.js'
 export { Presence } from './presence.js'
 
 /** The fields of this node's card that the node decides; addresses and start time are added here. */
@@ -54,6 +54,8 @@ export interface PresenceInit {
   heartbeatInterval?: number
   staleAfter?: number
   offlineAfter?: number
+  /** Members up to which the heartbeat and thresholds are as given; above, they stretch (PeerTable). */
+  fullRateMembers?: number
   /** Injectable clock (ms). */
   now?: () => number
   protocolPrefix?: string

@@ -5,11 +5,20 @@ import type { AgentCard } from './pb/presence.js'
 export type PeerStatus = 'online' | 'stale' | 'offline'
 
 export interface PresenceTimings {
-  /** No heartbeat for this long: stale. */
+  /** No heartbeat for this long: stale (at full rate, see fullRateMembers). */
   staleAfter: number
-  /** Stale for this long more: offline. */
+  /** Stale for this long more: offline (at full rate). */
   offlineAfter: number
+  /**
+   * Up to this many members (this node included) heartbeats go at full rate and the thresholds are as
+   * given. Above it every interval and threshold is stretched by members / fullRateMembers, so the
+   * mesh-wide heartbeat rate, which every node receives, stays at most fullRateMembers per interval.
+   */
+  fullRateMembers?: number
 }
+
+/** Members up to which presence paces as configured (the node's defaults: 30 s heartbeat, 120 s stale). */
+export const FULL_RATE_MEMBERS = 20
 
 export interface PeerRecord {
   id: string
@@ -56,17 +65,59 @@ export class PeerTable {
   private readonly peers = new Map<string, PeerRecord>()
   /** Status each peer had at the last sweep, to report transitions once. */
   private readonly reported = new Map<string, PeerStatus>()
+  /** Peers in `reported` whose status there is not offline. */
+  private notOffline = 0
 
   constructor(
     private readonly timings: PresenceTimings,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Members this node counts: itself and every peer not offline as of the last report (the status
+   * tracked at the last sweep or message, so the count does not depend on the stretch it sets).
+   */
+  members(): number {
+    return 1 + this.notOffline
+  }
+
+  /** Keeps `reported` and its count of peers not offline together. */
+  private report(id: string, status: PeerStatus | undefined): void {
+    const before = this.reported.get(id)
+    if (before != null && before !== 'offline') this.notOffline--
+    if (status == null) this.reported.delete(id)
+    else {
+      this.reported.set(id, status)
+      if (status !== 'offline') this.notOffline++
+    }
+  }
+
+  /** Factor (>= 1) by which the heartbeat interval and the stale and offline times are stretched. */
+  stretch(): number {
+    const full = this.timings.fullRateMembers ?? FULL_RATE_MEMBERS
+    return Math.max(1, this.members() / full)
+  }
+
+  /** The heartbeat interval for `base` at the current member count. */
+  heartbeatInterval(base: number): number {
+    return Math.round(base * this.stretch())
+  }
+
+  /** The stale and offline times at the current member count. */
+  currentTimings(): { staleAfter: number; offlineAfter: number } {
+    const k = this.stretch()
+    return {
+      staleAfter: Math.round(this.timings.staleAfter * k),
+      offlineAfter: Math.round(this.timings.offlineAfter * k),
+    }
+  }
+
   status(record: PeerRecord): PeerStatus {
     if (record.leftAt != null) return 'offline'
     const age = this.now() - record.lastSeen
-    if (age < this.timings.staleAfter) return 'online'
-    if (age < this.timings.staleAfter + this.timings.offlineAfter) return 'stale'
+    const { staleAfter, offlineAfter } = this.currentTimings()
+    if (age < staleAfter) return 'online'
+    if (age < staleAfter + offlineAfter) return 'stale'
     return 'offline'
   }
 
@@ -83,7 +134,7 @@ export class PeerTable {
     for (const r of records) {
       if (!this.peers.has(r.id)) {
         this.peers.set(r.id, r)
-        this.reported.set(r.id, this.status(r))
+        this.report(r.id, this.status(r))
       }
     }
   }
@@ -136,7 +187,7 @@ export class PeerTable {
     for (const [id, record] of this.peers) {
       if (record.lastSeen < horizon && this.status(record) === 'offline') {
         this.peers.delete(id)
-        this.reported.delete(id)
+        this.report(id, undefined)
         gone.push(id)
       }
     }
@@ -147,7 +198,7 @@ export class PeerTable {
     const to = this.status(record)
     const from = this.reported.get(record.id) ?? 'unknown'
     if (from === to) return undefined
-    this.reported.set(record.id, to)
+    this.report(record.id, to)
     return { record, from, to }
   }
 }

@@ -46,7 +46,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private seq = 0n
   private started = false
   private stopping = false
-  private heartbeatTimer?: ReturnType<typeof setInterval>
+  private heartbeatTimer?: ReturnType<typeof setTimeout>
   private sweepTimer?: ReturnType<typeof setInterval>
   private topologyId?: string
   private announceSoonTimer?: ReturnType<typeof setTimeout>
@@ -65,6 +65,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const timings = {
       staleAfter: init.staleAfter ?? STALE_AFTER,
       offlineAfter: init.offlineAfter ?? OFFLINE_AFTER,
+      fullRateMembers: init.fullRateMembers,
     }
     this.table = new PeerTable(timings, now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
@@ -106,14 +107,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic)
     void this.announce()
-    this.heartbeatTimer = setInterval(() => void this.announce(), this.heartbeatInterval)
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepInterval)
   }
 
   /** Tells peers we are leaving while the connections are still up, so they see us go at once. */
   async beforeStop(): Promise<void> {
     this.stopping = true
-    clearInterval(this.heartbeatTimer)
+    clearTimeout(this.heartbeatTimer)
     clearInterval(this.sweepTimer)
     clearTimeout(this.announceSoonTimer)
     const leave = this.message(PresenceMessage.Type.LEAVE)
@@ -146,10 +146,27 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.started = false
   }
 
-  /** Publishes this node's card now (start, heartbeat, card change). */
+  /**
+   * Publishes this node's card now (start, heartbeat, card change) and schedules the next heartbeat one
+   * interval later. The interval grows with the members known (PeerTable.heartbeatInterval), so the
+   * mesh's heartbeats, which reach every node, stay a bounded number per minute whatever its size.
+   */
   async announce(): Promise<void> {
     if (!this.started || this.stopping) return
+    clearTimeout(this.heartbeatTimer)
+    this.heartbeatTimer = setTimeout(
+      () => void this.announce(),
+      this.table.heartbeatInterval(this.heartbeatInterval),
+    )
     await this.publish(this.message(PresenceMessage.Type.ANNOUNCE))
+  }
+
+  /** The heartbeat interval and the stale and offline times in force now (stretched in a large mesh). */
+  timings(): { heartbeatInterval: number; staleAfter: number; offlineAfter: number } {
+    return {
+      heartbeatInterval: this.table.heartbeatInterval(this.heartbeatInterval),
+      ...this.table.currentTimings(),
+    }
   }
 
   /**
