@@ -1,53 +1,32 @@
 // The dashboard's Knowledge and Files views acting on the mesh, and the dashboard following its node
 // across a restart: a broadcast and a file upload made on the page appear on the other node.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BroadcastJson, FileJson } from '../../src/api/types.js'
+import { type Agent, cli, cliJson, eventually, seesAll, startAgent } from '../helpers/cli.js'
 import {
-  type Agent,
-  agentMesh,
-  cli,
-  cliJson,
-  eventually,
-  type NodeProcess,
-  seesAll,
-  startAgent,
-} from '../helpers/cli.js'
-import { type DashboardProcess, launchBrowser, NO_BROWSER, startDashboard } from '../helpers/dashboard.js'
+  type DashboardProcess,
+  type DashboardWorld,
+  NO_BROWSER,
+  openDashboardWorld,
+} from '../helpers/dashboard.js'
 
 describe.skipIf(NO_BROWSER != null)('clawlink dashboard: knowledge, files, restarts', () => {
-  const dirs: string[] = []
-  const procs: NodeProcess[] = []
+  let world: DashboardWorld
   let alice: Agent
   let bob: Agent
   let dash: DashboardProcess
-  let browser: Browser
   let page: Page
 
   beforeAll(async () => {
-    const agent = agentMesh(dirs)
-    alice = agent('alice')
-    bob = agent('bob')
-    await startAgent(procs, alice)
-    await startAgent(procs, bob)
-    await seesAll(alice.env, ['bob'])
-    await seesAll(bob.env, ['alice'])
-    dash = await startDashboard(alice.env)
-    browser = await launchBrowser()
-    page = await browser.newPage()
-    await page.goto(dash.url)
-    await page.waitForSelector('body[data-ready="1"]')
+    world = await openDashboardWorld()
+    ;({ alice, bob, dash, page } = world)
   }, 90_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await dash?.stop()
-    await Promise.all(procs.map((p) => p.stop()))
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  })
+  afterAll(() => world?.stop())
 
   it('posts a broadcast from the page that the other node receives', async () => {
     await page.click('[data-testid="nav-knowledge"]')
@@ -67,7 +46,7 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard: knowledge, files, resta
   it('uploads a file from the page that the other node can read, then a new version over the one shown', async () => {
     await page.click('[data-testid="nav-files"]')
     const local = mkdtempSync(join(tmpdir(), 'clawlink-dash-upload-'))
-    dirs.push(local)
+    world.dirs.push(local)
     const path = join(local, 'plan.md')
     writeFileSync(path, 'step one\nstep two\n')
     await page.fill('[data-testid="upload-form"] input[name="key"]', 'notes/plan.md')
@@ -117,10 +96,10 @@ describe.skipIf(NO_BROWSER != null)('clawlink dashboard: knowledge, files, resta
 
   it('follows its node across a restart and shows its events again', async () => {
     await page.click('[data-testid="nav-activity"]')
-    const node = procs[0]!
+    const node = world.procs[0]!
     await node.stop()
     await page.waitForSelector('[data-testid="node-state"]:has-text("node not running")')
-    procs[0] = await startAgent([], alice)
+    world.procs[0] = await startAgent([], alice)
     await page.waitForSelector('[data-testid="node-state"]:has-text("live: alice")')
     await seesAll(bob.env, ['alice'])
     const content = `after the restart ${Date.now()}`

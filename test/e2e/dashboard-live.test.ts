@@ -2,22 +2,16 @@
 // delegations made with the CLI (the `task_sent` watch event), a task's durable state history, the
 // node's own HTTP status on a refused request, and the store's size in the Mesh view.
 import { spawn } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventJson, StatusJson, TaskJson } from '../../src/api/types.js'
+import { type Agent, BIN, cli, cliJson, eventually } from '../helpers/cli.js'
 import {
-  type Agent,
-  agentMesh,
-  BIN,
-  cli,
-  cliJson,
-  eventually,
-  type NodeProcess,
-  seesAll,
-  startAgent,
-} from '../helpers/cli.js'
-import { type DashboardProcess, launchBrowser, NO_BROWSER, startDashboard } from '../helpers/dashboard.js'
+  type DashboardProcess,
+  type DashboardWorld,
+  NO_BROWSER,
+  openDashboardWorld,
+} from '../helpers/dashboard.js'
 
 /** A dashboard API call from the page (its own Origin and the token header). */
 function call(page: Page, token: string, path: string, body?: unknown) {
@@ -35,34 +29,18 @@ function call(page: Page, token: string, path: string, body?: unknown) {
 }
 
 describe.skipIf(NO_BROWSER != null)('clawlink dashboard: live delegations, history, errors, store', () => {
-  const dirs: string[] = []
-  const procs: NodeProcess[] = []
+  let world: DashboardWorld
   let alice: Agent
   let bob: Agent
   let dash: DashboardProcess
-  let browser: Browser
   let page: Page
 
   beforeAll(async () => {
-    const agent = agentMesh(dirs)
-    alice = agent('alice')
-    bob = agent('bob')
-    await startAgent(procs, alice)
-    await startAgent(procs, bob)
-    await seesAll(alice.env, ['bob'])
-    dash = await startDashboard(alice.env)
-    browser = await launchBrowser()
-    page = await browser.newPage()
-    await page.goto(dash.url)
-    await page.waitForSelector('body[data-ready="1"]')
+    world = await openDashboardWorld()
+    ;({ alice, bob, dash, page } = world)
   }, 90_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await dash?.stop()
-    await Promise.all(procs.map((p) => p.stop()))
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  })
+  afterAll(() => world?.stop())
 
   it('shows a task delegated with the CLI at once, without reload, and watch streams it as task_sent', async () => {
     await page.click('[data-testid="nav-tasks"]')

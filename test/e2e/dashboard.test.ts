@@ -1,21 +1,14 @@
-// `clawlink dashboard` in a real browser: two real nodes, the dashboard of one open in Chromium, and the
-// other driven with the CLI, as a person supervising two agents would see them.
-import { rmSync } from 'node:fs'
 import { request } from 'node:http'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventJson } from '../../src/api/types.js'
+import { type Agent, cli, cliJson, eventually } from '../helpers/cli.js'
 import {
-  type Agent,
-  agentMesh,
-  cli,
-  cliJson,
-  eventually,
-  type NodeProcess,
-  seesAll,
-  startAgent,
-} from '../helpers/cli.js'
-import { type DashboardProcess, launchBrowser, NO_BROWSER, startDashboard } from '../helpers/dashboard.js'
+  type DashboardProcess,
+  type DashboardWorld,
+  NO_BROWSER,
+  openDashboardWorld,
+} from '../helpers/dashboard.js'
 
 const XSS = '<img src=x onerror=alert(1)>'
 
@@ -38,44 +31,29 @@ function raw(
 }
 
 describe.skipIf(NO_BROWSER != null)('clawlink dashboard in a browser', () => {
-  const dirs: string[] = []
-  const procs: NodeProcess[] = []
-  let alice: Agent
-  let bob: Agent
-  let dash: DashboardProcess
-  let browser: Browser
-  let page: Page
   const dialogs: string[] = []
   /** the browser's console errors, where a CSP violation would show */
   const consoleErrors: string[] = []
+  let world: DashboardWorld
+  let _alice: Agent
+  let bob: Agent
+  let dash: DashboardProcess
+  let page: Page
 
   beforeAll(async () => {
-    const agent = agentMesh(dirs)
-    alice = agent('alice')
-    bob = agent('bob')
-    await startAgent(procs, alice)
-    await startAgent(procs, bob)
-    await seesAll(alice.env, ['bob'])
-    dash = await startDashboard(alice.env)
-    browser = await launchBrowser()
-    page = await browser.newPage()
-    page.on('dialog', (d) => {
-      dialogs.push(d.message())
-      void d.dismiss()
+    world = await openDashboardWorld((p) => {
+      p.on('dialog', (d) => {
+        dialogs.push(d.message())
+        void d.dismiss()
+      })
+      p.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text())
+      })
     })
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text())
-    })
-    await page.goto(dash.url)
-    await page.waitForSelector('body[data-ready="1"]')
+    ;({ bob, dash, page } = world)
   }, 90_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await dash?.stop()
-    await Promise.all(procs.map((p) => p.stop()))
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  })
+  afterAll(() => world?.stop())
 
   it('shows the other agent in the Mesh view, and the token has left the address bar', async () => {
     expect(new URL(page.url()).searchParams.get('token')).toBeNull()

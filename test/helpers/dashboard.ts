@@ -1,9 +1,9 @@
 // `clawlink dashboard` as a user runs it, and the system's Chromium driven by playwright-core.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
-import { BIN } from './cli.js'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { type Agent, agentMesh, BIN, type NodeProcess, seesAll, startAgent } from './cli.js'
 
 /** Loaded with --import: the dashboard fails if it ever loads libp2p (it is a control API client). */
 const FORBID = fileURLToPath(new URL('./forbid-libp2p.mjs', import.meta.url))
@@ -71,4 +71,50 @@ export function startDashboard(env: NodeJS.ProcessEnv, args: string[] = []): Pro
 export function launchBrowser(): Promise<Browser> {
   // root in a container has no user namespace for Chromium's sandbox
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true })
+}
+
+/** Two real nodes (alice, bob) that see each other, alice's dashboard, and a page open on it. */
+export interface DashboardWorld {
+  alice: Agent
+  bob: Agent
+  dash: DashboardProcess
+  browser: Browser
+  page: Page
+  /** removed by stop(); a test may add its own */
+  dirs: string[]
+  /** alice's node first, then bob's; stop() stops whatever is here then */
+  procs: NodeProcess[]
+  stop(): Promise<void>
+}
+
+/** Starts a DashboardWorld; `onPage` sees the page before it loads (to attach listeners). */
+export async function openDashboardWorld(onPage?: (page: Page) => void): Promise<DashboardWorld> {
+  const dirs: string[] = []
+  const procs: NodeProcess[] = []
+  const agent = agentMesh(dirs)
+  const world: Partial<DashboardWorld> = {}
+  const stop = async () => {
+    await world.browser?.close()
+    await world.dash?.stop()
+    await Promise.all(procs.map((p) => p.stop()))
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  }
+  try {
+    const alice = agent('alice')
+    const bob = agent('bob')
+    await startAgent(procs, alice)
+    await startAgent(procs, bob)
+    await seesAll(alice.env, ['bob'])
+    await seesAll(bob.env, ['alice'])
+    world.dash = await startDashboard(alice.env)
+    world.browser = await launchBrowser()
+    const page = await world.browser.newPage()
+    onPage?.(page)
+    await page.goto(world.dash.url)
+    await page.waitForSelector('body[data-ready="1"]')
+    return { alice, bob, dash: world.dash, browser: world.browser, page, dirs, procs, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
 }
