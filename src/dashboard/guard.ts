@@ -1,9 +1,10 @@
 // Who may talk to the dashboard: the per-run token (in the URL once, then an HttpOnly SameSite=Strict
 // cookie; a header on API calls), a Host that names this server (no DNS rebinding) and, on every request
 // that changes something, an Origin that is this server (no cross-site request forgery).
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { isLoopbackHost } from '../rules/listen.js'
+import { isLoopbackHost, splitHostHeader } from '../rules/listen.js'
+import { sameSecret } from '../rules/secret.js'
 
 /** Cookies are not kept apart by port: each dashboard's cookie is named after its port. */
 export function cookieName(port: number): string {
@@ -44,13 +45,6 @@ export interface Refusal {
   message: string
 }
 
-function same(given: string | undefined, expected: string): boolean {
-  if (given == null) return false
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
 function cookieToken(req: IncomingMessage, port: number): string | undefined {
   const name = cookieName(port)
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -60,21 +54,11 @@ function cookieToken(req: IncomingMessage, port: number): string | undefined {
   return undefined
 }
 
-/** `name` of a Host header `name[:port]` / `[v6][:port]` and its port, or undefined if malformed. */
-function splitHost(header: string): { name: string; port?: number } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(header)
-  if (m == null) return undefined
-  return {
-    name: m[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase(),
-    port: m[2] != null ? Number(m[2]) : undefined,
-  }
-}
-
 const WILDCARD = ['0.0.0.0', '::', '']
 
 /** Whether a Host header names this server: loopback names, or the host it was told to listen on. */
 export function hostAllowed(header: string | undefined, cfg: GuardConfig): boolean {
-  const h = splitHost(header ?? '')
+  const h = splitHostHeader(header ?? '')
   if (h == null || (h.port != null && h.port !== cfg.port())) return false
   if (isLoopbackHost(h.name)) return true
   const bound = cfg.host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
@@ -98,8 +82,8 @@ export function originAllowed(origin: string, cfg: GuardConfig): boolean {
 export function hasToken(req: IncomingMessage, cfg: GuardConfig): boolean {
   const header = req.headers[TOKEN_HEADER]
   return (
-    same(cookieToken(req, cfg.port()), cfg.token) ||
-    same(typeof header === 'string' ? header : undefined, cfg.token)
+    sameSecret(cookieToken(req, cfg.port()), cfg.token) ||
+    sameSecret(typeof header === 'string' ? header : undefined, cfg.token)
   )
 }
 
@@ -120,11 +104,11 @@ export function refusal(req: IncomingMessage, cfg: GuardConfig, tokenInUrl?: str
     // a browser always sends Origin on a POST; a form or a script of another site cannot forge it
     if (origin == null) return { status: 403, message: 'a request that changes something needs an Origin' }
     const header = req.headers[TOKEN_HEADER]
-    if (!same(typeof header === 'string' ? header : undefined, cfg.token))
+    if (!sameSecret(typeof header === 'string' ? header : undefined, cfg.token))
       return { status: 401, message: `a request that changes something needs the ${TOKEN_HEADER} header` }
     return undefined
   }
-  if (tokenInUrl != null && same(tokenInUrl, cfg.token)) return undefined
+  if (tokenInUrl != null && sameSecret(tokenInUrl, cfg.token)) return undefined
   if (!hasToken(req, cfg))
     return { status: 401, message: 'open the dashboard with the URL it printed (it carries the token)' }
   return undefined

@@ -1,9 +1,9 @@
 // The checks every MCP HTTP request passes before the SDK sees it: the Host and Origin a browser sends
 // (a web page must not reach a loopback server through DNS rebinding or a cross-site fetch), the bearer
 // token, and a bounded body.
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { isLoopbackHost } from '../rules/listen.js'
+import { isLoopbackHost, splitHostHeader } from '../rules/listen.js'
+import { sameSecret } from '../rules/secret.js'
 
 /** A JSON-RPC request body: a file_put carries up to 1 MiB of text, which JSON escapes can make 6 MiB. */
 export const MAX_BODY = 8 * 1024 * 1024
@@ -23,12 +23,6 @@ export interface Refusal {
   headers?: Record<string, string>
 }
 
-/** The host name of a Host header (`name:port`, `[v6]:port`), or undefined if it is not one. */
-function hostName(header: string): string | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.exec(header)
-  return m?.[1]
-}
-
 function loopbackOrigin(origin: string): boolean {
   try {
     const url = new URL(origin)
@@ -38,17 +32,11 @@ function loopbackOrigin(origin: string): boolean {
   }
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
 /** Why the request is refused, or undefined if it may go on. */
 export function refusal(req: IncomingMessage, opts: GuardOptions): Refusal | undefined {
   if (opts.loopback) {
     // a rebound DNS name reaches 127.0.0.1 with the attacker's host name in Host
-    const host = hostName(req.headers.host ?? '')
+    const host = splitHostHeader(req.headers.host ?? '')?.name
     if (host == null || !isLoopbackHost(host)) {
       return {
         status: 403,

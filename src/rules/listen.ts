@@ -15,6 +15,19 @@ export function isLoopbackHost(host: string): boolean {
   return false
 }
 
+/**
+ * A Host header (`name[:port]`, `[v6][:port]`): its name, lower case and without brackets, and its
+ * port; undefined when it is not one.
+ */
+export function splitHostHeader(header: string): { name: string; port?: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(header)
+  if (m == null) return undefined
+  return {
+    name: m[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase(),
+    port: m[2] != null ? Number(m[2]) : undefined,
+  }
+}
+
 /** Parses `PORT`, `HOST:PORT` or `[IPv6]:PORT`; throws an Error naming `option`. */
 export function parseHostPort(raw: string, option: string, defaultHost: string): HostPort {
   const text = raw.trim()

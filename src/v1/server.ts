@@ -1,9 +1,9 @@
 // HTTP/1.1 on TCP for v1 clients: bounded bodies and request time, bearer-token auth, JSON answers,
 // {"error": message} with a 4xx/5xx status for anything that is not a success. Never throws into the node.
-import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { sameSecret } from '../rules/secret.js'
 import { assertWellFormed, decodeUtf8, InvalidTextError } from '../rules/text.js'
 import { MAX_BODY_SIZE, MAX_CONNECTIONS, REQUEST_TIMEOUT } from './constants.js'
 import { V1Error } from './errors.js'
@@ -38,15 +38,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-/** `Authorization: Bearer TOKEN`, or `?token=TOKEN` as v1 also took. */
 /** The bearer token, else `?token=` (as v1 accepts it), compared in constant time. */
 export function tokenMatches(header: string | undefined, query: string | null, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
   const raw = m != null ? m[1]!.trim() : query
-  if (raw == null) return false
-  const given = Buffer.from(raw)
-  const want = Buffer.from(token)
-  return given.length === want.length && timingSafeEqual(given, want)
+  return sameSecret(raw ?? undefined, token)
 }
 
 /** Reads the body, refusing it past `max` bytes; an empty body is undefined. */
