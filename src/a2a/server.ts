@@ -1,12 +1,12 @@
 // The HTTP side of the bridge: cards, and per agent the SDK's JSON-RPC and HTTP+JSON transports
 // (express middleware) over one MeshRequestHandler. With a token, every endpoint but the cards asks
 // for `Authorization: Bearer TOKEN` (the cards say so in their security schemes).
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Server } from 'node:http'
 import { AgentCard } from '@a2a-js/sdk'
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import { sameSecret } from '../rules/secret.js'
 import { agentCard, findAgent, type MeshAgent, meshAgents } from './cards.js'
 import { type BridgeParts, MeshRequestHandler } from './executor.js'
 
@@ -21,8 +21,6 @@ interface Endpoints {
 
 const JSON_TYPES = ['application/json', 'application/*+json']
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
 export interface A2aServerInit {
   parts: BridgeParts
   token?: string
@@ -35,11 +33,10 @@ export function bridgeApp(init: A2aServerInit): express.Express {
   const node = parts.node
   const app = express()
   app.disable('x-powered-by')
-  const want = init.token != null ? digest(`Bearer ${init.token}`) : undefined
+  const want = init.token != null ? `Bearer ${init.token}` : undefined
   const auth = (req: Request, res: Response, next: NextFunction) => {
     if (want == null) return next()
-    const got = digest(req.get('authorization') ?? '')
-    if (timingSafeEqual(got, want)) return next()
+    if (sameSecret(req.get('authorization'), want)) return next()
     res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'a bearer token is required' })
   }
   const base = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`
