@@ -85,6 +85,8 @@ describe('knowledge broadcasts, end to end', () => {
     // dave starts afterwards and gets all three through history sync, without anyone repeating them
     const dave = agent('dave')
     await start(dave)
+    // authors are named from presence cards, which may reach dave after the history does
+    await seesAll(dave.env, ['alice', 'bob'])
     const daveHas = await eventually(async () => {
       const list = await cliJson<BroadcastJson[]>(['knowledge'], dave.env)
       return list.length === 3 ? list : undefined
