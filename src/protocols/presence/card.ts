@@ -19,7 +19,7 @@ import {
   MAX_VERSION_LENGTH,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
-import type { AgentCard, HostedAgentList } from './pb/presence.js'
+import { type AgentCard, type HostedAgentList, PresenceMessage } from './pb/presence.js'
 
 export { validateCaps, validateDescription, validateName }
 
@@ -67,4 +67,14 @@ export function validateHostedAgents(list: HostedAgentList): void {
       throw new InvalidCardError(`too many hosted agent capabilities (at most ${MAX_HOSTED_AGENT_CAPS})`)
     for (const c of a.capabilities) validateText('hosted agent capability', c, MAX_CAP_LENGTH)
   }
+}
+
+/** Validates a decoded message and returns its card; throws InvalidCardError. */
+export function checkMessage(msg: PresenceMessage): AgentCard {
+  if (msg.card == null) throw new InvalidCardError('presence message without a card')
+  if (msg.type !== PresenceMessage.Type.ANNOUNCE && msg.type !== PresenceMessage.Type.LEAVE) {
+    throw new InvalidCardError(`unknown presence message type ${String(msg.type)}`)
+  }
+  validateCard(msg.card)
+  return msg.card
 }

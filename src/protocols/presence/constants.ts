@@ -6,6 +6,18 @@ export const TOPIC = 'clawlink/presence/1'
 
 /** A whole presence message (card included) on the wire or in gossip. */
 export const MAX_MESSAGE_SIZE = 8 * 1024
+/** One frame of the direct exchange: a member list or a batch of relayed cards (a card frame is checked
+ * against MAX_MESSAGE_SIZE after it is read). */
+export const MAX_EXCHANGE_FRAME = 64 * 1024
+/** Bytes of the member digests (the first bytes of SHA-256 of a PeerId string). */
+export const MEMBER_DIGEST_LENGTH = 8
+/** Members a node lists in the exchange (4096 x 8 bytes = 32 KiB, one frame). */
+export const MAX_MEMBER_DIGESTS = 4096
+/** Relayed cards one side sends in one exchange, at most, in bytes and in number. */
+export const MAX_RELAYED_CARDS = 1024
+export const MAX_RELAY_BYTES = 1024 * 1024
+/** Frames of relayed cards one side sends in one exchange, at most (full frames need 17). */
+export const MAX_RELAY_FRAMES = 64
 export { MAX_CAP_LENGTH, MAX_CAPS, MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from '../../rules/card.js'
 export const MAX_MACHINE_LENGTH = 255
 export const MAX_VERSION_LENGTH = 64

@@ -4,11 +4,13 @@
  * The ClawLink presence protocol: agent cards, heartbeats and leaves.
  *
  * - `/clawlink/presence/1.0.0`: on every new connection the dialling side sends its card and the other
- *   answers with its own (one length-prefixed `PresenceMessage` each way). A leaving node sends a LEAVE.
+ *   answers with its own (one length-prefixed `PresenceMessage` each way); nodes that both set
+ *   `member_list` go on with a `MemberList` each way and `RelayBatch` frames of the signed cards the
+ *   other side lacks. A leaving node sends a LEAVE.
  * - gossipsub topic `clawlink/presence/1`: the same messages, signed (StrictSign), every heartbeat.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { ComponentLogger, PeerId } from '@libp2p/interface'
+import type { ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AgentCard } from './pb/presence.js'
 import type { AnnounceResult, PeerRecord, StatusChange } from './peer-table.js'
@@ -24,7 +26,15 @@ export {
 } from './card.js'
 export * as limits from './constants.js'
 export { InvalidCardError } from './errors.js'
-export { AgentCard, HostedAgent, HostedAgentList, PresenceMessage } from './pb/presence.js'
+export {
+  AgentCard,
+  HostedAgent,
+  HostedAgentList,
+  MemberList,
+  PresenceMessage,
+  RelayBatch,
+  RelayedCard,
+} from './pb/presence.js'
 export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
 export { FULL_RATE_MEMBERS, PeerTable } from './peer-table.js'
 export { Presence } from './presence.js'
@@ -66,6 +76,8 @@ export interface PresenceInit {
 
 export interface PresenceComponents {
   peerId: PeerId
+  /** signs this node's cards so others can relay them (an absent key: cards go out unsigned) */
+  privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
   addressManager: AddressManager
@@ -75,8 +87,8 @@ export interface PresenceComponents {
 }
 
 export interface PresenceEvents {
-  /** A card was accepted from a peer (new, changed, or a heartbeat). */
-  'peer:card': CustomEvent<{ record: PeerRecord; result: AnnounceResult; via: 'direct' | 'gossip' }>
+  /** A card was accepted from a peer (new, changed, or a heartbeat), or relayed by another with its signature. */
+  'peer:card': CustomEvent<{ record: PeerRecord; result: AnnounceResult; via: 'direct' | 'gossip' | 'relay' }>
   /** A peer's status changed: joined (→ online), went stale, went offline, came back. */
   'peer:status': CustomEvent<StatusChange>
   /** A peer sent a malformed or oversized presence message; it was dropped. */

@@ -1,6 +1,7 @@
 // What this node knows of other agents, and their status over time. Pure state: the clock is injected,
 // so the online → stale → offline machine is tested without waiting.
 import type { AgentCard } from './pb/presence.js'
+import type { SignedCard } from './signed.js'
 
 export type PeerStatus = 'online' | 'stale' | 'offline'
 
@@ -29,6 +30,8 @@ export interface PeerRecord {
   lastSeen: number
   /** Local clock, ms: when the peer said it was leaving (cleared when it comes back). */
   leftAt?: number
+  /** The message behind `card` as its author signed it (absent from older nodes): what we relay. */
+  signed?: SignedCard
 }
 
 export type AnnounceResult = 'new' | 'updated' | 'refreshed' | 'ignored'
@@ -140,14 +143,58 @@ export class PeerTable {
   }
 
   /** Applies a card the peer itself sent (directly or signed in gossip). Older messages are ignored. */
-  announce(id: string, card: AgentCard, seq: bigint): { result: AnnounceResult; change?: StatusChange } {
+  announce(
+    id: string,
+    card: AgentCard,
+    seq: bigint,
+    signed?: SignedCard,
+  ): { result: AnnounceResult; change?: StatusChange } {
     const existing = this.peers.get(id)
     if (existing != null) {
       const order = newer(existing, card.startedAt, seq)
       if (order < 0) return { result: 'ignored' }
       if (order === 0 && existing.leftAt != null) return { result: 'ignored' }
     }
-    const record: PeerRecord = { id, card, seq, lastSeen: this.now() }
+    return this.put(existing, { id, card, seq, lastSeen: this.now(), signed })
+  }
+
+  /**
+   * Applies a card another node relayed, last heard from by that node at `lastSeen` (local clock). Same
+   * ordering as announce(), and more: a relay never makes a peer look more recently heard from than the
+   * relayer did, never brings in one that is already offline by that time, and never brings back a peer
+   * that left unless the card is newer than its leave.
+   */
+  relayed(
+    id: string,
+    card: AgentCard,
+    seq: bigint,
+    lastSeen: number,
+    signed: SignedCard,
+  ): { result: AnnounceResult; change?: StatusChange } {
+    const seen = Math.min(lastSeen, this.now())
+    const existing = this.peers.get(id)
+    if (existing != null) {
+      const order = newer(existing, card.startedAt, seq)
+      if (order < 0 || (order === 0 && existing.leftAt != null)) return { result: 'ignored' }
+      if (order === 0) {
+        // the card we hold: only the time we last heard of it can move, and only forward
+        if (seen <= existing.lastSeen) return { result: 'ignored' }
+        existing.lastSeen = seen
+        existing.signed ??= signed
+        return { result: 'refreshed', change: this.track(existing) }
+      }
+    }
+    const lastHeard = existing != null && existing.leftAt == null ? Math.max(seen, existing.lastSeen) : seen
+    const record: PeerRecord = { id, card, seq, lastSeen: lastHeard, signed }
+    if (this.status(record) === 'offline') return { result: 'ignored' }
+    return this.put(existing, record)
+  }
+
+  private put(
+    existing: PeerRecord | undefined,
+    record: PeerRecord,
+  ): { result: AnnounceResult; change?: StatusChange } {
+    const { id, card } = record
     this.peers.set(id, record)
     const change = this.track(record)
     if (existing == null) return { result: 'new', change }

@@ -3,14 +3,13 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import type { Uint8ArrayList } from 'uint8arraylist'
-import { decodeStrict } from '../strings.js'
-import { validateCard } from './card.js'
+import { checkMessage, validateCard } from './card.js'
 import {
   ANNOUNCE_DEBOUNCE,
   HEARTBEAT_INTERVAL,
   MAX_ADDR_LENGTH,
   MAX_ADDRS,
+  MAX_EXCHANGE_FRAME,
   MAX_INBOUND_STREAMS,
   MAX_MESSAGE_SIZE,
   MAX_OUTBOUND_STREAMS,
@@ -23,14 +22,19 @@ import {
   TOPIC,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
+import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
 import type { KnownPeer, LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
-import { type AgentCard, PresenceMessage } from './pb/presence.js'
+import { MemberRelay, parseDigests } from './members.js'
+import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
 import { type PeerRecord, type PeerStatus, PeerTable } from './peer-table.js'
+import { encodeSigned, type SignedCard, signedPart } from './signed.js'
 
 /**
  * Presence: who is in the mesh. Cards are exchanged over a direct stream on every new connection (so a
- * peer is listed the moment it connects) and gossiped with heartbeats (so peers reached only through
- * others are listed too). A peer speaks only for itself: its id comes from the connection or signature.
+ * peer is listed the moment it connects), together with the signed cards of the members one side knows
+ * and the other lacks (so a newcomer lists the whole mesh at once), and gossiped with heartbeats (so
+ * peers reached only through others are listed too). A peer speaks only for itself: its id comes from
+ * the connection or gossip signature, and a relayed card must carry its author's own signature.
  */
 export class Presence extends TypedEventEmitter<PresenceEvents> implements Startable {
   readonly protocol: string
@@ -50,6 +54,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private sweepTimer?: ReturnType<typeof setInterval>
   private topologyId?: string
   private announceSoonTimer?: ReturnType<typeof setTimeout>
+  private readonly now: () => number
+  private readonly relay: MemberRelay
+  /** Whether one of our announcements has reached a topic peer yet (see onSubscriptionChange). */
+  private reachedTopicPeers = false
+  /** Presence messages this node has published by gossip (a counter for tests and benchmarks). */
+  publishedCount = 0
 
   constructor(components: PresenceComponents, init: PresenceInit) {
     super()
@@ -61,6 +71,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeatInterval = init.heartbeatInterval ?? HEARTBEAT_INTERVAL
     this.timeout = init.timeout ?? TIMEOUT
     const now = init.now ?? Date.now
+    this.now = now
     this.startedAt = BigInt(now())
     const timings = {
       staleAfter: init.staleAfter ?? STALE_AFTER,
@@ -68,6 +79,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       fullRateMembers: init.fullRateMembers,
     }
     this.table = new PeerTable(timings, now)
+    this.relay = new MemberRelay(this.table, now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
     this.handleStream = this.handleStream.bind(this)
@@ -94,6 +106,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       onConnect: (peerId, connection) => {
         void this.exchange(peerId, connection)
       },
+      // cut off from everyone: our next announcement must reach the mesh again (onSubscriptionChange)
+      onDisconnect: () => {
+        if (this.components.connectionManager.getConnections().length === 0) this.reachedTopicPeers = false
+      },
     })
     this.started = true
     this.stopping = false
@@ -116,14 +132,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     clearTimeout(this.heartbeatTimer)
     clearInterval(this.sweepTimer)
     clearTimeout(this.announceSoonTimer)
-    const leave = this.message(PresenceMessage.Type.LEAVE)
+    const leave = await this.encode(PresenceMessage.Type.LEAVE)
     const signal = AbortSignal.timeout(Math.min(this.timeout, 2_000))
     const direct = this.components.connectionManager.getConnections().map(async (connection) => {
       const stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
       try {
-        await lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).write(PresenceMessage.encode(leave), {
-          signal,
-        })
+        await lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).write(leave, { signal })
         await stream.close({ signal })
       } catch (err) {
         stream.abort(err as Error)
@@ -158,7 +172,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       () => void this.announce(),
       this.table.heartbeatInterval(this.heartbeatInterval),
     )
-    await this.publish(this.message(PresenceMessage.Type.ANNOUNCE))
+    await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE))
   }
 
   /** The heartbeat interval and the stale and offline times in force now (stretched in a large mesh). */
@@ -169,10 +183,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
-  /**
-   * Announces shortly, coalescing triggers. Used when a peer joins our topic or comes online: our card
-   * then reaches peers that know us only through others, without waiting for the next heartbeat.
-   */
+  /** Announces shortly, coalescing triggers (a card change, or a first topic peer: onSubscriptionChange). */
   announceSoon(): void {
     if (this.announceSoonTimer != null || !this.started || this.stopping) return
     this.announceSoonTimer = setTimeout(() => {
@@ -202,44 +213,67 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     for (const change of this.table.sweep()) this.safeDispatch('peer:status', change)
   }
 
-  private message(type: PresenceMessage.Type): PresenceMessage {
+  /** This node's next message, signed; `memberList` marks an exchange that goes on with member lists. */
+  private async encode(type: PresenceMessage.Type, memberList = false): Promise<Uint8Array> {
     this.seq++
-    return { type, card: this.localCard(), seq: this.seq }
+    const msg = { type, card: this.localCard(), seq: this.seq }
+    return encodeSigned(this.components.privateKey, msg, memberList)
   }
 
-  private async publish(msg: PresenceMessage): Promise<void> {
+  private async publish(bytes: Uint8Array): Promise<void> {
     try {
-      await this.components.pubsub.publish(this.topic, PresenceMessage.encode(msg))
+      const { recipients } = await this.components.pubsub.publish(this.topic, bytes)
+      this.publishedCount++
+      if (recipients.length > 0) this.reachedTopicPeers = true
     } catch (err) {
       this.log('could not publish presence - %e', err)
     }
   }
 
+  /**
+   * The dialling side: our card and member list, their card and member list, the cards they relay to us,
+   * then those we relay to them. An older node answers with its card only (no member_list flag).
+   */
   private async exchange(peerId: PeerId, connection: Connection): Promise<void> {
     if (!this.started || this.stopping) return
     const signal = AbortSignal.timeout(this.timeout)
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
-      await lp.write(PresenceMessage.encode(this.message(PresenceMessage.Type.ANNOUNCE)), { signal })
-      const reply = decodeMessage(await lp.read({ signal }))
+      const lp = lpStream(stream, { maxDataLength: MAX_EXCHANGE_FRAME })
+      await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, true), { signal })
+      await writeMembers(lp, this.relay.digests(), { signal })
+      const reply = await readCard(lp, { signal })
+      this.apply(peerId, reply.msg, 'direct', reply.raw)
+      if (reply.msg.memberList === true) {
+        const theirs = parseDigests(await readMembers(lp, { signal }))
+        await readRelays(lp, (cards) => this.acceptRelayed(peerId, cards), { signal })
+        await writeRelays(lp, await this.relay.relayFor(peerId.toString(), theirs), { signal })
+      }
       await stream.close({ signal })
-      this.apply(peerId, reply, 'direct')
     } catch (err) {
       stream?.abort(err as Error)
       this.reportInvalid(peerId, err, 'direct')
     }
   }
 
+  /** The answering side of exchange(), or a LEAVE notice. */
   private async handleStream(stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(this.timeout)
+    const remote = connection.remotePeer
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
-      const msg = decodeMessage(await lp.read({ signal }))
-      this.apply(connection.remotePeer, msg, 'direct')
+      const lp = lpStream(stream, { maxDataLength: MAX_EXCHANGE_FRAME })
+      const { msg, raw } = await readCard(lp, { signal })
+      const lists = msg.type === PresenceMessage.Type.ANNOUNCE && msg.memberList === true
+      const theirs = lists ? parseDigests(await readMembers(lp, { signal })) : undefined
+      this.apply(remote, msg, 'direct', raw)
       if (msg.type === PresenceMessage.Type.ANNOUNCE && !this.stopping) {
-        await lp.write(PresenceMessage.encode(this.message(PresenceMessage.Type.ANNOUNCE)), { signal })
+        await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, lists), { signal })
+        if (theirs != null) {
+          await writeMembers(lp, this.relay.digests(), { signal })
+          await writeRelays(lp, await this.relay.relayFor(remote.toString(), theirs), { signal })
+          await readRelays(lp, (cards) => this.acceptRelayed(remote, cards), { signal })
+        }
       }
       await stream.close({ signal })
     } catch (err) {
@@ -261,7 +295,15 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
+  /**
+   * A newcomer's first announcement goes to nobody (no connections yet), and existing members learn of it
+   * only from its gossip: so until one of our announcements has reached a topic peer, a peer joining the
+   * topic makes us announce (once, debounced). After that we do not: a member already known to the mesh
+   * re-announcing whenever anyone joins was the join storm (issue 17); newcomers learn our card from the
+   * member lists exchanged on connect instead.
+   */
   private onSubscriptionChange(evt: CustomEvent<SubscriptionChangeData>): void {
+    if (this.reachedTopicPeers) return
     if (evt.detail.subscriptions.some((s) => s.topic === this.topic && s.subscribe)) this.announceSoon()
   }
 
@@ -270,14 +312,17 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     if (msg.topic !== this.topic || msg.type !== 'signed') return
     if (msg.from.equals(this.components.peerId)) return
     try {
-      this.apply(msg.from, decodeMessage(msg.data), 'gossip')
+      this.apply(msg.from, decodeMessage(msg.data), 'gossip', msg.data)
     } catch (err) {
       this.reportInvalid(msg.from, err, 'gossip')
     }
   }
 
-  /** `from` is authenticated (connection or signature); the message speaks only for that peer. */
-  private apply(from: PeerId, msg: PresenceMessage, via: 'direct' | 'gossip'): void {
+  /**
+   * `from` is authenticated (connection or gossip signature); the message speaks only for that peer. Its
+   * author signature, if any, is kept unchecked with the card: it is checked once, before we relay it.
+   */
+  private apply(from: PeerId, msg: PresenceMessage, via: 'direct' | 'gossip', raw: Uint8Array): void {
     if (from.equals(this.components.peerId)) return
     const card = checkMessage(msg)
     const id = from.toString()
@@ -286,13 +331,21 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       if (change != null) this.safeDispatch('peer:status', change)
       return
     }
-    const { result, change } = this.table.announce(id, card, msg.seq)
+    const signed: SignedCard | undefined =
+      msg.signature != null ? { message: signedPart(raw), signature: msg.signature } : undefined
+    const { result, change } = this.table.announce(id, card, msg.seq, signed)
     if (result === 'ignored') return
-    const record = this.table.get(id)!
-    this.safeDispatch('peer:card', { record, result, via })
-    if (change != null) {
-      this.safeDispatch('peer:status', change)
-      if (change.to === 'online') this.announceSoon()
+    this.safeDispatch('peer:card', { record: this.table.get(id)!, result, via })
+    if (change != null) this.safeDispatch('peer:status', change)
+  }
+
+  /** Cards `remote` relayed (MemberRelay.accept checks them), reported like cards from their authors. */
+  private async acceptRelayed(remote: PeerId, cards: RelayedCard[]): Promise<void> {
+    if (cards.length === 0) return
+    const applied = await this.relay.accept(this.components.peerId.toString(), remote.toString(), cards)
+    for (const { record, result, change } of applied) {
+      this.safeDispatch('peer:card', { record, result, via: 'relay' })
+      if (change != null) this.safeDispatch('peer:status', change)
     }
   }
 
@@ -311,25 +364,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       this.log.error('presence listener failed - %e', err)
     }
   }
-}
-
-/** Decodes a message a peer sent; anything that is not one is an InvalidCardError. */
-function decodeMessage(bytes: Uint8Array | Uint8ArrayList): PresenceMessage {
-  try {
-    return decodeStrict(PresenceMessage, bytes)
-  } catch (err) {
-    throw new InvalidCardError(`malformed presence message: ${(err as Error).message}`)
-  }
-}
-
-/** Validates a decoded message and returns its card; throws InvalidCardError. */
-function checkMessage(msg: PresenceMessage): AgentCard {
-  if (msg.card == null) throw new InvalidCardError('presence message without a card')
-  if (msg.type !== PresenceMessage.Type.ANNOUNCE && msg.type !== PresenceMessage.Type.LEAVE) {
-    throw new InvalidCardError(`unknown presence message type ${String(msg.type)}`)
-  }
-  validateCard(msg.card)
-  return msg.card
 }
 
 function fromKnown(known: KnownPeer): PeerRecord | undefined {

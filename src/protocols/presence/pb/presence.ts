@@ -1,4 +1,5 @@
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -757,6 +758,8 @@ export interface PresenceMessage {
   type: PresenceMessage.Type
   card?: AgentCard
   seq: bigint
+  signature?: Uint8Array<ArrayBuffer>
+  memberList?: boolean
 }
 
 export namespace PresenceMessage {
@@ -800,6 +803,16 @@ export namespace PresenceMessage {
           w.uint64(obj.seq)
         }
 
+        if (obj.signature != null) {
+          w.uint32(34)
+          w.bytes(obj.signature)
+        }
+
+        if (obj.memberList != null) {
+          w.uint32(40)
+          w.bool(obj.memberList)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -827,6 +840,14 @@ export namespace PresenceMessage {
             }
             case 3: {
               obj.seq = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.memberList = reader.bool()
               break
             }
             default: {
@@ -862,6 +883,20 @@ export namespace PresenceMessage {
               yield {
                 field: `${prefix}.seq`,
                 value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.memberList`,
+                value: reader.bool()
               }
               break
             }
@@ -975,6 +1010,16 @@ export namespace PresenceMessage {
     value: bigint
   }
 
+  export interface PresenceMessageSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PresenceMessageMemberListFieldEvent {
+    field: '$.memberList'
+    value: boolean
+  }
+
   export function encode (obj: Partial<PresenceMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceMessage.codec())
   }
@@ -983,7 +1028,408 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageCardHubFieldEvent | PresenceMessageSeqFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageCardHubFieldEvent | PresenceMessageSeqFieldEvent | PresenceMessageSignatureFieldEvent | PresenceMessageMemberListFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
+  }
+}
+
+export interface MemberList {
+  digests: Uint8Array<ArrayBuffer>
+}
+
+export namespace MemberList {
+  let _codec: Codec<MemberList>
+
+  export const codec = (): Codec<MemberList> => {
+    if (_codec == null) {
+      _codec = message<MemberList>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.digests != null && obj.digests.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.digests)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          digests: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.digests = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.digests`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MemberListDigestsFieldEvent {
+    field: '$.digests'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<MemberList>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MemberList.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberList>): MemberList {
+    return decodeMessage(buf, MemberList.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberList>): Generator<MemberListDigestsFieldEvent> {
+    return streamMessage(buf, MemberList.codec(), opts)
+  }
+}
+
+export interface RelayedCard {
+  author: Uint8Array<ArrayBuffer>
+  message: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+  age: number
+}
+
+export namespace RelayedCard {
+  let _codec: Codec<RelayedCard>
+
+  export const codec = (): Codec<RelayedCard> => {
+    if (_codec == null) {
+      _codec = message<RelayedCard>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.author != null && obj.author.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.author)
+        }
+
+        if ((obj.message != null && obj.message.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.message)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if ((obj.age != null && obj.age !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.age)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          author: uint8ArrayAlloc(0),
+          message: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0),
+          age: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.author = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.message = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.age = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.author`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.age`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RelayedCardAuthorFieldEvent {
+    field: '$.author'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RelayedCardMessageFieldEvent {
+    field: '$.message'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RelayedCardSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RelayedCardAgeFieldEvent {
+    field: '$.age'
+    value: number
+  }
+
+  export function encode (obj: Partial<RelayedCard>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, RelayedCard.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RelayedCard>): RelayedCard {
+    return decodeMessage(buf, RelayedCard.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RelayedCard>): Generator<RelayedCardAuthorFieldEvent | RelayedCardMessageFieldEvent | RelayedCardSignatureFieldEvent | RelayedCardAgeFieldEvent> {
+    return streamMessage(buf, RelayedCard.codec(), opts)
+  }
+}
+
+export interface RelayBatch {
+  cards: RelayedCard[]
+  last: boolean
+}
+
+export namespace RelayBatch {
+  let _codec: Codec<RelayBatch>
+
+  export const codec = (): Codec<RelayBatch> => {
+    if (_codec == null) {
+      _codec = message<RelayBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.cards != null && obj.cards.length > 0) {
+          for (const value of obj.cards) {
+            w.uint32(10)
+            RelayedCard.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.last != null && obj.last !== false)) {
+          w.uint32(16)
+          w.bool(obj.last)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          cards: [],
+          last: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.cards != null && obj.cards.length === opts.limits.cards) {
+                throw new MaxLengthError('Decode error - repeated field "cards" had too many elements')
+              }
+
+              obj.cards.push(RelayedCard.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.cards$
+              }))
+              break
+            }
+            case 2: {
+              obj.last = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          cards: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.cards != null && obj.cards === opts.limits.cards) {
+                throw new MaxLengthError('Streaming decode error - repeated field "cards" had too many elements')
+              }
+
+              for (const evt of RelayedCard.codec().stream(reader, reader.uint32(), `${prefix}.cards[]`, {
+                limits: opts.limits?.cards$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.cards
+                }
+              }
+
+              obj.cards++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.last`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RelayBatchCardsAuthorFieldEvent {
+    field: '$.cards[].author'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RelayBatchCardsMessageFieldEvent {
+    field: '$.cards[].message'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RelayBatchCardsSignatureFieldEvent {
+    field: '$.cards[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RelayBatchCardsAgeFieldEvent {
+    field: '$.cards[].age'
+    value: number
+    index: number
+  }
+
+  export interface RelayBatchLastFieldEvent {
+    field: '$.last'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<RelayBatch>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, RelayBatch.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RelayBatch>): RelayBatch {
+    return decodeMessage(buf, RelayBatch.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RelayBatch>): Generator<RelayBatchCardsAuthorFieldEvent | RelayBatchCardsMessageFieldEvent | RelayBatchCardsSignatureFieldEvent | RelayBatchCardsAgeFieldEvent | RelayBatchLastFieldEvent> {
+    return streamMessage(buf, RelayBatch.codec(), opts)
   }
 }
