@@ -16,7 +16,7 @@ export class HubSeeker {
   /** after a failed reservation, not before this (ms since the epoch) */
   private retryAt = 0
   private timer?: ReturnType<typeof setInterval>
-  private readonly onSelfUpdate = () => this.node.presence.announceSoon()
+  private readonly onSelfUpdate = () => this.node.presence.announceIfChanged()
 
   constructor(
     private readonly node: NodeContext,
@@ -29,7 +29,7 @@ export class HubSeeker {
     // a hub, and a node given --relay, already have their relays
     if (this.node.options.relayServer || this.node.options.relays.length > 0) return
     // our addresses change when a reservation is made or lost: peers must hear of it now, not at the
-    // next heartbeat
+    // next heartbeat (libp2p also reports updates that change none of them: those are not announced)
     this.node.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
     this.timer = setInterval(() => void this.check(), CHECK_EVERY)
   }

@@ -49,7 +49,8 @@ function newer(a: { card: AgentCard; seq: bigint }, startedAt: bigint, seq: bigi
   return 0
 }
 
-function sameCard(a: AgentCard, b: AgentCard): boolean {
+/** Whether two cards offer the same (hosted agents aside: they come with a heartbeat age that moves). */
+export function sameCard(a: AgentCard, b: AgentCard): boolean {
   return (
     a.name === b.name &&
     a.description === b.description &&

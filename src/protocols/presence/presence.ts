@@ -26,7 +26,7 @@ import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRe
 import type { KnownPeer, LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
 import { MemberRelay, parseDigests } from './members.js'
 import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
-import { type PeerRecord, type PeerStatus, PeerTable } from './peer-table.js'
+import { type PeerRecord, type PeerStatus, PeerTable, sameCard } from './peer-table.js'
 import { encodeSigned, type SignedCard, signedPart } from './signed.js'
 
 /**
@@ -60,6 +60,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private reachedTopicPeers = false
   /** Presence messages this node has published by gossip (a counter for tests and benchmarks). */
   publishedCount = 0
+  /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
+  private lastCard?: AgentCard
 
   constructor(components: PresenceComponents, init: PresenceInit) {
     super()
@@ -183,6 +185,14 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
+  /**
+   * Announces shortly unless our card is what we last announced: for events that may or may not change
+   * it, such as libp2p updating our own peer record (which it does about a second after start).
+   */
+  announceIfChanged(): void {
+    if (this.lastCard == null || !sameCard(this.lastCard, this.localCard())) this.announceSoon()
+  }
+
   /** Announces shortly, coalescing triggers (a card change, or a first topic peer: onSubscriptionChange). */
   announceSoon(): void {
     if (this.announceSoonTimer != null || !this.started || this.stopping) return
@@ -217,6 +227,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private async encode(type: PresenceMessage.Type, memberList = false): Promise<Uint8Array> {
     this.seq++
     const msg = { type, card: this.localCard(), seq: this.seq }
+    this.lastCard = msg.card
     return encodeSigned(this.components.privateKey, msg, memberList)
   }
 
