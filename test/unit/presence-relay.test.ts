@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import {
   MAX_EXCHANGE_FRAME,
   MAX_MEMBER_DIGESTS,
+  MAX_MESSAGE_SIZE,
   MAX_RELAYED_CARDS,
   MEMBER_DIGEST_LENGTH,
 } from '../../src/protocols/presence/constants.js'
@@ -80,6 +81,18 @@ describe('signed presence messages', () => {
         decoded.signature!,
       ),
     ).toBe(true)
+  })
+
+  it('go out unsigned when the signature would take a card at the edge over the size limit', async () => {
+    const a = await author()
+    const big = {
+      type: PresenceMessage.Type.ANNOUNCE,
+      card: card('x'.repeat(MAX_MESSAGE_SIZE - 80)),
+      seq: 1n,
+    }
+    const wire = await encodeSigned(a.key, big, true)
+    expect(PresenceMessage.decode(wire).signature).toBeUndefined()
+    expect(wire.byteLength).toBeLessThanOrEqual(MAX_MESSAGE_SIZE)
   })
 
   it('go out unsigned without a key, as older nodes send them', async () => {

@@ -58,8 +58,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private readonly relay: MemberRelay
   /** Whether one of our announcements has reached a topic peer yet (see onSubscriptionChange). */
   private reachedTopicPeers = false
-  /** Presence messages this node has published by gossip (a counter for tests and benchmarks). */
-  publishedCount = 0
   /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
   private lastCard?: AgentCard
 
@@ -234,7 +232,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private async publish(bytes: Uint8Array): Promise<void> {
     try {
       const { recipients } = await this.components.pubsub.publish(this.topic, bytes)
-      this.publishedCount++
       if (recipients.length > 0) this.reachedTopicPeers = true
     } catch (err) {
       this.log('could not publish presence - %e', err)
@@ -243,20 +240,23 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   /**
    * The dialling side: our card and member list, their card and member list, the cards they relay to us,
-   * then those we relay to them. An older node answers with its card only (no member_list flag).
+   * then those we relay to them. An older node answers with its card only (no member_list flag). Both
+   * ends of a connection run this; only the end that opened the connection asks for member lists, so
+   * cards are relayed once per connection (the other end's exchange is one card each way).
    */
   private async exchange(peerId: PeerId, connection: Connection): Promise<void> {
     if (!this.started || this.stopping) return
     const signal = AbortSignal.timeout(this.timeout)
+    const lists = connection.direction === 'outbound'
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
       const lp = lpStream(stream, { maxDataLength: MAX_EXCHANGE_FRAME })
-      await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, true), { signal })
-      await writeMembers(lp, this.relay.digests(), { signal })
+      await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, lists), { signal })
+      if (lists) await writeMembers(lp, this.relay.digests(), { signal })
       const reply = await readCard(lp, { signal })
       this.apply(peerId, reply.msg, 'direct', reply.raw)
-      if (reply.msg.memberList === true) {
+      if (lists && reply.msg.memberList === true) {
         const theirs = parseDigests(await readMembers(lp, { signal }))
         await readRelays(lp, (cards) => this.acceptRelayed(peerId, cards), { signal })
         await writeRelays(lp, await this.relay.relayFor(peerId.toString(), theirs), { signal })

@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { reader } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { signBody, verifyBody } from '../signed-body.js'
+import { MAX_MESSAGE_SIZE } from './constants.js'
 import { PresenceMessage } from './pb/presence.js'
 
 /** Keeps a presence signature valid in no other protocol, and a future scheme's valid in none of these. */
@@ -33,8 +34,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /**
  * Encodes `msg` signed with `key`: its fields, then the signature (and the member-list flag) appended as
- * further fields, which protobuf merges into one message. Without a key (or if signing fails) the
- * message goes out unsigned, as older nodes send it.
+ * further fields, which protobuf merges into one message. Without a key (or if signing fails, or the
+ * signature would take a card at the very edge of MAX_MESSAGE_SIZE over it) the message goes out
+ * unsigned, as older nodes send it: received and listed as before, but not relayed.
  */
 export async function encodeSigned(
   key: PrivateKey | undefined,
@@ -48,6 +50,8 @@ export async function encodeSigned(
   } catch {
     signature = undefined
   }
+  // a 64-byte signature takes 66 bytes, the flag 2
+  if (signature != null && base.byteLength + 68 > MAX_MESSAGE_SIZE) signature = undefined
   // type ANNOUNCE and seq 0 are defaults protobuf leaves out: this tail holds only fields 4 and 5
   const tail = PresenceMessage.encode({
     type: PresenceMessage.Type.ANNOUNCE,
