@@ -75,13 +75,17 @@ describe('presence member lists on the wire (in-process nodes)', () => {
     expect(listed.card.caps).toEqual(['relayed'])
     expect(Date.now() - listed.lastSeen).toBeGreaterThanOrEqual(1_000)
     expect(a.presence.peers().some((p) => p.id === forged.id)).toBe(false)
+    // relayers check signatures before relaying: a forged one is the relayer's offence
+    const invalid = () => a.sink.events.filter((e) => e.event === 'peer_invalid')
+    await vi.waitFor(() =>
+      expect(invalid().some((e) => /signature does not verify/.test(String(e.reason)))).toBe(true),
+    )
 
     // a member list over the limit breaks the protocol
     const s2 = await m.libp2p.dialProtocol(a.peerId, a.presence.protocol)
     const lp2 = lpStream(s2, { maxDataLength: MAX_EXCHANGE_FRAME })
     await lp2.write(await encodeSigned(undefined, { ...own, seq: 10_001n }, true))
     await lp2.write(MemberList.encode({ digests: new Uint8Array((MAX_MEMBER_DIGESTS + 1) * 8) }))
-    const invalid = () => a.sink.events.filter((e) => e.event === 'peer_invalid')
     await vi.waitFor(
       () => expect(invalid().some((e) => /member list of 4097 members/.test(String(e.reason)))).toBe(true),
       {

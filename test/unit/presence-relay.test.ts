@@ -58,6 +58,10 @@ async function relayed(signer: Author, seq: bigint, age = 0, claimed = signer, c
   } as RelayedCard
 }
 
+async function acc(r: MemberRelay, ...args: Parameters<MemberRelay['accept']>) {
+  return (await r.accept(...args)).applied
+}
+
 function world(start = 10_000_000) {
   const clock = { now: start }
   const now = () => clock.now
@@ -112,7 +116,7 @@ describe('relayed cards', () => {
   it('a card signed by its author is taken, heard from as long ago as the relayer says', async () => {
     const { table, relay, clock } = world()
     const x = await author()
-    const applied = await relay.accept(self, remote, [await relayed(x, 5n, 30_000)])
+    const applied = await acc(relay, self, remote, [await relayed(x, 5n, 30_000)])
     expect(applied).toHaveLength(1)
     expect(applied[0]!.result).toBe('new')
     expect(applied[0]!.change?.to).toBe('online')
@@ -120,20 +124,20 @@ describe('relayed cards', () => {
     expect(r.card.name).toBe('x')
     expect(r.lastSeen).toBe(clock.now - 30_000)
     // relayed again with the same card but older news: the time heard from never moves back
-    await relay.accept(self, remote, [await relayed(x, 5n, 60_000)])
+    await acc(relay, self, remote, [await relayed(x, 5n, 60_000)])
     expect(table.get(x.id)!.lastSeen).toBe(clock.now - 30_000)
     // the same card heard from more recently by another relayer: moves forward, never past now
-    await relay.accept(self, remote, [await relayed(x, 5n, 1_000)])
+    await acc(relay, self, remote, [await relayed(x, 5n, 1_000)])
     expect(table.get(x.id)!.lastSeen).toBe(clock.now - 1_000)
   })
 
   it('a card that last heard from is already offline is not taken: a relay cannot revive the dead', async () => {
     const { table, relay } = world()
     const x = await author()
-    expect(await relay.accept(self, remote, [await relayed(x, 5n, STALE + OFFLINE + 1)])).toEqual([])
+    expect(await acc(relay, self, remote, [await relayed(x, 5n, STALE + OFFLINE + 1)])).toEqual([])
     expect(table.get(x.id)).toBeUndefined()
     // a stale one is listed as stale
-    await relay.accept(self, remote, [await relayed(x, 5n, STALE + 1)])
+    await acc(relay, self, remote, [await relayed(x, 5n, STALE + 1)])
     expect(table.status(table.get(x.id)!)).toBe('stale')
   })
 
@@ -143,15 +147,16 @@ describe('relayed cards', () => {
     const c = await relayed(x, 5n)
     const bad = Uint8Array.from(c.signature)
     bad[0]! ^= 1
-    expect(await relay.accept(self, remote, [{ ...c, signature: bad as Uint8Array<ArrayBuffer> }])).toEqual(
-      [],
-    )
+    expect(await relay.accept(self, remote, [{ ...c, signature: bad as Uint8Array<ArrayBuffer> }])).toEqual({
+      applied: [],
+      forged: 1,
+    })
     // a changed card under the author's signature is just as bad
     const tampered = Uint8Array.from(c.message)
     tampered[tampered.length - 1]! ^= 1
     expect(
       await relay.accept(self, remote, [{ ...c, message: tampered as Uint8Array<ArrayBuffer> }]),
-    ).toEqual([])
+    ).toEqual({ applied: [], forged: 1 })
     expect(table.get(x.id)).toBeUndefined()
   })
 
@@ -160,7 +165,7 @@ describe('relayed cards', () => {
     const x = await author()
     const mallory = await author()
     // mallory signs a card and claims x wrote it
-    expect(await relay.accept(self, remote, [await relayed(mallory, 9n, 0, x)])).toEqual([])
+    expect(await acc(relay, self, remote, [await relayed(mallory, 9n, 0, x)])).toEqual([])
     expect(table.get(x.id)).toBeUndefined()
     expect(table.get(mallory.id)).toBeUndefined()
   })
@@ -170,9 +175,9 @@ describe('relayed cards', () => {
     const me = await author()
     const them = await author()
     const x = await author()
-    expect(await relay.accept(me.id, them.id, [await relayed(me, 1n), await relayed(them, 1n)])).toEqual([])
+    expect(await acc(relay, me.id, them.id, [await relayed(me, 1n), await relayed(them, 1n)])).toEqual([])
     const badName = await relayed(x, 1n, 0, x, card('bad\u0000name'))
-    expect(await relay.accept(me.id, them.id, [badName])).toEqual([])
+    expect(await acc(relay, me.id, them.id, [badName])).toEqual([])
     expect(table.list()).toEqual([])
   })
 
@@ -180,11 +185,11 @@ describe('relayed cards', () => {
     const { table, relay } = world()
     const x = await author()
     table.announce(x.id, card('x-new'), 7n)
-    expect(await relay.accept(self, remote, [await relayed(x, 6n, 0, x, card('x-old'))])).toEqual([])
+    expect(await acc(relay, self, remote, [await relayed(x, 6n, 0, x, card('x-old'))])).toEqual([])
     expect(table.get(x.id)!.card.name).toBe('x-new')
     // an older run too
     const oldRun = card('x-old', { startedAt: 1_600_000_000_000n })
-    expect(await relay.accept(self, remote, [await relayed(x, 99n, 0, x, oldRun)])).toEqual([])
+    expect(await acc(relay, self, remote, [await relayed(x, 99n, 0, x, oldRun)])).toEqual([])
     expect(table.get(x.id)!.card.name).toBe('x-new')
   })
 
@@ -193,10 +198,10 @@ describe('relayed cards', () => {
     const x = await author()
     table.announce(x.id, card('x'), 5n)
     table.leave(x.id, card('x').startedAt, 6n)
-    expect(await relay.accept(self, remote, [await relayed(x, 5n)])).toEqual([])
+    expect(await acc(relay, self, remote, [await relayed(x, 5n)])).toEqual([])
     expect(table.status(table.get(x.id)!)).toBe('offline')
     // a new run of the peer (a later start) is news
-    const applied = await relay.accept(self, remote, [
+    const applied = await acc(relay, self, remote, [
       await relayed(x, 1n, 0, x, card('x', { startedAt: 1_800_000_000_000n })),
     ])
     expect(applied[0]?.change).toMatchObject({ from: 'offline', to: 'online' })
@@ -237,7 +242,7 @@ describe('relayed cards', () => {
     expect(out.map((c) => c.age)).toEqual([2_000, STALE + 5_000])
     // and what it relays, a receiver takes
     const receiver = world(clock.now)
-    const applied = await receiver.relay.accept('receiver', 'relayer', out)
+    const applied = await acc(receiver.relay, 'receiver', 'relayer', out)
     expect(applied.map((a) => a.record.id)).toEqual([online!.id, stale!.id])
     expect(receiver.table.get(online!.id)!.lastSeen).toBe(clock.now - 2_000)
   })

@@ -124,15 +124,26 @@ export class MemberRelay {
   /**
    * Applies cards relayed by `remote`: each must carry its author's valid signature and pass the same
    * checks as a card its author sends; cards about this node or about `remote` are ignored, and so is
-   * anything that does not verify or decode (a relayer of another version may hold cards we cannot
-   * check: they are simply not taken). Returns what changed.
+   * anything that does not decode or pass the card checks (a relayer of another version may hold
+   * cards with rules of its own: they are simply not taken). Returns what changed, and how many cards
+   * carried a signature that does not verify: a relayer checks every signature before it relays, so
+   * those are forged (the caller reports the relayer).
    */
-  async accept(self: string, remote: string, cards: RelayedCard[]): Promise<RelayOutcome[]> {
-    const out: RelayOutcome[] = []
+  async accept(
+    self: string,
+    remote: string,
+    cards: RelayedCard[],
+  ): Promise<{ applied: RelayOutcome[]; forged: number }> {
+    const applied: RelayOutcome[] = []
+    let forged = 0
     for (const c of cards) {
       if (c.message.byteLength > MAX_MESSAGE_SIZE) continue
       const checked = await verifySigned(c.author, c.message, c.signature)
-      if (checked == null || !checked.valid) continue
+      if (checked == null) continue
+      if (!checked.valid) {
+        forged++
+        continue
+      }
       if (checked.author === self || checked.author === remote) continue
       let msg: PresenceMessage
       try {
@@ -146,8 +157,8 @@ export class MemberRelay {
       const lastSeen = this.now() - c.age
       const { result, change } = this.table.relayed(checked.author, msg.card, msg.seq, lastSeen, signed)
       if (result === 'ignored') continue
-      out.push({ record: this.table.get(checked.author)!, result, change })
+      applied.push({ record: this.table.get(checked.author)!, result, change })
     }
-    return out
+    return { applied, forged }
   }
 }

@@ -353,11 +353,16 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Cards `remote` relayed (MemberRelay.accept checks them), reported like cards from their authors. */
   private async acceptRelayed(remote: PeerId, cards: RelayedCard[]): Promise<void> {
     if (cards.length === 0) return
-    const applied = await this.relay.accept(this.components.peerId.toString(), remote.toString(), cards)
+    const { applied, forged } = await this.relay.accept(
+      this.components.peerId.toString(),
+      remote.toString(),
+      cards,
+    )
     for (const { record, result, change } of applied) {
       this.safeDispatch('peer:card', { record, result, via: 'relay' })
       if (change != null) this.safeDispatch('peer:status', change)
     }
+    if (forged > 0) throw new InvalidCardError(`relayed ${forged} card(s) whose signature does not verify`)
   }
 
   private reportInvalid(peer: PeerId, err: unknown, via: 'direct' | 'gossip'): void {
