@@ -19,7 +19,9 @@ import {
   MAX_VERSION_LENGTH,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
+import type { KnownPeer } from './index.js'
 import { type AgentCard, type HostedAgentList, PresenceMessage } from './pb/presence.js'
+import type { PeerRecord } from './peer-table.js'
 
 export { validateCaps, validateDescription, validateName }
 
@@ -77,4 +79,25 @@ export function checkMessage(msg: PresenceMessage): AgentCard {
   }
   validateCard(msg.card)
   return msg.card
+}
+
+/** A peer remembered from an earlier run as a record, or undefined if its stored card is not valid. */
+export function fromKnown(known: KnownPeer): PeerRecord | undefined {
+  try {
+    const card: AgentCard = {
+      name: known.name,
+      caps: known.caps,
+      description: known.description,
+      machine: known.machine,
+      version: known.version,
+      startedAt: BigInt(known.startedAt),
+      load: known.load,
+      addrs: known.addrs as Uint8Array<ArrayBuffer>[],
+      relayOnly: known.relayOnly,
+    }
+    validateCard(card)
+    return { id: known.id, card, seq: 0n, lastSeen: known.lastSeen, leftAt: known.leftAt }
+  } catch {
+    return undefined
+  }
 }

@@ -3,7 +3,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { checkMessage, validateCard } from './card.js'
+import { checkMessage, fromKnown } from './card.js'
 import {
   ANNOUNCE_DEBOUNCE,
   HEARTBEAT_INTERVAL,
@@ -23,7 +23,7 @@ import {
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
 import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
-import type { KnownPeer, LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
+import type { LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
 import { MemberRelay, parseDigests } from './members.js'
 import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
 import { type PeerRecord, type PeerStatus, PeerTable, sameCard } from './peer-table.js'
@@ -379,25 +379,5 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     } catch (err) {
       this.log.error('presence listener failed - %e', err)
     }
-  }
-}
-
-function fromKnown(known: KnownPeer): PeerRecord | undefined {
-  try {
-    const card: AgentCard = {
-      name: known.name,
-      caps: known.caps,
-      description: known.description,
-      machine: known.machine,
-      version: known.version,
-      startedAt: BigInt(known.startedAt),
-      load: known.load,
-      addrs: known.addrs as Uint8Array<ArrayBuffer>[],
-      relayOnly: known.relayOnly,
-    }
-    validateCard(card)
-    return { id: known.id, card, seq: 0n, lastSeen: known.lastSeen, leftAt: known.leftAt }
-  } catch {
-    return undefined
   }
 }
