@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, streamPair } from '@libp2p/utils'
 import * as Digest from 'multiformats/hashes/digest'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   MAX_EXCHANGE_FRAME,
   MAX_MEMBER_DIGESTS,
@@ -13,7 +13,14 @@ import {
 } from '../../src/protocols/presence/constants.js'
 import { InvalidCardError } from '../../src/protocols/presence/errors.js'
 import { readRelays } from '../../src/protocols/presence/exchange.js'
-import { MemberRelay, memberDigest, parseDigests } from '../../src/protocols/presence/members.js'
+import {
+  EARLY_SYNC_FOR,
+  EARLY_SYNC_INTERVAL,
+  MemberRelay,
+  MemberSync,
+  memberDigest,
+  parseDigests,
+} from '../../src/protocols/presence/members.js'
 import {
   type AgentCard,
   PresenceMessage,
@@ -306,5 +313,35 @@ describe('member-exchange limits', () => {
     ).rejects.toThrow()
     c.abort(new Error('done'))
     await sending
+  })
+})
+
+describe('periodic member-list syncs', () => {
+  it('sync every few seconds in the first minute, then once per (stretched) heartbeat interval', async () => {
+    vi.useFakeTimers()
+    try {
+      let syncs = 0
+      const sync = new MemberSync(
+        async () => {
+          syncs++
+        },
+        () => 150_000,
+      )
+      sync.start()
+      await vi.advanceTimersByTimeAsync(EARLY_SYNC_FOR)
+      // every 3 s ± 25 %
+      expect(syncs).toBeGreaterThanOrEqual(Math.floor(EARLY_SYNC_FOR / (EARLY_SYNC_INTERVAL * 1.25)))
+      expect(syncs).toBeLessThanOrEqual(Math.ceil(EARLY_SYNC_FOR / (EARLY_SYNC_INTERVAL * 0.75)))
+      const early = syncs
+      await vi.advanceTimersByTimeAsync(600_000)
+      expect(syncs - early).toBeGreaterThanOrEqual(3)
+      expect(syncs - early).toBeLessThanOrEqual(6)
+      sync.stop()
+      const stopped = syncs
+      await vi.advanceTimersByTimeAsync(600_000)
+      expect(syncs).toBe(stopped)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

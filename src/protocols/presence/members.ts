@@ -162,3 +162,52 @@ export class MemberRelay {
     return { applied, forged }
   }
 }
+
+/** Member-list syncs with one connected peer: this often for the first minute after start… */
+export const EARLY_SYNC_INTERVAL = 3_000
+export const EARLY_SYNC_FOR = 60_000
+
+/**
+ * Runs `sync` (a member-list exchange with one connected peer) now and then: every few seconds in the
+ * first minute, when a node's view is most likely incomplete (a member's one gossip announcement may
+ * have reached it before it was in the gossip mesh), then once per heartbeat interval, which stretches
+ * with the mesh, so the bytes of member lists a node sends per minute stay bounded whatever its size.
+ */
+export class MemberSync {
+  private timer?: ReturnType<typeof setTimeout>
+  private readonly startedAt: number
+
+  constructor(
+    private readonly sync: () => Promise<void>,
+    private readonly heartbeatInterval: () => number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now()
+  }
+
+  start(): void {
+    this.schedule()
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private schedule(): void {
+    const early = this.now() - this.startedAt < EARLY_SYNC_FOR
+    const base = early ? EARLY_SYNC_INTERVAL : this.heartbeatInterval()
+    // jitter, so the members of a mesh started together do not sync in step
+    this.timer = setTimeout(
+      () => {
+        void this.sync()
+          .catch(() => {})
+          .finally(() => {
+            if (this.timer != null) this.schedule()
+          })
+      },
+      Math.round(base * (0.75 + Math.random() / 2)),
+    )
+    this.timer.unref?.()
+  }
+}

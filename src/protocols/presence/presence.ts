@@ -24,7 +24,7 @@ import {
 import { InvalidCardError } from './errors.js'
 import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
 import type { LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
-import { MemberRelay, parseDigests } from './members.js'
+import { MemberRelay, MemberSync, parseDigests } from './members.js'
 import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
 import { type PeerRecord, type PeerStatus, PeerTable, sameCard } from './peer-table.js'
 import { encodeSigned, type SignedCard, signedPart } from './signed.js'
@@ -56,6 +56,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private announceSoonTimer?: ReturnType<typeof setTimeout>
   private readonly now: () => number
   private readonly relay: MemberRelay
+  private readonly memberSync: MemberSync
   /** Whether one of our announcements has reached a topic peer yet (see onSubscriptionChange). */
   private reachedTopicPeers = false
   /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
@@ -80,6 +81,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
     this.table = new PeerTable(timings, now)
     this.relay = new MemberRelay(this.table, now)
+    this.memberSync = new MemberSync(
+      () => this.syncWithOne(),
+      () => this.table.heartbeatInterval(this.heartbeatInterval),
+    )
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
     this.handleStream = this.handleStream.bind(this)
@@ -124,6 +129,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     pubsub.subscribe(this.topic)
     void this.announce()
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepInterval)
+    this.memberSync.start()
   }
 
   /** Tells peers we are leaving while the connections are still up, so they see us go at once. */
@@ -131,6 +137,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.stopping = true
     clearTimeout(this.heartbeatTimer)
     clearInterval(this.sweepTimer)
+    this.memberSync.stop()
     clearTimeout(this.announceSoonTimer)
     const leave = await this.encode(PresenceMessage.Type.LEAVE)
     const signal = AbortSignal.timeout(Math.min(this.timeout, 2_000))
@@ -183,10 +190,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
-  /**
-   * Announces shortly unless our card is what we last announced: for events that may or may not change
-   * it, such as libp2p updating our own peer record (which it does about a second after start).
-   */
+  /** Announces shortly unless our card is what we last announced (libp2p's own-record updates, say). */
   announceIfChanged(): void {
     if (this.lastCard == null || !sameCard(this.lastCard, this.localCard())) this.announceSoon()
   }
@@ -244,10 +248,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
    * ends of a connection run this; only the end that opened the connection asks for member lists, so
    * cards are relayed once per connection (the other end's exchange is one card each way).
    */
-  private async exchange(peerId: PeerId, connection: Connection): Promise<void> {
+  private async exchange(
+    peerId: PeerId,
+    connection: Connection,
+    lists = connection.direction === 'outbound',
+  ) {
     if (!this.started || this.stopping) return
     const signal = AbortSignal.timeout(this.timeout)
-    const lists = connection.direction === 'outbound'
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
@@ -266,6 +273,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
       stream?.abort(err as Error)
       this.reportInvalid(peerId, err, 'direct')
     }
+  }
+
+  /** A member-list exchange with one connected peer, chosen at random (MemberSync). */
+  private async syncWithOne(): Promise<void> {
+    const open = this.components.connectionManager.getConnections().filter((c) => c.status === 'open')
+    const connection = open[Math.floor(Math.random() * open.length)]
+    if (connection != null) await this.exchange(connection.remotePeer, connection, true)
   }
 
   /** The answering side of exchange(), or a LEAVE notice. */
