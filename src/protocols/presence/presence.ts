@@ -54,7 +54,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private sweepTimer?: ReturnType<typeof setInterval>
   private topologyId?: string
   private announceSoonTimer?: ReturnType<typeof setTimeout>
-  private readonly now: () => number
   private readonly relay: MemberRelay
   private readonly memberSync: MemberSync
   /** Whether one of our announcements has reached a topic peer yet (see onSubscriptionChange). */
@@ -72,7 +71,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeatInterval = init.heartbeatInterval ?? HEARTBEAT_INTERVAL
     this.timeout = init.timeout ?? TIMEOUT
     const now = init.now ?? Date.now
-    this.now = now
     this.startedAt = BigInt(now())
     const timings = {
       staleAfter: init.staleAfter ?? STALE_AFTER,
@@ -161,6 +159,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     pubsub.removeEventListener('message', this.onGossip)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.topicValidators.delete(this.topic)
+    this.memberSync.stop()
     try {
       pubsub.unsubscribe(this.topic)
     } catch {}
