@@ -11,13 +11,18 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
-import { type PresenceInit, presence } from '../protocols/presence/index.js'
+import { type Presence, type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import { meshMdns } from './mdns-discovery.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
+import { holdBackWindowUpdates } from './yamux-window.js'
+
+/** How often each connection is pinged to find links that died silently. */
+export const CONNECTION_PING_INTERVAL = 60_000
 
 export interface StackOptions {
   privateKey: PrivateKey
@@ -60,7 +65,13 @@ export async function createStack(opts: StackOptions) {
   }
   // pnet's cipher leaks WASM memory under bulk traffic and would crash the node: see xsalsa20-fix.ts
   if (opts.meshKey.fileBytes != null) fixXSalsa20()
-  return createLibp2p({
+  // one window update per half window instead of one per frame received: see yamux-window.ts
+  holdBackWindowUpdates()
+  // members known and not offline, this node included: mDNS paces its queries and answers by it
+  let presenceService: Presence | undefined
+  const members = (): number =>
+    1 + (presenceService?.peers().filter((p) => p.status !== 'offline').length ?? 0)
+  const stack = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
     // each bare /p2p-circuit listen address keeps one reservation on a relay found among connected
@@ -78,16 +89,19 @@ export async function createStack(opts: StackOptions) {
     connectionGater: opts.gater,
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns
-      ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer })]
+      ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer, members })]
       : [],
+    // libp2p pings every connection and closes it when a ping takes longer than its adaptive timeout.
+    // - Interval: its default of 10 s costs a new stream (multistream negotiation, frames through yamux,
+    //   Noise and pnet) per connection and side, half of an idle node's CPU with 10 connections
+    //   (docs/benchmarks.md, issue 17). A socket that closes is noticed at once anyway; the ping only
+    //   finds links that died silently, and once a minute does that well within presence's staleness.
+    // - Timeout: on a slow path a ping waits behind the data already queued on the connection (at
+    //   40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so the default 5 s floor closed
+    //   a working connection in the middle of every large transfer (test/e2e/slow-link.test.ts).
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL, pingTimeout: { minTimeout: 20_000 } },
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
-    // libp2p pings every connection each 10 s and closes it when a ping takes longer than its adaptive
-    // timeout, 5 s at least. On a slow path a ping waits behind the data already queued on the connection
-    // (at 40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so the 5 s floor closed a
-    // working connection in the middle of every large transfer (test/e2e/slow-link.test.ts). A dead
-    // peer is still found within interval + timeout, and a closed socket at once.
-    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionManager: {
       dialTimeout: 10_000,
       // past this, inbound connections are refused and the lowest-tagged idle ones pruned (degree-keeper.ts)
@@ -115,6 +129,12 @@ export async function createStack(opts: StackOptions) {
         // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
         // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
         scoreParams: { IPColocationFactorWeight: 0 },
+        // A message arrives once from each mesh peer that forwards it, and gossipsub checks its signature
+        // before it looks for a duplicate, unless a fast id can find the duplicate first. Ours is the
+        // message id itself (StrictSign: author and sequence number), and only a message that passed
+        // validation enters the fast-id cache, so a forged copy can never shadow the real one. At idle it
+        // spared each node 4-5 signature checks per presence heartbeat (test/unit/gossip-fast-id.test.ts).
+        fastMsgIdFn: fastMessageId,
       }),
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
@@ -122,9 +142,17 @@ export async function createStack(opts: StackOptions) {
       files: files(opts.files),
     },
   })
+  presenceService = stack.services.presence
+  return stack
 }
 
 export type Stack = Awaited<ReturnType<typeof createStack>>
+
+/** Gossipsub's fast message id: author and sequence number, as the StrictSign message id is. */
+export function fastMessageId(msg: { from?: Uint8Array; seqno?: Uint8Array }): string {
+  return `${bytesToString(msg.from ?? EMPTY, 'base64')}.${bytesToString(msg.seqno ?? EMPTY, 'base64')}`
+}
+const EMPTY = new Uint8Array(0)
 
 /**
  * Starts listening on one more address once the node runs: `/p2p/HUB/p2p-circuit` reserves a slot on

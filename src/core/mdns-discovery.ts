@@ -1,10 +1,15 @@
-// mDNS discovery that stays cheap in a large mesh. Every node on the LAN answers every query, by
-// multicast, so every node receives every answer: with N nodes each querying every T seconds, each node
-// handles N²/T answers a second (250/s at 50 nodes and 10 s). Answers are multicast, so one node's query
-// refreshes every node's view; here each node queries every T × (its connected peers + 1) seconds, which
-// keeps about one query per T across the whole LAN, and each node handles about N/T answers a second.
-// A node with no connections (just started, or cut off) queries every T. Answers from peers we are already
-// connected to are dropped before they reach the peer store: identify keeps those addresses current.
+// mDNS discovery that stays cheap in a large mesh. Every node on the LAN hears every query and every
+// answer (both are multicast). Left to the library, each of N nodes queries every T seconds and all N
+// answer: N²/T answers a second mesh-wide, N/T for each node to parse (250/s at 50 nodes and 10 s).
+// - Queries: a node queries every T × (members it knows, itself included), so the LAN as a whole queries
+//   about once per T whatever its size. A node with no connection (just started, or cut off) queries every T.
+// - Answers: mDNS only has to show a newcomer the way in; presence then lists every member (a node learns
+//   the others' cards from the peers it connects to). So a node that is connected answers a query with
+//   probability ANSWERERS / members: about ANSWERERS answers per query, whatever N (the chance that nobody
+//   answers is e^-ANSWERERS, and the asker asks again after T). A node with no connection, a hub, and any
+//   node of a mesh of up to ANSWERERS members always answers.
+// Answers from peers we are already connected to are dropped before they reach the peer store: identify
+// keeps those addresses current.
 
 import type {
   ComponentLogger,
@@ -20,6 +25,8 @@ import { TypedEventEmitter } from 'main-event'
 
 /** Longest gap between this node's own queries, however large the mesh. */
 export const MAX_QUERY_INTERVAL = 15 * 60_000
+/** Nodes expected to answer one query in a large mesh (see the top of this file). */
+export const ANSWERERS = 6
 /** The library's own query timer is set beyond any run: this module decides when to query. */
 const NEVER = 2 ** 31 - 1
 
@@ -27,8 +34,28 @@ export interface MeshMdnsInit {
   serviceTag: string
   /** the query interval of a node alone; the LAN as a whole queries about this often */
   interval: number
-  /** a hub answers each query directly to the asker too (see answerDirectly) */
+  /** a hub always answers, and directly to the asker too (see gateAnswers) */
   hub?: boolean
+  /** members this node knows that are not offline, itself included (default: its connected peers + 1) */
+  members?: () => number
+}
+
+/** ms until a node's next query: T × members, T alone while it has no connection, ±20 % jitter. */
+export function queryDelay(
+  interval: number,
+  connections: number,
+  members: number,
+  random = Math.random,
+): number {
+  const base =
+    connections === 0 ? interval : Math.min(MAX_QUERY_INTERVAL, interval * Math.max(members, connections + 1))
+  return Math.round(base * (0.8 + random() * 0.4))
+}
+
+/** Chance that a node answers one query. */
+export function answerChance(connections: number, members: number, hub: boolean): number {
+  if (hub || connections === 0) return 1
+  return Math.min(1, ANSWERERS / Math.max(1, members))
 }
 
 export interface MeshMdnsComponents {
@@ -73,7 +100,7 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
   /** The library queries once as it starts. */
   async start(): Promise<void> {
     await this.inner.start()
-    if (this.init.hub === true) this.answerDirectly()
+    this.gateAnswers()
     this.started = true
     this.schedule()
   }
@@ -84,13 +111,19 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
     await this.inner.stop()
   }
 
-  /** Seconds until the next query: T × (connected peers + 1), ±20% so nodes do not query in step. */
+  private connectedPeers(): number {
+    return new Set(this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString()))
+      .size
+  }
+
+  private members(connections: number): number {
+    return this.init.members?.() ?? connections + 1
+  }
+
+  /** ms until the next query (queryDelay). */
   nextDelay(): number {
-    const peers = new Set(
-      this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString()),
-    )
-    const base = Math.min(MAX_QUERY_INTERVAL, this.init.interval * (peers.size + 1))
-    return Math.round(base * (0.8 + Math.random() * 0.4))
+    const connections = this.connectedPeers()
+    return queryDelay(this.init.interval, connections, this.members(connections))
   }
 
   private schedule(): void {
@@ -112,24 +145,30 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
   }
 
   /**
-   * A hub has a leg in several subnets, but a multicast answer leaves by one interface only (the one its
-   * route names), so agents on the other subnets would never hear it. A hub therefore also sends each
-   * answer straight to the node that asked, by unicast to its mDNS port: every subnet finds the hub.
+   * Decides, per query, whether this node answers (answerChance). The library answers synchronously in its
+   * own listener, so ours runs first and the library's respond() sees the decision. A hub also sends each
+   * answer straight to the asker, by unicast to its mDNS port: a hub has a leg in several subnets, but a
+   * multicast answer leaves by one interface only (the one its route names), so agents on the other
+   * subnets would never hear it otherwise.
    */
-  private answerDirectly(): void {
+  private gateAnswers(): void {
     const socket = (this.inner as { mdns?: Partial<MdnsSocket> }).mdns
     if (typeof socket?.respond !== 'function' || typeof socket.prependListener !== 'function') return
-    let asker: { address: string; port: number } | undefined
-    // runs before the library's own listener, which answers at once (synchronously)
+    let query: { asker: { address: string; port: number }; answer: boolean } | undefined
+    const hub = this.init.hub === true
     socket.prependListener('query', (_query, rinfo) => {
-      asker = rinfo
+      const connections = this.connectedPeers()
+      const chance = answerChance(connections, this.members(connections), hub)
+      query = { asker: rinfo, answer: chance >= 1 || Math.random() < chance }
     })
     const respond = socket.respond.bind(socket)
     socket.respond = (res, rinfo, cb) => {
+      const q = query
+      query = undefined
+      if (rinfo != null || q == null) return respond(res, rinfo, cb)
+      if (!q.answer) return
       respond(res, rinfo, cb)
-      const to = asker
-      asker = undefined
-      if (rinfo == null && to != null) respond(res, { address: to.address, port: to.port })
+      if (hub) respond(res, { address: q.asker.address, port: q.asker.port })
     }
   }
 

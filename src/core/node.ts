@@ -250,7 +250,7 @@ export class ClawLinkNode implements NodeContext {
       )
     }
     for (const fn of this.stopHooks['after-network']) await fn().catch(() => {})
-    this.peers.flush()
+    this.peers.flush(true)
     this.store.close()
     this.lock?.release()
     this.lock = undefined

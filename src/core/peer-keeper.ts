@@ -12,13 +12,22 @@ import { HubSeeker } from './hub-seeker.js'
 import { listenAlso } from './libp2p-config.js'
 import { Redialer } from './redialer.js'
 
-/** How often dirty peer records are written to the store. */
+/** How often peer records whose card or status changed are written to the store. */
 const PEER_FLUSH_INTERVAL = 5_000
+/**
+ * How often records that only were heard from again (a heartbeat with the same card) are written. Their
+ * last-seen time only decides which remembered peers a restarted node redials (REMEMBER_FOR, a week),
+ * so minutes of drift cost nothing, while a write per heartbeat cost every node a commit every 5 s.
+ */
+const SEEN_FLUSH_INTERVAL = 5 * 60_000
 /** Remembered peers not heard from for this long are not redialled at start. */
 const REMEMBER_FOR = 7 * 24 * 3600 * 1000
 
 export class PeerKeeper {
   private readonly dirty = new Set<string>()
+  /** peers heard from again with an unchanged card since their last write */
+  private readonly seen = new Set<string>()
+  private seenFlushedAt = Date.now()
   /** Discovered peers we failed to reach, so the log says it once, not every mDNS round. */
   readonly unreachable = new Set<string>()
   /** PeerIds learned by dialling bootstrap addresses without /p2p. */
@@ -60,7 +69,8 @@ export class PeerKeeper {
     const { node } = this
     const { libp2p, presence } = node
     presence.addEventListener('peer:card', ({ detail: { record, result } }) => {
-      this.dirty.add(record.id)
+      if (result === 'refreshed') this.seen.add(record.id)
+      else this.dirty.add(record.id)
       if (result === 'new' || result === 'updated') {
         libp2p.peerStore
           .merge(peerIdFromString(record.id), { multiaddrs: parseAddrs(record.card.addrs) })
@@ -219,9 +229,14 @@ export class PeerKeeper {
     })
   }
 
-  /** Writes the peer records that changed since the last flush. */
-  flush(): void {
+  /** Writes the peer records that changed since the last flush (`all`: the refreshed ones too). */
+  flush(all = false): void {
     const { node } = this
+    if (all || Date.now() - this.seenFlushedAt >= SEEN_FLUSH_INTERVAL) {
+      for (const id of this.seen) this.dirty.add(id)
+      this.seen.clear()
+      this.seenFlushedAt = Date.now()
+    }
     if (this.dirty.size === 0) return
     const records = node.presence.peers().filter((p) => this.dirty.has(p.id))
     this.dirty.clear()

@@ -1,0 +1,28 @@
+// mDNS in a large mesh (mdns-discovery.ts): the LAN queries about once per interval and about ANSWERERS
+// nodes answer each query, whatever the mesh's size; a node alone queries often and always answers.
+import { describe, expect, it } from 'vitest'
+import { ANSWERERS, answerChance, MAX_QUERY_INTERVAL, queryDelay } from '../../src/core/mdns-discovery.js'
+
+const middle = () => 0.5 // no jitter
+
+describe('mDNS pace', () => {
+  it('queries every interval while unconnected, and every interval × members once in a mesh', () => {
+    expect(queryDelay(10_000, 0, 1, middle)).toBe(10_000)
+    expect(queryDelay(10_000, 0, 50, middle)).toBe(10_000) // cut off: looks for the mesh at full pace
+    expect(queryDelay(10_000, 3, 50, middle)).toBe(500_000)
+    expect(queryDelay(10_000, 3, 2, middle)).toBe(40_000) // never less than its own connections say
+    expect(queryDelay(10_000, 10, 5_000, middle)).toBe(MAX_QUERY_INTERVAL)
+    const jittered = [0, 0.999].map((r) => queryDelay(10_000, 3, 50, () => r))
+    expect(jittered[0]).toBe(400_000)
+    expect(jittered[1]).toBeGreaterThan(599_000)
+  })
+
+  it('answers always when alone, a hub, or in a small mesh; else about ANSWERERS nodes per query', () => {
+    expect(answerChance(0, 500, false)).toBe(1)
+    expect(answerChance(5, 500, true)).toBe(1)
+    expect(answerChance(3, ANSWERERS, false)).toBe(1)
+    for (const members of [20, 50, 500]) {
+      expect(answerChance(5, members, false) * members).toBeCloseTo(ANSWERERS)
+    }
+  })
+})
