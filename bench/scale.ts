@@ -42,6 +42,8 @@ const TASKS = intFromEnv('BENCH_SCALE_TASKS', 40, 1, 1000)
 /** broadcasts per second, mesh-wide, that keep the mesh busy while tasks are timed */
 const BUSY_RATE = intFromEnv('BENCH_SCALE_BUSY_RATE', 20, 0, 1000)
 const IDLE_WINDOW = intFromEnv('BENCH_IDLE_WINDOW', 30_000, 1_000, 300_000)
+/** wait after convergence before the idle window */
+const IDLE_SETTLE = intFromEnv('BENCH_IDLE_SETTLE', 60_000, 0, 600_000)
 /**
  * Nodes started at once. One at a time by default: two nodes started in the same instant that find each
  * other by mDNS were seen never to list each other (see docs/benchmarks.md, open issues).
@@ -243,7 +245,9 @@ async function runOne(n: number): Promise<ScaleRun> {
     await checkListing(apis)
     console.log(`  ${n} nodes list each other ${convergedAt - lastStart} ms after the last one started`)
 
-    await sleep(5_000) // past the start-up announcements and gossipsub's first mesh rounds
+    // the idle figure is the steady state: past the start-up announcements, gossipsub's first mesh
+    // rounds and presence's member syncs of each node's first minute
+    await sleep(IDLE_SETTLE)
     const quiet = await idle(nodes)
     console.log(`  idle mesh: ${round(quiet.cpuPercent, 2)} % of one core`)
     await checkListing(apis)
@@ -332,7 +336,13 @@ export async function runScaleBench(): Promise<void> {
     })),
   )
   const path = saveResult('scale', {
-    settings: { broadcasts: BROADCASTS, tasks: TASKS, busyRate: BUSY_RATE, idleWindowMs: IDLE_WINDOW },
+    settings: {
+      broadcasts: BROADCASTS,
+      tasks: TASKS,
+      busyRate: BUSY_RATE,
+      idleWindowMs: IDLE_WINDOW,
+      idleSettleMs: IDLE_SETTLE,
+    },
     runs,
     failed,
   })
