@@ -5,6 +5,7 @@ import { runDashboardBench } from './dashboard.ts'
 import { runDiscoveryBench } from './discovery.ts'
 import { runFilesBench } from './files.ts'
 import { runIdleBench } from './idle.ts'
+import { runIdleMeshBench } from './idle-mesh.ts'
 import { runKnowledgeBench } from './knowledge.ts'
 import { runRelayBench } from './relay.ts'
 import { runScaleBench } from './scale.ts'
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<void>> = {
   relay: runRelayBench,
   scale: runScaleBench,
   idle: runIdleBench,
+  'idle-mesh': runIdleMeshBench,
   dashboard: runDashboardBench,
   // in-memory simulation of hundreds of nodes; takes `--nodes N` after its name
   simulate: () => runSimulateBench(process.argv.slice(3)),

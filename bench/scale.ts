@@ -43,7 +43,7 @@ const TASKS = intFromEnv('BENCH_SCALE_TASKS', 40, 1, 1000)
 const BUSY_RATE = intFromEnv('BENCH_SCALE_BUSY_RATE', 20, 0, 1000)
 const IDLE_WINDOW = intFromEnv('BENCH_IDLE_WINDOW', 30_000, 1_000, 300_000)
 /** wait after convergence before the idle window */
-const IDLE_SETTLE = intFromEnv('BENCH_IDLE_SETTLE', 60_000, 0, 600_000)
+const IDLE_SETTLE = intFromEnv('BENCH_SCALE_IDLE_SETTLE', 60_000, 0, 600_000)
 /**
  * Nodes started at once. One at a time by default: two nodes started in the same instant that find each
  * other by mDNS were seen never to list each other (see docs/benchmarks.md, open issues).
