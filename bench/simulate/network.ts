@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { memory } from '@libp2p/memory'
 import type * as Core from '../../src/core/index.js'
 import type * as MeshKey from '../../src/home/mesh-key.js'
+import { countRpcs, type RpcCounts } from './rpcs.ts'
 import { Traffic } from './traffic.ts'
 
 /**
@@ -31,6 +32,8 @@ export interface NetworkInit {
   dials: number
   /** where node stores go; tmpfs keeps them off the disk */
   root?: string
+  /** when set, what every node's gossipsub receives is counted here (rpcs.ts) */
+  rpcs?: RpcCounts
   /** every node log event, for a look inside */
   onEvent?: (node: SimNode, event: string, fields: Record<string, unknown>) => void
 }
@@ -132,6 +135,10 @@ export class SimNetwork {
         },
       })
       sim.upSince = Date.now()
+      if (this.init.rpcs != null) countRpcs(sim.node.libp2p.services.pubsub, this.init.rpcs)
+      const { traffic } = sim
+      sim.node.libp2p.addEventListener('connection:open', () => traffic.opened++)
+      sim.node.libp2p.addEventListener('connection:close', () => traffic.closed++)
     } catch (err) {
       this.failures.push(`${sim.name}: ${(err as Error).message}`)
     }

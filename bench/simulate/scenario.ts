@@ -3,6 +3,7 @@
 // bounded in time; a phase that runs out of time is reported as such, not waited for.
 import { loadavg } from 'node:os'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
+import type { RpcCounts } from './rpcs.ts'
 import { type TrafficSnapshot, trafficDelta } from './traffic.ts'
 
 export interface ScenarioInit {
@@ -27,6 +28,12 @@ export interface ScenarioInit {
   partial?: (result: ScenarioResult) => void
   /** how long to wait for listings to settle again after churn */
   reconvergeTimeout: number
+  /** awaited as each phase ends (the child writes a CPU profile per phase there) */
+  mark?: (phase: string) => Promise<void>
+  /** process-wide yamux frame counts so far (frames.ts), when the census is on */
+  frames?: () => Record<string, number>
+  /** when set, gossipsub RPCs received are counted here (rpcs.ts) and reported per phase */
+  rpcs?: RpcCounts
 }
 
 export interface Distribution {
@@ -50,6 +57,12 @@ export interface ScenarioResult {
   degree: { min: number; median: number; max: number }
   /** phases that finished: start, converge, broadcast, idle, churn */
   phases: string[]
+  /** how long starting every node took */
+  startMs: number
+  /** CPU seconds (user + system) the whole process spent in each phase */
+  cpuSeconds: Record<string, number>
+  /** gossipsub RPCs received per node in each phase, by kind, when counted */
+  gossipsubPerNode?: Record<string, Record<string, number>>
   broadcast: null | {
     sent: number
     /** per (broadcast, receiver) pair */
@@ -63,8 +76,12 @@ export interface ScenarioResult {
     /** per node per minute, transport level (sent) */
     messagesPerNodeMinute: { mean: number; max: number }
     bytesPerNodeMinute: { mean: number; max: number }
-    /** per node per minute, received on each protocol's streams, summed over the nodes and divided */
-    protocolsPerNodeMinute: Record<string, { messages: number; bytes: number }>
+    /** per node per minute, received on each protocol's streams (and streams opened), summed over the nodes and divided */
+    protocolsPerNodeMinute: Record<string, { messages: number; bytes: number; streams: number }>
+    /** connections opened (transport level, and libp2p's open / close events) per node per minute, each counted at both ends */
+    connectionsPerNodeMinute: { transport: number; opened: number; closed: number }
+    /** yamux frames sent per node per minute by type and flags, when the census is on */
+    framesPerNodeMinute?: Record<string, number>
     /** the whole simulation process, % of one core */
     cpuPercent: number
   }
@@ -140,14 +157,38 @@ function totals(net: SimNetwork): TrafficSnapshot[] {
 export async function runScenario(core: SimCore, init: ScenarioInit): Promise<ScenarioResult> {
   const log = init.progress ?? (() => {})
   const wall0 = performance.now()
-  const net = new SimNetwork({ core, latency: init.latency, dials: init.dials })
+  const net = new SimNetwork({
+    core,
+    latency: init.latency,
+    dials: init.dials,
+    ...(init.rpcs != null ? { rpcs: init.rpcs } : {}),
+  })
   try {
+    const cpuSeconds: Record<string, number> = {}
+    const gossipsub: Record<string, Record<string, number>> = {}
+    let cpuMark = process.cpuUsage()
+    let rpcMark: RpcCounts = { ...init.rpcs }
+    const cpuPhase = async (name: string) => {
+      const used = process.cpuUsage(cpuMark)
+      cpuSeconds[name] = round((used.user + used.system) / 1e6, 2)
+      if (init.rpcs != null) {
+        const now = { ...init.rpcs }
+        gossipsub[name] = Object.fromEntries(
+          Object.entries(now).map(([k, v]) => [k, round((v - (rpcMark[k] ?? 0)) / init.nodes)]),
+        )
+        rpcMark = now
+      }
+      await init.mark?.(name)
+      cpuMark = process.cpuUsage()
+    }
     const t0 = performance.now()
     await net.grow(init.nodes, init.batch)
     const lastStart = performance.now()
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
+    await cpuPhase('start')
     const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
     const convergedAt = performance.now()
+    await cpuPhase('converge')
     const missing = ok ? 0 : net.missing()
     const pairs = net.up().length * (net.up().length - 1)
     log(
@@ -172,6 +213,9 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
         max: degrees.at(-1) ?? 0,
       },
       phases: ['start', ...(ok ? ['converge'] : [])],
+      startMs: Math.round(lastStart - t0),
+      cpuSeconds,
+      ...(init.rpcs != null ? { gossipsubPerNode: gossipsub } : {}),
       broadcast: null,
       idle: null,
       churn: null,
@@ -197,11 +241,14 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
     log(`broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} %`)
     result.broadcast = { sent: sent.length, ...bc }
+    await cpuPhase('broadcast')
     phase('broadcast')
 
     // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
     await sleep(3_000)
+    await cpuPhase('settle')
     result.loadAverage = round(loadavg()[0]!, 2)
+    const frames0 = init.frames?.()
     const before = totals(net)
     const cpu0 = process.cpuUsage()
     const i0 = performance.now()
@@ -209,37 +256,53 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const idleMs = performance.now() - i0
     const cpu = process.cpuUsage(cpu0)
     const deltas = totals(net).map((after, i) => trafficDelta(before[i]!, after))
+    const frames1 = init.frames?.()
     const perMinute = (x: number) => (x / idleMs) * 60_000
     const msgs = deltas.map((d) => perMinute(d.sent.messages))
     const bytes = deltas.map((d) => perMinute(d.sent.bytes))
-    const protocols: Record<string, { messages: number; bytes: number }> = {}
+    const protocols: Record<string, { messages: number; bytes: number; streams: number }> = {}
     for (const d of deltas) {
       for (const [p, c] of Object.entries(d.protocols)) {
-        const acc = protocols[p] ?? { messages: 0, bytes: 0 }
+        const acc = protocols[p] ?? { messages: 0, bytes: 0, streams: 0 }
         protocols[p] = acc
         acc.messages += perMinute(c.messages) / deltas.length
         acc.bytes += perMinute(c.bytes) / deltas.length
+        acc.streams += perMinute(c.streams ?? 0) / deltas.length
       }
     }
     for (const c of Object.values(protocols)) {
       c.messages = round(c.messages)
       c.bytes = round(c.bytes, 0)
+      c.streams = round(c.streams)
     }
+    const perNode = (x: number) => round(perMinute(x) / deltas.length)
+    const frames =
+      frames0 == null || frames1 == null
+        ? undefined
+        : Object.fromEntries(Object.entries(frames1).map(([k, v]) => [k, perNode(v - (frames0[k] ?? 0))]))
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     result.idle = {
       windowMs: Math.round(idleMs),
       messagesPerNodeMinute: { mean: round(mean(msgs)), max: round(Math.max(...msgs)) },
       bytesPerNodeMinute: { mean: Math.round(mean(bytes)), max: Math.round(Math.max(...bytes)) },
       protocolsPerNodeMinute: protocols,
+      connectionsPerNodeMinute: {
+        transport: perNode(deltas.reduce((a, d) => a + d.connections, 0)),
+        opened: perNode(deltas.reduce((a, d) => a + d.opened, 0)),
+        closed: perNode(deltas.reduce((a, d) => a + d.closed, 0)),
+      },
+      ...(frames != null ? { framesPerNodeMinute: frames } : {}),
       cpuPercent: round(((cpu.user + cpu.system) / 1000 / idleMs) * 100),
     }
     log(
       `idle: ${result.idle.messagesPerNodeMinute.mean} messages, ${result.idle.bytesPerNodeMinute.mean} bytes per node per minute`,
     )
+    await cpuPhase('idle')
     phase('idle')
 
     if (init.churnWindow > 0) {
       result.churn = await runChurn(net, init, log)
+      await cpuPhase('churn')
       phase('churn')
     }
     return result

@@ -16,6 +16,7 @@ import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
+import { fastMessageId } from './gossip-id.js'
 import { meshMdns } from './mdns-discovery.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 
@@ -109,6 +110,8 @@ export async function createStack(opts: StackOptions) {
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         globalSignaturePolicy: 'StrictSign',
+        // drops the copies of a message already seen before verifying their signature (gossip-id.ts)
+        fastMsgIdFn: fastMessageId,
         runOnLimitedConnection: true,
         // Gossipsub's default penalises peers that share an IP beyond 10 (a public network's Sybil guard).
         // Here the mesh key already decides who may join, and sharing an IP is normal: many agents on one
