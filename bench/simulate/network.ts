@@ -85,8 +85,12 @@ export class SimNetwork {
     return this.nodes.filter((n) => n.node != null)
   }
 
-  /** Starts nodes `count` more nodes, `batch` at a time; each dials a random set of those already up. */
-  async grow(count: number, batch = 10): Promise<void> {
+  /**
+   * Starts `count` more nodes, `batch` at a time; each dials a random set of those already up. With
+   * `pace` (ms), each batch waits until all its nodes hold a connection (at most `pace` ms) before the
+   * next starts, so that one process is not handed every handshake at once.
+   */
+  async grow(count: number, batch = 10, pace = 0): Promise<void> {
     const first = this.nodes.length
     for (let i = first; i < first + count; i++) {
       this.nodes.push({
@@ -99,7 +103,13 @@ export class SimNetwork {
     }
     for (let i = first; i < first + count; i += batch) {
       const ids = Array.from({ length: Math.min(batch, first + count - i) }, (_, k) => i + k)
-      await Promise.all(ids.map((id) => this.start(this.nodes[id]!)))
+      const started = ids.map((id) => this.nodes[id]!)
+      await Promise.all(started.map((n) => this.start(n)))
+      if (pace > 0 && i > 0) {
+        const connected = () =>
+          started.every((n) => n.node == null || n.node.libp2p.getConnections().length > 0)
+        await waitFor(connected, pace, 20)
+      }
     }
   }
 
@@ -121,6 +131,7 @@ export class SimNetwork {
       broadcastRate: 100_000,
     })
     const log = silentLog(core, (event, fields) => {
+      sim.traffic.events[event] = (sim.traffic.events[event] ?? 0) + 1
       if (event === 'broadcast_received') sim.arrivals.set(fields.id as string, performance.now())
       this.init.onEvent?.(sim, event, fields)
     })
@@ -137,7 +148,10 @@ export class SimNetwork {
       sim.upSince = Date.now()
       if (this.init.rpcs != null) countRpcs(sim.node.libp2p.services.pubsub, this.init.rpcs)
       const { traffic } = sim
-      sim.node.libp2p.addEventListener('connection:open', () => traffic.opened++)
+      sim.node.libp2p.addEventListener('connection:open', (evt) => {
+        traffic.opened++
+        if (evt.detail.remoteAddr.toString().includes('/p2p-circuit')) traffic.relayed++
+      })
       sim.node.libp2p.addEventListener('connection:close', () => traffic.closed++)
     } catch (err) {
       this.failures.push(`${sim.name}: ${(err as Error).message}`)

@@ -4,7 +4,7 @@
 import { loadavg } from 'node:os'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
 import type { RpcCounts } from './rpcs.ts'
-import { type TrafficSnapshot, trafficDelta } from './traffic.ts'
+import { Traffic, type TrafficSnapshot, trafficDelta } from './traffic.ts'
 
 export interface ScenarioInit {
   nodes: number
@@ -12,6 +12,8 @@ export interface ScenarioInit {
   dials: number
   /** nodes started at once */
   batch: number
+  /** the longest a batch waits for its nodes to hold a connection before the next starts (0: no wait) */
+  pace?: number
   convergeTimeout: number
   broadcasts: number
   /** a broadcast not seen by a node within this long counts as not delivered to it */
@@ -54,13 +56,18 @@ export interface ScenarioResult {
   missingListingsAtTimeout: number
   /** the host's load average (1 min) at the start of the idle window: other work on the machine */
   loadAverage: number
-  degree: { min: number; median: number; max: number }
+  /** connections per node when everyone was listed (or at the timeout) */
+  degree: { min: number; median: number; max: number; mean?: number }
+  /** the same at the end of the idle window */
+  degreeAfterIdle?: { min: number; median: number; max: number; mean: number }
   /** phases that finished: start, converge, broadcast, idle, churn */
   phases: string[]
   /** how long starting every node took */
   startMs: number
   /** CPU seconds (user + system) the whole process spent in each phase */
   cpuSeconds: Record<string, number>
+  /** the nodes' log events per node in each phase, by name */
+  eventsPerNode: Record<string, Record<string, number>>
   /** gossipsub RPCs received per node in each phase, by kind, when counted */
   gossipsubPerNode?: Record<string, Record<string, number>>
   broadcast: null | {
@@ -79,7 +86,9 @@ export interface ScenarioResult {
     /** per node per minute, received on each protocol's streams (and streams opened), summed over the nodes and divided */
     protocolsPerNodeMinute: Record<string, { messages: number; bytes: number; streams: number }>
     /** connections opened (transport level, and libp2p's open / close events) per node per minute, each counted at both ends */
-    connectionsPerNodeMinute: { transport: number; opened: number; closed: number }
+    connectionsPerNodeMinute: { transport: number; opened: number; closed: number; relayed: number }
+    /** the nodes' log events per node per minute, by name */
+    eventsPerNodeMinute: Record<string, number>
     /** yamux frames sent per node per minute by type and flags, when the census is on */
     framesPerNodeMinute?: Record<string, number>
     /** the whole simulation process, % of one core */
@@ -150,6 +159,12 @@ function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeout: num
   }
 }
 
+function eventsPerNode(deltas: TrafficSnapshot[], perNode: (x: number) => number): Record<string, number> {
+  const sum: Record<string, number> = {}
+  for (const d of deltas) for (const [e, n] of Object.entries(d.events)) sum[e] = (sum[e] ?? 0) + n
+  return Object.fromEntries(Object.entries(sum).map(([e, n]) => [e, perNode(n)]))
+}
+
 function totals(net: SimNetwork): TrafficSnapshot[] {
   return net.nodes.map((n) => n.traffic.snapshot())
 }
@@ -168,7 +183,13 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const gossipsub: Record<string, Record<string, number>> = {}
     let cpuMark = process.cpuUsage()
     let rpcMark: RpcCounts = { ...init.rpcs }
+    const events: Record<string, Record<string, number>> = {}
+    let eventMark = totals(net)
     const cpuPhase = async (name: string) => {
+      const now = totals(net)
+      const d = now.map((after, i) => trafficDelta(eventMark[i] ?? new Traffic().snapshot(), after))
+      events[name] = eventsPerNode(d, (x) => round(x / init.nodes))
+      eventMark = now
       const used = process.cpuUsage(cpuMark)
       cpuSeconds[name] = round((used.user + used.system) / 1e6, 2)
       if (init.rpcs != null) {
@@ -182,7 +203,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       cpuMark = process.cpuUsage()
     }
     const t0 = performance.now()
-    await net.grow(init.nodes, init.batch)
+    await net.grow(init.nodes, init.batch, init.pace ?? 0)
     const lastStart = performance.now()
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
     await cpuPhase('start')
@@ -197,6 +218,12 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
         : `did not converge: ${missing} of ${pairs} listings missing`,
     )
     const degrees = net.degrees().sort((a, b) => a - b)
+    const spread = (d: number[]) => ({
+      min: d[0] ?? 0,
+      median: d[Math.floor(d.length / 2)] ?? 0,
+      max: d.at(-1) ?? 0,
+      mean: round(d.reduce((a, b) => a + b, 0) / Math.max(1, d.length)),
+    })
     const result: ScenarioResult = {
       nodes: init.nodes,
       latencyMs: init.latency,
@@ -207,14 +234,11 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       convergeFromFirstStartMs: ok ? Math.round(convergedAt - t0) : null,
       missingListingsAtTimeout: missing,
       loadAverage: round(loadavg()[0]!, 2),
-      degree: {
-        min: degrees[0] ?? 0,
-        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
-        max: degrees.at(-1) ?? 0,
-      },
+      degree: spread(degrees),
       phases: ['start', ...(ok ? ['converge'] : [])],
       startMs: Math.round(lastStart - t0),
       cpuSeconds,
+      eventsPerNode: events,
       ...(init.rpcs != null ? { gossipsubPerNode: gossipsub } : {}),
       broadcast: null,
       idle: null,
@@ -257,6 +281,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const cpu = process.cpuUsage(cpu0)
     const deltas = totals(net).map((after, i) => trafficDelta(before[i]!, after))
     const frames1 = init.frames?.()
+    result.degreeAfterIdle = spread(net.degrees().sort((a, b) => a - b))
     const perMinute = (x: number) => (x / idleMs) * 60_000
     const msgs = deltas.map((d) => perMinute(d.sent.messages))
     const bytes = deltas.map((d) => perMinute(d.sent.bytes))
@@ -290,7 +315,9 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
         transport: perNode(deltas.reduce((a, d) => a + d.connections, 0)),
         opened: perNode(deltas.reduce((a, d) => a + d.opened, 0)),
         closed: perNode(deltas.reduce((a, d) => a + d.closed, 0)),
+        relayed: perNode(deltas.reduce((a, d) => a + d.relayed, 0)),
       },
+      eventsPerNodeMinute: eventsPerNode(deltas, perNode),
       ...(frames != null ? { framesPerNodeMinute: frames } : {}),
       cpuPercent: round(((cpu.user + cpu.system) / 1000 / idleMs) * 100),
     }

@@ -27,6 +27,10 @@ export class Traffic {
   /** libp2p's connection:open and connection:close events (the harness counts them) */
   opened = 0
   closed = 0
+  /** of those opened, through a relay */
+  relayed = 0
+  /** the node's log events by name (the harness's silent log counts them) */
+  readonly events: Record<string, number> = {}
 
   snapshot(): TrafficSnapshot {
     return {
@@ -36,6 +40,8 @@ export class Traffic {
       connections: this.connections,
       opened: this.opened,
       closed: this.closed,
+      relayed: this.relayed,
+      events: { ...this.events },
     }
   }
 
@@ -84,6 +90,8 @@ export interface TrafficSnapshot {
   connections: number
   opened: number
   closed: number
+  relayed: number
+  events: Record<string, number>
 }
 
 /** `after - before`, field by field. */
@@ -102,6 +110,10 @@ export function trafficDelta(before: TrafficSnapshot, after: TrafficSnapshot): T
     connections: after.connections - before.connections,
     opened: after.opened - before.opened,
     closed: after.closed - before.closed,
+    relayed: after.relayed - before.relayed,
+    events: Object.fromEntries(
+      Object.entries(after.events).map(([e, n]) => [e, n - (before.events[e] ?? 0)]),
+    ),
   }
 }
 
