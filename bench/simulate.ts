@@ -173,7 +173,8 @@ export async function runSimulateBench(argv = process.argv.slice(2)): Promise<vo
     'Simulation: convergence and broadcasts (5 ms links)',
     runs.map((r) => ({
       nodes: r.nodes,
-      'converge ms': ms(r.convergeMs),
+      'start ms': r.startMs,
+      'converge ms (after last / first start)': `${ms(r.convergeMs)} / ${ms(r.convergeFromFirstStartMs)}`,
       'degree min/median/max': `${r.degree.min}/${r.degree.median}/${r.degree.max}`,
       'delivery p50/p99/max ms':
         r.broadcast == null
@@ -182,6 +183,8 @@ export async function runSimulateBench(argv = process.argv.slice(2)): Promise<vo
       'coverage %': r.broadcast?.coveragePercent ?? '-',
       'idle msgs/node/min': r.idle?.messagesPerNodeMinute.mean ?? '-',
       'idle bytes/node/min': r.idle?.bytesPerNodeMinute.mean ?? '-',
+      'idle cpu % of a core': r.idle?.cpuPercent ?? '-',
+      'cpu s start/converge': `${r.cpuSeconds.start ?? '-'}/${r.cpuSeconds.converge ?? '-'}`,
       'churn coverage %': r.churn?.coveragePercent ?? '-',
       'churn p99 ms': r.churn?.deliveryMs.p99 ?? '-',
       'load avg': r.loadAverage,
