@@ -37,15 +37,25 @@ async function profiler(dir: string): Promise<(phase: string) => Promise<void>> 
 const profDir = process.env.SIM_CPU_PROF
 const mark = profDir != null && profDir !== '' ? await profiler(profDir) : undefined
 
+// An exception thrown outside any node's promise chain (seen at 200 nodes: @libp2p/yamux opening a
+// stream, in a microtask, on a connection that closed in between) would end the whole simulation; it
+// is counted and reported instead.
+const uncaught = { count: 0, first: [] as string[] }
+process.on('uncaughtException', (err) => {
+  uncaught.count++
+  if (uncaught.first.length < 3) uncaught.first.push(`${err.name}: ${err.message}`)
+  process.stderr.write(`  [${init.nodes}] uncaught: ${err.name}: ${err.message}\n`)
+})
+
 // each phase's result goes out as it finishes, so a run cut short still reports what it measured
 const result = await runScenario(built, {
   ...init,
   ...(mark != null ? { mark } : {}),
   ...(frames != null ? { frames, rpcs: {} } : {}),
-  partial: (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+  partial: (r) => process.stdout.write(`${JSON.stringify({ ...r, uncaught })}\n`),
   progress: (line) =>
     process.stderr.write(`  [${init.nodes}, ${Math.round((performance.now() - t0) / 1000)} s] ${line}\n`),
 })
-process.stdout.write(`${JSON.stringify(result)}\n`)
+process.stdout.write(`${JSON.stringify({ ...result, uncaught })}\n`)
 // timers of nodes that did not start cleanly must not keep the process alive
 process.exit(0)
