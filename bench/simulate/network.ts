@@ -90,7 +90,7 @@ export class SimNetwork {
    * `pace` (ms), each batch waits until all its nodes hold a connection (at most `pace` ms) before the
    * next starts, so that one process is not handed every handshake at once.
    */
-  async grow(count: number, batch = 10, pace = 0): Promise<void> {
+  async grow(count: number, batch = 10, pace = 0, onBatch?: (started: number) => void): Promise<void> {
     const first = this.nodes.length
     for (let i = first; i < first + count; i++) {
       this.nodes.push({
@@ -110,6 +110,7 @@ export class SimNetwork {
           started.every((n) => n.node == null || n.node.libp2p.getConnections().length > 0)
         await waitFor(connected, pace, 20)
       }
+      onBatch?.(i + ids.length)
     }
   }
 

@@ -203,7 +203,12 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       cpuMark = process.cpuUsage()
     }
     const t0 = performance.now()
-    await net.grow(init.nodes, init.batch, init.pace ?? 0)
+    const cpuAtStart = process.cpuUsage()
+    await net.grow(init.nodes, init.batch, init.pace ?? 0, (started) => {
+      if (started % 50 !== 0 || started === init.nodes) return
+      const used = process.cpuUsage(cpuAtStart)
+      log(`${started} started, ${round((used.user + used.system) / 1e6, 1)} CPU s so far`)
+    })
     const lastStart = performance.now()
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
     await cpuPhase('start')
