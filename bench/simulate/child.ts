@@ -1,8 +1,15 @@
 // One simulation size in a process of its own (bench/simulate.ts starts it with a larger heap and kills
 // it when its time is up). Settings come as one JSON argument; progress goes to stderr and the
 // result, as one JSON line, to stdout.
+//
+// SIM_CPU_PROF=DIR writes one V8 CPU profile per phase (DIR/sim-<nodes>-<phase>.cpuprofile; read them
+// with bench/simulate/profile-top.ts); SIM_FRAMES=1 counts the yamux frames sent (frames.ts).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import * as core from '../../dist/core/index.js'
 import { encodeKeyFile, generateKey } from '../../dist/home/mesh-key.js'
+import { countFrames } from './frames.ts'
 import type { SimCore } from './network.ts'
 import { runScenario, type ScenarioInit } from './scenario.ts'
 
@@ -11,13 +18,44 @@ const built = { ...core, encodeKeyFile, generateKey } as unknown as SimCore
 
 const init = JSON.parse(process.argv[2] ?? '{}') as ScenarioInit
 const t0 = performance.now()
+const frames = process.env.SIM_FRAMES === '1' ? await countFrames() : undefined
+
+/** Starts the profiler; each call of the result writes what was sampled since and starts anew. */
+async function profiler(dir: string): Promise<(phase: string) => Promise<void>> {
+  mkdirSync(dir, { recursive: true })
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 })
+  await session.post('Profiler.start')
+  return async (phase) => {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(join(dir, `sim-${init.nodes}-${phase}.cpuprofile`), JSON.stringify(profile))
+    await session.post('Profiler.start')
+  }
+}
+const profDir = process.env.SIM_CPU_PROF
+const mark = profDir != null && profDir !== '' ? await profiler(profDir) : undefined
+
+// An exception thrown outside any node's promise chain (seen at 200 nodes: @libp2p/yamux opening a
+// stream, in a microtask, on a connection that closed in between) would end the whole simulation; it
+// is counted and reported instead.
+const uncaught = { count: 0, first: [] as string[] }
+process.on('uncaughtException', (err) => {
+  uncaught.count++
+  if (uncaught.first.length < 3) uncaught.first.push(`${err.name}: ${err.message}`)
+  process.stderr.write(`  [${init.nodes}] uncaught: ${err.name}: ${err.message}\n`)
+})
+
 // each phase's result goes out as it finishes, so a run cut short still reports what it measured
 const result = await runScenario(built, {
   ...init,
-  partial: (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+  ...(mark != null ? { mark } : {}),
+  ...(frames != null ? { frames, rpcs: {} } : {}),
+  partial: (r) => process.stdout.write(`${JSON.stringify({ ...r, uncaught })}\n`),
   progress: (line) =>
     process.stderr.write(`  [${init.nodes}, ${Math.round((performance.now() - t0) / 1000)} s] ${line}\n`),
 })
-process.stdout.write(`${JSON.stringify(result)}\n`)
+process.stdout.write(`${JSON.stringify({ ...result, uncaught })}\n`)
 // timers of nodes that did not start cleanly must not keep the process alive
 process.exit(0)

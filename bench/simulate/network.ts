@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { memory } from '@libp2p/memory'
 import type * as Core from '../../src/core/index.js'
 import type * as MeshKey from '../../src/home/mesh-key.js'
+import { countRpcs, type RpcCounts } from './rpcs.ts'
 import { Traffic } from './traffic.ts'
 
 /**
@@ -31,6 +32,8 @@ export interface NetworkInit {
   dials: number
   /** where node stores go; tmpfs keeps them off the disk */
   root?: string
+  /** when set, what every node's gossipsub receives is counted here (rpcs.ts) */
+  rpcs?: RpcCounts
   /** every node log event, for a look inside */
   onEvent?: (node: SimNode, event: string, fields: Record<string, unknown>) => void
 }
@@ -82,8 +85,12 @@ export class SimNetwork {
     return this.nodes.filter((n) => n.node != null)
   }
 
-  /** Starts nodes `count` more nodes, `batch` at a time; each dials a random set of those already up. */
-  async grow(count: number, batch = 10): Promise<void> {
+  /**
+   * Starts `count` more nodes, `batch` at a time; each dials a random set of those already up. With
+   * `pace` (ms), each batch waits until all its nodes hold a connection (at most `pace` ms) before the
+   * next starts, so that one process is not handed every handshake at once.
+   */
+  async grow(count: number, batch = 10, pace = 0, onBatch?: (started: number) => void): Promise<void> {
     const first = this.nodes.length
     for (let i = first; i < first + count; i++) {
       this.nodes.push({
@@ -96,7 +103,14 @@ export class SimNetwork {
     }
     for (let i = first; i < first + count; i += batch) {
       const ids = Array.from({ length: Math.min(batch, first + count - i) }, (_, k) => i + k)
-      await Promise.all(ids.map((id) => this.start(this.nodes[id]!)))
+      const started = ids.map((id) => this.nodes[id]!)
+      await Promise.all(started.map((n) => this.start(n)))
+      if (pace > 0 && i > 0) {
+        const connected = () =>
+          started.every((n) => n.node == null || n.node.libp2p.getConnections().length > 0)
+        await waitFor(connected, pace, 20)
+      }
+      onBatch?.(i + ids.length)
     }
   }
 
@@ -118,6 +132,7 @@ export class SimNetwork {
       broadcastRate: 100_000,
     })
     const log = silentLog(core, (event, fields) => {
+      sim.traffic.events[event] = (sim.traffic.events[event] ?? 0) + 1
       if (event === 'broadcast_received') sim.arrivals.set(fields.id as string, performance.now())
       this.init.onEvent?.(sim, event, fields)
     })
@@ -132,6 +147,13 @@ export class SimNetwork {
         },
       })
       sim.upSince = Date.now()
+      if (this.init.rpcs != null) countRpcs(sim.node.libp2p.services.pubsub, this.init.rpcs)
+      const { traffic } = sim
+      sim.node.libp2p.addEventListener('connection:open', (evt) => {
+        traffic.opened++
+        if (evt.detail.remoteAddr.toString().includes('/p2p-circuit')) traffic.relayed++
+      })
+      sim.node.libp2p.addEventListener('connection:close', () => traffic.closed++)
     } catch (err) {
       this.failures.push(`${sim.name}: ${(err as Error).message}`)
     }

@@ -3,7 +3,8 @@
 // bounded in time; a phase that runs out of time is reported as such, not waited for.
 import { loadavg } from 'node:os'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
-import { type TrafficSnapshot, trafficDelta } from './traffic.ts'
+import type { RpcCounts } from './rpcs.ts'
+import { Traffic, type TrafficSnapshot, trafficDelta } from './traffic.ts'
 
 export interface ScenarioInit {
   nodes: number
@@ -11,6 +12,8 @@ export interface ScenarioInit {
   dials: number
   /** nodes started at once */
   batch: number
+  /** the longest a batch waits for its nodes to hold a connection before the next starts (0: no wait) */
+  pace?: number
   convergeTimeout: number
   broadcasts: number
   /** a broadcast not seen by a node within this long counts as not delivered to it */
@@ -27,6 +30,12 @@ export interface ScenarioInit {
   partial?: (result: ScenarioResult) => void
   /** how long to wait for listings to settle again after churn */
   reconvergeTimeout: number
+  /** awaited as each phase ends (the child writes a CPU profile per phase there) */
+  mark?: (phase: string) => Promise<void>
+  /** process-wide yamux frame counts so far (frames.ts), when the census is on */
+  frames?: () => Record<string, number>
+  /** when set, gossipsub RPCs received are counted here (rpcs.ts) and reported per phase */
+  rpcs?: RpcCounts
 }
 
 export interface Distribution {
@@ -47,9 +56,20 @@ export interface ScenarioResult {
   missingListingsAtTimeout: number
   /** the host's load average (1 min) at the start of the idle window: other work on the machine */
   loadAverage: number
-  degree: { min: number; median: number; max: number }
+  /** connections per node when everyone was listed (or at the timeout) */
+  degree: { min: number; median: number; max: number; mean?: number }
+  /** the same at the end of the idle window */
+  degreeAfterIdle?: { min: number; median: number; max: number; mean: number }
   /** phases that finished: start, converge, broadcast, idle, churn */
   phases: string[]
+  /** how long starting every node took */
+  startMs: number
+  /** CPU seconds (user + system) the whole process spent in each phase */
+  cpuSeconds: Record<string, number>
+  /** the nodes' log events per node in each phase, by name */
+  eventsPerNode: Record<string, Record<string, number>>
+  /** gossipsub RPCs received per node in each phase, by kind, when counted */
+  gossipsubPerNode?: Record<string, Record<string, number>>
   broadcast: null | {
     sent: number
     /** per (broadcast, receiver) pair */
@@ -63,8 +83,14 @@ export interface ScenarioResult {
     /** per node per minute, transport level (sent) */
     messagesPerNodeMinute: { mean: number; max: number }
     bytesPerNodeMinute: { mean: number; max: number }
-    /** per node per minute, received on each protocol's streams, summed over the nodes and divided */
-    protocolsPerNodeMinute: Record<string, { messages: number; bytes: number }>
+    /** per node per minute, received on each protocol's streams (and streams opened), summed over the nodes and divided */
+    protocolsPerNodeMinute: Record<string, { messages: number; bytes: number; streams: number }>
+    /** connections opened (transport level, and libp2p's open / close events) per node per minute, each counted at both ends */
+    connectionsPerNodeMinute: { transport: number; opened: number; closed: number; relayed: number }
+    /** the nodes' log events per node per minute, by name */
+    eventsPerNodeMinute: Record<string, number>
+    /** yamux frames sent per node per minute by type and flags, when the census is on */
+    framesPerNodeMinute?: Record<string, number>
     /** the whole simulation process, % of one core */
     cpuPercent: number
   }
@@ -133,6 +159,12 @@ function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeout: num
   }
 }
 
+function eventsPerNode(deltas: TrafficSnapshot[], perNode: (x: number) => number): Record<string, number> {
+  const sum: Record<string, number> = {}
+  for (const d of deltas) for (const [e, n] of Object.entries(d.events)) sum[e] = (sum[e] ?? 0) + n
+  return Object.fromEntries(Object.entries(sum).map(([e, n]) => [e, perNode(n)]))
+}
+
 function totals(net: SimNetwork): TrafficSnapshot[] {
   return net.nodes.map((n) => n.traffic.snapshot())
 }
@@ -140,14 +172,49 @@ function totals(net: SimNetwork): TrafficSnapshot[] {
 export async function runScenario(core: SimCore, init: ScenarioInit): Promise<ScenarioResult> {
   const log = init.progress ?? (() => {})
   const wall0 = performance.now()
-  const net = new SimNetwork({ core, latency: init.latency, dials: init.dials })
+  const net = new SimNetwork({
+    core,
+    latency: init.latency,
+    dials: init.dials,
+    ...(init.rpcs != null ? { rpcs: init.rpcs } : {}),
+  })
   try {
+    const cpuSeconds: Record<string, number> = {}
+    const gossipsub: Record<string, Record<string, number>> = {}
+    let cpuMark = process.cpuUsage()
+    let rpcMark: RpcCounts = { ...init.rpcs }
+    const events: Record<string, Record<string, number>> = {}
+    let eventMark = totals(net)
+    const cpuPhase = async (name: string) => {
+      const now = totals(net)
+      const d = now.map((after, i) => trafficDelta(eventMark[i] ?? new Traffic().snapshot(), after))
+      events[name] = eventsPerNode(d, (x) => round(x / init.nodes))
+      eventMark = now
+      const used = process.cpuUsage(cpuMark)
+      cpuSeconds[name] = round((used.user + used.system) / 1e6, 2)
+      if (init.rpcs != null) {
+        const now = { ...init.rpcs }
+        gossipsub[name] = Object.fromEntries(
+          Object.entries(now).map(([k, v]) => [k, round((v - (rpcMark[k] ?? 0)) / init.nodes)]),
+        )
+        rpcMark = now
+      }
+      await init.mark?.(name)
+      cpuMark = process.cpuUsage()
+    }
     const t0 = performance.now()
-    await net.grow(init.nodes, init.batch)
+    const cpuAtStart = process.cpuUsage()
+    await net.grow(init.nodes, init.batch, init.pace ?? 0, (started) => {
+      if (started % 50 !== 0 || started === init.nodes) return
+      const used = process.cpuUsage(cpuAtStart)
+      log(`${started} started, ${round((used.user + used.system) / 1e6, 1)} CPU s so far`)
+    })
     const lastStart = performance.now()
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
+    await cpuPhase('start')
     const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
     const convergedAt = performance.now()
+    await cpuPhase('converge')
     const missing = ok ? 0 : net.missing()
     const pairs = net.up().length * (net.up().length - 1)
     log(
@@ -156,6 +223,12 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
         : `did not converge: ${missing} of ${pairs} listings missing`,
     )
     const degrees = net.degrees().sort((a, b) => a - b)
+    const spread = (d: number[]) => ({
+      min: d[0] ?? 0,
+      median: d[Math.floor(d.length / 2)] ?? 0,
+      max: d.at(-1) ?? 0,
+      mean: round(d.reduce((a, b) => a + b, 0) / Math.max(1, d.length)),
+    })
     const result: ScenarioResult = {
       nodes: init.nodes,
       latencyMs: init.latency,
@@ -166,12 +239,12 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       convergeFromFirstStartMs: ok ? Math.round(convergedAt - t0) : null,
       missingListingsAtTimeout: missing,
       loadAverage: round(loadavg()[0]!, 2),
-      degree: {
-        min: degrees[0] ?? 0,
-        median: degrees[Math.floor(degrees.length / 2)] ?? 0,
-        max: degrees.at(-1) ?? 0,
-      },
+      degree: spread(degrees),
       phases: ['start', ...(ok ? ['converge'] : [])],
+      startMs: Math.round(lastStart - t0),
+      cpuSeconds,
+      eventsPerNode: events,
+      ...(init.rpcs != null ? { gossipsubPerNode: gossipsub } : {}),
       broadcast: null,
       idle: null,
       churn: null,
@@ -197,11 +270,14 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
     log(`broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} %`)
     result.broadcast = { sent: sent.length, ...bc }
+    await cpuPhase('broadcast')
     phase('broadcast')
 
     // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
     await sleep(3_000)
+    await cpuPhase('settle')
     result.loadAverage = round(loadavg()[0]!, 2)
+    const frames0 = init.frames?.()
     const before = totals(net)
     const cpu0 = process.cpuUsage()
     const i0 = performance.now()
@@ -209,37 +285,56 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const idleMs = performance.now() - i0
     const cpu = process.cpuUsage(cpu0)
     const deltas = totals(net).map((after, i) => trafficDelta(before[i]!, after))
+    const frames1 = init.frames?.()
+    result.degreeAfterIdle = spread(net.degrees().sort((a, b) => a - b))
     const perMinute = (x: number) => (x / idleMs) * 60_000
     const msgs = deltas.map((d) => perMinute(d.sent.messages))
     const bytes = deltas.map((d) => perMinute(d.sent.bytes))
-    const protocols: Record<string, { messages: number; bytes: number }> = {}
+    const protocols: Record<string, { messages: number; bytes: number; streams: number }> = {}
     for (const d of deltas) {
       for (const [p, c] of Object.entries(d.protocols)) {
-        const acc = protocols[p] ?? { messages: 0, bytes: 0 }
+        const acc = protocols[p] ?? { messages: 0, bytes: 0, streams: 0 }
         protocols[p] = acc
         acc.messages += perMinute(c.messages) / deltas.length
         acc.bytes += perMinute(c.bytes) / deltas.length
+        acc.streams += perMinute(c.streams ?? 0) / deltas.length
       }
     }
     for (const c of Object.values(protocols)) {
       c.messages = round(c.messages)
       c.bytes = round(c.bytes, 0)
+      c.streams = round(c.streams)
     }
+    const perNode = (x: number) => round(perMinute(x) / deltas.length)
+    const frames =
+      frames0 == null || frames1 == null
+        ? undefined
+        : Object.fromEntries(Object.entries(frames1).map(([k, v]) => [k, perNode(v - (frames0[k] ?? 0))]))
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     result.idle = {
       windowMs: Math.round(idleMs),
       messagesPerNodeMinute: { mean: round(mean(msgs)), max: round(Math.max(...msgs)) },
       bytesPerNodeMinute: { mean: Math.round(mean(bytes)), max: Math.round(Math.max(...bytes)) },
       protocolsPerNodeMinute: protocols,
+      connectionsPerNodeMinute: {
+        transport: perNode(deltas.reduce((a, d) => a + d.connections, 0)),
+        opened: perNode(deltas.reduce((a, d) => a + d.opened, 0)),
+        closed: perNode(deltas.reduce((a, d) => a + d.closed, 0)),
+        relayed: perNode(deltas.reduce((a, d) => a + d.relayed, 0)),
+      },
+      eventsPerNodeMinute: eventsPerNode(deltas, perNode),
+      ...(frames != null ? { framesPerNodeMinute: frames } : {}),
       cpuPercent: round(((cpu.user + cpu.system) / 1000 / idleMs) * 100),
     }
     log(
       `idle: ${result.idle.messagesPerNodeMinute.mean} messages, ${result.idle.bytesPerNodeMinute.mean} bytes per node per minute`,
     )
+    await cpuPhase('idle')
     phase('idle')
 
     if (init.churnWindow > 0) {
       result.churn = await runChurn(net, init, log)
+      await cpuPhase('churn')
       phase('churn')
     }
     return result

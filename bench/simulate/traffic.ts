@@ -11,6 +11,8 @@ import type { Metrics, MultiaddrConnection, Stream } from '@libp2p/interface'
 export interface Counter {
   messages: number
   bytes: number
+  /** streams opened (either side) */
+  streams?: number
 }
 
 export class Traffic {
@@ -18,14 +20,28 @@ export class Traffic {
   readonly sent: Counter = { messages: 0, bytes: 0 }
   /** transport reads and their bytes */
   readonly received: Counter = { messages: 0, bytes: 0 }
-  /** per protocol: reads and bytes that arrived on its streams */
+  /** per protocol: reads and bytes that arrived on its streams, and how many streams */
   readonly protocols = new Map<string, Counter>()
+  /** connections this node opened or accepted (on-demand ones included), as the transport saw them */
+  connections = 0
+  /** libp2p's connection:open and connection:close events (the harness counts them) */
+  opened = 0
+  closed = 0
+  /** of those opened, through a relay */
+  relayed = 0
+  /** the node's log events by name (the harness's silent log counts them) */
+  readonly events: Record<string, number> = {}
 
   snapshot(): TrafficSnapshot {
     return {
       sent: { ...this.sent },
       received: { ...this.received },
       protocols: Object.fromEntries([...this.protocols].map(([p, c]) => [p, { ...c }])),
+      connections: this.connections,
+      opened: this.opened,
+      closed: this.closed,
+      relayed: this.relayed,
+      events: { ...this.events },
     }
   }
 
@@ -39,6 +55,7 @@ export class Traffic {
     return () =>
       ({
         trackMultiaddrConnection(maConn: MultiaddrConnection) {
+          traffic.connections++
           wrap(maConn, traffic.received, traffic.sent)
           if (latency > 0) delaySends(maConn, latency)
         },
@@ -46,9 +63,10 @@ export class Traffic {
           const protocol = stream.protocol ?? 'unknown'
           let c = traffic.protocols.get(protocol)
           if (c == null) {
-            c = { messages: 0, bytes: 0 }
+            c = { messages: 0, bytes: 0, streams: 0 }
             traffic.protocols.set(protocol, c)
           }
+          c.streams = (c.streams ?? 0) + 1
           wrap(stream, c)
         },
         registerMetric: noop,
@@ -69,6 +87,11 @@ export interface TrafficSnapshot {
   sent: Counter
   received: Counter
   protocols: Record<string, Counter>
+  connections: number
+  opened: number
+  closed: number
+  relayed: number
+  events: Record<string, number>
 }
 
 /** `after - before`, field by field. */
@@ -76,12 +99,20 @@ export function trafficDelta(before: TrafficSnapshot, after: TrafficSnapshot): T
   const d = (a: Counter, b: Counter | undefined): Counter => ({
     messages: a.messages - (b?.messages ?? 0),
     bytes: a.bytes - (b?.bytes ?? 0),
+    ...(a.streams != null ? { streams: a.streams - (b?.streams ?? 0) } : {}),
   })
   return {
     sent: d(after.sent, before.sent),
     received: d(after.received, before.received),
     protocols: Object.fromEntries(
       Object.entries(after.protocols).map(([p, c]) => [p, d(c, before.protocols[p])]),
+    ),
+    connections: after.connections - before.connections,
+    opened: after.opened - before.opened,
+    closed: after.closed - before.closed,
+    relayed: after.relayed - before.relayed,
+    events: Object.fromEntries(
+      Object.entries(after.events).map(([e, n]) => [e, n - (before.events[e] ?? 0)]),
     ),
   }
 }

@@ -17,6 +17,13 @@ export const ON_DEMAND_TAG = 'clawlink-on-demand'
 const DISCOVERED_FOR = 10 * 60_000
 /** Streams that every connection carries: they do not make a connection "in use". */
 const BACKGROUND = /^\/(meshsub|floodsub|ipfs\/id|ipfs\/ping|libp2p\/dcutr|clawlink\/presence)\//
+/**
+ * Neighbours want each other (the ring is symmetric), and two that dial each other at once end up with
+ * two connections, both kept: twice the pings, keep-alives and identify runs (docs/benchmarks.md,
+ * Simulation). So of a pair the smaller peer id dials first; the other dials only if no connection
+ * came within this long (the first may be unable to reach it).
+ */
+const DEFER_DIAL = 5_000
 const DIAL_BACKOFF_MIN = 1_000
 const DIAL_BACKOFF_MAX = 60_000
 
@@ -34,6 +41,8 @@ export class DegreeKeeper {
   private readonly meshTagged = new Set<string>()
   private readonly backoff = new Map<string, { at: number; delay: number }>()
   private readonly dialing = new Set<string>()
+  /** wanted neighbours with a smaller id than ours that are not connected: since when (ms) */
+  private readonly waitingSince = new Map<string, number>()
   private timer?: ReturnType<typeof setInterval>
   private soon?: ReturnType<typeof setTimeout>
   private reviewing = false
@@ -145,7 +154,10 @@ export class DegreeKeeper {
       const self = { id: this.node.peerId.toString(), machine: this.node.localCard().machine }
       this.wanted = chooseNeighbours(self, this.members(), this.init.maxPeers)
       await this.tagMesh()
-      for (const id of this.wanted) if (!this.node.isConnected(id)) this.dial(id)
+      for (const id of this.wanted)
+        if (!this.node.isConnected(id) && this.dialsFirst(id, self.id)) this.dial(id)
+      for (const id of this.waitingSince.keys())
+        if (!this.wanted.has(id) || this.node.isConnected(id)) this.waitingSince.delete(id)
       await this.closeIdle()
     } catch (err) {
       this.node.log.emit(
@@ -206,6 +218,14 @@ export class DegreeKeeper {
       )
       await libp2p.hangUp(peer).catch(() => {})
     }
+  }
+
+  /** Whether this node dials neighbour `id` now, rather than wait for `id` to dial it (DEFER_DIAL). */
+  private dialsFirst(id: string, self: string): boolean {
+    if (self < id) return true
+    const since = this.waitingSince.get(id)
+    if (since == null) this.waitingSince.set(id, Date.now())
+    return since != null && Date.now() - since >= DEFER_DIAL
   }
 
   private dial(id: string): void {

@@ -11,12 +11,12 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
-import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { MeshKey } from '../home/mesh-key.js'
 import { type FilesInit, files } from '../protocols/files/index.js'
 import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type Presence, type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
+import { fastMessageId } from './gossip-id.js'
 import { meshMdns } from './mdns-discovery.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 import { holdBackWindowUpdates } from './yamux-window.js'
@@ -123,18 +123,15 @@ export async function createStack(opts: StackOptions) {
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         globalSignaturePolicy: 'StrictSign',
+        // drops the copies of a message already seen before verifying their signature again: at idle
+        // that spared each node 4-5 checks per presence heartbeat (gossip-id.ts)
+        fastMsgIdFn: fastMessageId,
         runOnLimitedConnection: true,
         // Gossipsub's default penalises peers that share an IP beyond 10 (a public network's Sybil guard).
         // Here the mesh key already decides who may join, and sharing an IP is normal: many agents on one
         // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
         // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
         scoreParams: { IPColocationFactorWeight: 0 },
-        // A message arrives once from each mesh peer that forwards it, and gossipsub checks its signature
-        // before it looks for a duplicate, unless a fast id can find the duplicate first. Ours is the
-        // message id itself (StrictSign: author and sequence number), and only a message that passed
-        // validation enters the fast-id cache, so a forged copy can never shadow the real one. At idle it
-        // spared each node 4-5 signature checks per presence heartbeat (test/unit/gossip-fast-id.test.ts).
-        fastMsgIdFn: fastMessageId,
       }),
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
@@ -147,12 +144,6 @@ export async function createStack(opts: StackOptions) {
 }
 
 export type Stack = Awaited<ReturnType<typeof createStack>>
-
-/** Gossipsub's fast message id: author and sequence number, as the StrictSign message id is. */
-export function fastMessageId(msg: { from?: Uint8Array; seqno?: Uint8Array }): string {
-  return `${bytesToString(msg.from ?? EMPTY, 'base64')}.${bytesToString(msg.seqno ?? EMPTY, 'base64')}`
-}
-const EMPTY = new Uint8Array(0)
 
 /**
  * Starts listening on one more address once the node runs: `/p2p/HUB/p2p-circuit` reserves a slot on

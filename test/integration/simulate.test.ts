@@ -24,7 +24,8 @@ describe('simulation harness (in-memory transport)', () => {
 
   it('20 nodes on 5 ms virtual links converge, every broadcast reaches all, and a node rejoins', async () => {
     net = new SimNetwork({ core: CORE, latency: 5, dials: 3 })
-    await net.grow(NODES, 5)
+    // paced: each batch of 5 holds a connection before the next starts (a loaded host is not swamped)
+    await net.grow(NODES, 5, 10_000)
     expect(net.failures).toEqual([])
     expect(net.up()).toHaveLength(NODES)
     // every connection is a virtual link, not TCP

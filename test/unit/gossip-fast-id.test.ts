@@ -4,7 +4,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { fastMessageId } from '../../src/core/libp2p-config.js'
+import { fastMessageId } from '../../src/core/gossip-id.js'
 
 describe('gossip fast message id', () => {
   it('is the same for copies of a message and differs by author or sequence number', async () => {
