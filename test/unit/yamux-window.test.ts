@@ -9,7 +9,7 @@ import { holdBackWindowUpdates } from '../../src/core/yamux-window.js'
 const WINDOW_UPDATE = 1 // FrameType.WindowUpdate
 const ACK = 2 // Flag.ACK
 
-function stream(state: StreamState) {
+function stream(state: StreamState, fail?: Error) {
   const sent: Array<{ type: number; flag: number; length: number }> = []
   const s = new YamuxStream({
     id: 'test',
@@ -19,6 +19,7 @@ function stream(state: StreamState) {
     state,
     getRTT: () => -1,
     sendFrame: (header) => {
+      if (fail != null) throw fail
       sent.push({ type: header.type, flag: header.flag, length: header.length })
       return true
     },
@@ -51,5 +52,18 @@ describe('yamux window updates', () => {
     expect(s.state).toBe(StreamState.Established)
     receive(10)
     expect(updates()).toHaveLength(1)
+  })
+
+  it('opening a stream whose connection closed in the same tick throws nothing (it used to end the process)', () => {
+    holdBackWindowUpdates()
+    const closed = Object.assign(new Error('Cannot write to a stream that is closed'), {
+      name: 'StreamStateError',
+    })
+    const { s } = stream(StreamState.Init, closed)
+    expect(() => (s as unknown as { sendWindowUpdate(): void }).sendWindowUpdate()).not.toThrow()
+    const other = stream(StreamState.Init, new Error('something else'))
+    expect(() => (other.s as unknown as { sendWindowUpdate(): void }).sendWindowUpdate()).toThrow(
+      'something else',
+    )
   })
 })
