@@ -3,14 +3,7 @@
 // the first. Beside it, in the same run, a 3-node mesh: the floor a node costs with one or two peers.
 // The variants in docs/benchmarks.md ("Idle cost per node") were taken with this bench on builds that
 // switched one thing at a time.
-import { cpuMs, median, printTable, round, saveResult, spawnNode, world } from './lib.ts'
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw == null || raw === '' ? fallback : Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}-${max}`)
-  return n
-}
+import { cpuMs, intFromEnv, median, printTable, round, saveResult, spawnNode, world } from './lib.ts'
 
 const NODES = intFromEnv('IDLE_MESH_NODES', 20, 3, 100)
 /** after the last start: past the start-up announcements and each node's first-minute member syncs */

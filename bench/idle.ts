@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import {
   type BenchNode,
   cpuMs,
+  intFromEnv,
   median,
   memoryMiB,
   printTable,
@@ -20,13 +21,6 @@ import {
 const BASELINE_COMMIT = '77a5392'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw == null || raw === '' ? fallback : Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}-${max}`)
-  return n
-}
 
 /** the measured window, after the nodes are connected and settled */
 const WINDOW = intFromEnv('BENCH_IDLE_WINDOW', 30_000, 1_000, 300_000)

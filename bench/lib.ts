@@ -10,6 +10,14 @@ import { fileURLToPath } from 'node:url'
 export const BIN = process.env.BENCH_BIN ?? fileURLToPath(new URL('../bin/clawlink.js', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
+/** An integer setting from the environment, `fallback` when unset; throws when out of range. */
+export function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]
+  const n = raw == null || raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}-${max}`)
+  return n
+}
+
 export function median(xs: number[]): number {
   return percentile(xs, 50)
 }

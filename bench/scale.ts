@@ -9,6 +9,7 @@ import { writeScaleCharts } from './chart.ts'
 import {
   type BenchNode,
   cpuMs,
+  intFromEnv,
   median,
   memoryMiB,
   percentile,
@@ -20,13 +21,6 @@ import {
 } from './lib.ts'
 
 const MAX_NODES = 200
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw == null || raw === '' ? fallback : Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}-${max}`)
-  return n
-}
 
 function sizesFromEnv(): number[] {
   const raw = process.env.BENCH_SIZES ?? '10,25,50'

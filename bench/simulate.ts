@@ -7,19 +7,12 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ChartSpec, lineChart } from './chart.ts'
-import { printTable, saveResult } from './lib.ts'
+import { intFromEnv, printTable, saveResult } from './lib.ts'
 import type { ScenarioInit, ScenarioResult } from './simulate/scenario.ts'
 
 const MAX_NODES = 1000
 const CHILD = fileURLToPath(new URL('./simulate/child.ts', import.meta.url))
 const IMG = fileURLToPath(new URL('../docs/img/', import.meta.url))
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw == null || raw === '' ? fallback : Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}-${max}`)
-  return n
-}
 
 /** `--nodes N` (after `simulate`) runs one size; otherwise SIM_SIZES or 50,100,200,500. */
 export function simSizes(argv: string[], env: NodeJS.ProcessEnv): number[] {

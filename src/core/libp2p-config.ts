@@ -69,8 +69,7 @@ export async function createStack(opts: StackOptions) {
   holdBackWindowUpdates()
   // members known and not offline, this node included: mDNS paces its queries and answers by it
   let presenceService: Presence | undefined
-  const members = (): number =>
-    1 + (presenceService?.peers().filter((p) => p.status !== 'offline').length ?? 0)
+  const members = (): number => presenceService?.members() ?? 1
   const stack = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,

@@ -1,12 +1,12 @@
-// Fewer yamux window updates, and no crash on a closed one. @libp2p/yamux (8.x) answers every data frame it receives with a window
-// update frame, so each small message (a gossip RPC, a ping, a presence card) costs the receiver one
-// more frame and one more socket write, through Noise and pnet. Other yamux implementations (go-yamux,
-// rust-yamux) send an update only once half the receive window is used; the protocol leaves the choice
-// to the receiver. We do the same: an update whose only job is to return window is held back until at
-// least half the window has been consumed. Updates that carry a flag (the ACK of a new stream) and the
-// window growth (the library doubles the window when data arrives fast) go out as before, because the
-// library's own code still decides them once the threshold is crossed. The patch is applied once, at
-// node start, and checked by test/unit/yamux-window.test.ts.
+// Fewer yamux window updates, and no crash on a closed one. @libp2p/yamux (8.x) answers every data
+// frame it receives with a window update frame, so each small message (a gossip RPC, a ping, a presence
+// card) costs the receiver one more frame and one more socket write, through Noise and pnet. Other yamux
+// implementations (go-yamux, rust-yamux) send an update only once half the receive window is used; the
+// protocol leaves the choice to the receiver. We do the same: an update whose only job is to return
+// window is held back until at least half the window has been consumed. Updates that carry a flag (the
+// ACK of a new stream) and the window growth (the library doubles the window when data arrives fast) go
+// out as before, because the library's own code still decides them once the threshold is crossed. The
+// patch is applied once, at node start, and checked by test/unit/yamux-window.test.ts.
 //
 // It also closes a crash: a new outbound stream's opening update (its SYN) is sent in a microtask
 // (muxer.onCreateStream); when the connection closes in between, the write throws a StreamStateError

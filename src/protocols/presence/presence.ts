@@ -181,6 +181,11 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE))
   }
 
+  /** Members this node counts: itself and every peer not offline (what paces heartbeats and mDNS). */
+  members(): number {
+    return this.table.members()
+  }
+
   /** The heartbeat interval and the stale and offline times in force now (stretched in a large mesh). */
   timings(): { heartbeatInterval: number; staleAfter: number; offlineAfter: number } {
     return {
@@ -366,11 +371,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Cards `remote` relayed (MemberRelay.accept checks them), reported like cards from their authors. */
   private async acceptRelayed(remote: PeerId, cards: RelayedCard[]): Promise<void> {
     if (cards.length === 0) return
-    const { applied, forged } = await this.relay.accept(
-      this.components.peerId.toString(),
-      remote.toString(),
-      cards,
-    )
+    const self = this.components.peerId.toString()
+    const { applied, forged } = await this.relay.accept(self, remote.toString(), cards)
     for (const { record, result, change } of applied) {
       this.safeDispatch('peer:card', { record, result, via: 'relay' })
       if (change != null) this.safeDispatch('peer:status', change)

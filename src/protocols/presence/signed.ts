@@ -5,6 +5,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { reader } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { concat } from 'uint8arrays/concat'
 import { signBody, verifyBody } from '../signed-body.js'
 import { MAX_MESSAGE_SIZE } from './constants.js'
 import { PresenceMessage } from './pb/presence.js'
@@ -20,16 +21,6 @@ export interface SignedCard {
   message: Uint8Array
   signature: Uint8Array
   verified?: boolean
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
 }
 
 /**
