@@ -7,14 +7,30 @@ import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.
 /** Distinct presence messages published, as seen by the nodes that received them (issue 17). */
 class PublishCounter {
   readonly ids = new Set<string>()
+  private lastNew = performance.now()
   watch(node: ClawLinkNode): void {
     node.libp2p.services.pubsub.addEventListener('message', (evt: CustomEvent<Message>) => {
       const m = evt.detail
-      if (m.topic === TOPIC && m.type === 'signed') this.ids.add(`${m.from.toString()}/${m.sequenceNumber}`)
+      if (m.topic !== TOPIC || m.type !== 'signed') return
+      const id = `${m.from.toString()}/${m.sequenceNumber}`
+      if (this.ids.has(id)) return
+      this.ids.add(id)
+      this.lastNew = performance.now()
     })
   }
   get count(): number {
     return this.ids.size
+  }
+  /**
+   * Resolves once no new presence message has arrived for `quietMs` (at most `timeout` ms): a publish
+   * in flight (a member's own join, or a storm after ours) is counted on the side it belongs to.
+   */
+  async quiet(quietMs: number, timeout = 20_000): Promise<void> {
+    const end = performance.now() + timeout
+    while (performance.now() - this.lastNew < quietMs) {
+      if (performance.now() > end) throw new Error(`presence gossip did not settle in ${timeout} ms`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
   }
 }
 
@@ -44,6 +60,9 @@ describe('presence on joining: member lists instead of a re-announce storm (in-p
       },
       { timeout: 20_000, interval: 50 },
     )
+    // the last member's own join may still be in flight (a publish that reached nobody goes out again
+    // with gossip at the next heartbeat): it belongs before the newcomer's join
+    await counter.quiet(1_500)
     const before = counter.count
 
     const first = nodes[0]!
@@ -64,8 +83,8 @@ describe('presence on joining: member lists instead of a re-announce storm (in-p
     expect(newcomer.libp2p.getConnections().length).toBeLessThan(names.length)
     const relayed = newcomer.presence.peers().filter((p) => !newcomer.isConnected(p.id))
     expect(relayed.length).toBeGreaterThan(0)
-    // a re-announce storm would follow the join within its debounce (200 ms): watch a while longer
-    await new Promise((r) => setTimeout(r, 1_500))
+    // a re-announce storm would follow the join within its debounce (200 ms): watch until gossip settles
+    await counter.quiet(1_500)
     const publishes = counter.count - before
     // the newcomer's own announcement (once it has topic peers), perhaps one more; not one per member
     expect(publishes).toBeGreaterThanOrEqual(1)
