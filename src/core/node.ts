@@ -83,6 +83,7 @@ export class ClawLinkNode implements NodeContext {
   private readonly hosted: Array<() => HostedAgentList | undefined> = []
   private readonly cardListeners: Array<(card: LocalCard) => void> = []
   private readonly fatalHandlers: Array<(err: Error) => void> = []
+  private stage = 'running'
   private readonly stopHooks: Record<StopPhase, Array<() => Promise<void>>> = {
     'before-network': [],
     'after-network': [],
@@ -233,12 +234,19 @@ export class ClawLinkNode implements NodeContext {
     return this.stopping
   }
 
+  /** What a stop in progress is waiting for (said when a stop takes too long: daemon/run.ts). */
+  get stopStage(): string {
+    return this.stage
+  }
+
   private async stopOnce(): Promise<void> {
     this.storeHealth.stop()
     this.a2a.stop()
     // pending wake-ups get a moment to go out; they never hold the stop for long
+    this.stage = 'notifiers and local APIs'
     await Promise.all(this.stopHooks['before-network'].map((fn) => fn().catch(() => {})))
     this.peers.stop()
+    this.stage = 'libp2p'
     try {
       await this.libp2p.stop()
     } catch (err) {
@@ -249,10 +257,13 @@ export class ClawLinkNode implements NodeContext {
         'warn',
       )
     }
+    this.stage = 'the control API'
     for (const fn of this.stopHooks['after-network']) await fn().catch(() => {})
+    this.stage = 'the store'
     this.peers.flush(true)
     this.store.close()
     this.lock?.release()
     this.lock = undefined
+    this.stage = 'stopped'
   }
 }

@@ -4,6 +4,7 @@ import { keepLogBounded } from '../home/node-log.js'
 import { announceStart } from './announce.js'
 import { DaemonError } from './errors.js'
 import { startDaemon } from './start.js'
+import { stopDeadline } from './stop-deadline.js'
 
 /** Runs the node until SIGINT/SIGTERM; resolves 0 after a clean stop, throws DaemonError otherwise. */
 export async function runDaemon(options: NodeOptions, log: EventLog): Promise<number> {
@@ -25,7 +26,11 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
     if (stopping) return
     stopping = true
     log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
-    node.stop().finally(() => finish(err))
+    const done = boundStop(node)
+    node.stop().finally(() => {
+      done()
+      finish(err)
+    })
   }
   const onSignal = (signal: string) => {
     if (stopping) {
@@ -35,8 +40,14 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
     }
     stopping = true
     log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
-    node!.stop().finally(() => finish(undefined))
+    const done = boundStop(node!)
+    node!.stop().finally(() => {
+      done()
+      finish(undefined)
+    })
   }
+  const boundStop = (n: ClawLinkNode) =>
+    stopDeadline({ log, stage: () => n.stopStage, exit: (code) => process.exit(code) })
   let started: ClawLinkNode
   try {
     started = await startDaemon(options, log, onFatal)

@@ -120,7 +120,12 @@ export function spawnNode(
             exited,
             async stop(signal: NodeJS.Signals = 'SIGTERM') {
               if (proc.exitCode == null && proc.signalCode == null) proc.kill(signal)
-              return exited
+              // the node bounds its own stop (20 s, daemon/stop-deadline.ts): past that, say what it did
+              return bounded(exited, STOP_BACKSTOP_MS, () => {
+                proc.kill('SIGKILL')
+                const last = events.slice(-8).map((e) => JSON.stringify(e))
+                return `the node did not exit ${STOP_BACKSTOP_MS} ms after ${signal}; its last events:\n${last.join('\n')}\nstderr: ${stderr.slice(-4000)}`
+              })
             },
           })
         }
@@ -131,6 +136,22 @@ export function spawnNode(
       reject(new Error(`node exited with ${code} before starting: ${stderr}`))
     })
   })
+}
+
+/** A stopped process that has not exited by now is killed and the test fails, saying why (not a hook timeout). */
+export const STOP_BACKSTOP_MS = 30_000
+
+/** `done`, or after `ms` the error `onTimeout` describes (after it has run). */
+export async function bounded<T>(done: Promise<T>, ms: number, onTimeout: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(onTimeout())), ms)
+  })
+  try {
+    return await Promise.race([done, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Polls `check` until it returns a value or `timeout` ms pass. */

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { type Agent, agentMesh, BIN, type NodeProcess, seesAll, startAgent } from './cli.js'
+import { type Agent, agentMesh, BIN, bounded, type NodeProcess, seesAll, startAgent } from './cli.js'
 
 /** Loaded with --import: the dashboard fails if it ever loads libp2p (it is a control API client). */
 const FORBID = fileURLToPath(new URL('./forbid-libp2p.mjs', import.meta.url))
@@ -57,7 +57,11 @@ export function startDashboard(env: NodeJS.ProcessEnv, args: string[] = []): Pro
         stderr: () => err,
         async stop() {
           if (proc.exitCode == null && proc.signalCode == null) proc.kill('SIGTERM')
-          await exited
+          // the command bounds its own close (5 s): past that, say so instead of a hook timeout
+          await bounded(exited, 15_000, () => {
+            proc.kill('SIGKILL')
+            return `the dashboard did not exit 15 s after SIGTERM; stderr: ${err.slice(-4000)}`
+          })
         },
       })
     })

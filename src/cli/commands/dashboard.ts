@@ -5,6 +5,8 @@ import { type Command, flag, num, str } from '../command.js'
 import { UsageError } from '../errors.js'
 
 const DEFAULT_PORT = 7780
+/** How long closing the server may take after SIGINT/SIGTERM before the command exits anyway. */
+const CLOSE_DEADLINE_MS = 5_000
 
 export const dashboard: Command = {
   name: 'dashboard',
@@ -52,7 +54,8 @@ export const dashboard: Command = {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
-    await server.close()
+    // a browser tab or a node that never lets go of a connection does not hold the exit (main exits)
+    await Promise.race([server.close(), new Promise((r) => setTimeout(r, CLOSE_DEADLINE_MS).unref())])
     return 0
   },
 }
