@@ -24,6 +24,9 @@ import { holdBackWindowUpdates } from './yamux-window.js'
 /** How often each connection is pinged to find links that died silently. */
 export const CONNECTION_PING_INTERVAL = 60_000
 
+/** Gossipsub's mesh degree and gossip fan-out (why: in createStack). */
+export const GOSSIP_MESH = { D: 3, Dlo: 2, Dhi: 4, Dout: 1, Dscore: 2, Dlazy: 2, mcacheGossip: 1 }
+
 export interface StackOptions {
   privateKey: PrivateKey
   meshKey: MeshKey
@@ -131,6 +134,13 @@ export async function createStack(opts: StackOptions) {
         // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
         // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
         scoreParams: { IPColocationFactorWeight: 0 },
+        // Each copy of a message a node receives or forwards is a frame through yamux, Noise, pnet and a
+        // socket write (about 0.5 ms of CPU on the benchmark machine), and at idle nearly all of them are
+        // presence heartbeats that every node gets. A mesh degree of 3 (2-4) instead of 6 (5-12) and IHAVE
+        // gossip to 2 peers about the last heartbeat's messages instead of 6 peers about three heartbeats
+        // halve those frames (test/integration/gossip-fanout.test.ts); member syncs and anti-entropy, not
+        // IHAVE, recover what a thin mesh misses. Dout and Dscore follow D (Dout < Dlo, Dscore <= D).
+        ...GOSSIP_MESH,
       }),
       presence: presence(opts.presence),
       tasks: tasks(opts.tasks),
