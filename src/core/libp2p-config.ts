@@ -25,7 +25,7 @@ import { holdBackWindowUpdates } from './yamux-window.js'
 export const CONNECTION_PING_INTERVAL = 60_000
 
 /** Gossipsub's mesh degree and gossip fan-out (why: in createStack). */
-export const GOSSIP_MESH = { D: 3, Dlo: 2, Dhi: 4, Dout: 1, Dscore: 2, Dlazy: 2, mcacheGossip: 1 }
+export const GOSSIP_MESH = { Dlazy: 2, mcacheGossip: 1 }
 
 export interface StackOptions {
   privateKey: PrivateKey
@@ -134,12 +134,13 @@ export async function createStack(opts: StackOptions) {
         // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
         // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
         scoreParams: { IPColocationFactorWeight: 0 },
-        // Each copy of a message a node receives or forwards is a frame through yamux, Noise, pnet and a
-        // socket write (about 0.5 ms of CPU on the benchmark machine), and at idle nearly all of them are
-        // presence heartbeats that every node gets. A mesh degree of 3 (2-4) instead of 6 (5-12) and IHAVE
-        // gossip to 2 peers about the last heartbeat's messages instead of 6 peers about three heartbeats
-        // halve those frames (test/integration/gossip-fanout.test.ts); member syncs and anti-entropy, not
-        // IHAVE, recover what a thin mesh misses. Dout and Dscore follow D (Dout < Dlo, Dscore <= D).
+        // Each gossipsub frame a node receives or sends goes through yamux, Noise, pnet and a socket write
+        // (about 0.5 ms of CPU on the benchmark machine). At idle, IHAVE gossip was half of them: every
+        // heartbeat (1 s) a node told 6 non-mesh peers about the last three heartbeats' messages, though
+        // the mesh (D 6) had delivered them all. It now tells 2 peers about the last heartbeat's only
+        // (test/integration/gossip-fanout.test.ts). The mesh degree stays at 6: D 3 (2-4) cut heartbeat
+        // copies by a third, but with it a broadcast of the 20-node simulation missed a node for 20 s
+        // (test/integration/simulate.test.ts), which a thinner, less redundant mesh makes likelier.
         ...GOSSIP_MESH,
       }),
       presence: presence(opts.presence),

@@ -1,10 +1,11 @@
-// What one gossip message costs an idle mesh (issue 17): every copy a node receives or sends is a
-// frame through yamux, Noise, pnet and a socket write, about half a millisecond of CPU each on the
-// benchmark machine. The node's gossipsub settings (src/core/libp2p-config.ts) keep a small mesh
-// degree (D 3, at most 4) and send IHAVE gossip to two peers about the last heartbeat's messages only;
-// libp2p's defaults (D 6 up to 12, IHAVE to 6 peers about three heartbeats) cost about 1.9 times the
-// frames at idle. Twenty in-process nodes over loopback TCP, presence heartbeats every 2 s so that
-// the count is taken in seconds, every gossipsub RPC counted as it is received.
+// What gossip costs an idle mesh (issue 17): every gossipsub frame a node receives or sends goes
+// through yamux, Noise, pnet and a socket write, about half a millisecond of CPU each on the benchmark
+// machine. With libp2p's defaults, every heartbeat (1 s) a node sends IHAVE gossip to 6 peers outside
+// its mesh about the last three heartbeats' messages, though its mesh has delivered them all: at idle
+// that was half of a node's gossip frames. The node's settings (GOSSIP_MESH in
+// src/core/libp2p-config.ts) send it to 2 peers about the last heartbeat's messages only. Twenty
+// in-process nodes over loopback TCP, presence heartbeats paced to about one a second mesh-wide,
+// every gossipsub RPC counted as it is received.
 import type { Message } from '@libp2p/gossipsub'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ClawLinkNode } from '../../src/core/index.js'
@@ -51,13 +52,14 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
     await mesh.cleanup()
   })
 
-  it('a presence heartbeat reaches a node in at most 4 copies, and IHAVE gossip goes to at most 2 peers a heartbeat', async () => {
+  it('IHAVE gossip goes to at most 2 peers a heartbeat, about that heartbeat only, and every heartbeat still reaches everyone', async () => {
     mesh = testMesh()
     const n = 20
     const nodes: ClawLinkNode[] = []
     for (let i = 0; i < n; i++) {
       const peers = i > 0 ? [nodes[0]!.libp2p.getMultiaddrs()[0]!.toString()] : []
-      nodes.push(await startNode(mesh, { name: `g${i}`, peers, mdns: false, heartbeatInterval: 2_000 }))
+      // 20 nodes, one heartbeat each per 20 s: about one a second mesh-wide
+      nodes.push(await startNode(mesh, { name: `g${i}`, peers, mdns: false, heartbeatInterval: 20_000 }))
     }
     await vi.waitFor(
       () => {
@@ -75,18 +77,21 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
     const census: Census = { copies: 0, delivered: 0, ihave: 0 }
     for (const node of nodes) count(node, census)
     const t0 = performance.now()
-    // enough heartbeats to count: every node hears about 10 a second
-    await vi.waitFor(() => expect(census.delivered).toBeGreaterThan(n * 60), {
-      timeout: 40_000,
+    // about 30 heartbeats, each delivered to 19 nodes
+    await vi.waitFor(() => expect(census.delivered).toBeGreaterThan(30 * (n - 1)), {
+      timeout: 50_000,
       interval: 100,
     })
     const seconds = (performance.now() - t0) / 1000
-    const copiesPerMessage = census.copies / census.delivered
     const ihavePerNodeSecond = census.ihave / n / seconds
-    // defaults: about 5.7 copies per message and 5-6 IHAVE RPCs per node per heartbeat
-    expect(copiesPerMessage).toBeLessThanOrEqual(4)
-    expect(ihavePerNodeSecond).toBeLessThanOrEqual(2.5)
-    // and every node still gets every message: nobody lists anybody less
+    const copiesPerMessage = census.copies / census.delivered
+    // measured here: 1.7 a second with libp2p's defaults, 0.6 with ours
+    expect(
+      ihavePerNodeSecond,
+      `IHAVE RPCs per node per second (copies per message ${copiesPerMessage.toFixed(1)})`,
+    ).toBeLessThanOrEqual(1)
+    // the mesh still delivers: a heartbeat arrives in more than one copy, and nobody lists anybody less
+    expect(copiesPerMessage).toBeGreaterThan(1)
     for (const node of nodes) expect(seen(node)).toHaveLength(n - 1)
-  }, 120_000)
+  }, 150_000)
 })
