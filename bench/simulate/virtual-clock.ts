@@ -36,12 +36,17 @@ function coerce(ms: unknown): number {
 
 let nextId = 1
 
+/** The longest the driver waits (real ms) for a process that never goes idle before it steps anyway. */
+const SETTLE_LIMIT_MS = 10_000
+
 /** A fake timer with the parts of Node's Timeout object that libraries use. */
 export class VirtualTimer {
   readonly id = nextId++
   /** bumped on each (re)schedule: heap entries of an older generation are stale */
   gen = 0
   active = true
+  /** the real timer it moved to when the clock was uninstalled */
+  real?: NodeJS.Timeout
   private refed = true
   private readonly clock: VirtualClock
   readonly callback: (...args: unknown[]) => void
@@ -98,6 +103,8 @@ export interface ClockStats {
   fired: number
   /** real setImmediate rounds spent waiting for the process to go idle */
   rounds: number
+  /** steps taken although the process was still busy after SETTLE_LIMIT_MS (should stay 0) */
+  forced: number
   /** real timers alive when last asked (realTimers()): anything on them runs on host time */
   realTimers?: number
 }
@@ -112,7 +119,7 @@ export class VirtualClock {
   private seq = 0
   private installed = false
   private running = false
-  readonly stats: ClockStats = { steps: 0, fired: 0, rounds: 0 }
+  readonly stats: ClockStats = { steps: 0, fired: 0, rounds: 0, forced: 0 }
 
   constructor() {
     this.now = real.now()
@@ -125,7 +132,8 @@ export class VirtualClock {
   }
 
   setTimer(callback: (...args: unknown[]) => void, ms: unknown, repeat: boolean, args: unknown[]) {
-    if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function')
+    if (typeof callback !== 'function')
+      throw new TypeError('The "callback" argument must be of type function')
     const timer = new VirtualTimer(this, callback, coerce(ms), repeat, args)
     this.schedule(timer)
     return timer
@@ -214,10 +222,19 @@ export class VirtualClock {
    */
   async settle(): Promise<void> {
     let quietRounds = 0
-    for (let i = 0; i < 100_000 && quietRounds < 2; i++) {
+    const giveUp = real.now() + SETTLE_LIMIT_MS
+    // an uninstalled clock's driver must stop at once, not wait on (and keep busy) a newer one's
+    while (quietRounds < 2 && this.installed) {
       await new Promise((r) => real.setImmediate(r))
       this.stats.rounds++
-      quietRounds = busy() ? 0 : quietRounds + 1
+      const b = busy()
+      quietRounds = b == null ? quietRounds + 1 : 0
+      // waiting on the thread pool: sleep a real millisecond rather than spin
+      if (b === 'io') await new Promise((r) => real.setTimeout(r, 1))
+      if (b != null && real.now() > giveUp) {
+        this.stats.forced++
+        return
+      }
     }
   }
 
@@ -249,7 +266,8 @@ export class VirtualClock {
       const controller = new AbortController()
       clock
         .setTimer(
-          () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+          () =>
+            controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
           ms,
           false,
           [],
@@ -260,15 +278,43 @@ export class VirtualClock {
     return this
   }
 
+  /**
+   * Puts the real globals back. Timers still pending move to real timers with the time they had left,
+   * so nothing that was waiting (a test runner's own timer, a closing connection's) is lost.
+   */
   uninstall(): void {
     if (!this.installed) return
     this.installed = false
     this.running = false
+    this.dropStale()
+    for (const e of this.heap) {
+      const timer = e.timer
+      if (e.gen !== timer.gen || !timer.active) continue
+      const run = () => timer.active && timer.callback(...timer.args)
+      const first = real.setTimeout(
+        () => {
+          if (timer.repeat && timer.active) timer.real = real.setInterval(run, timer.delay)
+          run()
+        },
+        Math.max(0, e.due - this.now),
+      )
+      timer.real = first
+      if (!timer.hasRef()) first.unref()
+    }
+    this.heap.length = 0
+    this.byId.clear()
     const g = globalThis as unknown as Record<string, unknown>
     g.setTimeout = real.setTimeout
-    g.clearTimeout = real.clearTimeout
     g.setInterval = real.setInterval
-    g.clearInterval = real.clearInterval
+    // the clears stay wrapped: a timer made in virtual time may still be cleared by whoever holds it
+    const clear = (t: unknown) => {
+      if (t instanceof VirtualTimer) {
+        t.active = false
+        if (t.real != null) real.clearInterval(t.real)
+      } else real.clearTimeout(t as NodeJS.Timeout)
+    }
+    g.clearTimeout = clear
+    g.clearInterval = clear
     g.Date = real.Date
     delete (performance as unknown as Record<string, unknown>).now
     AbortSignal.timeout = real.abortTimeout
@@ -337,10 +383,15 @@ export function realTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
 }
 
-/** Work the process is still doing outside the timers: pending immediates or file-system requests. */
-function busy(): boolean {
+/**
+ * Work the process is still doing outside the timers: pending immediates, file-system requests, and
+ * handles being closed (a FileHandle's close is a CloseReq).
+ */
+function busy(): 'immediate' | 'io' | null {
+  let io = false
   for (const r of process.getActiveResourcesInfo()) {
-    if (r === 'Immediate' || r.startsWith('FSReq')) return true
+    if (r === 'Immediate') return 'immediate'
+    if (r.startsWith('FSReq') || r === 'CloseReq') io = true
   }
-  return false
+  return io ? 'io' : null
 }
