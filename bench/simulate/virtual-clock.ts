@@ -252,7 +252,7 @@ export class VirtualClock {
     g.clearInterval = (t: unknown) => clock.clear(t)
     const RealDate = real.Date
     g.Date = class VirtualDate extends RealDate {
-      // biome-ignore lint/complexity/noUselessConstructor: only the no-argument form changes
+      // only the no-argument form changes: it reads the virtual clock
       constructor(...args: unknown[]) {
         if (args.length === 0) super(clock.dateNow())
         else super(...(args as [string]))
