@@ -113,9 +113,23 @@ export interface ScenarioResult {
     coveragePercent: number
     /** after the churn window, until every running node lists every other again; null if not in time */
     reconvergeMs: number | null
+    /**
+     * the (broadcast, node) pairs not delivered in time: how many, how many of those nodes had (re)joined
+     * less than 10 s before the broadcast, how many got it later (anti-entropy), and a few examples
+     */
+    misses: { count: number; joinedWithin10s: number; late: number; sample: Miss[] }
   }
   /** real ms the run took so far */
   wallMs: number
+}
+
+export interface Miss {
+  /** the receiver's index */
+  node: number
+  /** ms the receiver had been up when the broadcast was sent */
+  upFor: number
+  /** ms after sending that it did arrive, or null */
+  lateBy: number | null
 }
 
 export function distribution(samples: number[]): Distribution {
@@ -419,6 +433,19 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
     init.deliveryTimeout,
   )
+  const misses: Miss[] = []
+  for (const s of sent) {
+    for (const m of net.nodes) {
+      if (m === s.author || !stayedUp(m, s)) continue
+      const t = m.arrivals.get(s.id)
+      if (t != null && t - s.at <= init.deliveryTimeout) continue
+      misses.push({
+        node: m.index,
+        upFor: s.wall - m.upSince,
+        lateBy: t == null ? null : Math.round(t - s.at),
+      })
+    }
+  }
   const r0 = performance.now()
   const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
   log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)
@@ -430,5 +457,11 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     deliveryMs: d.deliveryMs,
     coveragePercent: d.coveragePercent,
     reconvergeMs: ok ? Math.round(performance.now() - r0) : null,
+    misses: {
+      count: misses.length,
+      joinedWithin10s: misses.filter((m) => m.upFor < 10_000).length,
+      late: misses.filter((m) => m.lateBy != null).length,
+      sample: misses.slice(0, 10),
+    },
   }
 }
