@@ -25,6 +25,8 @@ export interface ScenarioInit {
   /** a broadcast not seen by a node within this long counts as not delivered to it */
   deliveryTimeout: number
   idleWindow: number
+  /** the idle window starts no earlier than this long (ms) after the last node started */
+  idleAfter?: number
   /** 0 skips churn */
   churnWindow: number
   /** share of the nodes that leave (and come back) per minute */
@@ -305,8 +307,10 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     await cpuPhase('broadcast')
     phase('broadcast')
 
-    // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
-    await sleep(3_000)
+    // idle: past the broadcasts' own traffic (3 s) and, when asked, until the last node to start is
+    // `idleAfter` old (a node's first minute has its fast member syncs), then a window with nothing
+    // asked of the nodes
+    await sleep(Math.max(3_000, lastStart + (init.idleAfter ?? 0) - performance.now()))
     await cpuPhase('settle')
     result.loadAverage = round(loadavg()[0]!, 2)
     const frames0 = init.frames?.()
