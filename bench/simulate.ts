@@ -2,6 +2,8 @@
 // (createNode, the node's own libp2p stack and protocols) in one process over libp2p's in-memory
 // transport with 5 ms links, on a bounded random topology (bench/simulate/). Each size runs in a child
 // process with a larger heap and a time budget; a size that runs out of time is reported, not waited for.
+// The child runs in virtual time unless SIM_CLOCK=real (bench/simulate/virtual-clock.ts): each node
+// then costs no time for its CPU, as on a network where every node has its own.
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,9 +27,17 @@ export function simSizes(argv: string[], env: NodeJS.ProcessEnv): number[] {
   return sizes
 }
 
+/** SIM_CLOCK: 'virtual' (the default) or 'real'. */
+export function simClock(env: NodeJS.ProcessEnv): 'real' | 'virtual' {
+  const c = env.SIM_CLOCK ?? 'virtual'
+  if (c !== 'real' && c !== 'virtual') throw new Error(`SIM_CLOCK: 'virtual' or 'real', not '${c}'`)
+  return c
+}
+
 function settings(nodes: number): ScenarioInit {
   return {
     nodes,
+    clock: simClock(process.env),
     latency: intFromEnv('SIM_LATENCY', 5, 0, 1000),
     dials: intFromEnv('SIM_DIALS', 4, 1, 50),
     batch: intFromEnv('SIM_BATCH', 10, 1, 100),
@@ -36,6 +46,8 @@ function settings(nodes: number): ScenarioInit {
     broadcasts: intFromEnv('SIM_BROADCASTS', 20, 1, 1000),
     deliveryTimeout: 5_000,
     idleWindow: intFromEnv('SIM_IDLE_WINDOW', 60_000, 1_000, 600_000),
+    // past every node's first minute (fast member syncs): costs no time in virtual time, only CPU
+    idleAfter: intFromEnv('SIM_IDLE_AFTER', simClock(process.env) === 'virtual' ? 65_000 : 0, 0, 600_000),
     churnWindow: intFromEnv('SIM_CHURN_WINDOW', 60_000, 0, 600_000),
     churnPerMinute: 0.1,
     churnDownFor: 10_000,
@@ -81,16 +93,16 @@ function runChild(init: ScenarioInit, budgetMs: number): Promise<SimRun> {
 
 export type SimRun = ScenarioResult & { cutShort: string | null }
 
-export function writeSimCharts(runs: SimRun[]): string[] {
+export function writeSimCharts(runs: SimRun[], virtual = false): string[] {
   const at = (f: (r: SimRun) => number | null | undefined): Array<[number, number]> =>
     runs.flatMap((r) => {
       const y = f(r)
       return y == null || !Number.isFinite(y) ? [] : [[r.nodes, y] as [number, number]]
     })
-  const x = 'simulated nodes (one process, 5 ms links)'
+  const x = `simulated nodes (one process, 5 ms links, ${virtual ? 'virtual' : 'real'} time)`
   const charts: Record<string, ChartSpec> = {
     'sim-converge.svg': {
-      title: 'Simulation: convergence and broadcast delivery',
+      title: `Simulation: convergence and broadcast delivery${virtual ? ' (virtual time)' : ''}`,
       xLabel: x,
       yLabel: 's',
       series: [
@@ -115,7 +127,7 @@ export function writeSimCharts(runs: SimRun[]): string[] {
       ],
     },
     'sim-idle.svg': {
-      title: 'Simulation: idle traffic per node per minute',
+      title: `Simulation: idle traffic per node per minute${virtual ? ' (virtual time)' : ''}`,
       xLabel: x,
       yLabel: 'transport messages / node / minute',
       series: [
@@ -124,7 +136,7 @@ export function writeSimCharts(runs: SimRun[]): string[] {
       ],
     },
     'sim-coverage.svg': {
-      title: 'Simulation: broadcast coverage',
+      title: `Simulation: broadcast coverage${virtual ? ' (virtual time)' : ''}`,
       xLabel: x,
       yLabel: '% of (broadcast, node) pairs delivered within 5 s',
       series: [
@@ -138,7 +150,7 @@ export function writeSimCharts(runs: SimRun[]): string[] {
   return Object.entries(charts).flatMap(([name, spec]) => {
     if (spec.series.every((s) => s.points.length === 0)) return []
     spec.series = spec.series.filter((s) => s.points.length > 0)
-    const path = join(IMG, name)
+    const path = join(IMG, virtual ? name.replace(/^sim-/, 'sim-virtual-') : name)
     writeFileSync(path, lineChart(spec))
     return [path]
   })
@@ -163,7 +175,7 @@ export async function runSimulateBench(argv = process.argv.slice(2)): Promise<vo
   }
   const ms = (x: number | null | undefined) => (x == null ? 'no' : x)
   printTable(
-    'Simulation: convergence and broadcasts (5 ms links)',
+    `Simulation: convergence and broadcasts (5 ms links, ${simClock(process.env)} time)`,
     runs.map((r) => ({
       nodes: r.nodes,
       'start ms': r.startMs,
@@ -178,14 +190,19 @@ export async function runSimulateBench(argv = process.argv.slice(2)): Promise<vo
       'idle bytes/node/min': r.idle?.bytesPerNodeMinute.mean ?? '-',
       'idle cpu % of a core': r.idle?.cpuPercent ?? '-',
       'cpu s start/converge': `${r.cpuSeconds.start ?? '-'}/${r.cpuSeconds.converge ?? '-'}`,
+      'real s per phase': Object.entries(r.realSeconds ?? {})
+        .map(([p, s]) => `${p} ${s}`)
+        .join(', '),
       'churn coverage %': r.churn?.coveragePercent ?? '-',
       'churn p99 ms': r.churn?.deliveryMs.p99 ?? '-',
       'load avg': r.loadAverage,
     })),
   )
-  const path = saveResult('simulate', { settings: settings(0), runs, failed })
+  // virtual-time runs keep their own result file and charts beside the real-time ones
+  const virtual = simClock(process.env) === 'virtual'
+  const path = saveResult(virtual ? 'simulate-virtual' : 'simulate', { settings: settings(0), runs, failed })
   console.log(`\nwrote ${path}`)
-  if (runs.length > 0) for (const chart of writeSimCharts(runs)) console.log(`wrote ${chart}`)
+  if (runs.length > 0) for (const chart of writeSimCharts(runs, virtual)) console.log(`wrote ${chart}`)
   if (failed.length > 0 || runs.some((r) => r.cutShort != null)) process.exitCode = 1
 }
 

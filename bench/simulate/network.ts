@@ -30,6 +30,8 @@ export interface NetworkInit {
   latency: number
   /** bootstrap addresses each node dials (its degree is these plus the dials it gets) */
   dials: number
+  /** each node's --max-peers (the node's default when unset) */
+  maxPeers?: number
   /** where node stores go; tmpfs keeps them off the disk */
   root?: string
   /** when set, what every node's gossipsub receives is counted here (rpcs.ts) */
@@ -130,6 +132,7 @@ export class SimNetwork {
       env: { CLAWLINK_HOME: this.root, CLAWLINK_KEY: this.key },
       // broadcasts come faster than a person's agent would send them
       broadcastRate: 100_000,
+      ...(this.init.maxPeers != null ? { maxPeers: this.init.maxPeers } : {}),
     })
     const log = silentLog(core, (event, fields) => {
       sim.traffic.events[event] = (sim.traffic.events[event] ?? 0) + 1

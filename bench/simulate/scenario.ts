@@ -5,9 +5,15 @@ import { loadavg } from 'node:os'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
 import type { RpcCounts } from './rpcs.ts'
 import { Traffic, type TrafficSnapshot, trafficDelta } from './traffic.ts'
+import { realNow } from './virtual-clock.ts'
 
 export interface ScenarioInit {
   nodes: number
+  /**
+   * 'virtual': the child runs on a discrete-event clock (virtual-clock.ts) and every ms figure is
+   * virtual time; 'real' (the default here): wall-clock time on this host
+   */
+  clock?: 'real' | 'virtual'
   latency: number
   dials: number
   /** nodes started at once */
@@ -19,6 +25,8 @@ export interface ScenarioInit {
   /** a broadcast not seen by a node within this long counts as not delivered to it */
   deliveryTimeout: number
   idleWindow: number
+  /** the idle window starts no earlier than this long (ms) after the last node started */
+  idleAfter?: number
   /** 0 skips churn */
   churnWindow: number
   /** share of the nodes that leave (and come back) per minute */
@@ -46,6 +54,8 @@ export interface Distribution {
 
 export interface ScenarioResult {
   nodes: number
+  /** which clock the ms figures are on */
+  clock: 'real' | 'virtual'
   latencyMs: number
   dials: number
   startedNodes: number
@@ -66,6 +76,8 @@ export interface ScenarioResult {
   startMs: number
   /** CPU seconds (user + system) the whole process spent in each phase */
   cpuSeconds: Record<string, number>
+  /** real (host) seconds each phase took, whichever clock the ms figures are on */
+  realSeconds: Record<string, number>
   /** the nodes' log events per node in each phase, by name */
   eventsPerNode: Record<string, Record<string, number>>
   /** gossipsub RPCs received per node in each phase, by kind, when counted */
@@ -103,8 +115,23 @@ export interface ScenarioResult {
     coveragePercent: number
     /** after the churn window, until every running node lists every other again; null if not in time */
     reconvergeMs: number | null
+    /**
+     * the (broadcast, node) pairs not delivered in time: how many, how many of those nodes had (re)joined
+     * less than 10 s before the broadcast, how many got it later (anti-entropy), and a few examples
+     */
+    misses: { count: number; joinedWithin10s: number; late: number; sample: Miss[] }
   }
+  /** real ms the run took so far */
   wallMs: number
+}
+
+export interface Miss {
+  /** the receiver's index */
+  node: number
+  /** ms the receiver had been up when the broadcast was sent */
+  upFor: number
+  /** ms after sending that it did arrive, or null */
+  lateBy: number | null
 }
 
 export function distribution(samples: number[]): Distribution {
@@ -171,7 +198,7 @@ function totals(net: SimNetwork): TrafficSnapshot[] {
 
 export async function runScenario(core: SimCore, init: ScenarioInit): Promise<ScenarioResult> {
   const log = init.progress ?? (() => {})
-  const wall0 = performance.now()
+  const wall0 = realNow()
   const net = new SimNetwork({
     core,
     latency: init.latency,
@@ -180,6 +207,8 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
   })
   try {
     const cpuSeconds: Record<string, number> = {}
+    const realSeconds: Record<string, number> = {}
+    let realMark = realNow()
     const gossipsub: Record<string, Record<string, number>> = {}
     let cpuMark = process.cpuUsage()
     let rpcMark: RpcCounts = { ...init.rpcs }
@@ -199,8 +228,10 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
         )
         rpcMark = now
       }
+      realSeconds[name] = round((realNow() - realMark) / 1000, 1)
       await init.mark?.(name)
       cpuMark = process.cpuUsage()
+      realMark = realNow()
     }
     const t0 = performance.now()
     const cpuAtStart = process.cpuUsage()
@@ -212,7 +243,8 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const lastStart = performance.now()
     log(`${net.up().length} nodes started in ${Math.round(lastStart - t0)} ms`)
     await cpuPhase('start')
-    const ok = await waitFor(() => net.converged(), init.convergeTimeout, 200)
+    // checking costs CPU but, in virtual time, no time: look more often there
+    const ok = await waitFor(() => net.converged(), init.convergeTimeout, init.clock === 'virtual' ? 50 : 200)
     const convergedAt = performance.now()
     await cpuPhase('converge')
     const missing = ok ? 0 : net.missing()
@@ -231,6 +263,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     })
     const result: ScenarioResult = {
       nodes: init.nodes,
+      clock: init.clock ?? 'real',
       latencyMs: init.latency,
       dials: init.dials,
       startedNodes: net.nodes.length - net.failures.length,
@@ -243,6 +276,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       phases: ['start', ...(ok ? ['converge'] : [])],
       startMs: Math.round(lastStart - t0),
       cpuSeconds,
+      realSeconds,
       eventsPerNode: events,
       ...(init.rpcs != null ? { gossipsubPerNode: gossipsub } : {}),
       broadcast: null,
@@ -252,7 +286,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     }
     const phase = (name: string) => {
       result.phases.push(name)
-      result.wallMs = Math.round(performance.now() - wall0)
+      result.wallMs = Math.round(realNow() - wall0)
       init.partial?.(result)
     }
     phase('listed')
@@ -273,8 +307,10 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     await cpuPhase('broadcast')
     phase('broadcast')
 
-    // idle: past the broadcasts' own traffic, then a window with nothing asked of the nodes
-    await sleep(3_000)
+    // idle: past the broadcasts' own traffic (3 s) and, when asked, until the last node to start is
+    // `idleAfter` old (a node's first minute has its fast member syncs), then a window with nothing
+    // asked of the nodes
+    await sleep(Math.max(3_000, lastStart + (init.idleAfter ?? 0) - performance.now()))
     await cpuPhase('settle')
     result.loadAverage = round(loadavg()[0]!, 2)
     const frames0 = init.frames?.()
@@ -401,6 +437,19 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
     init.deliveryTimeout,
   )
+  const misses: Miss[] = []
+  for (const s of sent) {
+    for (const m of net.nodes) {
+      if (m === s.author || !stayedUp(m, s)) continue
+      const t = m.arrivals.get(s.id)
+      if (t != null && t - s.at <= init.deliveryTimeout) continue
+      misses.push({
+        node: m.index,
+        upFor: s.wall - m.upSince,
+        lateBy: t == null ? null : Math.round(t - s.at),
+      })
+    }
+  }
   const r0 = performance.now()
   const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
   log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)
@@ -412,5 +461,11 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     deliveryMs: d.deliveryMs,
     coveragePercent: d.coveragePercent,
     reconvergeMs: ok ? Math.round(performance.now() - r0) : null,
+    misses: {
+      count: misses.length,
+      joinedWithin10s: misses.filter((m) => m.upFor < 10_000).length,
+      late: misses.filter((m) => m.lateBy != null).length,
+      sample: misses.slice(0, 10),
+    },
   }
 }
