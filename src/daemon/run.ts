@@ -26,11 +26,7 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
     if (stopping) return
     stopping = true
     log.emit('stopping', { reason: 'store_lost' }, 'the store is lost: stopping')
-    const done = boundStop(node)
-    node.stop().finally(() => {
-      done()
-      finish(err)
-    })
+    stopNode(node, err)
   }
   const onSignal = (signal: string) => {
     if (stopping) {
@@ -40,14 +36,16 @@ export async function runDaemon(options: NodeOptions, log: EventLog): Promise<nu
     }
     stopping = true
     log.emit('stopping', { signal }, `${signal}: leaving the mesh`)
-    const done = boundStop(node!)
-    node!.stop().finally(() => {
+    stopNode(node!, undefined)
+  }
+  /** A clean stop, bounded in time (stop-deadline.ts); `fatal` is what the run then ends with. */
+  const stopNode = (n: ClawLinkNode, fatal: Error | undefined) => {
+    const done = stopDeadline({ log, stage: () => n.stopStage, exit: (code) => process.exit(code) })
+    n.stop().finally(() => {
       done()
-      finish(undefined)
+      finish(fatal)
     })
   }
-  const boundStop = (n: ClawLinkNode) =>
-    stopDeadline({ log, stage: () => n.stopStage, exit: (code) => process.exit(code) })
   let started: ClawLinkNode
   try {
     started = await startDaemon(options, log, onFatal)
