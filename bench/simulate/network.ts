@@ -2,7 +2,8 @@
 // libp2p configuration and protocols (pnet, Noise, yamux, gossipsub settings, presence, knowledge), its
 // store on tmpfs, and libp2p's in-memory transport with a fixed latency per link instead of TCP. The
 // topology is what the nodes' own bootstrap dialling makes of a bounded random set of `--peer`
-// addresses: each node dials `dials` random nodes started before it, so nobody is told about everyone.
+// addresses: each node dials `dials` random nodes already up when it starts, so nobody is told about
+// everyone, and (the first node starting alone) every node reaches the nodes started before it.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -50,6 +51,8 @@ export interface SimNode {
   upSince: number
   /** broadcast id -> arrival (ms, performance.now) */
   arrivals: Map<string, number>
+  /** the nodes it was given as bootstrap peers (indices) when it last started */
+  bootstrap: number[]
 }
 
 /** A node log that writes nothing and hands each event to `on`. */
@@ -101,8 +104,12 @@ export class SimNetwork {
         traffic: new Traffic(),
         upSince: 0,
         arrivals: new Map(),
+        bootstrap: [],
       })
     }
+    // the nodes of a batch start at once and cannot dial each other, so a batch with nobody up before
+    // it would be islands that later nodes may or may not bridge (a split mesh): the first starts alone
+    if (first < first + count && this.up().length === 0) await this.start(this.nodes[first]!)
     for (let i = first; i < first + count; i += batch) {
       const ids = Array.from({ length: Math.min(batch, first + count - i) }, (_, k) => i + k)
       const started = ids.map((id) => this.nodes[id]!)
@@ -120,7 +127,8 @@ export class SimNetwork {
   async start(sim: SimNode): Promise<void> {
     if (sim.node != null) return
     const candidates = this.up().filter((n) => n !== sim)
-    const targets = sample(candidates, this.init.dials).map((n) => this.address(n.index))
+    sim.bootstrap = sample(candidates, this.init.dials).map((n) => n.index)
+    const targets = sim.bootstrap.map((i) => this.address(i))
     const { core } = this.init
     const options = core.resolveNodeOptions({
       name: sim.name,

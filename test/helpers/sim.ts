@@ -16,24 +16,15 @@ export class SimFixture {
     void this.clock.drive()
   }
 
-  /**
-   * Builds a network until `formed` says it formed, at most 5 times. Sometimes the nodes split into two
-   * groups that never learn of each other (a known defect, issue 17, which these tests are not about);
-   * after the fifth split the test fails with `why`.
-   */
+  /** Builds a network and fails the test with `why` unless `formed` says it formed. */
   async form(
     build: () => Promise<SimNetwork>,
     formed: (net: SimNetwork) => Promise<boolean>,
-    why: (net: SimNetwork, attempts: number) => string,
+    why: (net: SimNetwork) => string,
   ): Promise<SimNetwork> {
-    for (let attempt = 1; ; attempt++) {
-      this.net = await build()
-      if (await formed(this.net)) return this.net
-      const message = why(this.net, attempt)
-      await this.net.close()
-      this.net = undefined
-      expect(attempt, message).toBeLessThan(5)
-    }
+    this.net = await build()
+    expect(await formed(this.net), why(this.net)).toBe(true)
+    return this.net
   }
 
   async cleanup(): Promise<void> {
