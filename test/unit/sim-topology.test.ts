@@ -31,7 +31,10 @@ function fakeCore(): SimCore {
 /** How many connected groups the bootstrap links make (a link joins both ends, whoever dialled). */
 function groups(net: SimNetwork): number {
   const parent = net.nodes.map((n) => n.index)
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)))
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i]!
+    return i
+  }
   for (const n of net.nodes) for (const b of n.bootstrap) parent[find(n.index)] = find(b)
   return new Set(net.nodes.map((n) => find(n.index))).size
 }
