@@ -6,7 +6,8 @@
 // (virtual-clock.ts), installed before the node code is loaded.
 //
 // SIM_CPU_PROF=DIR writes one V8 CPU profile per phase (DIR/sim-<nodes>-<phase>.cpuprofile; read them
-// with bench/simulate/profile-top.ts); SIM_FRAMES=1 counts the yamux frames sent (frames.ts).
+// with bench/simulate/profile-top.ts); SIM_FRAMES=1 counts the yamux frames sent (frames.ts);
+// SIM_ANNOUNCES=1 counts presence announcements by reason (announces.ts).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
@@ -27,6 +28,13 @@ const { runScenario } = await import('./scenario.ts')
 // the build's classes and the sources' types are the same code; TypeScript sees two declarations
 const built = { ...core, encodeKeyFile, generateKey } as unknown as SimCore
 const frames = process.env.SIM_FRAMES === '1' ? await countFrames() : undefined
+const announces =
+  process.env.SIM_ANNOUNCES === '1'
+    ? (await import('./announces.ts')).countAnnounces(
+        (await import('../../dist/protocols/presence/presence.js')).Presence,
+        (await import('../../dist/protocols/presence/heartbeat.js')).Heartbeat,
+      )
+    : undefined
 
 /** Starts the profiler; each call of the result writes what was sampled since and starts anew. */
 async function profiler(dir: string): Promise<(phase: string) => Promise<void>> {
@@ -62,6 +70,7 @@ const result = await runScenario(built, {
   ...init,
   ...(mark != null ? { mark } : {}),
   ...(frames != null ? { frames, rpcs: {} } : {}),
+  ...(announces != null ? { announces } : {}),
   partial: (r) => process.stdout.write(`${JSON.stringify({ ...r, uncaught, clockStats: clockStats() })}\n`),
   progress: (line) =>
     process.stderr.write(`  [${init.nodes}, ${Math.round((realNow() - t0) / 1000)} s real] ${line}\n`),

@@ -2,6 +2,7 @@
 // churn (a share of the nodes leaving and coming back each minute) while broadcasting. Every phase is
 // bounded in time; a phase that runs out of time is reported as such, not waited for.
 import { loadavg } from 'node:os'
+import type { AnnounceCounts } from './announces.ts'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
 import type { RpcCounts } from './rpcs.ts'
 import { Traffic, type TrafficSnapshot, trafficDelta } from './traffic.ts'
@@ -44,6 +45,8 @@ export interface ScenarioInit {
   frames?: () => Record<string, number>
   /** when set, gossipsub RPCs received are counted here (rpcs.ts) and reported per phase */
   rpcs?: RpcCounts
+  /** when set, presence announcements are counted here by reason (announces.ts) and reported per phase */
+  announces?: AnnounceCounts
 }
 
 export interface Distribution {
@@ -82,6 +85,8 @@ export interface ScenarioResult {
   eventsPerNode: Record<string, Record<string, number>>
   /** gossipsub RPCs received per node in each phase, by kind, when counted */
   gossipsubPerNode?: Record<string, Record<string, number>>
+  /** presence announcements published mesh-wide in each phase, by reason, when counted (idle: the window) */
+  announces?: Record<string, Record<string, number>>
   broadcast: null | {
     sent: number
     /** per (broadcast, receiver) pair */
@@ -212,6 +217,8 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     const gossipsub: Record<string, Record<string, number>> = {}
     let cpuMark = process.cpuUsage()
     let rpcMark: RpcCounts = { ...init.rpcs }
+    const announces: Record<string, Record<string, number>> = {}
+    let announceMark: AnnounceCounts = { ...init.announces }
     const events: Record<string, Record<string, number>> = {}
     let eventMark = totals(net)
     const cpuPhase = async (name: string) => {
@@ -227,6 +234,15 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
           Object.entries(now).map(([k, v]) => [k, round((v - (rpcMark[k] ?? 0)) / init.nodes)]),
         )
         rpcMark = now
+      }
+      if (init.announces != null) {
+        const now = { ...init.announces }
+        announces[name] = Object.fromEntries(
+          Object.entries(now)
+            .map(([k, v]) => [k, v - (announceMark[k] ?? 0)] as const)
+            .filter(([, v]) => v > 0),
+        )
+        announceMark = now
       }
       realSeconds[name] = round((realNow() - realMark) / 1000, 1)
       await init.mark?.(name)
@@ -279,6 +295,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       realSeconds,
       eventsPerNode: events,
       ...(init.rpcs != null ? { gossipsubPerNode: gossipsub } : {}),
+      ...(init.announces != null ? { announces } : {}),
       broadcast: null,
       idle: null,
       churn: null,

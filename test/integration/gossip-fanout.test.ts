@@ -85,11 +85,13 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
     const seconds = (performance.now() - t0) / 1000
     const ihavePerNodeSecond = census.ihave / n / seconds
     const copiesPerMessage = census.copies / census.delivered
-    // measured here: 1.7 a second with libp2p's defaults, 0.6 with ours
+    // at most 2 peers a heartbeat (1 s). Measured here: 4.7 a second with libp2p's defaults, 1.2 with
+    // ours. (Before session 7 the nodes' heartbeats bunched, so fewer gossipsub heartbeats had a message
+    // to tell of: 1.7 and 0.6; they now spread evenly over the interval, as the pace intends.)
     expect(
       ihavePerNodeSecond,
       `IHAVE RPCs per node per second (copies per message ${copiesPerMessage.toFixed(1)})`,
-    ).toBeLessThanOrEqual(1)
+    ).toBeLessThanOrEqual(2)
     // the mesh still delivers: a heartbeat arrives in more than one copy, and nobody lists anybody less
     expect(copiesPerMessage).toBeGreaterThan(1)
     for (const node of nodes) expect(seen(node)).toHaveLength(n - 1)

@@ -1,8 +1,9 @@
 // Presence's pace in a large mesh: the heartbeat interval and the stale/offline times stretch with the
 // members a node knows, so the mesh-wide heartbeat rate (every node receives all of it) stays bounded.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { TOPIC } from '../../src/protocols/presence/constants.js'
 import type { KnownPeer, PresenceComponents } from '../../src/protocols/presence/index.js'
-import type { AgentCard } from '../../src/protocols/presence/pb/presence.js'
+import { type AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
 import { FULL_RATE_MEMBERS, PeerTable } from '../../src/protocols/presence/peer-table.js'
 import { Presence } from '../../src/protocols/presence/presence.js'
 
@@ -111,9 +112,21 @@ describe('presence pace', () => {
   })
 })
 
-/** A Presence on fake components: what it publishes is counted, nothing goes anywhere. */
-function fakePresence(members: number): { presence: Presence; published: () => number } {
+interface FakePresence {
+  presence: Presence
+  /** how many messages it published */
+  published: () => number
+  /** hands the node a presence message `from` published on the topic */
+  gossip: (from: string, msg: Uint8Array) => void
+}
+
+/**
+ * A Presence on fake components, `members` - 1 peers known from an earlier run: what it publishes is
+ * counted (and passed to `onPublish`), nothing goes anywhere.
+ */
+function fakePresence(members: number, onPublish: () => void = () => {}): FakePresence {
   let published = 0
+  const listeners: Array<(evt: CustomEvent<unknown>) => void> = []
   const noop = () => {}
   const components = {
     peerId: { equals: () => false, toString: () => 'self' },
@@ -128,12 +141,16 @@ function fakePresence(members: number): { presence: Presence; published: () => n
     logger: { forComponent: () => Object.assign(noop, { error: noop, trace: noop }) },
     pubsub: {
       topicValidators: new Map(),
-      addEventListener: noop,
+      addEventListener: (type: string, fn: (evt: CustomEvent<unknown>) => void) => {
+        if (type === 'message') listeners.push(fn)
+      },
       removeEventListener: noop,
       subscribe: noop,
       unsubscribe: noop,
       publish: async () => {
         published++
+        onPublish()
+        return { recipients: [] }
       },
     },
   } as unknown as PresenceComponents
@@ -160,12 +177,34 @@ function fakePresence(members: number): { presence: Presence; published: () => n
     staleAfter: STALE,
     offlineAfter: OFFLINE,
   })
-  return { presence, published: () => published }
+  const gossip = (from: string, data: Uint8Array) => {
+    const peer = { equals: (o: unknown) => String(o) === from, toString: () => from }
+    const detail = { type: 'signed', topic: TOPIC, from: peer, data }
+    for (const fn of listeners) fn(new CustomEvent('message', { detail }))
+  }
+  return { presence, published: () => published, gossip }
+}
+
+/** A peer's presence message as it would gossip it (unsigned: the fake node relays nothing). */
+function message(name: string, type = PresenceMessage.Type.ANNOUNCE, seq = 1n): Uint8Array {
+  return PresenceMessage.encode({ type, card: card(name), seq })
+}
+
+/** Math.random from a fixed seed (mulberry32), so a run with random places is the same every time. */
+function seeded(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
 }
 
 describe('presence heartbeats', () => {
   afterEach(() => {
     vi.useRealTimers()
+    vi.restoreAllMocks()
   })
 
   /** Heartbeats a node sends in 10 minutes after its first announcement, with `members` known. */
@@ -173,6 +212,8 @@ describe('presence heartbeats', () => {
     members: number,
   ): Promise<{ count: number; presence: Presence; published: () => number }> {
     vi.useFakeTimers()
+    // the first heartbeat falls due at a random point of 0.5 to 1.5 intervals (Heartbeat): here at one
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
     const { presence, published } = fakePresence(members)
     await presence.start()
     presence.afterStart()
@@ -208,4 +249,81 @@ describe('presence heartbeats', () => {
     await presence.beforeStop()
     await presence.stop()
   })
+
+  it('a heartbeat armed while the node knew nobody waits for the interval of the mesh it learnt since', async () => {
+    vi.useFakeTimers()
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const { presence, published, gossip } = fakePresence(1)
+    await presence.start()
+    presence.afterStart()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(published()).toBe(1)
+    // the start announcement went out knowing no one (a 30 s interval); then 99 members are heard of
+    await vi.advanceTimersByTimeAsync(1_000)
+    for (let i = 1; i < 100; i++) gossip(`p${i}`, message(`p${i}`))
+    expect(presence.timings().heartbeatInterval).toBe(150_000)
+    await vi.advanceTimersByTimeAsync(148_000)
+    expect(published()).toBe(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(published()).toBe(2)
+    await presence.beforeStop()
+    await presence.stop()
+  })
+
+  it("when most of the mesh leaves, the next heartbeat comes at the smaller mesh's pace, not the one it was armed with", async () => {
+    vi.useFakeTimers()
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const { presence, published, gossip } = fakePresence(100)
+    await presence.start()
+    presence.afterStart()
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(published()).toBe(1)
+    for (let i = 1; i <= 95; i++) gossip(`p${i}`, message(`p${i}`, PresenceMessage.Type.LEAVE, 2n))
+    expect(presence.timings().heartbeatInterval).toBe(30_000)
+    // others take it as stale after 4 of those intervals: it must not wait the 150 s it was armed with
+    await vi.advanceTimersByTimeAsync(34_000)
+    expect(published()).toBe(2)
+    await presence.beforeStop()
+    await presence.stop()
+  })
+
+  it('200 nodes started together send about 40 heartbeats a minute in every minute, none at the small mesh pace', async () => {
+    vi.useFakeTimers()
+    vi.spyOn(Math, 'random').mockImplementation(seeded(17))
+    const N = 200
+    const MINUTES = 12
+    let minute = 0
+    const perMinute = new Array<number>(MINUTES + 1).fill(0)
+    const nodes = Array.from({ length: N }, () =>
+      fakePresence(1, () => {
+        perMinute[minute]!++
+      }),
+    )
+    for (const { presence } of nodes) {
+      await presence.start()
+      presence.afterStart()
+    }
+    await vi.advanceTimersByTimeAsync(0)
+    expect(perMinute[0]).toBe(N)
+    perMinute[0] = 0
+    // each learns the others a second after its start announcement, as a newcomer does from member lists
+    await vi.advanceTimersByTimeAsync(1_000)
+    const cards = Array.from({ length: N }, (_, i) => message(`n${i}`))
+    nodes.forEach((node, i) => {
+      cards.forEach((c, j) => {
+        if (j !== i) node.gossip(`n${j}`, c)
+      })
+    })
+    expect(nodes[0]!.presence.timings().heartbeatInterval).toBe(300_000)
+    for (minute = 0; minute < MINUTES; minute++) await vi.advanceTimersByTimeAsync(60_000)
+    // the design: 200 members, one heartbeat each per 300 s, so 40 a minute mesh-wide; spread evenly,
+    // not 200 at once (30 s after their start, or all 300 s after it)
+    const counted = perMinute.slice(0, MINUTES)
+    expect(Math.max(...counted), `heartbeats per minute: ${counted.join(' ')}`).toBeLessThanOrEqual(60)
+    expect(counted.reduce((a, b) => a + b, 0) / MINUTES).toBeLessThanOrEqual(44)
+    for (const { presence } of nodes) {
+      await presence.beforeStop()
+      await presence.stop()
+    }
+  }, 60_000)
 })

@@ -23,6 +23,7 @@ import {
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
 import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
+import { Heartbeat } from './heartbeat.js'
 import type { LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
 import { MemberRelay, MemberSync, parseDigests } from './members.js'
 import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
@@ -50,7 +51,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private seq = 0n
   private started = false
   private stopping = false
-  private heartbeatTimer?: ReturnType<typeof setTimeout>
+  private readonly heartbeat: Heartbeat
   private sweepTimer?: ReturnType<typeof setInterval>
   private topologyId?: string
   private announceSoonTimer?: ReturnType<typeof setTimeout>
@@ -79,10 +80,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
     this.table = new PeerTable(timings, now)
     this.relay = new MemberRelay(this.table, now)
-    this.memberSync = new MemberSync(
-      () => this.syncWithOne(),
-      () => this.table.heartbeatInterval(this.heartbeatInterval),
-    )
+    const interval = () => this.table.heartbeatInterval(this.heartbeatInterval)
+    this.memberSync = new MemberSync(() => this.syncWithOne(), interval)
+    this.heartbeat = new Heartbeat(interval, () => void this.announce(), now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
     this.handleStream = this.handleStream.bind(this)
@@ -133,7 +133,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Tells peers we are leaving while the connections are still up, so they see us go at once. */
   async beforeStop(): Promise<void> {
     this.stopping = true
-    clearTimeout(this.heartbeatTimer)
+    this.heartbeat.stop()
     clearInterval(this.sweepTimer)
     this.memberSync.stop()
     clearTimeout(this.announceSoonTimer)
@@ -167,17 +167,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   }
 
   /**
-   * Publishes this node's card now (start, heartbeat, card change) and schedules the next heartbeat one
-   * interval later. The interval grows with the members known (PeerTable.heartbeatInterval), so the
-   * mesh's heartbeats, which reach every node, stay a bounded number per minute whatever its size.
+   * Publishes this node's card now (start, heartbeat, card change); the next heartbeat falls due one
+   * interval later (Heartbeat). The interval grows with the members known (PeerTable.heartbeatInterval),
+   * so the mesh's heartbeats, which reach every node, stay a bounded number per minute whatever its size.
    */
   async announce(): Promise<void> {
     if (!this.started || this.stopping) return
-    clearTimeout(this.heartbeatTimer)
-    this.heartbeatTimer = setTimeout(
-      () => void this.announce(),
-      this.table.heartbeatInterval(this.heartbeatInterval),
-    )
+    this.heartbeat.announced()
     await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE))
   }
 
@@ -224,9 +220,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     return { ...card, startedAt: this.startedAt, addrs: addrs as Uint8Array<ArrayBuffer>[] }
   }
 
-  /** Status changes through time alone (online → stale → offline). */
+  /** Status changes through time alone (online → stale → offline), and a heartbeat they made overdue. */
   sweep(): void {
     for (const change of this.table.sweep()) this.safeDispatch('peer:status', change)
+    this.heartbeat.check()
   }
 
   /** This node's next message, signed; `memberList` marks an exchange that goes on with member lists. */
