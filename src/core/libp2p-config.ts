@@ -89,7 +89,10 @@ export async function createStack(opts: StackOptions) {
     connectionEncrypters: [noise()],
     ...(opts.seam?.metrics != null ? { metrics: opts.seam.metrics } : {}),
     connectionGater: opts.gater,
-    streamMuxers: [yamux()],
+    // yamux's own keep-alive pings every connection each 30 s but never closes one that stops answering:
+    // finding dead links is the connection monitor's (below), so it only cost frames (a ping and its
+    // answer per connection and side, a sixth of an idle node's frames; test/integration/idle-link.test.ts)
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     peerDiscovery: opts.mdns
       ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer, members })]
       : [],

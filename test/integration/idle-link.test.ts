@@ -1,0 +1,55 @@
+// What an idle connection carries (issue 17): each frame costs a node CPU (yamux, Noise, pnet, a socket
+// write), so a link that nothing uses should carry only what finds a dead link. That is the connection
+// monitor's ping (a /ipfs/ping stream each minute, from each side; a failed ping closes the connection).
+// yamux's keep-alive (a session ping frame each 30 s per side) never closed anything: it is off.
+// Two real nodes over the simulation's in-memory link, ten minutes of virtual time.
+import { afterEach, describe, expect, it } from 'vitest'
+import { type SimCore, SimNetwork, sleep, waitFor } from '../../bench/simulate/network.js'
+import * as core from '../../src/core/index.js'
+import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
+import { SimFixture } from '../helpers/sim.js'
+
+const CORE: SimCore = { ...core, encodeKeyFile, generateKey }
+/** yamux's frame type for a session ping (RFC of the yamux spec: 0x2) */
+const PING_FRAME = 2
+
+interface Muxer {
+  sendFrame(header: { type: number }, data?: unknown): unknown
+}
+
+describe('an idle link', () => {
+  const sim = new SimFixture()
+  afterEach(() => sim.cleanup())
+
+  it('carries the connection monitor pings and no yamux keep-alive pings', async () => {
+    sim.virtualTime()
+    const net = await sim.form(
+      async () => {
+        const net = new SimNetwork({ core: CORE, latency: 5, dials: 1 })
+        await net.grow(2, 1)
+        return net
+      },
+      (net) => waitFor(() => net.converged(), 30_000),
+      (net) => `the two nodes did not list each other: ${net.missing()} listings missing`,
+    )
+    const frames = { keepAlive: 0, pingStreams: 0 }
+    for (const n of net.up()) {
+      const conn = n.node!.libp2p.getConnections()[0]!
+      const muxer = (conn as unknown as { muxer: Muxer }).muxer
+      const send = muxer.sendFrame.bind(muxer)
+      muxer.sendFrame = (header, data) => {
+        if (header.type === PING_FRAME) frames.keepAlive++
+        return send(header, data)
+      }
+    }
+    const pings = () =>
+      net.up().reduce((sum, n) => sum + (n.traffic.protocols.get('/ipfs/ping/1.0.0')?.streams ?? 0), 0)
+    const before = pings()
+    await sleep(10 * 60_000)
+    frames.pingStreams = pings() - before
+    // one ping a minute from each side (each stream is counted at both ends)
+    expect(frames.pingStreams).toBeGreaterThanOrEqual(2 * 2 * 9)
+    expect(frames.keepAlive).toBe(0)
+    expect(net.up().map((n) => n.node!.libp2p.getConnections().length)).toEqual([1, 1])
+  }, 120_000)
+})
