@@ -24,6 +24,9 @@ import { holdBackWindowUpdates } from './yamux-window.js'
 /** How often each connection is pinged to find links that died silently. */
 export const CONNECTION_PING_INTERVAL = 60_000
 
+/** How often yamux measures a connection's round trip time, after once at the start (why: in createStack). */
+export const YAMUX_PING_INTERVAL = 10 * 60_000
+
 /** Gossipsub's mesh degree and gossip fan-out (why: in createStack). */
 export const GOSSIP_MESH = { Dlazy: 2, mcacheGossip: 1 }
 
@@ -89,10 +92,12 @@ export async function createStack(opts: StackOptions) {
     connectionEncrypters: [noise()],
     ...(opts.seam?.metrics != null ? { metrics: opts.seam.metrics } : {}),
     connectionGater: opts.gater,
-    // yamux's own keep-alive pings every connection each 30 s but never closes one that stops answering:
-    // finding dead links is the connection monitor's (below), so it only cost frames (a ping and its
-    // answer per connection and side, a sixth of an idle node's frames; test/integration/idle-link.test.ts)
-    streamMuxers: [yamux({ enableKeepAlive: false })],
+    // yamux pings each connection at once (the round trip time it measures lets a stream's receive window
+    // grow: without it a bulk transfer stays at 256 KiB in flight) and then every keepAliveInterval. It
+    // never closes a connection that stops answering: finding dead links is the connection monitor's
+    // (below). At its default of 30 s the pings were 80 of an idle 20-node mesh node's 460 frames a
+    // minute; every 10 minutes they only refresh the round trip time (test/integration/idle-link.test.ts)
+    streamMuxers: [yamux({ keepAliveInterval: YAMUX_PING_INTERVAL })],
     peerDiscovery: opts.mdns
       ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer, members })]
       : [],
