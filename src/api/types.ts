@@ -238,8 +238,12 @@ export type PeerEventType = 'peer_online' | 'peer_stale' | 'peer_offline'
 export interface PeerEventJson {
   type: PeerEventType
   peer: PeerJson
-  /** peer_online: `joined` (first seen) or `back`; peer_offline: `left` or `timed_out` */
-  reason?: 'joined' | 'back' | 'left' | 'timed_out'
+  /**
+   * peer_online: `joined` (first seen) or `back`; peer_stale: `silent` (no heartbeat in time) or
+   * `unreachable` (a neighbour's link to it broke and a dial back failed); peer_offline: `left`,
+   * `timed_out` or `unreachable`
+   */
+  reason?: 'joined' | 'back' | 'silent' | 'left' | 'timed_out' | 'unreachable'
   timestamp: string
 }
 

@@ -15,6 +15,7 @@ import {
   validateDescription,
   validateName,
 } from '../protocols/presence/index.js'
+import { SUSPECT_OFFLINE_AFTER } from '../protocols/presence/constants.js'
 import { CHANNEL_IDLE } from '../protocols/tasks/constants.js'
 import { TaskStore } from '../protocols/tasks/index.js'
 import { Checkpointer } from '../store/checkpointer.js'
@@ -220,6 +221,9 @@ async function build(
       heartbeatInterval: options.heartbeatInterval,
       staleAfter: options.staleAfter,
       offlineAfter: options.offlineAfter,
+      // a peer its neighbours lost and could not dial back is offline after a minute, or sooner when
+      // --offline-after asks for less
+      suspectOfflineAfter: Math.min(SUSPECT_OFFLINE_AFTER, options.offlineAfter),
       known,
     },
   })

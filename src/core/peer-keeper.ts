@@ -93,8 +93,12 @@ export class PeerKeeper {
               : to === 'offline'
                 ? record.leftAt != null
                   ? 'left'
-                  : 'timed_out'
-                : undefined,
+                  : record.suspected != null
+                    ? 'unreachable'
+                    : 'timed_out'
+                : record.suspected != null
+                  ? 'unreachable'
+                  : 'silent',
           timestamp: new Date().toISOString(),
         })
       }

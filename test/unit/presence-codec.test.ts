@@ -41,6 +41,7 @@ describe('PresenceMessage codec', () => {
       type: PresenceMessage.Type.ANNOUNCE,
       card: card({ relayOnly: true, startedAt: 2n ** 60n }),
       seq: 12345678901234n,
+      suspects: [{ peer: new Uint8Array(38).fill(7), startedAt: 2n ** 50n, seq: 3n }],
     }
     const decoded = PresenceMessage.decode(PresenceMessage.encode(msg))
     expect(decoded).toEqual(msg)
@@ -49,7 +50,7 @@ describe('PresenceMessage codec', () => {
   })
 
   it('round-trips a leave', () => {
-    const msg: PresenceMessage = { type: PresenceMessage.Type.LEAVE, card: card(), seq: 9n }
+    const msg: PresenceMessage = { type: PresenceMessage.Type.LEAVE, card: card(), seq: 9n, suspects: [] }
     expect(PresenceMessage.decode(PresenceMessage.encode(msg))).toEqual(msg)
   })
 

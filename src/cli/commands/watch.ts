@@ -42,7 +42,7 @@ export const watch: Command = {
     '--json prints one object per line: first {"type":"watching","node":{id,name},"seq"} (the stream is live;\n' +
     "seq is the newest logged event), then events: poll's event objects (type task | task_update | broadcast |\n" +
     'file_updated, with seq), and {"type":"peer_online" | "peer_stale" | "peer_offline", "peer": <discover\'s\n' +
-    'peer object>, "reason": "joined" | "back" | "left" | "timed_out", "timestamp"}; task_sent (this agent\n' +
+    'peer object>, "reason": "joined" | "back" | "silent" | "left" | "timed_out" | "unreachable", "timestamp"}; task_sent (this agent\n' +
     "delegated a task, through any client): poll's task fields without seq, never replayed.",
   options: {
     type: { type: 'string', value: 'LIST', description: 'only these event types (comma-separated)' },

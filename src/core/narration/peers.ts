@@ -32,9 +32,19 @@ export function narratePeers(node: ClawLinkNode): void {
         `peer ${again}: ${label(record.id)} on ${record.card.machine || 'unknown host'}, caps=[${record.card.caps.join(',')}]`,
       )
     } else if (to === 'stale') {
-      log.emit('peer_stale', fields, `peer stale (no heartbeat): ${label(record.id)}`)
+      const lost = record.suspected
+      if (lost != null) {
+        const by = lost.by === node.peerId.toString() ? 'us' : label(lost.by)
+        log.emit(
+          'peer_stale',
+          { ...fields, reason: 'unreachable', by: lost.by },
+          `peer stale (unreachable: its link to ${by} broke and a dial back failed): ${label(record.id)}`,
+        )
+      } else {
+        log.emit('peer_stale', { ...fields, reason: 'silent' }, `peer stale (no heartbeat): ${label(record.id)}`)
+      }
     } else {
-      const why = record.leftAt != null ? 'left' : 'timed out'
+      const why = record.leftAt != null ? 'left' : record.suspected != null ? 'unreachable' : 'timed out'
       log.emit('peer_offline', { ...fields, reason: why }, `peer offline (${why}): ${label(record.id)}`)
     }
   })

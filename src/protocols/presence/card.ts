@@ -22,6 +22,7 @@ import { InvalidCardError } from './errors.js'
 import type { KnownPeer } from './index.js'
 import { type AgentCard, type HostedAgentList, PresenceMessage } from './pb/presence.js'
 import type { PeerRecord } from './peer-table.js'
+import { checkSuspects } from './suspects.js'
 
 export { validateCaps, validateDescription, validateName }
 
@@ -78,6 +79,7 @@ export function checkMessage(msg: PresenceMessage): AgentCard {
     throw new InvalidCardError(`unknown presence message type ${String(msg.type)}`)
   }
   validateCard(msg.card)
+  checkSuspects(msg.suspects)
   return msg.card
 }
 

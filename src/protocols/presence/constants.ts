@@ -34,6 +34,19 @@ export const HEARTBEAT_INTERVAL = 30_000
 export const STALE_AFTER = 120_000
 /** How long a stale peer stays stale before it is offline. */
 export const OFFLINE_AFTER = 600_000
+/** Peers one message may name as suspected (a node loses few links at once; the rest wait for the next). */
+export const MAX_SUSPECTS = 16
+/** Bytes of a suspected peer's id (an Ed25519 PeerId's multihash is 38). */
+export const MAX_SUSPECT_PEER_LENGTH = 64
+/** How long a suspected peer that does not answer stays stale before it is offline (PeerTable.suspect). */
+export const SUSPECT_OFFLINE_AFTER = 60_000
+/** Longest random wait after a link breaks before the dial back: a peer's neighbours do not all dial
+ * at once, and the first suspicion to arrive spares the others theirs. */
+export const PROBE_DELAY = 1_000
+/** Time allowed for the dial back to a peer whose link broke. */
+export const PROBE_TIMEOUT = 5_000
+/** A node answers suspicions of itself at most this often (a flood of them costs one announce each). */
+export const REFUTE_INTERVAL = 5_000
 /** Delay that coalesces re-announcements triggered by peers joining. */
 export const ANNOUNCE_DEBOUNCE = 200
 /** Time allowed for one card exchange or leave notice. */

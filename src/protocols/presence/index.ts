@@ -7,10 +7,12 @@
  *   answers with its own (one length-prefixed `PresenceMessage` each way); nodes that both set
  *   `member_list` go on with a `MemberList` each way and `RelayBatch` frames of the signed cards the
  *   other side lacks. A leaving node sends a LEAVE.
- * - gossipsub topic `clawlink/presence/1`: the same messages, signed (StrictSign), every heartbeat.
+ * - gossipsub topic `clawlink/presence/1`: the same messages, signed (StrictSign), every heartbeat. An
+ *   announcement may name peers its author lost (a broken link it could not dial back): receivers hold
+ *   them stale until they announce again, and a suspected node announces at once.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AgentCard } from './pb/presence.js'
 import type { AnnounceResult, PeerRecord, StatusChange } from './peer-table.js'
@@ -34,6 +36,7 @@ export {
   PresenceMessage,
   RelayBatch,
   RelayedCard,
+  Suspect,
 } from './pb/presence.js'
 export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
 export { FULL_RATE_MEMBERS, PeerTable } from './peer-table.js'
@@ -66,6 +69,11 @@ export interface PresenceInit {
   offlineAfter?: number
   /** Members up to which the heartbeat and thresholds are as given; above, they stretch (PeerTable). */
   fullRateMembers?: number
+  /** A suspected peer that does not answer is offline this long after the suspicion (ms). */
+  suspectOfflineAfter?: number
+  /** Longest random wait before dialling back a peer whose link broke, and the time that dial gets (ms). */
+  probeDelay?: number
+  probeTimeout?: number
   /** Injectable clock (ms). */
   now?: () => number
   protocolPrefix?: string
@@ -82,6 +90,8 @@ export interface PresenceComponents {
   connectionManager: ConnectionManager
   addressManager: AddressManager
   logger: ComponentLogger
+  /** libp2p's events: broken links (connection:close) are probed (LinkWatch) */
+  events: TypedEventTarget<Libp2pEvents>
   /** The gossipsub service, configured under the name `pubsub` before this one. */
   pubsub: GossipSub
 }

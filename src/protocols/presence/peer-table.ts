@@ -1,5 +1,6 @@
 // What this node knows of other agents, and their status over time. Pure state: the clock is injected,
 // so the online → stale → offline machine is tested without waiting.
+import { SUSPECT_OFFLINE_AFTER } from './constants.js'
 import type { AgentCard } from './pb/presence.js'
 import type { SignedCard } from './signed.js'
 
@@ -16,10 +17,18 @@ export interface PresenceTimings {
    * mesh-wide heartbeat rate, which every node receives, stays at most fullRateMembers per interval.
    */
   fullRateMembers?: number
+  /** A suspected peer (see PeerTable.suspect) that does not answer is offline this long after (not stretched). */
+  suspectOfflineAfter?: number
 }
 
-/** Members up to which presence paces as configured (the node's defaults: 30 s heartbeat, 120 s stale). */
-export const FULL_RATE_MEMBERS = 20
+/**
+ * Members up to which presence paces as configured (the node's defaults: 30 s heartbeat, 120 s stale):
+ * the mesh hears at most 10 heartbeats a minute, whatever its size. Heartbeats are the backstop of
+ * liveness, not its main signal: a peer that dies is found by its neighbours, whose links to it break,
+ * and suspected mesh-wide at once (PeerTable.suspect; issue 17: at 40 a minute, presence gossip was half
+ * of an idle node's frames).
+ */
+export const FULL_RATE_MEMBERS = 5
 
 export interface PeerRecord {
   id: string
@@ -32,6 +41,12 @@ export interface PeerRecord {
   leftAt?: number
   /** The message behind `card` as its author signed it (absent from older nodes): what we relay. */
   signed?: SignedCard
+  /**
+   * A neighbour lost its link to the peer and could not dial it back, at this message of the peer (its
+   * run and seq): the peer is stale until it announces a newer one, and offline if it does not in time.
+   * `at` is the local clock when we first heard of it, `by` the PeerId that said so.
+   */
+  suspected?: { at: number; startedAt: bigint; seq: bigint; by: string }
 }
 
 export type AnnounceResult = 'new' | 'updated' | 'refreshed' | 'ignored'
@@ -44,8 +59,13 @@ export interface StatusChange {
 
 /** (startedAt, seq) of b is newer than of a */
 function newer(a: { card: AgentCard; seq: bigint }, startedAt: bigint, seq: bigint): number {
-  if (startedAt !== a.card.startedAt) return startedAt > a.card.startedAt ? 1 : -1
-  if (seq !== a.seq) return seq > a.seq ? 1 : -1
+  return order(a.card.startedAt, a.seq, startedAt, seq)
+}
+
+/** 1 if (startedAt, seq) is after (aStarted, aSeq), -1 if before, 0 if the same message */
+function order(aStarted: bigint, aSeq: bigint, startedAt: bigint, seq: bigint): number {
+  if (startedAt !== aStarted) return startedAt > aStarted ? 1 : -1
+  if (seq !== aSeq) return seq > aSeq ? 1 : -1
   return 0
 }
 
@@ -120,9 +140,10 @@ export class PeerTable {
     if (record.leftAt != null) return 'offline'
     const age = this.now() - record.lastSeen
     const { staleAfter, offlineAfter } = this.currentTimings()
-    if (age < staleAfter) return 'online'
-    if (age < staleAfter + offlineAfter) return 'stale'
-    return 'offline'
+    const silent = age < staleAfter ? 'online' : age < staleAfter + offlineAfter ? 'stale' : 'offline'
+    if (record.suspected == null || silent === 'offline') return silent
+    const suspectFor = this.timings.suspectOfflineAfter ?? SUSPECT_OFFLINE_AFTER
+    return this.now() - record.suspected.at < suspectFor ? 'stale' : 'offline'
   }
 
   get(id: string): PeerRecord | undefined {
@@ -191,11 +212,35 @@ export class PeerTable {
     return this.put(existing, record)
   }
 
+  /**
+   * `by` lost its link to the peer and could not dial it back; it held the peer's message (startedAt,
+   * seq). Unless we have heard a newer message of the peer, it is stale from now until it announces one.
+   * Returns whether the suspicion is news (not one we already hold at that message or later).
+   */
+  suspect(
+    id: string,
+    startedAt: bigint,
+    seq: bigint,
+    by: string,
+  ): { applied: boolean; change?: StatusChange } {
+    const record = this.peers.get(id)
+    if (record == null || record.leftAt != null) return { applied: false }
+    // the peer spoke after the message the suspicion is about: it answered already
+    if (newer(record, startedAt, seq) < 0) return { applied: false }
+    const held = record.suspected
+    if (held != null && order(held.startedAt, held.seq, startedAt, seq) <= 0) return { applied: false }
+    record.suspected = { at: held?.at ?? this.now(), startedAt, seq, by }
+    return { applied: true, change: this.track(record) }
+  }
+
   private put(
     existing: PeerRecord | undefined,
     record: PeerRecord,
   ): { result: AnnounceResult; change?: StatusChange } {
     const { id, card } = record
+    // a suspicion holds until the peer announces a message after the one it was about
+    const held = existing?.suspected
+    if (held != null && order(held.startedAt, held.seq, card.startedAt, record.seq) <= 0) record.suspected = held
     this.peers.set(id, record)
     const change = this.track(record)
     if (existing == null) return { result: 'new', change }

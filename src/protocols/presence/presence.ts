@@ -17,6 +17,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
+  REFUTE_INTERVAL,
   STALE_AFTER,
   TIMEOUT,
   TOPIC,
@@ -25,10 +26,12 @@ import { InvalidCardError } from './errors.js'
 import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
 import { Heartbeat } from './heartbeat.js'
 import type { LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
+import { LinkWatch } from './link-watch.js'
 import { MemberRelay, MemberSync, parseDigests } from './members.js'
-import { type AgentCard, PresenceMessage, type RelayedCard } from './pb/presence.js'
+import { type AgentCard, PresenceMessage, type RelayedCard, type Suspect } from './pb/presence.js'
 import { type PeerRecord, type PeerStatus, PeerTable, sameCard } from './peer-table.js'
 import { encodeSigned, type SignedCard, signedPart } from './signed.js'
+import { parseSuspects, toSuspect } from './suspects.js'
 
 /**
  * Presence: who is in the mesh. Cards are exchanged over a direct stream on every new connection (so a
@@ -61,6 +64,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private reachedTopicPeers = false
   /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
   private lastCard?: AgentCard
+  private readonly now: () => number
+  private readonly linkWatch: LinkWatch
+  /** Peers we lost and could not dial back, to be named in our next announcement. */
+  private outgoingSuspects: Suspect[] = []
+  private refuteTimer?: ReturnType<typeof setTimeout>
+  private lastRefute = Number.NEGATIVE_INFINITY
 
   constructor(components: PresenceComponents, init: PresenceInit) {
     super()
@@ -72,11 +81,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeatInterval = init.heartbeatInterval ?? HEARTBEAT_INTERVAL
     this.timeout = init.timeout ?? TIMEOUT
     const now = init.now ?? Date.now
+    this.now = now
     this.startedAt = BigInt(now())
     const timings = {
       staleAfter: init.staleAfter ?? STALE_AFTER,
       offlineAfter: init.offlineAfter ?? OFFLINE_AFTER,
       fullRateMembers: init.fullRateMembers,
+      suspectOfflineAfter: init.suspectOfflineAfter,
     }
     this.table = new PeerTable(timings, now)
     this.relay = new MemberRelay(this.table, now)
@@ -85,6 +96,16 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeat = new Heartbeat(interval, () => void this.announce(), now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
+    this.linkWatch = new LinkWatch({
+      worthProbing: (id) => this.reachable(id),
+      connected: (peer) => components.connectionManager.getConnections(peer).some((c) => c.status === 'open'),
+      connections: () => components.connectionManager.getConnections().filter((c) => c.status === 'open').length,
+      dial: (peer, signal) => components.connectionManager.openConnection(peer, { signal }),
+      unreachable: (peer) => this.lost(peer),
+      delay: init.probeDelay,
+      timeout: init.probeTimeout,
+    })
+    this.onConnectionClose = this.onConnectionClose.bind(this)
     this.handleStream = this.handleStream.bind(this)
     this.onGossip = this.onGossip.bind(this)
     this.validate = this.validate.bind(this)
@@ -114,6 +135,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
         if (this.components.connectionManager.getConnections().length === 0) this.reachedTopicPeers = false
       },
     })
+    this.components.events.addEventListener('connection:close', this.onConnectionClose)
+    this.linkWatch.start()
     this.started = true
     this.stopping = false
   }
@@ -133,6 +156,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Tells peers we are leaving while the connections are still up, so they see us go at once. */
   async beforeStop(): Promise<void> {
     this.stopping = true
+    this.linkWatch.stop()
+    clearTimeout(this.refuteTimer)
     this.heartbeat.stop()
     clearInterval(this.sweepTimer)
     this.memberSync.stop()
@@ -154,6 +179,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   async stop(): Promise<void> {
     const { registrar, pubsub } = this.components
+    this.components.events.removeEventListener('connection:close', this.onConnectionClose)
+    this.linkWatch.stop()
+    clearTimeout(this.refuteTimer)
     if (this.topologyId != null) registrar.unregister(this.topologyId)
     await registrar.unhandle(this.protocol)
     pubsub.removeEventListener('message', this.onGossip)
@@ -174,7 +202,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   async announce(): Promise<void> {
     if (!this.started || this.stopping) return
     this.heartbeat.announced()
-    await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE))
+    const suspects = this.outgoingSuspects
+    this.outgoingSuspects = []
+    await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE, false, suspects))
   }
 
   /** Members this node counts: itself and every peer not offline (what paces heartbeats and mDNS). */
@@ -220,6 +250,60 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     return { ...card, startedAt: this.startedAt, addrs: addrs as Uint8Array<ArrayBuffer>[] }
   }
 
+  /** Whether a broken link to `id` is worth a dial back: a member we hold as reachable. */
+  private reachable(id: string): boolean {
+    const record = this.table.get(id)
+    return (
+      this.started &&
+      !this.stopping &&
+      record != null &&
+      record.suspected == null &&
+      this.table.status(record) !== 'offline'
+    )
+  }
+
+  /** A peer we lost and could not dial back: stale here at once, and named in our next announcement. */
+  private lost(peer: PeerId): void {
+    const id = peer.toString()
+    const record = this.table.get(id)
+    if (record == null) return
+    const { startedAt } = record.card
+    const { applied, change } = this.table.suspect(id, startedAt, record.seq, this.components.peerId.toString())
+    if (change != null) this.safeDispatch('peer:status', change)
+    if (!applied) return
+    this.log('%p unreachable after its link broke: telling the mesh', peer)
+    this.outgoingSuspects.push(toSuspect(peer, startedAt, record.seq))
+    this.announceSoon()
+  }
+
+  private onConnectionClose(evt: CustomEvent<Connection>): void {
+    if (!this.stopping) this.linkWatch.closed(evt.detail)
+  }
+
+  /** Suspicions in a gossiped announcement: of others, held; of us (this run), answered by announcing. */
+  private applySuspects(from: PeerId, msg: PresenceMessage): void {
+    const self = this.components.peerId.toString()
+    for (const s of parseSuspects(msg.suspects)) {
+      if (s.peer === self) {
+        if (s.startedAt === this.startedAt) this.refute()
+        continue
+      }
+      const { change } = this.table.suspect(s.peer, s.startedAt, s.seq, from.toString())
+      if (change != null) this.safeDispatch('peer:status', change)
+    }
+  }
+
+  /** Announces soon (at most once per REFUTE_INTERVAL): a newer message of ours clears any suspicion. */
+  private refute(): void {
+    if (this.refuteTimer != null || !this.started || this.stopping) return
+    const wait = Math.max(ANNOUNCE_DEBOUNCE, this.lastRefute + REFUTE_INTERVAL - this.now())
+    this.refuteTimer = setTimeout(() => {
+      this.refuteTimer = undefined
+      this.lastRefute = this.now()
+      void this.announce()
+    }, wait)
+  }
+
   /** Status changes through time alone (online → stale → offline), and a heartbeat they made overdue. */
   sweep(): void {
     for (const change of this.table.sweep()) this.safeDispatch('peer:status', change)
@@ -227,9 +311,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   }
 
   /** This node's next message, signed; `memberList` marks an exchange that goes on with member lists. */
-  private async encode(type: PresenceMessage.Type, memberList = false): Promise<Uint8Array> {
+  private async encode(
+    type: PresenceMessage.Type,
+    memberList = false,
+    suspects: Suspect[] = [],
+  ): Promise<Uint8Array> {
     this.seq++
-    const msg = { type, card: this.localCard(), seq: this.seq }
+    const msg = { type, card: this.localCard(), seq: this.seq, suspects }
     this.lastCard = msg.card
     return encodeSigned(this.components.privateKey, msg, memberList)
   }
@@ -352,6 +440,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     if (from.equals(this.components.peerId)) return
     const card = checkMessage(msg)
     const id = from.toString()
+    if (via === 'gossip' && msg.suspects.length > 0) this.applySuspects(from, msg)
     if (msg.type === PresenceMessage.Type.LEAVE) {
       const change = this.table.leave(id, card.startedAt, msg.seq)
       if (change != null) this.safeDispatch('peer:status', change)

@@ -31,10 +31,10 @@ export interface SignedCard {
  */
 export async function encodeSigned(
   key: PrivateKey | undefined,
-  msg: PresenceMessage,
+  msg: Omit<PresenceMessage, 'suspects'> & Partial<Pick<PresenceMessage, 'suspects'>>,
   memberList = false,
 ): Promise<Uint8Array> {
-  const base = PresenceMessage.encode({ type: msg.type, card: msg.card, seq: msg.seq })
+  const base = PresenceMessage.encode({ type: msg.type, card: msg.card, seq: msg.seq, suspects: msg.suspects ?? [] })
   let signature: Uint8Array | undefined
   try {
     if (key != null) signature = await signBody(key, DOMAIN, base)
@@ -47,6 +47,7 @@ export async function encodeSigned(
   const tail = PresenceMessage.encode({
     type: PresenceMessage.Type.ANNOUNCE,
     seq: 0n,
+    suspects: [],
     signature: signature as Uint8Array<ArrayBuffer> | undefined,
     memberList: memberList ? true : undefined,
   })

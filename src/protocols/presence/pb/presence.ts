@@ -760,6 +760,7 @@ export interface PresenceMessage {
   seq: bigint
   signature?: Uint8Array<ArrayBuffer>
   memberList?: boolean
+  suspects: Suspect[]
 }
 
 export namespace PresenceMessage {
@@ -813,13 +814,21 @@ export namespace PresenceMessage {
           w.bool(obj.memberList)
         }
 
+        if (obj.suspects != null && obj.suspects.length > 0) {
+          for (const value of obj.suspects) {
+            w.uint32(50)
+            Suspect.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           type: Type.ANNOUNCE,
-          seq: 0n
+          seq: 0n,
+          suspects: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -850,6 +859,16 @@ export namespace PresenceMessage {
               obj.memberList = reader.bool()
               break
             }
+            case 6: {
+              if (opts.limits?.suspects != null && obj.suspects.length === opts.limits.suspects) {
+                throw new MaxLengthError('Decode error - repeated field "suspects" had too many elements')
+              }
+
+              obj.suspects.push(Suspect.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.suspects$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -859,6 +878,10 @@ export namespace PresenceMessage {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          suspects: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -898,6 +921,24 @@ export namespace PresenceMessage {
                 field: `${prefix}.memberList`,
                 value: reader.bool()
               }
+              break
+            }
+            case 6: {
+              if (opts.limits?.suspects != null && obj.suspects === opts.limits.suspects) {
+                throw new MaxLengthError('Streaming decode error - repeated field "suspects" had too many elements')
+              }
+
+              for (const evt of Suspect.codec().stream(reader, reader.uint32(), `${prefix}.suspects[]`, {
+                limits: opts.limits?.suspects$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.suspects
+                }
+              }
+
+              obj.suspects++
+
               break
             }
             default: {
@@ -1020,6 +1061,24 @@ export namespace PresenceMessage {
     value: boolean
   }
 
+  export interface PresenceMessageSuspectsPeerFieldEvent {
+    field: '$.suspects[].peer'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PresenceMessageSuspectsStartedAtFieldEvent {
+    field: '$.suspects[].startedAt'
+    value: bigint
+    index: number
+  }
+
+  export interface PresenceMessageSuspectsSeqFieldEvent {
+    field: '$.suspects[].seq'
+    value: bigint
+    index: number
+  }
+
   export function encode (obj: Partial<PresenceMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceMessage.codec())
   }
@@ -1028,8 +1087,143 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageCardHubFieldEvent | PresenceMessageSeqFieldEvent | PresenceMessageSignatureFieldEvent | PresenceMessageMemberListFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageTypeFieldEvent | PresenceMessageCardNameFieldEvent | PresenceMessageCardCapsFieldEvent | PresenceMessageCardDescriptionFieldEvent | PresenceMessageCardMachineFieldEvent | PresenceMessageCardVersionFieldEvent | PresenceMessageCardStartedAtFieldEvent | PresenceMessageCardLoadFieldEvent | PresenceMessageCardAddrsFieldEvent | PresenceMessageCardRelayOnlyFieldEvent | PresenceMessageCardHostedAgentsAgentsAgentIdFieldEvent | PresenceMessageCardHostedAgentsAgentsNameFieldEvent | PresenceMessageCardHostedAgentsAgentsCapabilitiesFieldEvent | PresenceMessageCardHostedAgentsAgentsDescriptionFieldEvent | PresenceMessageCardHostedAgentsAgentsMachineFieldEvent | PresenceMessageCardHostedAgentsAgentsHeartbeatAgeFieldEvent | PresenceMessageCardHubFieldEvent | PresenceMessageSeqFieldEvent | PresenceMessageSignatureFieldEvent | PresenceMessageMemberListFieldEvent | PresenceMessageSuspectsPeerFieldEvent | PresenceMessageSuspectsStartedAtFieldEvent | PresenceMessageSuspectsSeqFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
+  }
+}
+
+export interface Suspect {
+  peer: Uint8Array<ArrayBuffer>
+  startedAt: bigint
+  seq: bigint
+}
+
+export namespace Suspect {
+  let _codec: Codec<Suspect>
+
+  export const codec = (): Codec<Suspect> => {
+    if (_codec == null) {
+      _codec = message<Suspect>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peer != null && obj.peer.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.peer)
+        }
+
+        if ((obj.startedAt != null && obj.startedAt !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.startedAt)
+        }
+
+        if ((obj.seq != null && obj.seq !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.seq)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peer: uint8ArrayAlloc(0),
+          startedAt: 0n,
+          seq: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peer = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.startedAt = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.seq = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.startedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SuspectPeerFieldEvent {
+    field: '$.peer'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SuspectStartedAtFieldEvent {
+    field: '$.startedAt'
+    value: bigint
+  }
+
+  export interface SuspectSeqFieldEvent {
+    field: '$.seq'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<Suspect>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Suspect.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Suspect>): Suspect {
+    return decodeMessage(buf, Suspect.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Suspect>): Generator<SuspectPeerFieldEvent | SuspectStartedAtFieldEvent | SuspectSeqFieldEvent> {
+    return streamMessage(buf, Suspect.codec(), opts)
   }
 }
 
