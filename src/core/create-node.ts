@@ -9,13 +9,13 @@ import { dataDirPaths, runDir } from '../home/paths.js'
 import { ensurePrivateDir } from '../home/private-dir.js'
 import { BlobStore, FileStore } from '../protocols/files/index.js'
 import { KnowledgeStore } from '../protocols/knowledge/index.js'
+import { SUSPECT_OFFLINE_AFTER } from '../protocols/presence/constants.js'
 import {
   type LocalCard,
   validateCaps,
   validateDescription,
   validateName,
 } from '../protocols/presence/index.js'
-import { SUSPECT_OFFLINE_AFTER } from '../protocols/presence/constants.js'
 import { CHANNEL_IDLE } from '../protocols/tasks/constants.js'
 import { TaskStore } from '../protocols/tasks/index.js'
 import { Checkpointer } from '../store/checkpointer.js'

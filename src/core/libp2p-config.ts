@@ -17,11 +17,12 @@ import { type KnowledgeInit, knowledge } from '../protocols/knowledge/index.js'
 import { type Presence, type PresenceInit, presence } from '../protocols/presence/index.js'
 import { type TasksInit, tasks } from '../protocols/tasks/index.js'
 import { fastMessageId } from './gossip-id.js'
+import { linkMonitor } from './link-monitor.js'
 import { meshMdns } from './mdns-discovery.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 import { holdBackWindowUpdates } from './yamux-window.js'
 
-/** How often each connection is pinged to find links that died silently. */
+/** How often each link must be shown alive (by a ping either way) to find links that died silently. */
 export const CONNECTION_PING_INTERVAL = 60_000
 
 /** How often yamux measures a connection's round trip time, after once at the start (why: in createStack). */
@@ -76,6 +77,7 @@ export async function createStack(opts: StackOptions) {
   // members known and not offline, this node included: mDNS paces its queries and answers by it
   let presenceService: Presence | undefined
   const members = (): number => presenceService?.members() ?? 1
+  const listed = (id: string): boolean => presenceService?.lists(id) ?? false
   const stack = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
@@ -99,17 +101,19 @@ export async function createStack(opts: StackOptions) {
     // minute; every 10 minutes they only refresh the round trip time (test/integration/idle-link.test.ts)
     streamMuxers: [yamux({ keepAliveInterval: YAMUX_PING_INTERVAL })],
     peerDiscovery: opts.mdns
-      ? [meshMdns({ serviceTag: opts.mdnsTag, interval: opts.mdnsInterval, hub: opts.relayServer, members })]
+      ? [
+          meshMdns({
+            serviceTag: opts.mdnsTag,
+            interval: opts.mdnsInterval,
+            hub: opts.relayServer,
+            members,
+            listed,
+          }),
+        ]
       : [],
-    // libp2p pings every connection and closes it when a ping takes longer than its adaptive timeout.
-    // - Interval: its default of 10 s costs a new stream (multistream negotiation, frames through yamux,
-    //   Noise and pnet) per connection and side, half of an idle node's CPU with 10 connections
-    //   (docs/benchmarks.md, issue 17). A socket that closes is noticed at once anyway; the ping only
-    //   finds links that died silently, and once a minute does that well within presence's staleness.
-    // - Timeout: on a slow path a ping waits behind the data already queued on the connection (at
-    //   40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so the default 5 s floor closed
-    //   a working connection in the middle of every large transfer (test/e2e/slow-link.test.ts).
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL, pingTimeout: { minTimeout: 20_000 } },
+    // Dead links are found by our link monitor (link-monitor.ts, in services below), not libp2p's: that
+    // pings every connection from both ends each interval; ours skips an end its peer pinged within it.
+    connectionMonitor: { enabled: false },
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
     connectionManager: {
@@ -121,7 +125,19 @@ export async function createStack(opts: StackOptions) {
     },
     services: {
       identify: identify(),
+      // answers pings; the link monitor, declared after it, notes each answer
       ping: ping(),
+      // Pings each link that its peer did not ping within the interval, and aborts it when a ping takes
+      // longer than its adaptive timeout.
+      // - Interval: libp2p's default of 10 s cost a new stream per connection and side, half of an idle
+      //   node's CPU with 10 connections (docs/benchmarks.md, issue 17). A socket that closes is noticed
+      //   at once anyway; the ping only finds links that died silently, and once a minute does that
+      //   well within presence's staleness. One pinger per link halves the streams again
+      //   (test/integration/idle-link.test.ts).
+      // - Timeout: on a slow path a ping waits behind the data already queued on the connection (at
+      //   40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so libp2p's 5 s floor closed
+      //   a working connection in the middle of every large transfer (test/e2e/slow-link.test.ts).
+      linkMonitor: linkMonitor({ interval: CONNECTION_PING_INTERVAL, pingTimeout: { minTimeout: 20_000 } }),
       // upgrades relayed connections to direct ones where the network allows
       dcutr: dcutr(),
       // only mesh members reach a relay (pnet), so it sets no data or time limits on their circuits

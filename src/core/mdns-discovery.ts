@@ -8,8 +8,11 @@
 //   probability ANSWERERS / members: about ANSWERERS answers per query, whatever N (the chance that nobody
 //   answers is e^-ANSWERERS, and the asker asks again after T). A node with no connection, a hub, and any
 //   node of a mesh of up to ANSWERERS members always answers.
-// Answers from peers we are already connected to are dropped before they reach the peer store: identify
-// keeps those addresses current.
+// Answers from peers we are already connected to, or that presence lists, are dropped before they reach
+// the peer store: identify keeps the first's addresses current, and the others' cards carry theirs (the
+// peer keeper merges them). Every node hears every answer, and at 50 nodes on one host passing them on
+// (the peer store's merge and its write lock, a degree review) was about 8 % of an idle node's CPU
+// (docs/benchmarks.md, session 8).
 
 import type {
   ComponentLogger,
@@ -38,6 +41,8 @@ export interface MeshMdnsInit {
   hub?: boolean
   /** members this node knows that are not offline, itself included (default: its connected peers + 1) */
   members?: () => number
+  /** whether presence lists the peer as a member not offline (its card carries its addresses) */
+  listed?: (peerId: string) => boolean
 }
 
 /** ms until a node's next query: T × members, T alone while it has no connection, ±20 % jitter. */
@@ -174,6 +179,7 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
 
   private onPeer(peer: PeerInfo): void {
     if (this.components.connectionManager.getConnections(peer.id).length > 0) return
+    if (this.init.listed?.(peer.id.toString()) === true) return
     this.safeDispatchEvent('peer', { detail: peer })
   }
 }

@@ -3,7 +3,15 @@
 // reason, though --stale-after is the default two minutes (issue 17: heartbeats are a rare backstop).
 import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Agent, agentMesh, cliJson, eventually, type NodeProcess, seesAll, startAgent } from '../helpers/cli.js'
+import {
+  type Agent,
+  agentMesh,
+  cliJson,
+  eventually,
+  type NodeProcess,
+  seesAll,
+  startAgent,
+} from '../helpers/cli.js'
 
 describe('a peer that dies', () => {
   const dirs: string[] = []
@@ -19,7 +27,14 @@ describe('a peer that dies', () => {
     const agents: Agent[] = names.map(agent)
     // defaults but --offline-after: a suspected peer goes offline at the lesser of that and a minute
     const nodes = await Promise.all(agents.map((a) => startAgent(procs, a, ['--offline-after', '4s'])))
-    await Promise.all(agents.map((a) => seesAll(a.env, names.filter((n) => n !== a.name))))
+    await Promise.all(
+      agents.map((a) =>
+        seesAll(
+          a.env,
+          names.filter((n) => n !== a.name),
+        ),
+      ),
+    )
     const dan = nodes[3]!
     const killedAt = Date.now()
     dan.proc.kill('SIGKILL')
@@ -42,7 +57,10 @@ describe('a peer that dies', () => {
     const all = await cliJson<Array<{ name: string; status: string }>>(['discover', '--all'], ann!.env)
     expect(['stale', 'offline']).toContain(all.find((p) => p.name === 'dan')?.status)
 
-    await eventually(async () => (survivors.every((n) => about(n, 'peer_offline')) ? true : undefined), 20_000)
+    await eventually(
+      async () => (survivors.every((n) => about(n, 'peer_offline')) ? true : undefined),
+      20_000,
+    )
     for (const n of survivors) expect(about(n, 'peer_offline')).toMatchObject({ reason: 'unreachable' })
     // the living stay online with each other throughout
     for (const n of survivors) {

@@ -45,7 +45,9 @@ describe('presence under bad input', () => {
     // 3. a well-formed message with an invalid card
     stream = await m.libp2p.dialProtocol(a.peerId, protocol)
     const card = { ...m.presence.localCard(), name: '-bad name-' }
-    await pbStream(stream).pb(PresenceMessage).write({ type: PresenceMessage.Type.ANNOUNCE, card, seq: 99n, suspects: [] })
+    await pbStream(stream)
+      .pb(PresenceMessage)
+      .write({ type: PresenceMessage.Type.ANNOUNCE, card, seq: 99n, suspects: [] })
     await vi.waitFor(
       () => expect(invalid().some((e) => /invalid agent name/.test(String(e.reason)))).toBe(true),
       {

@@ -7,7 +7,9 @@ import { seen, startNode, type TestMesh, testMesh } from '../helpers/in-process.
 
 /** What presence does when a link broke and the dial back failed (LinkWatch's report). */
 const loses = (node: ClawLinkNode, peer: ClawLinkNode) =>
-  (node.presence as unknown as { lost(p: typeof peer.peerId): void }).lost(peer.peerId)
+  (node.presence as unknown as { suspicion: { lost(p: typeof peer.peerId): void } }).suspicion.lost(
+    peer.peerId,
+  )
 
 describe('a wrong suspicion', () => {
   let mesh: TestMesh

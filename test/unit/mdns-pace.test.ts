@@ -1,7 +1,17 @@
 // mDNS in a large mesh (mdns-discovery.ts): the LAN queries about once per interval and about ANSWERERS
 // nodes answer each query, whatever the mesh's size; a node alone queries often and always answers.
+// Answers about peers the node already has are not passed on.
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { ANSWERERS, answerChance, MAX_QUERY_INTERVAL, queryDelay } from '../../src/core/mdns-discovery.js'
+import {
+  ANSWERERS,
+  answerChance,
+  MAX_QUERY_INTERVAL,
+  meshMdns,
+  queryDelay,
+} from '../../src/core/mdns-discovery.js'
 
 const middle = () => 0.5 // no jitter
 
@@ -24,5 +34,29 @@ describe('mDNS pace', () => {
     for (const members of [20, 50, 500]) {
       expect(answerChance(5, members, false) * members).toBeCloseTo(ANSWERERS)
     }
+  })
+})
+
+describe('mDNS answers passed on', () => {
+  it('drops answers from peers already connected or listed by presence, passes the others', async () => {
+    const ids = await Promise.all(
+      [1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))),
+    )
+    const [connected, listed, stranger] = ids as [PeerId, PeerId, PeerId]
+    const noop = () => {}
+    const discovery = meshMdns({
+      serviceTag: '_cl-test._udp.local',
+      interval: 10_000,
+      listed: (id) => id === listed.toString(),
+    })({
+      addressManager: { getAddresses: () => [] },
+      connectionManager: { getConnections: (p?: PeerId) => (p?.equals(connected) === true ? [{}] : []) },
+      logger: { forComponent: () => Object.assign(noop, { error: noop, trace: noop }) },
+    } as never)
+    const passed: string[] = []
+    discovery.addEventListener('peer', (e) => passed.push(e.detail.id.toString()))
+    const onPeer = (discovery as unknown as { onPeer(p: PeerInfo): void }).onPeer.bind(discovery)
+    for (const id of ids) onPeer({ id, multiaddrs: [] })
+    expect(passed).toEqual([stranger.toString()])
   })
 })

@@ -1,30 +1,12 @@
 // Presence's pace in a large mesh: the heartbeat interval and the stale/offline times stretch with the
 // members a node knows, so the mesh-wide heartbeat rate (every node receives all of it) stays bounded.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { TOPIC } from '../../src/protocols/presence/constants.js'
-import type { KnownPeer, PresenceComponents } from '../../src/protocols/presence/index.js'
-import { type AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
+import { PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
 import { FULL_RATE_MEMBERS, PeerTable } from '../../src/protocols/presence/peer-table.js'
-import { Presence } from '../../src/protocols/presence/presence.js'
+import type { Presence } from '../../src/protocols/presence/presence.js'
+import { card, fakePresence, HEARTBEAT, message, OFFLINE, STALE } from '../helpers/fake-presence.js'
 
-const HEARTBEAT = 30_000
-const STALE = 120_000
-const OFFLINE = 600_000
 const T0 = 1_700_000_000_000
-
-function card(name: string): AgentCard {
-  return {
-    name,
-    caps: [],
-    description: '',
-    machine: 'host',
-    version: '0.1.0',
-    startedAt: 1_000n,
-    load: 0,
-    addrs: [],
-    relayOnly: false,
-  }
-}
 
 let now: number
 let table: PeerTable
@@ -111,85 +93,6 @@ describe('presence pace', () => {
     expect(table.members()).toBe(2)
   })
 })
-
-interface FakePresence {
-  presence: Presence
-  /** how many messages it published */
-  published: () => number
-  /** hands the node a presence message `from` published on the topic */
-  gossip: (from: string, msg: Uint8Array) => void
-}
-
-/**
- * A Presence on fake components, `members` - 1 peers known from an earlier run: what it publishes is
- * counted (and passed to `onPublish`), nothing goes anywhere.
- */
-function fakePresence(members: number, onPublish: () => void = () => {}): FakePresence {
-  let published = 0
-  const listeners: Array<(evt: CustomEvent<unknown>) => void> = []
-  const noop = () => {}
-  const components = {
-    peerId: { equals: () => false, toString: () => 'self' },
-    registrar: {
-      handle: async () => {},
-      unhandle: async () => {},
-      register: async () => 'topo',
-      unregister: noop,
-    },
-    connectionManager: { getConnections: () => [] },
-    events: { addEventListener: noop, removeEventListener: noop },
-    addressManager: { getAddresses: () => [] },
-    logger: { forComponent: () => Object.assign(noop, { error: noop, trace: noop }) },
-    pubsub: {
-      topicValidators: new Map(),
-      addEventListener: (type: string, fn: (evt: CustomEvent<unknown>) => void) => {
-        if (type === 'message') listeners.push(fn)
-      },
-      removeEventListener: noop,
-      subscribe: noop,
-      unsubscribe: noop,
-      publish: async () => {
-        published++
-        onPublish()
-        return { recipients: [] }
-      },
-    },
-  } as unknown as PresenceComponents
-  const known: KnownPeer[] = []
-  for (let i = 1; i < members; i++) {
-    known.push({
-      ...{ id: `p${i}`, name: `p${i}`, caps: [], description: '', machine: 'host', version: '0.1.0' },
-      ...{ startedAt: 1_000, load: 0, addrs: [], relayOnly: false, lastSeen: Date.now() },
-    })
-  }
-  const card = () => ({
-    name: 'self',
-    caps: [],
-    description: '',
-    machine: 'host',
-    version: '0.1.0',
-    load: 0,
-    relayOnly: false,
-  })
-  const presence = new Presence(components, {
-    card,
-    known,
-    heartbeatInterval: HEARTBEAT,
-    staleAfter: STALE,
-    offlineAfter: OFFLINE,
-  })
-  const gossip = (from: string, data: Uint8Array) => {
-    const peer = { equals: (o: unknown) => String(o) === from, toString: () => from }
-    const detail = { type: 'signed', topic: TOPIC, from: peer, data }
-    for (const fn of listeners) fn(new CustomEvent('message', { detail }))
-  }
-  return { presence, published: () => published, gossip }
-}
-
-/** A peer's presence message as it would gossip it (unsigned: the fake node relays nothing). */
-function message(name: string, type = PresenceMessage.Type.ANNOUNCE, seq = 1n): Uint8Array {
-  return PresenceMessage.encode({ type, card: card(name), seq })
-}
 
 /** Math.random from a fixed seed (mulberry32), so a run with random places is the same every time. */
 function seeded(seed: number): () => number {

@@ -41,7 +41,11 @@ export function narratePeers(node: ClawLinkNode): void {
           `peer stale (unreachable: its link to ${by} broke and a dial back failed): ${label(record.id)}`,
         )
       } else {
-        log.emit('peer_stale', { ...fields, reason: 'silent' }, `peer stale (no heartbeat): ${label(record.id)}`)
+        log.emit(
+          'peer_stale',
+          { ...fields, reason: 'silent' },
+          `peer stale (no heartbeat): ${label(record.id)}`,
+        )
       }
     } else {
       const why = record.leftAt != null ? 'left' : record.suspected != null ? 'unreachable' : 'timed out'

@@ -1,8 +1,9 @@
 // The frames of the direct exchange (docs/protocol.md, Presence): a card each way, then, when both sides
 // speak it, a member list each way and the signed cards of the members the other side lacks.
-import type { AbortOptions } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { AbortOptions, Connection } from '@libp2p/interface'
+import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import { decodeStrict } from '../strings.js'
+import { checkMessage } from './card.js'
 import {
   MAX_EXCHANGE_FRAME,
   MAX_MESSAGE_SIZE,
@@ -104,4 +105,30 @@ export async function readRelays(
     await accept(batch.cards)
     if (batch.last) return
   }
+}
+
+/** Writes a LEAVE to each connection on a stream of its own (no reply); settles when all are done. */
+export async function sendLeave(
+  connections: Connection[],
+  protocol: string,
+  leave: Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
+  const sends = connections.map(async (connection) => {
+    const stream = await connection.newStream(protocol, { signal, runOnLimitedConnection: true })
+    try {
+      await lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).write(leave, { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  })
+  await Promise.allSettled(sends)
+}
+
+/** Checks a gossiped presence message before gossipsub accepts it (size, decoding, card, suspects). */
+export function checkGossip(data: Uint8Array): void {
+  if (data.byteLength > MAX_MESSAGE_SIZE) throw new InvalidCardError(`message of ${data.byteLength} bytes`)
+  checkMessage(decodeMessage(data))
 }

@@ -88,7 +88,10 @@ export class LinkWatch {
     this.probing.add(key)
     // a timer of our own rather than AbortSignal.timeout, so tests with fake timers drive it
     const deadline = new AbortController()
-    const timer = setTimeout(() => deadline.abort(new Error('probe timed out')), this.init.timeout ?? PROBE_TIMEOUT)
+    const timer = setTimeout(
+      () => deadline.abort(new Error('probe timed out')),
+      this.init.timeout ?? PROBE_TIMEOUT,
+    )
     try {
       try {
         await this.init.dial(peer, AbortSignal.any([this.controller.signal, deadline.signal]))

@@ -240,7 +240,8 @@ export class PeerTable {
     const { id, card } = record
     // a suspicion holds until the peer announces a message after the one it was about
     const held = existing?.suspected
-    if (held != null && order(held.startedAt, held.seq, card.startedAt, record.seq) <= 0) record.suspected = held
+    if (held != null && order(held.startedAt, held.seq, card.startedAt, record.seq) <= 0)
+      record.suspected = held
     this.peers.set(id, record)
     const change = this.track(record)
     if (existing == null) return { result: 'new', change }

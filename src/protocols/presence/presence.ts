@@ -1,37 +1,33 @@
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { Logger, PeerId, Startable } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { checkMessage, fromKnown } from './card.js'
+import { CardExchange } from './card-exchange.js'
 import {
   ANNOUNCE_DEBOUNCE,
   HEARTBEAT_INTERVAL,
   MAX_ADDR_LENGTH,
   MAX_ADDRS,
-  MAX_EXCHANGE_FRAME,
   MAX_INBOUND_STREAMS,
-  MAX_MESSAGE_SIZE,
   MAX_OUTBOUND_STREAMS,
   OFFLINE_AFTER,
   PROTOCOL_NAME,
   PROTOCOL_PREFIX,
   PROTOCOL_VERSION,
-  REFUTE_INTERVAL,
   STALE_AFTER,
   TIMEOUT,
   TOPIC,
 } from './constants.js'
 import { InvalidCardError } from './errors.js'
-import { decodeMessage, readCard, readMembers, readRelays, writeMembers, writeRelays } from './exchange.js'
+import { checkGossip, decodeMessage, sendLeave } from './exchange.js'
 import { Heartbeat } from './heartbeat.js'
 import type { LocalCard, PresenceComponents, PresenceEvents, PresenceInit } from './index.js'
-import { LinkWatch } from './link-watch.js'
-import { MemberRelay, MemberSync, parseDigests } from './members.js'
+import { MemberRelay, MemberSync } from './members.js'
 import { type AgentCard, PresenceMessage, type RelayedCard, type Suspect } from './pb/presence.js'
 import { type PeerRecord, type PeerStatus, PeerTable, sameCard } from './peer-table.js'
 import { encodeSigned, type SignedCard, signedPart } from './signed.js'
-import { parseSuspects, toSuspect } from './suspects.js'
+import { Suspicion } from './suspicion.js'
 
 /**
  * Presence: who is in the mesh. Cards are exchanged over a direct stream on every new connection (so a
@@ -65,11 +61,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
   private lastCard?: AgentCard
   private readonly now: () => number
-  private readonly linkWatch: LinkWatch
-  /** Peers we lost and could not dial back, to be named in our next announcement. */
-  private outgoingSuspects: Suspect[] = []
-  private refuteTimer?: ReturnType<typeof setTimeout>
-  private lastRefute = Number.NEGATIVE_INFINITY
+  private readonly suspicion: Suspicion
+  private readonly cards: CardExchange
 
   constructor(components: PresenceComponents, init: PresenceInit) {
     super()
@@ -96,17 +89,32 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeat = new Heartbeat(interval, () => void this.announce(), now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
-    this.linkWatch = new LinkWatch({
-      worthProbing: (id) => this.reachable(id),
-      connected: (peer) => components.connectionManager.getConnections(peer).some((c) => c.status === 'open'),
-      connections: () => components.connectionManager.getConnections().filter((c) => c.status === 'open').length,
-      dial: (peer, signal) => components.connectionManager.openConnection(peer, { signal }),
-      unreachable: (peer) => this.lost(peer),
-      delay: init.probeDelay,
-      timeout: init.probeTimeout,
+    this.cards = new CardExchange({
+      protocol: this.protocol,
+      timeout: this.timeout,
+      relay: this.relay,
+      running: () => this.started && !this.stopping,
+      stopping: () => this.stopping,
+      encode: (type, memberList) => this.encode(type, memberList),
+      apply: (from, msg, raw) => this.apply(from, msg, 'direct', raw),
+      acceptRelayed: (from, cards) => this.acceptRelayed(from, cards),
+      failed: (peer, err) => this.reportInvalid(peer, err, 'direct'),
     })
-    this.onConnectionClose = this.onConnectionClose.bind(this)
-    this.handleStream = this.handleStream.bind(this)
+    this.suspicion = new Suspicion({
+      table: this.table,
+      self: components.peerId,
+      startedAt: this.startedAt,
+      connectionManager: components.connectionManager,
+      events: components.events,
+      log: this.log,
+      now,
+      running: () => this.started && !this.stopping,
+      changed: (change) => this.safeDispatch('peer:status', change),
+      announceSoon: () => this.announceSoon(),
+      announce: () => void this.announce(),
+      probeDelay: init.probeDelay,
+      probeTimeout: init.probeTimeout,
+    })
     this.onGossip = this.onGossip.bind(this)
     this.validate = this.validate.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
@@ -120,7 +128,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   async start(): Promise<void> {
     const { registrar } = this.components
-    await registrar.handle(this.protocol, this.handleStream, {
+    await registrar.handle(this.protocol, this.cards.answer, {
       maxInboundStreams: MAX_INBOUND_STREAMS,
       maxOutboundStreams: MAX_OUTBOUND_STREAMS,
       runOnLimitedConnection: true,
@@ -128,15 +136,14 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.topologyId = await registrar.register(this.protocol, {
       notifyOnLimitedConnection: true,
       onConnect: (peerId, connection) => {
-        void this.exchange(peerId, connection)
+        void this.cards.dial(peerId, connection)
       },
       // cut off from everyone: our next announcement must reach the mesh again (onSubscriptionChange)
       onDisconnect: () => {
         if (this.components.connectionManager.getConnections().length === 0) this.reachedTopicPeers = false
       },
     })
-    this.components.events.addEventListener('connection:close', this.onConnectionClose)
-    this.linkWatch.start()
+    this.suspicion.start()
     this.started = true
     this.stopping = false
   }
@@ -156,32 +163,20 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Tells peers we are leaving while the connections are still up, so they see us go at once. */
   async beforeStop(): Promise<void> {
     this.stopping = true
-    this.linkWatch.stop()
-    clearTimeout(this.refuteTimer)
+    this.suspicion.stop()
     this.heartbeat.stop()
     clearInterval(this.sweepTimer)
     this.memberSync.stop()
     clearTimeout(this.announceSoonTimer)
     const leave = await this.encode(PresenceMessage.Type.LEAVE)
     const signal = AbortSignal.timeout(Math.min(this.timeout, 2_000))
-    const direct = this.components.connectionManager.getConnections().map(async (connection) => {
-      const stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
-      try {
-        await lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).write(leave, { signal })
-        await stream.close({ signal })
-      } catch (err) {
-        stream.abort(err as Error)
-        throw err
-      }
-    })
-    await Promise.allSettled([this.publish(leave), ...direct])
+    const connections = this.components.connectionManager.getConnections()
+    await Promise.allSettled([this.publish(leave), sendLeave(connections, this.protocol, leave, signal)])
   }
 
   async stop(): Promise<void> {
     const { registrar, pubsub } = this.components
-    this.components.events.removeEventListener('connection:close', this.onConnectionClose)
-    this.linkWatch.stop()
-    clearTimeout(this.refuteTimer)
+    this.suspicion.stop()
     if (this.topologyId != null) registrar.unregister(this.topologyId)
     await registrar.unhandle(this.protocol)
     pubsub.removeEventListener('message', this.onGossip)
@@ -202,14 +197,20 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   async announce(): Promise<void> {
     if (!this.started || this.stopping) return
     this.heartbeat.announced()
-    const suspects = this.outgoingSuspects
-    this.outgoingSuspects = []
+    // peers this node lost go out with it (a node that lost many names them over several announcements)
+    const suspects = this.suspicion.take()
     await this.publish(await this.encode(PresenceMessage.Type.ANNOUNCE, false, suspects))
   }
 
   /** Members this node counts: itself and every peer not offline (what paces heartbeats and mDNS). */
   members(): number {
     return this.table.members()
+  }
+
+  /** Whether the peer is a member this node lists, not offline (its card, with its addresses, is known). */
+  lists(id: string): boolean {
+    const record = this.table.get(id)
+    return record != null && this.table.status(record) !== 'offline'
   }
 
   /** The heartbeat interval and the stale and offline times in force now (stretched in a large mesh). */
@@ -250,60 +251,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     return { ...card, startedAt: this.startedAt, addrs: addrs as Uint8Array<ArrayBuffer>[] }
   }
 
-  /** Whether a broken link to `id` is worth a dial back: a member we hold as reachable. */
-  private reachable(id: string): boolean {
-    const record = this.table.get(id)
-    return (
-      this.started &&
-      !this.stopping &&
-      record != null &&
-      record.suspected == null &&
-      this.table.status(record) !== 'offline'
-    )
-  }
-
-  /** A peer we lost and could not dial back: stale here at once, and named in our next announcement. */
-  private lost(peer: PeerId): void {
-    const id = peer.toString()
-    const record = this.table.get(id)
-    if (record == null) return
-    const { startedAt } = record.card
-    const { applied, change } = this.table.suspect(id, startedAt, record.seq, this.components.peerId.toString())
-    if (change != null) this.safeDispatch('peer:status', change)
-    if (!applied) return
-    this.log('%p unreachable after its link broke: telling the mesh', peer)
-    this.outgoingSuspects.push(toSuspect(peer, startedAt, record.seq))
-    this.announceSoon()
-  }
-
-  private onConnectionClose(evt: CustomEvent<Connection>): void {
-    if (!this.stopping) this.linkWatch.closed(evt.detail)
-  }
-
-  /** Suspicions in a gossiped announcement: of others, held; of us (this run), answered by announcing. */
-  private applySuspects(from: PeerId, msg: PresenceMessage): void {
-    const self = this.components.peerId.toString()
-    for (const s of parseSuspects(msg.suspects)) {
-      if (s.peer === self) {
-        if (s.startedAt === this.startedAt) this.refute()
-        continue
-      }
-      const { change } = this.table.suspect(s.peer, s.startedAt, s.seq, from.toString())
-      if (change != null) this.safeDispatch('peer:status', change)
-    }
-  }
-
-  /** Announces soon (at most once per REFUTE_INTERVAL): a newer message of ours clears any suspicion. */
-  private refute(): void {
-    if (this.refuteTimer != null || !this.started || this.stopping) return
-    const wait = Math.max(ANNOUNCE_DEBOUNCE, this.lastRefute + REFUTE_INTERVAL - this.now())
-    this.refuteTimer = setTimeout(() => {
-      this.refuteTimer = undefined
-      this.lastRefute = this.now()
-      void this.announce()
-    }, wait)
-  }
-
   /** Status changes through time alone (online → stale → offline), and a heartbeat they made overdue. */
   sweep(): void {
     for (const change of this.table.sweep()) this.safeDispatch('peer:status', change)
@@ -331,77 +278,17 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
-  /**
-   * The dialling side: our card and member list, their card and member list, the cards they relay to us,
-   * then those we relay to them. An older node answers with its card only (no member_list flag). Both
-   * ends of a connection run this; only the end that opened the connection asks for member lists, so
-   * cards are relayed once per connection (the other end's exchange is one card each way).
-   */
-  private async exchange(
-    peerId: PeerId,
-    connection: Connection,
-    lists = connection.direction === 'outbound',
-  ) {
-    if (!this.started || this.stopping) return
-    const signal = AbortSignal.timeout(this.timeout)
-    let stream: Stream | undefined
-    try {
-      stream = await connection.newStream(this.protocol, { signal, runOnLimitedConnection: true })
-      const lp = lpStream(stream, { maxDataLength: MAX_EXCHANGE_FRAME })
-      await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, lists), { signal })
-      if (lists) await writeMembers(lp, this.relay.digests(), { signal })
-      const reply = await readCard(lp, { signal })
-      this.apply(peerId, reply.msg, 'direct', reply.raw)
-      if (lists && reply.msg.memberList === true) {
-        const theirs = parseDigests(await readMembers(lp, { signal }))
-        await readRelays(lp, (cards) => this.acceptRelayed(peerId, cards), { signal })
-        await writeRelays(lp, await this.relay.relayFor(peerId.toString(), theirs), { signal })
-      }
-      await stream.close({ signal })
-    } catch (err) {
-      stream?.abort(err as Error)
-      this.reportInvalid(peerId, err, 'direct')
-    }
-  }
-
   /** A member-list exchange with one connected peer, chosen at random (MemberSync). */
   private async syncWithOne(): Promise<void> {
     const open = this.components.connectionManager.getConnections().filter((c) => c.status === 'open')
     const connection = open[Math.floor(Math.random() * open.length)]
-    if (connection != null) await this.exchange(connection.remotePeer, connection, true)
-  }
-
-  /** The answering side of exchange(), or a LEAVE notice. */
-  private async handleStream(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeout)
-    const remote = connection.remotePeer
-    try {
-      const lp = lpStream(stream, { maxDataLength: MAX_EXCHANGE_FRAME })
-      const { msg, raw } = await readCard(lp, { signal })
-      const lists = msg.type === PresenceMessage.Type.ANNOUNCE && msg.memberList === true
-      const theirs = lists ? parseDigests(await readMembers(lp, { signal })) : undefined
-      this.apply(remote, msg, 'direct', raw)
-      if (msg.type === PresenceMessage.Type.ANNOUNCE && !this.stopping) {
-        await lp.write(await this.encode(PresenceMessage.Type.ANNOUNCE, lists), { signal })
-        if (theirs != null) {
-          await writeMembers(lp, this.relay.digests(), { signal })
-          await writeRelays(lp, await this.relay.relayFor(remote.toString(), theirs), { signal })
-          await readRelays(lp, (cards) => this.acceptRelayed(remote, cards), { signal })
-        }
-      }
-      await stream.close({ signal })
-    } catch (err) {
-      stream.abort(err as Error)
-      this.reportInvalid(connection.remotePeer, err, 'direct')
-    }
+    if (connection != null) await this.cards.dial(connection.remotePeer, connection, true)
   }
 
   private validate(_propagationSource: PeerId, msg: Message): TopicValidatorResult {
     try {
       if (msg.type !== 'signed') return TopicValidatorResult.Reject
-      if (msg.data.byteLength > MAX_MESSAGE_SIZE)
-        throw new InvalidCardError(`message of ${msg.data.byteLength} bytes`)
-      checkMessage(decodeMessage(msg.data))
+      checkGossip(msg.data)
       return TopicValidatorResult.Accept
     } catch (err) {
       this.reportInvalid(msg.type === 'signed' ? msg.from : _propagationSource, err, 'gossip')
@@ -440,7 +327,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     if (from.equals(this.components.peerId)) return
     const card = checkMessage(msg)
     const id = from.toString()
-    if (via === 'gossip' && msg.suspects.length > 0) this.applySuspects(from, msg)
+    if (via === 'gossip' && msg.suspects.length > 0) this.suspicion.apply(from, msg.suspects)
     if (msg.type === PresenceMessage.Type.LEAVE) {
       const change = this.table.leave(id, card.startedAt, msg.seq)
       if (change != null) this.safeDispatch('peer:status', change)

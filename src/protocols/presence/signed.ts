@@ -34,7 +34,12 @@ export async function encodeSigned(
   msg: Omit<PresenceMessage, 'suspects'> & Partial<Pick<PresenceMessage, 'suspects'>>,
   memberList = false,
 ): Promise<Uint8Array> {
-  const base = PresenceMessage.encode({ type: msg.type, card: msg.card, seq: msg.seq, suspects: msg.suspects ?? [] })
+  const base = PresenceMessage.encode({
+    type: msg.type,
+    card: msg.card,
+    seq: msg.seq,
+    suspects: msg.suspects ?? [],
+  })
   let signature: Uint8Array | undefined
   try {
     if (key != null) signature = await signBody(key, DOMAIN, base)
