@@ -60,7 +60,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private reachedTopicPeers = false
   /** The card of our last announcement, so a change of nothing is not announced (announceIfChanged). */
   private lastCard?: AgentCard
-  private readonly now: () => number
   private readonly suspicion: Suspicion
   private readonly cards: CardExchange
 
@@ -74,7 +73,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.heartbeatInterval = init.heartbeatInterval ?? HEARTBEAT_INTERVAL
     this.timeout = init.timeout ?? TIMEOUT
     const now = init.now ?? Date.now
-    this.now = now
     this.startedAt = BigInt(now())
     const timings = {
       staleAfter: init.staleAfter ?? STALE_AFTER,
