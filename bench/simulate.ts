@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { HEARTBEAT_INTERVAL } from '../dist/protocols/presence/constants.js'
+import { FULL_RATE_MEMBERS } from '../dist/protocols/presence/peer-table.js'
 import { type ChartSpec, lineChart } from './chart.ts'
 import { intFromEnv, printTable, saveResult } from './lib.ts'
 import type { ScenarioInit, ScenarioResult } from './simulate/scenario.ts'
@@ -34,6 +36,18 @@ export function simClock(env: NodeJS.ProcessEnv): 'real' | 'virtual' {
   return c
 }
 
+/**
+ * Where the idle window starts by default, after the last start: past half of the presence heartbeat
+ * interval at this size (30 s × nodes / 5). Each node's first heartbeat falls at random between 0.5 and
+ * 1.5 intervals after its start, so from half an interval on the mesh heartbeats at its steady rate;
+ * before, it sends only what a start sends (at 50 nodes the interval is 300 s). And past every node's
+ * first minute (fast member syncs). In virtual time the wait costs CPU only.
+ */
+function idleAfter(nodes: number): number {
+  const interval = HEARTBEAT_INTERVAL * Math.max(1, nodes / FULL_RATE_MEMBERS)
+  return Math.max(65_000, Math.round(interval / 2) + 10_000)
+}
+
 function settings(nodes: number): ScenarioInit {
   return {
     nodes,
@@ -46,8 +60,12 @@ function settings(nodes: number): ScenarioInit {
     broadcasts: intFromEnv('SIM_BROADCASTS', 20, 1, 1000),
     deliveryTimeout: 5_000,
     idleWindow: intFromEnv('SIM_IDLE_WINDOW', 60_000, 1_000, 600_000),
-    // past every node's first minute (fast member syncs): costs no time in virtual time, only CPU
-    idleAfter: intFromEnv('SIM_IDLE_AFTER', simClock(process.env) === 'virtual' ? 65_000 : 0, 0, 600_000),
+    idleAfter: intFromEnv(
+      'SIM_IDLE_AFTER',
+      simClock(process.env) === 'virtual' ? idleAfter(nodes) : 0,
+      0,
+      7_200_000,
+    ),
     churnWindow: intFromEnv('SIM_CHURN_WINDOW', 60_000, 0, 600_000),
     churnPerMinute: 0.1,
     churnDownFor: 10_000,
