@@ -1,8 +1,7 @@
 // A node killed with -9 sends no leave and no more heartbeats. Its neighbours see their links to it
 // break, fail to dial it back, and tell the mesh: every member lists it stale within seconds, with the
 // reason, though --stale-after is the default two minutes (issue 17: heartbeats are a rare backstop).
-import { rmSync } from 'node:fs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type Agent,
   agentMesh,
@@ -12,14 +11,10 @@ import {
   seesAll,
   startAgent,
 } from '../helpers/cli.js'
+import { cleanedUpAfterEach } from '../helpers/e2e-cleanup.js'
 
 describe('a peer that dies', () => {
-  const dirs: string[] = []
-  const procs: NodeProcess[] = []
-  afterEach(async () => {
-    await Promise.all(procs.splice(0).map((p) => p.stop('SIGKILL')))
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-  })
+  const { dirs, procs } = cleanedUpAfterEach()
 
   it('is stale on every member within seconds of a kill -9, then offline, both with reason unreachable', async () => {
     const agent = agentMesh(dirs)

@@ -104,6 +104,7 @@ const MESSAGES: Array<{ name: string; codec: Codec; schema: Schema }> = [
       type: { enum: enumValues(PresenceMessage.Type) },
       card: { message: AGENT_CARD },
       seq: 'uint64',
+      suspects: { repeatedMessage: { peer: 'bytes', startedAt: 'uint64', seq: 'uint64' } },
     },
   },
   { name: 'presence AgentCard', codec: AgentCard, schema: AGENT_CARD },

@@ -58,8 +58,9 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
     const nodes: ClawLinkNode[] = []
     for (let i = 0; i < n; i++) {
       const peers = i > 0 ? [nodes[0]!.libp2p.getMultiaddrs()[0]!.toString()] : []
-      // 20 nodes, one heartbeat each per 20 s: about one a second mesh-wide
-      nodes.push(await startNode(mesh, { name: `g${i}`, peers, mdns: false, heartbeatInterval: 20_000 }))
+      // 20 nodes, one heartbeat each per 20 s (5 s stretched by presence's pace: 20 members / 5), about
+      // one a second mesh-wide
+      nodes.push(await startNode(mesh, { name: `g${i}`, peers, mdns: false, heartbeatInterval: 5_000 }))
     }
     await vi.waitFor(
       () => {

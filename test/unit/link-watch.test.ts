@@ -2,7 +2,7 @@
 // closed on purpose is never probed. Fake timers: no waiting.
 import type { Connection, PeerId } from '@libp2p/interface'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { LinkWatch, type LinkWatchInit } from '../../src/protocols/presence/link-watch.js'
+import { LinkWatch } from '../../src/protocols/presence/link-watch.js'
 
 const peer = (name: string) => ({ toString: () => name }) as unknown as PeerId
 /** A closed connection: 'broken' ended with no goodbye from either side, 'closed' with the peer's GoAway. */
@@ -21,10 +21,14 @@ let lost: string[]
 let connected: Set<string>
 let open: number
 let reachable: boolean
-let dialResult: () => Promise<unknown>
+let dialResult: (signal: AbortSignal) => Promise<unknown>
 let watch: LinkWatch
 
-function make(extra: Partial<LinkWatchInit> = {}): LinkWatch {
+/** A dial that hangs until its signal aborts (a host that does not answer). */
+const untilAborted = (signal: AbortSignal) =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+
+function make(): LinkWatch {
   const w = new LinkWatch({
     worthProbing: () => reachable,
     connected: (p) => connected.has(p.toString()),
@@ -32,13 +36,12 @@ function make(extra: Partial<LinkWatchInit> = {}): LinkWatch {
     dial: async (p, signal) => {
       dials.push(p.toString())
       signal.throwIfAborted()
-      return dialResult()
+      return dialResult(signal)
     },
     unreachable: (p) => lost.push(p.toString()),
     delay: 1_000,
     timeout: 5_000,
     random: () => 0.5,
-    ...extra,
   })
   w.start()
   return w
@@ -125,14 +128,7 @@ describe('LinkWatch', () => {
   })
 
   it('gives the dial back its timeout, then reports the peer', async () => {
-    dialResult = () => new Promise(() => {})
-    watch.stop()
-    watch = make({
-      dial: (p, signal) => {
-        dials.push(p.toString())
-        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
-      },
-    })
+    dialResult = untilAborted
     watch.closed(conn('bob', 'broken'))
     await vi.advanceTimersByTimeAsync(500 + 4_999)
     expect(lost).toEqual([])
@@ -141,13 +137,7 @@ describe('LinkWatch', () => {
   })
 
   it('stops: waiting probes are dropped and a dial in flight reports nothing', async () => {
-    watch.stop()
-    watch = make({
-      dial: (p, signal) => {
-        dials.push(p.toString())
-        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
-      },
-    })
+    dialResult = untilAborted
     watch.closed(conn('bob', 'broken'))
     watch.closed(conn('carol', 'aborted'))
     await vi.advanceTimersByTimeAsync(500)
