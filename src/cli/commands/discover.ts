@@ -9,8 +9,8 @@ export const discover: Command = {
   usage: 'discover [--cap CAP] [--all] [--json]',
   details:
     'Lists online peers, each followed by the agents it hosts (v1 agents, shown as NAME (on NODE); a\n' +
-    'task goes to one with delegate --to NAME or its id); --all adds stale (no heartbeat for 2\n' +
-    'minutes) and offline ones.\n' +
+    'task goes to one with delegate --to NAME or its id); --all adds stale ones (no heartbeat for 2\n' +
+    'minutes, longer in a large mesh, or a neighbour lost its link to them) and offline ones.\n' +
     '--json prints an array of {id, name, caps, description, machine, version, startedAt, load, addrs,\n' +
     'relayOnly, status, lastSeen, connected, kind}; kind is node or hosted, and a hosted agent also\n' +
     'has hostedBy {id, name} (its node, whose version, startedAt, load, addrs and connected it shows).',
