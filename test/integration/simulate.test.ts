@@ -11,6 +11,7 @@ import {
 } from '../../bench/simulate/network.js'
 import * as core from '../../src/core/index.js'
 import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
+import { TOPIC as KNOWLEDGE_TOPIC } from '../../src/protocols/knowledge/constants.js'
 
 const CORE: SimCore = { ...core, encodeKeyFile, generateKey }
 const NODES = 20
@@ -35,6 +36,16 @@ describe('simulation harness (in-memory transport)', () => {
     expect(await waitFor(() => net!.converged(), 120_000, 200), `${net.missing()} listings missing`).toBe(
       true,
     )
+
+    // presence lists everyone before gossipsub has told each node which of its peers subscribe to
+    // broadcasts; a broadcast published before then skips those it does not know of yet (anti-entropy
+    // brings it later, past this test's wait). Wait for that, the event the broadcasts need.
+    const subscribed = () =>
+      net!.up().every((n) => {
+        const subs = new Set(n.node!.libp2p.services.pubsub.getSubscribers(KNOWLEDGE_TOPIC).map(String))
+        return n.node!.libp2p.getConnections().every((c) => subs.has(c.remotePeer.toString()))
+      })
+    expect(await waitFor(subscribed, 30_000, 50), 'every node knows its peers subscribe').toBe(true)
 
     for (let i = 0; i < 3; i++) {
       const author = net.up()[(i * 7) % NODES]!
