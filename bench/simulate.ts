@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HEARTBEAT_INTERVAL } from '../dist/protocols/presence/constants.js'
-import { FULL_RATE_MEMBERS } from '../dist/protocols/presence/peer-table.js'
+import { paceStretch } from '../dist/protocols/presence/peer-table.js'
 import { type ChartSpec, lineChart } from './chart.ts'
 import { intFromEnv, printTable, saveResult } from './lib.ts'
 import type { ScenarioInit, ScenarioResult } from './simulate/scenario.ts'
@@ -44,7 +44,7 @@ export function simClock(env: NodeJS.ProcessEnv): 'real' | 'virtual' {
  * first minute (fast member syncs). In virtual time the wait costs CPU only.
  */
 function idleAfter(nodes: number): number {
-  const interval = HEARTBEAT_INTERVAL * Math.max(1, nodes / FULL_RATE_MEMBERS)
+  const interval = HEARTBEAT_INTERVAL * paceStretch(nodes)
   return Math.max(65_000, Math.round(interval / 2) + 10_000)
 }
 

@@ -9,11 +9,11 @@
 // notes each answer to the peer's ping, so older nodes and this one ping each other as before.
 import type { ComponentLogger, Connection, Logger, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { AdaptiveTimeout, type AdaptiveTimeoutInit, byteStream } from '@libp2p/utils'
 
-export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
-/** The bytes of one ping, each way (libp2p's ping protocol). */
-export const PING_LENGTH = 32
+/** The bytes of one ping, each way (libp2p's ping protocol; @libp2p/ping does not export its constant). */
+const PING_LENGTH = 32
 
 export interface LinkMonitorInit {
   /** how often each link must be shown alive, by our ping or the peer's */
@@ -58,7 +58,7 @@ export class LinkMonitor implements Startable {
   }
 
   async start(): Promise<void> {
-    this.observeAnswers()
+    await this.observeAnswers()
     this.controller = new AbortController()
     this.started = true
     // a random phase: two ends started together do not tick together, so one of them skips
@@ -114,7 +114,7 @@ export class LinkMonitor implements Startable {
   }
 
   /** Wraps the ping service's answer (@libp2p/ping's handler) to note that the link was shown alive. */
-  private observeAnswers(): void {
+  private async observeAnswers(): Promise<void> {
     const { registrar } = this.components
     const { handler, options } = registrar.getHandler(PING_PROTOCOL)
     const observed: StreamHandler = async (stream, connection) => {
@@ -122,7 +122,7 @@ export class LinkMonitor implements Startable {
       this.pingedAt.set(connection.id, this.now())
     }
     this.restore = () => registrar.handle(PING_PROTOCOL, handler, { ...options, force: true })
-    void registrar.handle(PING_PROTOCOL, observed, { ...options, force: true })
+    await registrar.handle(PING_PROTOCOL, observed, { ...options, force: true })
   }
 }
 

@@ -5,6 +5,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { shortId } from '../api/short-id.js'
+import { statusReason } from '../protocols/presence/index.js'
 import { fromStoredPeer, peerJson, toStoredPeer } from './cards.js'
 import type { NodeContext } from './context.js'
 import { DegreeKeeper } from './degree-keeper.js'
@@ -85,20 +86,7 @@ export class PeerKeeper {
         node.watchHub.publish({
           type: to === 'online' ? 'peer_online' : to === 'stale' ? 'peer_stale' : 'peer_offline',
           peer: peerJson(record, to, node.isConnected(record.id)),
-          reason:
-            to === 'online'
-              ? from === 'unknown'
-                ? 'joined'
-                : 'back'
-              : to === 'offline'
-                ? record.leftAt != null
-                  ? 'left'
-                  : record.suspected != null
-                    ? 'unreachable'
-                    : 'timed_out'
-                : record.suspected != null
-                  ? 'unreachable'
-                  : 'silent',
+          reason: statusReason({ record, from, to }),
           timestamp: new Date().toISOString(),
         })
       }

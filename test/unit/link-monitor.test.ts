@@ -2,9 +2,10 @@
 // one in-memory link settle into one pinger (libp2p's monitor pinged from both ends); a link whose
 // ping fails is aborted, and the end that was skipping notices when the peer's pings stop.
 import type { Connection, StreamHandler } from '@libp2p/interface'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { streamPair } from '@libp2p/utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { LinkMonitor, PING_PROTOCOL } from '../../src/core/link-monitor.js'
+import { LinkMonitor } from '../../src/core/link-monitor.js'
 
 const INTERVAL = 60_000
 const noop = () => {}

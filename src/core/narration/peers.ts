@@ -1,4 +1,5 @@
 // Log lines for what presence and libp2p report about peers.
+import { statusReason } from '../../protocols/presence/index.js'
 import type { ClawLinkNode } from '../node.js'
 import { labeller } from './label.js'
 
@@ -22,7 +23,8 @@ export function narratePeers(node: ClawLinkNode): void {
     }
   })
 
-  presence.addEventListener('peer:status', ({ detail: { record, from, to } }) => {
+  presence.addEventListener('peer:status', ({ detail: change }) => {
+    const { record, from, to } = change
     const fields = { peer: record.id, name: record.card.name, machine: record.card.machine, from, to }
     if (to === 'online') {
       const again = from === 'unknown' ? 'joined' : 'is back'
@@ -32,23 +34,19 @@ export function narratePeers(node: ClawLinkNode): void {
         `peer ${again}: ${label(record.id)} on ${record.card.machine || 'unknown host'}, caps=[${record.card.caps.join(',')}]`,
       )
     } else if (to === 'stale') {
+      const reason = statusReason(change)
       const lost = record.suspected
-      if (lost != null) {
-        const by = lost.by === node.peerId.toString() ? 'us' : label(lost.by)
-        log.emit(
-          'peer_stale',
-          { ...fields, reason: 'unreachable', by: lost.by },
-          `peer stale (unreachable: its link to ${by} broke and a dial back failed): ${label(record.id)}`,
-        )
-      } else {
-        log.emit(
-          'peer_stale',
-          { ...fields, reason: 'silent' },
-          `peer stale (no heartbeat): ${label(record.id)}`,
-        )
-      }
+      const by = lost == null ? '' : lost.by === node.peerId.toString() ? 'us' : label(lost.by)
+      const why =
+        lost == null ? 'no heartbeat' : `unreachable: its link to ${by} broke and a dial back failed`
+      log.emit(
+        'peer_stale',
+        { ...fields, reason, ...(lost != null ? { by: lost.by } : {}) },
+        `peer stale (${why}): ${label(record.id)}`,
+      )
     } else {
-      const why = record.leftAt != null ? 'left' : record.suspected != null ? 'unreachable' : 'timed out'
+      // the log has said "timed out" since v1; the watch stream's reason is timed_out
+      const why = statusReason(change).replace('_', ' ')
       log.emit('peer_offline', { ...fields, reason: why }, `peer offline (${why}): ${label(record.id)}`)
     }
   })

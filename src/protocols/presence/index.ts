@@ -38,8 +38,15 @@ export {
   RelayedCard,
   Suspect,
 } from './pb/presence.js'
-export type { AnnounceResult, PeerRecord, PeerStatus, PresenceTimings, StatusChange } from './peer-table.js'
-export { FULL_RATE_MEMBERS, PeerTable } from './peer-table.js'
+export type {
+  AnnounceResult,
+  PeerRecord,
+  PeerStatus,
+  PresenceTimings,
+  StatusChange,
+  StatusReason,
+} from './peer-table.js'
+export { FULL_RATE_MEMBERS, PeerTable, paceStretch, statusReason } from './peer-table.js'
 export { Presence } from './presence.js'
 
 /** The fields of this node's card that the node decides; addresses and start time are added here. */

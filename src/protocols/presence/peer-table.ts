@@ -57,6 +57,25 @@ export interface StatusChange {
   to: PeerStatus
 }
 
+export type StatusReason = 'joined' | 'back' | 'silent' | 'unreachable' | 'left' | 'timed_out'
+
+/**
+ * Why a peer's status changed: online as `joined` (first seen) or `back`; stale as `silent` (no
+ * heartbeat in time) or `unreachable` (suspected: a neighbour lost its link to it); offline as `left`,
+ * `unreachable` or `timed_out`.
+ */
+export function statusReason({ record, from, to }: StatusChange): StatusReason {
+  if (to === 'online') return from === 'unknown' ? 'joined' : 'back'
+  if (to === 'offline' && record.leftAt != null) return 'left'
+  if (record.suspected != null) return 'unreachable'
+  return to === 'stale' ? 'silent' : 'timed_out'
+}
+
+/** The stretch (>= 1) of presence's pace with `members` known: see PresenceTimings.fullRateMembers. */
+export function paceStretch(members: number, fullRateMembers = FULL_RATE_MEMBERS): number {
+  return Math.max(1, members / fullRateMembers)
+}
+
 /** (startedAt, seq) of b is newer than of a */
 function newer(a: { card: AgentCard; seq: bigint }, startedAt: bigint, seq: bigint): number {
   return order(a.card.startedAt, a.seq, startedAt, seq)
@@ -118,8 +137,7 @@ export class PeerTable {
 
   /** Factor (>= 1) by which the heartbeat interval and the stale and offline times are stretched. */
   stretch(): number {
-    const full = this.timings.fullRateMembers ?? FULL_RATE_MEMBERS
-    return Math.max(1, this.members() / full)
+    return paceStretch(this.members(), this.timings.fullRateMembers)
   }
 
   /** The heartbeat interval for `base` at the current member count. */
