@@ -6,6 +6,7 @@ import { type OptionSpecs, parseArgs } from './args.js'
 import { type Command, GLOBAL_OPTIONS } from './command.js'
 import { COMMANDS, findCommand } from './commands/index.js'
 import { UsageError } from './errors.js'
+import { exitWhenStuck } from './exit.js'
 
 function optionLines(specs: OptionSpecs): string[] {
   return Object.entries(specs).map(([name, s]) => {
@@ -104,4 +105,5 @@ export async function run(argv: string[]): Promise<void> {
   // Exit once stdout is flushed: a stopped node may still hold libp2p timers that would keep us alive.
   process.exitCode = code
   process.stdout.write('', () => process.exit(code))
+  exitWhenStuck({ code, out: process.stdout, err: process.stderr, exit: (c) => process.exit(c) })
 }
