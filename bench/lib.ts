@@ -1,7 +1,7 @@
 // Shared helpers for benchmarks: spawning real nodes, timing, statistics, result files.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -216,6 +216,42 @@ export function cpuMs(pid: number): number {
   const ticks = Number(fields[11]) + Number(fields[12])
   clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
   return (ticks / clockTicks) * 1000
+}
+
+/** One thread's CPU so far (Linux): its name, user and system time (ms) and context switches. */
+export interface ThreadCpu {
+  tid: number
+  name: string
+  userMs: number
+  systemMs: number
+  /** the thread slept and was woken again (a wake-up: a timer, a socket, a futex) */
+  voluntarySwitches: number
+  involuntarySwitches: number
+}
+
+/** Every thread of a process, so that idle CPU splits into user and kernel time, and into wake-ups. */
+export function threadsCpu(pid: number): ThreadCpu[] {
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
+  const out: ThreadCpu[] = []
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')
+      const count = (re: RegExp) => Number(re.exec(status)?.[1] ?? 0)
+      out.push({
+        tid: Number(tid),
+        name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        userMs: (Number(fields[11]) / clockTicks) * 1000,
+        systemMs: (Number(fields[12]) / clockTicks) * 1000,
+        voluntarySwitches: count(/voluntary_ctxt_switches:\s+(\d+)/),
+        involuntarySwitches: count(/nonvoluntary_ctxt_switches:\s+(\d+)/),
+      })
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out
 }
 
 /** Wall time of a command run to completion, in ms. */

@@ -17,6 +17,8 @@ import {
   round,
   saveResult,
   spawnNode,
+  type ThreadCpu,
+  threadsCpu,
   world,
 } from './lib.ts'
 
@@ -47,6 +49,17 @@ const CONVERGE_TIMEOUT = 120_000
 /** how long a broadcast missed live is given to arrive by anti-entropy before the run says whether it did */
 const MISSED_GRACE = 30_000
 const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
+/**
+ * A/B runs in one mesh: BENCH_BINS names other builds (copies with a tuning under test, comma-separated);
+ * node i runs variant i mod (builds + 1), variant 0 being BENCH_BIN or ours. All variants share the
+ * window, the load and the traffic, so their idle CPU compares fairly on a noisy machine; the run
+ * reports each variant's.
+ */
+const VARIANTS = [undefined, ...(process.env.BENCH_BINS ?? '').split(',').filter((b) => b !== '')]
+const binOf = (i: number) => {
+  const bin = VARIANTS[i % VARIANTS.length]
+  return bin != null ? { bin } : {}
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const eventTime = (e: Record<string, unknown>) => Date.parse(e.time as string)
@@ -71,6 +84,10 @@ export interface ScaleRun {
   ussMeanMiB: number
   idleCpuPercentOfOneCore: number
   idleCpuPercentPerNode: number
+  /** the idle CPU by kind of thread: % of one core in user and kernel mode, wake-ups a second (all nodes) */
+  /** an A/B run (BENCH_BINS): idle CPU per node of each variant, % of one core */
+  idleCpuVariants?: Array<{ bin: string; perNode: number; pssMeanMiB: number; rssMeanMiB: number }>
+  idleCpuByThread?: Record<string, { userPercent: number; systemPercent: number; wakeupsPerSecond: number }>
   /** the most peers one node was connected to, and how many of those it keeps (not on demand), at idle */
   maxConnectedPeers?: number
   maxMeshPeers?: number
@@ -95,7 +112,9 @@ async function startMesh(n: number, env: NodeJS.ProcessEnv, nodes: BenchNode[]):
   const bootstrap = ['--peer', nodes[0]!.addrs[0]!]
   for (let i = 1; i < n; i += SPAWN_BATCH) {
     const batch = Array.from({ length: Math.min(SPAWN_BATCH, n - i) }, (_, k) => i + k)
-    const started = await Promise.allSettled(batch.map((j) => spawnNode([...args(j), ...bootstrap], env)))
+    const started = await Promise.allSettled(
+      batch.map((j) => spawnNode([...args(j), ...bootstrap], env, undefined, binOf(j))),
+    )
     for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value)
     const failed = started.find((s) => s.status === 'rejected')
     if (failed != null) throw (failed as PromiseRejectedResult).reason
@@ -145,19 +164,71 @@ async function checkListing(apis: ControlClient[]): Promise<void> {
 async function idle(nodes: BenchNode[]) {
   const pids = nodes.map((n) => n.proc.pid!)
   const before = pids.map(cpuMs)
+  const threadsBefore = pids.map(threadsCpu)
   const t0 = performance.now()
   await sleep(IDLE_WINDOW)
   const wall = performance.now() - t0
   const used = pids.map((pid, i) => cpuMs(pid) - before[i]!)
+  const byThread = threadSplit(pids, threadsBefore, pids.map(threadsCpu), wall)
   const mem = pids.map(memoryMiB)
   const total = used.reduce((a, b) => a + b, 0)
+  // per node of each variant of an A/B run (BENCH_BINS), % of one core
+  const pss = mem.map((m) => m.pss)
+  const rss = mem.map((m) => m.rss)
+  const mean = (xs: number[], v: number) => {
+    const mine = xs.filter((_, i) => i % VARIANTS.length === v)
+    return mine.reduce((a, b) => a + b, 0) / mine.length
+  }
   return {
+    variants:
+      VARIANTS.length > 1
+        ? VARIANTS.map((bin, v) => ({
+            bin: bin ?? 'default',
+            perNode: round((mean(used, v) / wall) * 100, 3),
+            pssMeanMiB: round(mean(pss, v)),
+            rssMeanMiB: round(mean(rss, v)),
+          }))
+        : undefined,
     cpuPercent: (total / wall) * 100,
     cpuMs: used,
-    rss: mem.map((m) => m.rss),
-    pss: mem.map((m) => m.pss),
+    byThread,
+    rss,
+    pss,
     uss: mem.map((m) => m.uss),
   }
+}
+
+/**
+ * Where the idle CPU of the whole mesh went, by kind of thread (the main thread runs JavaScript and the
+ * event loop; V8's workers collect garbage and compile; libuv's pool does fs and crypto work): % of one
+ * core in user and kernel mode, and wake-ups a second (voluntary context switches).
+ */
+function threadSplit(pids: number[], before: ThreadCpu[][], after: ThreadCpu[][], wallMs: number) {
+  const kinds = new Map<string, { userMs: number; systemMs: number; wakeups: number }>()
+  for (const [i, pid] of pids.entries()) {
+    const was = new Map(before[i]!.map((t) => [t.tid, t]))
+    for (const t of after[i]!) {
+      const b = was.get(t.tid)
+      const kind = t.tid === pid ? 'main' : t.name.replace(/\d+$/, '').trim()
+      const k = kinds.get(kind) ?? { userMs: 0, systemMs: 0, wakeups: 0 }
+      k.userMs += t.userMs - (b?.userMs ?? 0)
+      k.systemMs += t.systemMs - (b?.systemMs ?? 0)
+      k.wakeups += t.voluntarySwitches - (b?.voluntarySwitches ?? 0)
+      kinds.set(kind, k)
+    }
+  }
+  return Object.fromEntries(
+    [...kinds]
+      .sort((a, b) => b[1].userMs + b[1].systemMs - a[1].userMs - a[1].systemMs)
+      .map(([kind, k]) => [
+        kind,
+        {
+          userPercent: round((k.userMs / wallMs) * 100, 2),
+          systemPercent: round((k.systemMs / wallMs) * 100, 2),
+          wakeupsPerSecond: round((k.wakeups / wallMs) * 1000, 1),
+        },
+      ]),
+  )
 }
 
 /** Time from the broadcast call until the last other node logged it (node clocks: same host). */
@@ -273,6 +344,15 @@ async function runOne(n: number): Promise<ScaleRun> {
     await sleep(IDLE_SETTLE)
     const quiet = await idle(nodes)
     console.log(`  idle mesh: ${round(quiet.cpuPercent, 2)} % of one core`)
+    for (const v of quiet.variants ?? [])
+      console.log(
+        `  per node of ${v.bin}: ${v.perNode} % of one core, PSS ${v.pssMeanMiB} MiB, RSS ${v.rssMeanMiB} MiB`,
+      )
+    for (const [kind, k] of Object.entries(quiet.byThread)) {
+      console.log(
+        `    ${kind}: user ${k.userPercent} %, system ${k.systemPercent} %, ${k.wakeupsPerSecond} wake-ups/s (all nodes)`,
+      )
+    }
     await checkListing(apis)
     const degrees = await Promise.all(apis.map((api) => api.get<StatusJson>('/v1/status')))
     const maxConnectedPeers = Math.max(...degrees.map((s) => s.peers.connected))
@@ -304,6 +384,8 @@ async function runOne(n: number): Promise<ScaleRun> {
       ussMeanMiB: round(quiet.uss.reduce((a, b) => a + b, 0) / n),
       idleCpuPercentOfOneCore: round(quiet.cpuPercent, 2),
       idleCpuPercentPerNode: round(quiet.cpuPercent / n, 3),
+      idleCpuByThread: quiet.byThread,
+      ...(quiet.variants != null ? { idleCpuVariants: quiet.variants } : {}),
       maxConnectedPeers,
       maxMeshPeers,
       samples: {
