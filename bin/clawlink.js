@@ -8,7 +8,9 @@ if (major < 22 || (major === 22 && minor < 13)) {
 // A node is a long-lived daemon: V8's defaults size its young generation for throughput (up to 32 MiB
 // of semi-spaces), which an idle node never needs. These flags only take effect at process start, so the
 // `node` and `relay` commands replace this process (same pid, stdio and signals) with one that has them.
-const DAEMON_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
+// (--optimize-for-size, also here until issue 17's session 9, cost an idle node of a 50-node mesh 12 %
+// more CPU and saved no memory: docs/benchmarks.md.)
+const DAEMON_FLAGS = ['--max-semi-space-size=1']
 // glibc's malloc gives each thread that contends for it an arena of its own (up to 8 per core), and
 // each keeps memory freed into it: two are plenty for a daemon whose helper threads (libuv's pool,
 // V8's) allocate little, and save 2-3 MiB of an idle node's RSS (docs/benchmarks.md, issue 13).

@@ -7,6 +7,7 @@ import type { BlobStore, FileStore, Files } from '../protocols/files/index.js'
 import type { Knowledge, KnowledgeStore } from '../protocols/knowledge/index.js'
 import type { LocalCard, Presence } from '../protocols/presence/index.js'
 import type { TaskStore, Tasks } from '../protocols/tasks/index.js'
+import type { Ticker } from '../protocols/ticker.js'
 import type { Store } from '../store/database.js'
 import type { StoreFaultError } from '../store/errors.js'
 import type { EventLog } from './event-log.js'
@@ -34,6 +35,8 @@ export interface NodeContext {
   readonly blobStore: BlobStore
   readonly guard: PeerGuard
   readonly watchHub: WatchHub
+  /** the one timer of the node's periodic chores: chores of one period share its wake-ups */
+  readonly ticker: Ticker
   readonly firstStartedAt: number
   localCard(): LocalCard
   /** the card as announced: with the agents an adapter (the v1 API) hosts on this node */

@@ -18,6 +18,7 @@ import {
 } from '../protocols/presence/index.js'
 import { CHANNEL_IDLE } from '../protocols/tasks/constants.js'
 import { TaskStore } from '../protocols/tasks/index.js'
+import { Ticker } from '../protocols/ticker.js'
 import { Checkpointer } from '../store/checkpointer.js'
 import type { Store } from '../store/database.js'
 import { GroupCommit } from '../store/group-commit.js'
@@ -175,6 +176,8 @@ async function build(
   })
   const guard = new PeerGuard({ allow: options.allow })
   const known = PeerKeeper.remembered({ store })
+  // one timer for the node's periodic chores: presence's sweep and the peer keeper's (ticker.ts)
+  const ticker = new Ticker()
   const stack = await createStack({
     privateKey: key,
     meshKey,
@@ -225,6 +228,7 @@ async function build(
       // --offline-after asks for less
       suspectOfflineAfter: Math.min(SUSPECT_OFFLINE_AFTER, options.offlineAfter),
       known,
+      ticker,
     },
   })
   created(stack)
@@ -246,6 +250,7 @@ async function build(
     guard,
     storeHealth,
     watchHub,
+    ticker,
     card,
     firstStartedAt,
   })

@@ -43,7 +43,7 @@ export class DegreeKeeper {
   private readonly dialing = new Set<string>()
   /** wanted neighbours with a smaller id than ours that are not connected: since when (ms) */
   private readonly waitingSince = new Map<string, number>()
-  private timer?: ReturnType<typeof setInterval>
+  private stopReviews?: () => void
   private soon?: ReturnType<typeof setTimeout>
   private reviewing = false
   private readonly onOpen = (evt: CustomEvent<Connection>) => this.opened(evt.detail.remotePeer)
@@ -58,13 +58,13 @@ export class DegreeKeeper {
   start(): void {
     this.node.libp2p.addEventListener('connection:open', this.onOpen)
     const every = Math.min(5_000, Math.max(250, Math.floor(this.init.idleGrace / 2)))
-    this.timer = setInterval(() => void this.review(), every)
+    this.stopReviews = this.node.ticker.every(every, () => void this.review())
     this.reviewSoon()
   }
 
   stop(): void {
     this.node.libp2p.removeEventListener('connection:open', this.onOpen)
-    clearInterval(this.timer)
+    this.stopReviews?.()
     clearTimeout(this.soon)
   }
 
@@ -84,7 +84,7 @@ export class DegreeKeeper {
     if (this.wanted.has(peer) || this.pinned.has(peer)) return true
     // a node with no connection at all (restarted without mDNS, say) takes any peer it remembers
     if (this.node.libp2p.getConnections().length === 0) return true
-    const record = this.node.presence.peers().find((p) => p.id === peer)
+    const record = this.node.presence.peer(peer)
     return record?.card.relayOnly === true || record?.card.hub === true
   }
 
@@ -241,7 +241,7 @@ export class DegreeKeeper {
         const delay = Math.min(DIAL_BACKOFF_MAX, (b?.delay ?? DIAL_BACKOFF_MIN / 2) * 2)
         this.backoff.set(id, { at: Date.now() + delay, delay })
         // found by mDNS but not reachable (another mesh key?): not a member, so it takes no ring slot
-        if (!this.node.presence.peers().some((p) => p.id === id)) this.discoveredAt.delete(id)
+        if (this.node.presence.peer(id) == null) this.discoveredAt.delete(id)
         this.onDialFailed(id, err, discovered)
       })
       .finally(() => this.dialing.delete(id))

@@ -6,8 +6,9 @@ import { shortId } from '../api/short-id.js'
 import type { NodeContext } from './context.js'
 import type { DegreeKeeper } from './degree-keeper.js'
 
-/** How often the node checks whether it needs a hub (and whether the one it uses is still there). */
-const CHECK_EVERY = 2_000
+/** How often the node checks whether it needs a hub (and whether the one it uses is still there): with the
+ * peer reviews that find the unreachable peers, in the same wake-up (ticker.ts). */
+const CHECK_EVERY = 5_000
 
 export class HubSeeker {
   /** the hub this node holds a slot on */
@@ -15,7 +16,7 @@ export class HubSeeker {
   private busy = false
   /** after a failed reservation, not before this (ms since the epoch) */
   private retryAt = 0
-  private timer?: ReturnType<typeof setInterval>
+  private stopChecks?: () => void
   private readonly onSelfUpdate = () => this.node.presence.announceIfChanged()
 
   constructor(
@@ -31,11 +32,11 @@ export class HubSeeker {
     // our addresses change when a reservation is made or lost: peers must hear of it now, not at the
     // next heartbeat (libp2p also reports updates that change none of them: those are not announced)
     this.node.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
-    this.timer = setInterval(() => void this.check(), CHECK_EVERY)
+    this.stopChecks = this.node.ticker.every(CHECK_EVERY, () => void this.check())
   }
 
   stop(): void {
-    clearInterval(this.timer)
+    this.stopChecks?.()
     this.node.libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
   }
 

@@ -22,14 +22,18 @@ import { meshMdns } from './mdns-discovery.js'
 import { fixXSalsa20 } from './xsalsa20-fix.js'
 import { holdBackWindowUpdates } from './yamux-window.js'
 
-/** How often each link must be shown alive (by a ping either way) to find links that died silently. */
+/** How often each link must be shown alive (by anything it carried, or else a ping) to find links that died silently. */
 export const CONNECTION_PING_INTERVAL = 60_000
 
 /** How often yamux measures a connection's round trip time, after once at the start (why: in createStack). */
 export const YAMUX_PING_INTERVAL = 10 * 60_000
 
-/** Gossipsub's mesh degree and gossip fan-out (why: in createStack). */
-export const GOSSIP_MESH = { Dlazy: 2, mcacheGossip: 1 }
+/** Gossipsub's heartbeat (ms; its default is 1 s) and its score decay (why: in createStack). */
+export const GOSSIP_HEARTBEAT_INTERVAL = 2_000
+export const GOSSIP_SCORE_DECAY = { interval: 5_000, behaviourPenalty: 0.2 ** 5 }
+
+/** Gossipsub's mesh degree (D, bounds Dlo-Dhi) and gossip fan-out (why: in createStack). */
+export const GOSSIP_MESH = { D: 4, Dlo: 3, Dhi: 6, Dlazy: 2, mcacheGossip: 1 }
 
 export interface StackOptions {
   privateKey: PrivateKey
@@ -112,7 +116,8 @@ export async function createStack(opts: StackOptions) {
         ]
       : [],
     // Dead links are found by our link monitor (link-monitor.ts, in services below), not libp2p's: that
-    // pings every connection from both ends each interval; ours skips an end its peer pinged within it.
+    // pings every connection from both ends each interval with a stream; ours pings silent links only,
+    // with a yamux ping.
     connectionMonitor: { enabled: false },
     // On one host every peer is 127.0.0.1: libp2p's default of 5 new inbound connections a second per
     // address reset dials while a 25-node mesh formed
@@ -125,15 +130,15 @@ export async function createStack(opts: StackOptions) {
     },
     services: {
       identify: identify(),
-      // answers pings; the link monitor, declared after it, notes each answer
+      // answers /ipfs/ping streams (older ClawLink nodes' link monitors send them)
       ping: ping(),
-      // Pings each link that its peer did not ping within the interval, and aborts it when a ping takes
-      // longer than its adaptive timeout.
-      // - Interval: libp2p's default of 10 s cost a new stream per connection and side, half of an idle
-      //   node's CPU with 10 connections (docs/benchmarks.md, issue 17). A socket that closes is noticed
-      //   at once anyway; the ping only finds links that died silently, and once a minute does that
-      //   well within presence's staleness. One pinger per link halves the streams again
-      //   (test/integration/idle-link.test.ts).
+      // Checks each link that carried nothing during the interval with a yamux ping, and aborts it when
+      // the ping takes longer than its adaptive timeout.
+      // - Interval: libp2p's monitor pinged every connection from both ends every 10 s, a stream each:
+      //   half of an idle node's CPU with 10 connections (docs/benchmarks.md, issue 17). A socket that
+      //   closes is noticed at once anyway; the check only finds links that died silently, and once a
+      //   minute does that well within presence's staleness. At idle gossip crosses most links within a
+      //   minute, and those are not pinged at all (test/integration/idle-link.test.ts).
       // - Timeout: on a slow path a ping waits behind the data already queued on the connection (at
       //   40 KB/s, 300 ms RTT and 5 % loss: seconds, plus retransmissions), so libp2p's 5 s floor closed
       //   a working connection in the middle of every large transfer (test/e2e/slow-link.test.ts).
@@ -157,14 +162,31 @@ export async function createStack(opts: StackOptions) {
         // Here the mesh key already decides who may join, and sharing an IP is normal: many agents on one
         // host, or every peer reached through one relay. With the penalty, an 11th node on a host was
         // graylisted by all the others: its gossip (heartbeats, broadcasts) ignored, peers gone stale.
-        scoreParams: { IPColocationFactorWeight: 0 },
+        // Gossipsub ran two timers a second on every node: its heartbeat and its score decay. Each wake-up
+        // of an idle process costs CPU before any work is done (about 0.18 ms on the benchmark VM), and
+        // these were 40 % of an idle node's wake-ups (docs/benchmarks.md, issue 17).
+        // - Heartbeat every 2 s: mesh upkeep and IHAVE gossip run half as often; forwarding is not on
+        //   the heartbeat, so a broadcast is as fast as before, and IHAVE batches two seconds of ids.
+        // - Score decay every 5 s: the only score in use is the behaviour penalty (broken IHAVE
+        //   promises, GRAFTs in backoff); at 0.2 a second it faded within about 2 s, and at 0.2^5 per
+        //   5 s it is cleared by the next decay, within 5 s.
+        heartbeatInterval: GOSSIP_HEARTBEAT_INTERVAL,
+        scoreParams: {
+          IPColocationFactorWeight: 0,
+          decayInterval: GOSSIP_SCORE_DECAY.interval,
+          behaviourPenaltyDecay: GOSSIP_SCORE_DECAY.behaviourPenalty,
+        },
         // Each gossipsub frame a node receives or sends goes through yamux, Noise, pnet and a socket write
-        // (about 0.5 ms of CPU on the benchmark machine). At idle, IHAVE gossip was half of them: every
-        // heartbeat (1 s) a node told 6 non-mesh peers about the last three heartbeats' messages, though
-        // the mesh (D 6) had delivered them all. It now tells 2 peers about the last heartbeat's only
-        // (test/integration/gossip-fanout.test.ts). The mesh degree stays at 6: D 3 (2-4) cut heartbeat
-        // copies by a third, but with it a broadcast of the 20-node simulation missed a node for 20 s
-        // (test/integration/simulate.test.ts), which a thinner, less redundant mesh makes likelier.
+        // (about 0.5 ms of CPU on the benchmark machine), and at idle gossip is most of what a node does.
+        // - IHAVE: every heartbeat (1 s) libp2p's default told 6 non-mesh peers about the last three
+        //   heartbeats' messages, though the mesh had delivered them all: half of an idle node's gossip
+        //   frames. It now tells 2 peers about the last heartbeat's only.
+        // - Mesh degree: each message reaches a node once from each mesh peer that had it first, so
+        //   copies grow with D: 4.8 a presence message at D 6 (4-12), 3.0 at D 4 (3-6), a quarter fewer
+        //   idle frames in the 50-node simulation. D 3 (2-4) was tried in session 6 and let a broadcast
+        //   of the 20-node simulation miss a node for 20 s; with D 4 no broadcast was missed, at 50 or 500
+        //   nodes, with churn or without (docs/benchmarks.md).
+        // Tested: test/integration/gossip-fanout.test.ts (IHAVE and copies), simulate.test.ts (coverage).
         ...GOSSIP_MESH,
       }),
       presence: presence(opts.presence),

@@ -11,6 +11,7 @@ import type { Knowledge, KnowledgeStore } from '../protocols/knowledge/index.js'
 import type { HostedAgentList, LocalCard, Presence } from '../protocols/presence/index.js'
 import { limits, validateCaps, validateDescription, validateName } from '../protocols/presence/index.js'
 import type { TaskStore, Tasks } from '../protocols/tasks/index.js'
+import type { Ticker } from '../protocols/ticker.js'
 import type { Store } from '../store/database.js'
 import type { StoreFaultError } from '../store/errors.js'
 import { A2aOutbound } from './a2a-outbound/service.js'
@@ -46,6 +47,8 @@ export interface NodeParts {
   guard: PeerGuard
   storeHealth: StoreHealth
   watchHub: WatchHub
+  /** the one timer of the node's periodic chores (shared with presence's sweep) */
+  ticker: Ticker
   card: LocalCard
   /** when this node first ran: history from before that is not pushed to the agent as events */
   firstStartedAt: number
@@ -70,6 +73,7 @@ export class ClawLinkNode implements NodeContext {
   readonly storeHealth: StoreHealth
   /** what `watch`, wake-ups and --on-event hooks observe */
   readonly watchHub: WatchHub
+  readonly ticker: Ticker
   readonly firstStartedAt: number
   readonly startedAt = Date.now()
   readonly taskService: TaskService
@@ -107,6 +111,7 @@ export class ClawLinkNode implements NodeContext {
     this.guard = parts.guard
     this.storeHealth = parts.storeHealth
     this.watchHub = parts.watchHub
+    this.ticker = parts.ticker
     this.card = parts.card
     this.firstStartedAt = parts.firstStartedAt
     this.taskService = new TaskService(this)
@@ -158,7 +163,7 @@ export class ClawLinkNode implements NodeContext {
 
   /** The other party's current name, if presence knows it. */
   nameOf(peer: string): string | undefined {
-    return this.presence.peers().find((p) => p.id === peer)?.card.name
+    return this.presence.peer(peer)?.card.name
   }
 
   /** A name for an author of files or broadcasts: this node's, a known peer's, or a short id. */
@@ -257,6 +262,8 @@ export class ClawLinkNode implements NodeContext {
         'warn',
       )
     }
+    // presence's sweep left with libp2p; nothing periodic runs past this point
+    this.ticker.clear()
     this.stage = 'the control API'
     for (const fn of this.stopHooks['after-network']) await fn().catch(() => {})
     this.stage = 'the store'

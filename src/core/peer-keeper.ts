@@ -34,7 +34,7 @@ export class PeerKeeper {
   /** PeerIds learned by dialling bootstrap addresses without /p2p. */
   private readonly bootstrapPeers = new Map<string, string>()
   private redialer?: Redialer
-  private flushTimer?: ReturnType<typeof setInterval>
+  private stopFlush?: () => void
   /** which peers this node keeps connections to (--max-peers) */
   readonly degree: DegreeKeeper
   private readonly hubs: HubSeeker
@@ -110,7 +110,7 @@ export class PeerKeeper {
     libp2p.addEventListener('peer:discovery', (evt) => this.degree.discovered(evt.detail.id.toString()))
     libp2p.addEventListener('peer:disconnect', (evt) => {
       const id = evt.detail.toString()
-      const record = presence.peers().find((p) => p.id === id)
+      const record = presence.peer(id)
       if (record != null && record.status !== 'offline' && this.degree.wants(id))
         this.addRemembered(id, false)
       // a target it already had (a bootstrap address, a remembered peer) is redialled at once too
@@ -123,6 +123,7 @@ export class PeerKeeper {
     const { node } = this
     const libp2p = node.libp2p
     this.redialer = new Redialer({
+      ticker: node.ticker,
       onFailure: (key, err, attempt, next) => {
         if (!key.startsWith('addr:') && attempt > 1) return
         const target = key.slice(key.indexOf(':') + 1)
@@ -163,11 +164,11 @@ export class PeerKeeper {
     this.redialer.start()
     this.degree.start()
     this.hubs.start()
-    this.flushTimer = setInterval(() => this.flush(), PEER_FLUSH_INTERVAL)
+    this.stopFlush = node.ticker.every(PEER_FLUSH_INTERVAL, () => this.flush())
   }
 
   stop(): void {
-    clearInterval(this.flushTimer)
+    this.stopFlush?.()
     this.redialer?.stop()
     this.degree.stop()
     this.hubs.stop()
@@ -201,7 +202,7 @@ export class PeerKeeper {
     } catch {
       return
     }
-    const record = node.presence.peers().find((p) => p.id === id)
+    const record = node.presence.peer(id)
     // Remembered addresses must be in the peer store before the first dial can use them.
     const ready =
       fromStore && record != null

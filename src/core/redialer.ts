@@ -2,7 +2,9 @@
 // Targets are bootstrap addresses (--peer) and peers we knew (remembered, or dropped connections).
 // Driven by events, not by polling: a pass runs when a target is added, when the owner reports a
 // disconnect (poke), and when a backed-off target is due; a slow pass (idleTick) catches a disconnect
-// nobody reported. An idle node with every target connected wakes every 5 s instead of 4 times a second.
+// nobody reported. An idle node with every target connected wakes every 5 s instead of 4 times a second,
+// and with a ticker (the node's) that pass shares its wake-up with the node's other chores.
+import type { Ticker } from '../protocols/ticker.js'
 
 export interface RedialTarget {
   /** What to dial: a multiaddr string or a PeerId string. */
@@ -22,6 +24,8 @@ export interface RedialerInit {
   tick?: number
   /** A pass at least this often, in ms (5,000), for a disconnect no one poked about. */
   idleTick?: number
+  /** runs the slow pass with the node's other periodic chores (its own timer when absent) */
+  ticker?: Ticker
   onFailure?: (key: string, err: Error, attempt: number, nextInMs: number | undefined) => void
 }
 
@@ -45,6 +49,8 @@ export class Redialer {
   private timerAt = Number.POSITIVE_INFINITY
   private lastPass = 0
   private running = false
+  private readonly ticker?: Ticker
+  private stopSlowPass?: () => void
 
   constructor(init: RedialerInit = {}) {
     this.minDelay = init.minDelay ?? 1_000
@@ -53,6 +59,7 @@ export class Redialer {
     this.tickMs = init.tick ?? 250
     this.idleTickMs = Math.max(this.tickMs, init.idleTick ?? 5_000)
     this.onFailure = init.onFailure
+    this.ticker = init.ticker
   }
 
   /** Adds or replaces a target; it is dialled at the next pass (at once, or `tick` ms after the last). */
@@ -85,11 +92,13 @@ export class Redialer {
   start(): void {
     if (this.running) return
     this.running = true
+    this.stopSlowPass = this.ticker?.every(this.idleTickMs, () => this.slowPass())
     this.tick()
   }
 
   stop(): void {
     this.running = false
+    this.stopSlowPass?.()
     clearTimeout(this.timer)
     this.timer = undefined
     this.timerAt = Number.POSITIVE_INFINITY
@@ -110,6 +119,19 @@ export class Redialer {
     }, at - now)
   }
 
+  /** The ticker's slow pass: run in its wake-up, not in one of its own a moment later. */
+  private slowPass(): void {
+    if (!this.running) return
+    if (Date.now() - this.lastPass < this.tickMs) {
+      this.schedule(0)
+      return
+    }
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerAt = Number.POSITIVE_INFINITY
+    this.tick()
+  }
+
   /** Backoff before attempt n (n >= 1), with ±20% jitter so peers do not dial in lockstep. */
   delay(attempt: number): number {
     const base = Math.min(this.maxDelay, this.minDelay * 2 ** Math.max(0, attempt - 1))
@@ -119,8 +141,9 @@ export class Redialer {
   private tick(): void {
     const now = Date.now()
     this.lastPass = now
-    // the next pass: the slow one, or sooner for a backed-off target that falls due before it
-    let next = now + this.idleTickMs
+    // the next pass: the slow one (the ticker's, when there is one), or sooner for a backed-off target
+    // that falls due before it
+    let next = this.ticker != null ? Number.POSITIVE_INFINITY : now + this.idleTickMs
     for (const [key, state] of this.targets) {
       if (state.dialing) continue
       if (now < state.nextAt) {
@@ -155,6 +178,6 @@ export class Redialer {
           state.dialing = false
         })
     }
-    this.schedule(next - now)
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(next - now)
   }
 }

@@ -75,9 +75,10 @@ describe.skipIf(process.platform !== 'linux')('the node process', () => {
     await startAgent(procs, alice)
     const b = await startAgent(procs, bob, ['--on-event', `env > '${hookFile}'`])
     expect(startEnv(b.proc.pid!).get('MALLOC_ARENA_MAX')).toBe('2')
-    expect(readFileSync(`/proc/${b.proc.pid}/cmdline`, 'utf8').split('\0')).toEqual(
-      expect.arrayContaining(['--max-semi-space-size=1', '--optimize-for-size']),
-    )
+    const argv = readFileSync(`/proc/${b.proc.pid}/cmdline`, 'utf8').split('\0')
+    expect(argv).toEqual(expect.arrayContaining(['--max-semi-space-size=1']))
+    // it cost CPU and saved no memory (docs/benchmarks.md, issue 17)
+    expect(argv).not.toContain('--optimize-for-size')
     await seesAll(alice.env, ['bob'])
     const sent = await cliJson<TaskJson>(['delegate', '--to', 'bob', '--task', 'env check'], alice.env)
     const hookEnv = await eventually(async () => {

@@ -3,6 +3,7 @@ import { TOPIC } from '../../src/protocols/presence/constants.js'
 import type { KnownPeer, PresenceComponents } from '../../src/protocols/presence/index.js'
 import { type AgentCard, PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
 import { Presence } from '../../src/protocols/presence/presence.js'
+import type { Ticker } from '../../src/protocols/ticker.js'
 
 export const HEARTBEAT = 30_000
 export const STALE = 120_000
@@ -39,6 +40,8 @@ export function fakePresence(
   onPublish: (data: Uint8Array) => void = () => {},
   /** the known peers' ids (default p1, p2, ...) */
   ids: string[] = Array.from({ length: members - 1 }, (_, i) => `p${i + 1}`),
+  /** a ticker shared by many fake nodes (one timer for all their sweeps); each has its own when absent */
+  ticker?: Ticker,
 ): FakePresence {
   let published = 0
   const listeners: Array<(evt: CustomEvent<unknown>) => void> = []
@@ -92,6 +95,7 @@ export function fakePresence(
     heartbeatInterval: HEARTBEAT,
     staleAfter: STALE,
     offlineAfter: OFFLINE,
+    ticker,
   })
   const gossip = (from: string, data: Uint8Array) => {
     const peer = { equals: (o: unknown) => String(o) === from, toString: () => from }

@@ -3,7 +3,8 @@
 // machine. With libp2p's defaults, every heartbeat (1 s) a node sends IHAVE gossip to 6 peers outside
 // its mesh about the last three heartbeats' messages, though its mesh has delivered them all: at idle
 // that was half of a node's gossip frames. The node's settings (GOSSIP_MESH in
-// src/core/libp2p-config.ts) send it to 2 peers about the last heartbeat's messages only. Twenty
+// src/core/libp2p-config.ts) send it to 2 peers about the last heartbeat's messages only, and keep a
+// mesh of 4 (3-6) peers, so that a message arrives in fewer copies than at libp2p's 6 (4-12). Twenty
 // in-process nodes over loopback TCP, presence heartbeats paced to about one a second mesh-wide,
 // every gossipsub RPC counted as it is received.
 import type { Message } from '@libp2p/gossipsub'
@@ -52,7 +53,7 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
     await mesh.cleanup()
   })
 
-  it('IHAVE gossip goes to at most 2 peers a heartbeat, about that heartbeat only, and every heartbeat still reaches everyone', async () => {
+  it('IHAVE gossip goes to at most 2 peers a heartbeat, a heartbeat arrives in at most 6 copies, and still reaches everyone', async () => {
     mesh = testMesh()
     const n = 20
     const nodes: ClawLinkNode[] = []
@@ -93,8 +94,12 @@ describe('gossip fan-out at idle (in-process nodes)', () => {
       ihavePerNodeSecond,
       `IHAVE RPCs per node per second (copies per message ${copiesPerMessage.toFixed(1)})`,
     ).toBeLessThanOrEqual(2)
-    // the mesh still delivers: a heartbeat arrives in more than one copy, and nobody lists anybody less
+    // the mesh still delivers: a heartbeat arrives in more than one copy, and nobody lists anybody less;
+    // but in about one copy per mesh peer of a D 4 (3-6) mesh, not of a D 6 (4-12) one, each copy a
+    // frame through yamux, Noise and pnet. Measured here: 5.1 copies (the first one included) at D 4,
+    // 7.1 at D 6
     expect(copiesPerMessage).toBeGreaterThan(1)
+    expect(copiesPerMessage).toBeLessThanOrEqual(6)
     for (const node of nodes) expect(seen(node)).toHaveLength(n - 1)
   }, 150_000)
 })

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { PresenceMessage } from '../../src/protocols/presence/pb/presence.js'
 import { FULL_RATE_MEMBERS, PeerTable } from '../../src/protocols/presence/peer-table.js'
 import type { Presence } from '../../src/protocols/presence/presence.js'
+import { Ticker } from '../../src/protocols/ticker.js'
 import { card, fakePresence, HEARTBEAT, message, OFFLINE, STALE } from '../helpers/fake-presence.js'
 
 const T0 = 1_700_000_000_000
@@ -198,10 +199,17 @@ describe('presence heartbeats', () => {
     const MINUTES = 45
     let minute = 0
     const perMinute = new Array<number>(MINUTES + 1).fill(0)
+    // one ticker for all their sweeps: 200 timers of their own only slow the fake clock down
+    const ticker = new Ticker()
     const nodes = Array.from({ length: N }, () =>
-      fakePresence(1, () => {
-        perMinute[minute]!++
-      }),
+      fakePresence(
+        1,
+        () => {
+          perMinute[minute]!++
+        },
+        undefined,
+        ticker,
+      ),
     )
     for (const { presence } of nodes) {
       await presence.start()

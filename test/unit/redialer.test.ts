@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Redialer, type RedialerInit, type RedialTarget } from '../../src/core/redialer.js'
+import { Ticker } from '../../src/protocols/ticker.js'
 
 const TICK = 5
 const MIN = 10
@@ -298,6 +299,36 @@ describe('Redialer.delay', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     // one pass at start; the old 250 ms polling made five by now
     expect(checks).toBe(1)
+  })
+
+  it("with the node's ticker, runs its slow pass in the ticker's wake-ups and arms no timer of its own", async () => {
+    // started 1 s past a 5 s mark: the ticker's first wake-up is more than `tick` after the pass at start
+    vi.useFakeTimers({ now: 1_000_000_001_000 })
+    try {
+      const ticker = new Ticker({ phase: 0 })
+      const others: number[] = []
+      ticker.every(5_000, () => others.push(Date.now()))
+      const r = new Redialer({ ticker })
+      running.push(r)
+      const checks: number[] = []
+      r.add('a', {
+        permanent: true,
+        connected: () => {
+          checks.push(Date.now())
+          return true
+        },
+        dial: async () => {},
+      })
+      r.start()
+      await vi.advanceTimersByTimeAsync(20_000)
+      // the pass at start, then one at each of the ticker's wake-ups, at the same moments as its other chore
+      expect(checks.slice(1)).toEqual(others)
+      expect(others).toHaveLength(4)
+      // between wake-ups only the ticker's timer is pending
+      expect(vi.getTimerCount()).toBe(1)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('redials a target as soon as it is poked about a disconnect, and no sooner than tick after the last pass', async () => {

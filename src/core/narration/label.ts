@@ -4,7 +4,7 @@ import type { ClawLinkNode } from '../node.js'
 /** How the log names a peer: its name and a short id, or the short id alone. */
 export function labeller(node: ClawLinkNode): (id: string) => string {
   return (id) => {
-    const name = node.presence.peers().find((p) => p.id === id)?.card.name
+    const name = node.presence.peer(id)?.card.name
     return name != null ? `${name} (${shortId(id)})` : shortId(id)
   }
 }

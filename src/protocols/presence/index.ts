@@ -14,6 +14,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, Libp2pEvents, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Ticker } from '../ticker.js'
 import type { AgentCard } from './pb/presence.js'
 import type { AnnounceResult, PeerRecord, StatusChange } from './peer-table.js'
 import { Presence } from './presence.js'
@@ -83,6 +84,8 @@ export interface PresenceInit {
   probeTimeout?: number
   /** Injectable clock (ms). */
   now?: () => number
+  /** the node's shared timer for periodic chores (the sweep); one of its own when absent */
+  ticker?: Ticker
   protocolPrefix?: string
   topic?: string
   timeout?: number

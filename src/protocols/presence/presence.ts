@@ -2,6 +2,7 @@ import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
+import { Ticker } from '../ticker.js'
 import { checkMessage, fromKnown } from './card.js'
 import { CardExchange } from './card-exchange.js'
 import {
@@ -51,7 +52,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private started = false
   private stopping = false
   private readonly heartbeat: Heartbeat
-  private sweepTimer?: ReturnType<typeof setInterval>
+  private readonly ticker: Ticker
+  private stopSweep?: () => void
   private topologyId?: string
   private announceSoonTimer?: ReturnType<typeof setTimeout>
   private readonly relay: MemberRelay
@@ -86,6 +88,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.memberSync = new MemberSync(() => this.syncWithOne(), interval)
     this.heartbeat = new Heartbeat(interval, () => void this.announce(), now)
     this.sweepInterval = Math.max(100, Math.min(5_000, Math.floor(timings.staleAfter / 4)))
+    this.ticker = init.ticker ?? new Ticker({ now })
     this.table.restore((init.known ?? []).map(fromKnown).filter((r): r is PeerRecord => r != null))
     this.cards = new CardExchange({
       protocol: this.protocol,
@@ -154,7 +157,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic)
     void this.announce()
-    this.sweepTimer = setInterval(() => this.sweep(), this.sweepInterval)
+    this.stopSweep = this.ticker.every(this.sweepInterval, () => this.sweep())
     this.memberSync.start()
   }
 
@@ -163,7 +166,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.stopping = true
     this.suspicion.stop()
     this.heartbeat.stop()
-    clearInterval(this.sweepTimer)
+    this.stopSweep?.()
     this.memberSync.stop()
     clearTimeout(this.announceSoonTimer)
     const leave = await this.encode(PresenceMessage.Type.LEAVE)
@@ -236,6 +239,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** Every known peer with its current status. */
   peers(): Array<PeerRecord & { status: PeerStatus }> {
     return this.table.list().map((r) => ({ ...r, status: this.table.status(r) }))
+  }
+
+  /** One known peer with its current status: a lookup, not a copy of the whole table (log lines use it). */
+  peer(id: string): (PeerRecord & { status: PeerStatus }) | undefined {
+    const record = this.table.get(id)
+    return record != null ? { ...record, status: this.table.status(record) } : undefined
   }
 
   /** This node's own card as it is announced. */
