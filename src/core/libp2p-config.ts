@@ -184,8 +184,8 @@ export async function createStack(opts: StackOptions) {
         // - Mesh degree: each message reaches a node once from each mesh peer that had it first, so
         //   copies grow with D: 4.8 a presence message at D 6 (4-12), 3.0 at D 4 (3-6), a quarter fewer
         //   idle frames in the 50-node simulation. D 3 (2-4) was tried in session 6 and let a broadcast
-        //   of the 20-node simulation miss a node for 20 s; with D 4 no broadcast was missed, at 50 or 500
-        //   nodes, with churn or without (docs/benchmarks.md).
+        //   of the 20-node simulation miss a node for 20 s; with D 4 none was missed in four 50-node
+        //   simulations (churn coverage as at D 6), at 200 nodes, or by 50 real nodes (docs/benchmarks.md).
         // Tested: test/integration/gossip-fanout.test.ts (IHAVE and copies), simulate.test.ts (coverage).
         ...GOSSIP_MESH,
       }),
