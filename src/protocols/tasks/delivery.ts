@@ -161,19 +161,16 @@ export class Delivery {
     // failing just after the peer came back (its services may still be starting): retry soon, not
     // after the long backoff its messages built up while it was away
     const justBack = now - (this.kickedAt.get(peer) ?? Number.NEGATIVE_INFINITY) < RECENT_KICK
-    // One retry time for them all, from the most-tried one: a delay (and a jitter) of each row's own let
-    // a later message fall due before an earlier one and overtake it, and a peer's messages must arrive
-    // in the order they were sent (test/e2e/task-reply.test.ts, kill -9 of the delegator)
-    const attempts = Math.max(0, ...rows.map((row) => row.attempts))
-    const delay = reconnected
-      ? 0
-      : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, justBack ? 0 : attempts)) *
-        (0.8 + Math.random() * 0.4)
-    const delays = rows.map(() => delay)
-    const first = delay
+    const delays = rows.map((row) =>
+      reconnected
+        ? 0
+        : Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(16, justBack ? 0 : row.attempts)) *
+          (0.8 + Math.random() * 0.4),
+    )
+    const first = Math.min(...delays)
     if (first > 0) this.backoffUntil.set(peer, now + first)
     this.write(() => {
-      for (const row of rows) this.store.retryLater(row, now + delay, error)
+      for (const [i, row] of rows.entries()) this.store.retryLater(row, now + delays[i]!, error)
     }).then(
       () => {
         if (!this.started) return
