@@ -67,6 +67,7 @@ beforeAll(() => {
   const [msg] = tasks.due(10)
   tasks.nextDue()
   tasks.kick('p')
+  tasks.stmt.olderOfTask!.all('p', row.id, msg!.msgId)
   tasks.retryLater(msg!, Date.now(), 'x')
   tasks.acked(msg!)
   tasks.expire()

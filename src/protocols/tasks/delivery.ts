@@ -81,11 +81,25 @@ export class Delivery {
     if (this.store.kick(peer) > 0 || this.channels.get(peer) == null) this.refill(peer)
   }
 
-  /** Hands a committed outbox row to its peer's channel, unless the peer is backing off. */
+  /**
+   * Hands a committed outbox row to its peer's channel, unless the peer is backing off or an older
+   * message of the same task has not been handed over yet (it is waiting out its own retry time): the
+   * channel keeps order, so a task's messages arrive in the order they were queued, retries included.
+   */
   offer(row: OutboxRow): void {
     if (!this.started || this.settling.has(row.msgId)) return
     if ((this.backoffUntil.get(row.peer) ?? 0) > Date.now()) return
+    if (this.waitsForOlder(row)) return
     this.channel(row.peer).offer(row)
+  }
+
+  /** An older message of the row's task is in the outbox, neither with the channel nor acked. */
+  private waitsForOlder(row: OutboxRow): boolean {
+    const channel = this.channels.get(row.peer)
+    const older = this.store.stmt.olderOfTask!.all(row.peer, row.taskId, row.msgId) as Array<{
+      msg_id: string
+    }>
+    return older.some(({ msg_id: id }) => channel?.has(id) !== true && !this.settling.has(id))
   }
 
   /** Offers a peer's due messages from the outbox (after a reconnect, a backoff, a full queue). */

@@ -41,5 +41,9 @@ export function taskStatements(db: DatabaseSync): Record<string, StatementSync> 
     forget: p('DELETE FROM seen_messages WHERE at < ?'),
     outboxSize: p('SELECT count(*) AS n FROM outbox'),
     outboxForTask: p('SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND kind = ?'),
+    // rowid order is the order the task's messages were queued in (rowids only grow while rows exist)
+    olderOfTask: p(
+      'SELECT msg_id FROM outbox WHERE peer = ? AND task_id = ? AND rowid < (SELECT rowid FROM outbox WHERE msg_id = ?)',
+    ),
   }
 }
