@@ -81,7 +81,7 @@ export async function createStack(opts: StackOptions) {
   // members known and not offline, this node included: mDNS paces its queries and answers by it
   let presenceService: Presence | undefined
   const members = (): number => presenceService?.members() ?? 1
-  const listed = (id: string): boolean => presenceService?.lists(id) ?? false
+  const known = (id: string, addrs: Multiaddr[]): boolean => presenceService?.knows(id, addrs) ?? false
   const stack = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
@@ -111,7 +111,7 @@ export async function createStack(opts: StackOptions) {
             interval: opts.mdnsInterval,
             hub: opts.relayServer,
             members,
-            listed,
+            known,
           }),
         ]
       : [],

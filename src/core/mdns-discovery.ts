@@ -8,9 +8,11 @@
 //   probability ANSWERERS / members: about ANSWERERS answers per query, whatever N (the chance that nobody
 //   answers is e^-ANSWERERS, and the asker asks again after T). A node with no connection, a hub, and any
 //   node of a mesh of up to ANSWERERS members always answers.
-// Answers from peers we are already connected to, or that presence lists, are dropped before they reach
-// the peer store: identify keeps the first's addresses current, and the others' cards carry theirs (the
-// peer keeper merges them). Every node hears every answer, and at 50 nodes on one host passing them on
+// Answers from peers we are already connected to, or that presence lists with a card carrying the same
+// addresses, are dropped before they reach the peer store: identify keeps the first's addresses current,
+// and the others' cards carry theirs (the peer keeper merges them). An answer with an address the card
+// lacks is passed on: the peer restarted on another port, and its card is the one remembered from before
+// (a restarted node would otherwise keep dialling the old port). Every node hears every answer, and at 50 nodes on one host passing them on
 // (the peer store's merge and its write lock, a degree review) was about 8 % of an idle node's CPU
 // (docs/benchmarks.md, session 8).
 
@@ -24,6 +26,7 @@ import type {
 import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import { mdns } from '@libp2p/mdns'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 
 /** Longest gap between this node's own queries, however large the mesh. */
@@ -41,8 +44,8 @@ export interface MeshMdnsInit {
   hub?: boolean
   /** members this node knows that are not offline, itself included (default: its connected peers + 1) */
   members?: () => number
-  /** whether presence lists the peer as a member not offline (its card carries its addresses) */
-  listed?: (peerId: string) => boolean
+  /** whether presence lists the peer as a member not offline with a card carrying all of `addrs` */
+  known?: (peerId: string, addrs: Multiaddr[]) => boolean
 }
 
 /** ms until a node's next query: T × members, T alone while it has no connection, ±20 % jitter. */
@@ -179,7 +182,7 @@ class MeshMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDis
 
   private onPeer(peer: PeerInfo): void {
     if (this.components.connectionManager.getConnections(peer.id).length > 0) return
-    if (this.init.listed?.(peer.id.toString()) === true) return
+    if (this.init.known?.(peer.id.toString(), peer.multiaddrs) === true) return
     this.safeDispatchEvent('peer', { detail: peer })
   }
 }

@@ -4,6 +4,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import {
   ANSWERERS,
@@ -38,16 +39,19 @@ describe('mDNS pace', () => {
 })
 
 describe('mDNS answers passed on', () => {
-  it('drops answers from peers already connected or listed by presence, passes the others', async () => {
+  it('drops answers from peers already connected or listed with those addresses, passes the others', async () => {
     const ids = await Promise.all(
-      [1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))),
+      [1, 2, 3, 4].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))),
     )
-    const [connected, listed, stranger] = ids as [PeerId, PeerId, PeerId]
+    const [connected, listed, stranger, moved] = ids as [PeerId, PeerId, PeerId, PeerId]
     const noop = () => {}
+    const card = '/ip4/127.0.0.1/tcp/4001'
     const discovery = meshMdns({
       serviceTag: '_cl-test._udp.local',
       interval: 10_000,
-      listed: (id) => id === listed.toString(),
+      // presence lists `listed` and `moved` with a card carrying only the old port
+      known: (id, addrs) =>
+        (id === listed.toString() || id === moved.toString()) && addrs.every((a) => a.toString() === card),
     })({
       addressManager: { getAddresses: () => [] },
       connectionManager: { getConnections: (p?: PeerId) => (p?.equals(connected) === true ? [{}] : []) },
@@ -56,7 +60,11 @@ describe('mDNS answers passed on', () => {
     const passed: string[] = []
     discovery.addEventListener('peer', (e) => passed.push(e.detail.id.toString()))
     const onPeer = (discovery as unknown as { onPeer(p: PeerInfo): void }).onPeer.bind(discovery)
-    for (const id of ids) onPeer({ id, multiaddrs: [] })
-    expect(passed).toEqual([stranger.toString()])
+    for (const id of ids) {
+      // `moved` restarted on another port: its answer is news, the remembered card is out of date
+      const addr = id === moved ? '/ip4/127.0.0.1/tcp/4999' : card
+      onPeer({ id, multiaddrs: [multiaddr(addr)] })
+    }
+    expect(passed).toEqual([stranger.toString(), moved.toString()])
   })
 })

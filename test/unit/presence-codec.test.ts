@@ -6,8 +6,9 @@ import {
   pbStream,
   streamPair,
 } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { validateCard } from '../../src/protocols/presence/card.js'
+import { carriesAll, validateCard } from '../../src/protocols/presence/card.js'
 import {
   MAX_ADDR_LENGTH,
   MAX_ADDRS,
@@ -156,6 +157,33 @@ describe('validateCard', () => {
   it('rejects startedAt 0 and beyond the safe integer range', () => {
     rejects({ startedAt: 0n }, /startedAt out of range/)
     rejects({ startedAt: BigInt(Number.MAX_SAFE_INTEGER) + 1n }, /startedAt out of range/)
+  })
+})
+
+describe('carriesAll: does a card carry the addresses an mDNS answer gives?', () => {
+  const id = '12D3KooWJ8otSvotjqHdMEdpBHQ21Bpt3pA46q3kGJFKD2p6dDn4'
+  const addrs = [`/ip4/127.0.0.1/tcp/4001/p2p/${id}`, '/ip4/192.168.1.5/tcp/4001']
+  const withAddrs = card({ addrs: addrs.map((a) => multiaddr(a).bytes as Uint8Array<ArrayBuffer>) })
+
+  it('compares addresses with or without their /p2p/<id>', () => {
+    expect(carriesAll(withAddrs, [multiaddr('/ip4/127.0.0.1/tcp/4001')])).toBe(true)
+    expect(carriesAll(withAddrs, [multiaddr(`/ip4/192.168.1.5/tcp/4001/p2p/${id}`)])).toBe(true)
+    expect(carriesAll(withAddrs, [])).toBe(true)
+  })
+
+  it('is false when the peer moved to another port or address the card lacks', () => {
+    expect(carriesAll(withAddrs, [multiaddr(`/ip4/127.0.0.1/tcp/4999/p2p/${id}`)])).toBe(false)
+    expect(
+      carriesAll(withAddrs, [multiaddr('/ip4/127.0.0.1/tcp/4001'), multiaddr('/ip4/10.0.0.9/tcp/4001')]),
+    ).toBe(false)
+  })
+
+  it('skips an address in the card it cannot read', () => {
+    const odd = card({
+      addrs: [Uint8Array.from([0xff, 0xff, 0x01]), multiaddr(addrs[1]!).bytes as Uint8Array<ArrayBuffer>],
+    })
+    expect(carriesAll(odd, [multiaddr('/ip4/192.168.1.5/tcp/4001')])).toBe(true)
+    expect(carriesAll(odd, [multiaddr('/ip4/127.0.0.1/tcp/4001')])).toBe(false)
   })
 })
 

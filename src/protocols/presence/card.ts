@@ -1,5 +1,6 @@
 // Validation of agent cards: what a card may hold, checked before a card is used or stored.
 
+import { CODE_P2P, type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import {
   CONTROL_RE,
   MAX_CAP_LENGTH,
@@ -102,4 +103,24 @@ export function fromKnown(known: KnownPeer): PeerRecord | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Whether the card carries every one of `addrs` (compared without their /p2p/<id>). An address the card
+ * lacks means the peer moved (restarted on another port) since the card was made.
+ */
+export function carriesAll(card: AgentCard, addrs: Multiaddr[]): boolean {
+  const carried = new Set<string>()
+  for (const bytes of card.addrs) {
+    try {
+      carried.add(withoutPeerId(multiaddr(bytes)))
+    } catch {
+      // an address this build cannot read carries nothing
+    }
+  }
+  return addrs.every((a) => carried.has(withoutPeerId(a)))
+}
+
+function withoutPeerId(addr: Multiaddr): string {
+  return addr.decapsulateCode(CODE_P2P).toString()
 }

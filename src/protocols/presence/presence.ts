@@ -1,9 +1,10 @@
 import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { Ticker } from '../ticker.js'
-import { checkMessage, fromKnown } from './card.js'
+import { carriesAll, checkMessage, fromKnown } from './card.js'
 import { CardExchange } from './card-exchange.js'
 import {
   ANNOUNCE_DEBOUNCE,
@@ -208,10 +209,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     return this.table.members()
   }
 
-  /** Whether the peer is a member this node lists, not offline (its card, with its addresses, is known). */
-  lists(id: string): boolean {
+  /** Whether the peer is listed (not offline) with a card that carries every one of `addrs`. */
+  knows(id: string, addrs: Multiaddr[]): boolean {
     const record = this.table.get(id)
-    return record != null && this.table.status(record) !== 'offline'
+    return record != null && this.table.status(record) !== 'offline' && carriesAll(record.card, addrs)
   }
 
   /** The heartbeat interval and the stale and offline times in force now (stretched in a large mesh). */
