@@ -85,16 +85,13 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** A task for `peer`: its DELEGATE is queued in the outbox. */
+const newTask = (task: string): TaskRow =>
+  tasks.delegate({ peer, peerName: 'bob', task, context: null, priority: 'normal', ttl: 60_000 })
+
 /** A task for `peer` with three replies queued behind its DELEGATE: four messages of one task. */
 function taskWithReplies(): TaskRow {
-  const row = tasks.delegate({
-    peer,
-    peerName: 'bob',
-    task: 'plan',
-    context: null,
-    priority: 'normal',
-    ttl: 60_000,
-  })
+  const row = newTask('plan')
   for (const text of ['one', 'two', 'three']) reply(tasks, row, text)
   return row
 }
@@ -118,14 +115,7 @@ describe('delivery order within a task', () => {
   })
 
   it('a message queued while an older one of its task backs off goes out behind it', async () => {
-    const row = tasks.delegate({
-      peer,
-      peerName: 'bob',
-      task: 'plan',
-      context: null,
-      priority: 'normal',
-      ttl: 60_000,
-    })
+    const row = newTask('plan')
     tasks.retryLater(outbox()[0]!, Date.now() + 60_000, 'earlier failure')
     delivery.start()
     // committed and offered at once by the outbox listener: it must not overtake the DELEGATE
@@ -149,15 +139,8 @@ describe('delivery order within a task', () => {
   })
 
   it('messages of different tasks do not wait for each other', async () => {
-    tasks.delegate({
-      peer,
-      peerName: 'bob',
-      task: 'a',
-      context: null,
-      priority: 'normal',
-      ttl: 60_000,
-    })
-    tasks.delegate({ peer, peerName: 'bob', task: 'b', context: null, priority: 'normal', ttl: 60_000 })
+    newTask('a')
+    newTask('b')
     const [delegateA] = outbox()
     tasks.retryLater(delegateA!, Date.now() + 60_000, 'earlier failure')
     delivery.start()
