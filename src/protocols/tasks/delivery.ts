@@ -9,6 +9,7 @@ import { Channel, type Settled } from './channel.js'
 import { MAX_QUEUED_PER_PEER, RETRY_MAX, RETRY_MIN } from './constants.js'
 import { describeError } from './errors.js'
 import type { TasksEvents } from './index.js'
+import { TaskMessage } from './pb/task.js'
 import type { OutboxRow, TaskRow, TaskStore } from './task-store.js'
 
 /** The longest the loop sleeps without a retry or expiry due (a safety net, not a scan). */
@@ -95,6 +96,8 @@ export class Delivery {
 
   /** An older message of the row's task is in the outbox, neither with the channel nor acked. */
   private waitsForOlder(row: OutboxRow): boolean {
+    // a DELEGATE is its task's first message: nothing to wait for, and a burst of them costs no lookup
+    if (row.kind === TaskMessage.Kind.DELEGATE) return false
     const channel = this.channels.get(row.peer)
     const older = this.store.stmt.olderOfTask!.all(row.peer, row.taskId, row.msgId) as Array<{
       msg_id: string
