@@ -12,9 +12,9 @@
 // addresses, are dropped before they reach the peer store: identify keeps the first's addresses current,
 // and the others' cards carry theirs (the peer keeper merges them). An answer with an address the card
 // lacks is passed on: the peer restarted on another port, and its card is the one remembered from before
-// (a restarted node would otherwise keep dialling the old port). Every node hears every answer, and at 50 nodes on one host passing them on
-// (the peer store's merge and its write lock, a degree review) was about 8 % of an idle node's CPU
-// (docs/benchmarks.md, session 8).
+// (a restarted node would otherwise keep dialling the old port). Every node hears every answer, and at
+// 50 nodes on one host passing them on (the peer store's merge and its write lock, a degree review) was
+// about 8 % of an idle node's CPU (docs/benchmarks.md, session 8).
 
 import type {
   ComponentLogger,
