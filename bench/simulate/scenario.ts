@@ -3,6 +3,16 @@
 // bounded in time; a phase that runs out of time is reported as such, not waited for.
 import { loadavg } from 'node:os'
 import type { AnnounceCounts } from './announces.ts'
+import {
+  broadcastFrom,
+  censusAtDeadline,
+  type Distribution,
+  deliveries,
+  type MissSummary,
+  missesOf,
+  round,
+  type Sent,
+} from './deliveries.ts'
 import { type SimCore, SimNetwork, type SimNode, sample, sleep, waitFor } from './network.ts'
 import type { RpcCounts } from './rpcs.ts'
 import { Traffic, type TrafficSnapshot, trafficDelta } from './traffic.ts'
@@ -49,12 +59,6 @@ export interface ScenarioInit {
   announces?: AnnounceCounts
 }
 
-export interface Distribution {
-  p50: number
-  p99: number
-  max: number
-}
-
 export interface ScenarioResult {
   nodes: number
   /** which clock the ms figures are on */
@@ -94,6 +98,8 @@ export interface ScenarioResult {
     /** per broadcast: until the last node had it */
     reachAllMs: Distribution
     coveragePercent: number
+    /** the pairs not delivered in time, scored once the idle phase has begun (late ones have come in) */
+    misses?: MissSummary
   }
   idle: null | {
     windowMs: number
@@ -120,75 +126,11 @@ export interface ScenarioResult {
     coveragePercent: number
     /** after the churn window, until every running node lists every other again; null if not in time */
     reconvergeMs: number | null
-    /**
-     * the (broadcast, node) pairs not delivered in time: how many, how many of those nodes had (re)joined
-     * less than 10 s before the broadcast, how many got it later (anti-entropy), and a few examples
-     */
-    misses: { count: number; joinedWithin10s: number; late: number; sample: Miss[] }
+    /** the (broadcast, node) pairs not delivered in time */
+    misses: MissSummary
   }
   /** real ms the run took so far */
   wallMs: number
-}
-
-export interface Miss {
-  /** the receiver's index */
-  node: number
-  /** ms the receiver had been up when the broadcast was sent */
-  upFor: number
-  /** ms after sending that it did arrive, or null */
-  lateBy: number | null
-}
-
-export function distribution(samples: number[]): Distribution {
-  if (samples.length === 0) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN }
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
-  return { p50: round(at(50)), p99: round(at(99)), max: round(s.at(-1)!) }
-}
-
-const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
-
-interface Sent {
-  id: string
-  author: SimNode
-  at: number
-  /** Date.now() when published, to decide who was up */
-  wall: number
-}
-
-async function broadcastFrom(author: SimNode, n: number): Promise<Sent | null> {
-  const node = author.node
-  if (node == null) return null
-  const at = performance.now()
-  const b = await node.knowledgeService.publish({ content: `sim ${n}`, topic: 'sim' })
-  return { id: b.id, author, at, wall: Date.now() }
-}
-
-/** Delivery delays and coverage of `sent` over the receivers `expected(s)` names. */
-function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeout: number) {
-  const delays: number[] = []
-  const reachAll: number[] = []
-  let due = 0
-  let got = 0
-  for (const s of sent) {
-    let last = 0
-    let all = true
-    for (const r of expected(s)) {
-      due++
-      const t = r.arrivals.get(s.id)
-      if (t != null && t - s.at <= timeout) {
-        got++
-        delays.push(t - s.at)
-        last = Math.max(last, t - s.at)
-      } else all = false
-    }
-    if (all) reachAll.push(last)
-  }
-  return {
-    deliveryMs: distribution(delays),
-    reachAllMs: distribution(reachAll),
-    coveragePercent: due === 0 ? 100 : round((got / due) * 100, 2),
-  }
 }
 
 function eventsPerNode(deltas: TrafficSnapshot[], perNode: (x: number) => number): Record<string, number> {
@@ -311,11 +253,17 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     // broadcasts, one after another, each from a random node
     const sent: Sent[] = []
     for (let i = 0; i < init.broadcasts; i++) {
-      const s = await broadcastFrom(sample(net.up(), 1)[0]!, i)
+      const s = await broadcastFrom(sample(net.up(), 1)[0]!, i, net.up())
       if (s == null) continue
       sent.push(s)
       const everyone = net.up().filter((n) => n !== s.author)
-      await waitFor(() => everyone.every((n) => n.arrivals.has(s.id)), init.deliveryTimeout, 10)
+      const all = await waitFor(() => everyone.every((n) => n.arrivals.has(s.id)), init.deliveryTimeout, 10)
+      if (!all) {
+        censusAtDeadline(s, net.up())
+        log(
+          `broadcast ${i} missed by ${JSON.stringify(Object.fromEntries(s.atDeadline ?? []))} at its deadline`,
+        )
+      }
     }
     const upNow = net.up()
     const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
@@ -329,6 +277,11 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     // asked of the nodes
     await sleep(Math.max(3_000, lastStart + (init.idleAfter ?? 0) - performance.now()))
     await cpuPhase('settle')
+    if (result.broadcast != null) {
+      const misses = missesOf(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
+      result.broadcast.misses = misses
+      if (misses.count > 0) log(`broadcast misses: ${JSON.stringify(misses)}`)
+    }
     result.loadAverage = round(loadavg()[0]!, 2)
     const frames0 = init.frames?.()
     const before = totals(net)
@@ -435,7 +388,7 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
       nextBroadcast += 1_000
       const author = sample(net.up(), 1)[0]
       if (author != null) {
-        const s = await broadcastFrom(author, 100_000 + n++).catch(() => null)
+        const s = await broadcastFrom(author, 100_000 + n++, net.up()).catch(() => null)
         if (s != null) sent.push(s)
       }
     }
@@ -454,19 +407,11 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
     init.deliveryTimeout,
   )
-  const misses: Miss[] = []
-  for (const s of sent) {
-    for (const m of net.nodes) {
-      if (m === s.author || !stayedUp(m, s)) continue
-      const t = m.arrivals.get(s.id)
-      if (t != null && t - s.at <= init.deliveryTimeout) continue
-      misses.push({
-        node: m.index,
-        upFor: s.wall - m.upSince,
-        lateBy: t == null ? null : Math.round(t - s.at),
-      })
-    }
-  }
+  const misses = missesOf(
+    sent,
+    (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
+    init.deliveryTimeout,
+  )
   const r0 = performance.now()
   const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
   log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)
@@ -478,11 +423,6 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     deliveryMs: d.deliveryMs,
     coveragePercent: d.coveragePercent,
     reconvergeMs: ok ? Math.round(performance.now() - r0) : null,
-    misses: {
-      count: misses.length,
-      joinedWithin10s: misses.filter((m) => m.upFor < 10_000).length,
-      late: misses.filter((m) => m.lateBy != null).length,
-      sample: misses.slice(0, 10),
-    },
+    misses,
   }
 }
