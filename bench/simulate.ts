@@ -176,7 +176,7 @@ export function writeSimCharts(runs: SimRun[], virtual = false): string[] {
 
 export async function runSimulateBench(argv = process.argv.slice(2)): Promise<void> {
   const sizes = simSizes(argv, process.env)
-  const budget = intFromEnv('SIM_BUDGET', 900, 10, 7200) * 1000
+  const budget = intFromEnv('SIM_BUDGET', 900, 10, 14_400) * 1000
   const runs: SimRun[] = []
   const failed: Array<{ nodes: number; error: string }> = []
   for (const n of sizes) {
