@@ -72,13 +72,28 @@ export interface PollQuery extends Cancelable {
   wait?: number
   peek?: boolean
   limit?: number
+  /**
+   * ms the node holds the events for this client's `settleEvents`; unconfirmed by then, they go out
+   * again. Without it they are seen once the node's answer has gone out.
+   */
+  lease?: number
 }
+
+/** How long a client that confirms what it got (the CLI, the MCP server) has to do so. */
+export const POLL_LEASE = 60_000
 
 export function pollEvents(api: ControlClient, q: PollQuery = {}): Promise<EventJson[]> {
   const wait = Math.round(q.wait ?? 0)
   const query = new URLSearchParams({ wait: String(wait), limit: String(q.limit ?? 100) })
   if (q.peek === true) query.set('peek', '1')
+  if (q.lease != null && q.peek !== true) query.set('lease', String(q.lease))
   return api.get<EventJson[]>(`/v1/poll?${query}`, { timeout: wait + WAIT_MARGIN, signal: q.signal })
+}
+
+/** A leased poll's events reached the agent (`got`: seen for good) or did not (out again at once). */
+export async function settleEvents(api: ControlClient, events: EventJson[], got: boolean): Promise<void> {
+  if (events.length === 0) return
+  await api.post(got ? '/v1/poll/confirm' : '/v1/poll/release', { seqs: events.map((e) => e.seq) })
 }
 
 /** The delegator's message on a task it sent (the answer to an input-required question). */

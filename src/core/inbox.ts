@@ -30,6 +30,8 @@ export class Inbox {
   private notifyQueued = false
   /** how many times waiters were woken: a poll whose hand-out was in flight then looks again */
   private wakes = 0
+  /** held events a client confirms itself (see lease): each timer hands its batch out again */
+  private readonly leases = new Set<ReturnType<typeof setTimeout>>()
 
   /**
    * `commits`: the node's group commit; with it, a poll's hand-out and the confirmation of what the
@@ -204,6 +206,32 @@ export class Inbox {
   release(seqs: number[]): void {
     this.mark(seqs, 0, HELD)
     if (seqs.length > 0) this.wakeAll()
+  }
+
+  /**
+   * These held events went out to a client that confirms what it got itself (`confirm`, or `release`):
+   * what it has not confirmed within `ms` is handed out again. An answer that left the node can still
+   * be lost before the agent reads it (its MCP call cancelled, its CLI killed), and only the client
+   * knows that.
+   */
+  lease(seqs: number[], ms: number): void {
+    if (seqs.length === 0) return
+    const timer = setTimeout(() => {
+      this.leases.delete(timer)
+      try {
+        this.release(seqs)
+      } catch {
+        // the store has closed: the next start hands out what is still held
+      }
+    }, ms)
+    timer.unref?.()
+    this.leases.add(timer)
+  }
+
+  /** Ends the leases' timers (the node is stopping; a restart releases what is still held). */
+  close(): void {
+    for (const timer of this.leases) clearTimeout(timer)
+    this.leases.clear()
   }
 
   private mark(seqs: number[], to: number, from?: number): void {

@@ -267,6 +267,7 @@ export class ClawLinkNode implements NodeContext {
     this.stage = 'the control API'
     for (const fn of this.stopHooks['after-network']) await fn().catch(() => {})
     this.stage = 'the store'
+    this.inbox.close()
     this.peers.flush(true)
     this.store.close()
     this.lock?.release()

@@ -1,9 +1,11 @@
 // One MCP server object with the ClawLink tools registered: stdio serves one, HTTP one per session.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import type { KeptClient } from '../client/connect.js'
 import type { NodeSelection } from '../client/select-node.js'
 import { VERSION } from '../version.js'
+import { AnswerHooks } from './answer-hooks.js'
 import { keepAlive } from './keep-alive.js'
 import { MAX_WAIT_SECONDS, TOOLS, type Tool, type ToolContext } from './tools.js'
 
@@ -25,7 +27,7 @@ export function errorText(err: unknown): string {
   return message !== '' ? message : 'the call failed'
 }
 
-function register(server: McpServer, tool: Tool, node: KeptClient): void {
+function register(server: McpServer, tool: Tool, node: KeptClient, answers: AnswerHooks): void {
   server.registerTool(
     tool.name,
     {
@@ -42,6 +44,7 @@ function register(server: McpServer, tool: Tool, node: KeptClient): void {
           keepAlive(extra._meta?.progressToken, seconds, (params) =>
             extra.sendNotification({ method: 'notifications/progress', params }),
           ),
+        afterAnswer: (hook) => answers.after(extra.requestId, extra.signal, hook),
       }
       try {
         const reply = await tool.run(args, ctx)
@@ -54,12 +57,22 @@ function register(server: McpServer, tool: Tool, node: KeptClient): void {
   )
 }
 
+/** An MCP server that knows when each tool call's answer has gone out (AnswerHooks). */
+export class ToolServer extends McpServer {
+  readonly answers = new AnswerHooks()
+
+  override async connect(transport: Transport): Promise<void> {
+    await super.connect(transport)
+    this.answers.watch(transport)
+  }
+}
+
 /**
  * A server with every tool, not yet connected to a transport. Its calls go through `node`: a long-lived
  * client making many calls keeps its connections to the node between them.
  */
-export function createToolServer(node: KeptClient): McpServer {
-  const server = new McpServer({ name: 'clawlink', version: VERSION }, { instructions: INSTRUCTIONS })
-  for (const tool of TOOLS) register(server, tool, node)
+export function createToolServer(node: KeptClient): ToolServer {
+  const server = new ToolServer({ name: 'clawlink', version: VERSION }, { instructions: INSTRUCTIONS })
+  for (const tool of TOOLS) register(server, tool, node, server.answers)
   return server
 }

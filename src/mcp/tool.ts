@@ -1,6 +1,7 @@
 // What every MCP tool is made of: its definition, its reply, how it waits on the node.
 import * as z from 'zod'
 import type { ControlClient } from '../client/control-client.js'
+import type { AnswerHook } from './answer-hooks.js'
 
 /** The longest a delegate or poll call may wait: long enough to be useful, short enough for MCP clients. */
 export const MAX_WAIT_SECONDS = 300
@@ -19,6 +20,8 @@ export interface ToolContext {
   signal: AbortSignal
   /** Tells the client a long wait is still going; returns the function that stops it. */
   keepAlive(seconds: number): () => void
+  /** Runs `hook` once this call's answer has been written to the client, or with false if it never is. */
+  afterAnswer(hook: AnswerHook): void
 }
 
 export interface ToolReply {

@@ -10,12 +10,14 @@ import {
   listKnowledge,
   listPeers,
   listTasks,
+  POLL_LEASE,
   PRIORITIES,
   parseSince,
   pollEvents,
   replyTask,
   respondTask,
   sendBroadcast,
+  settleEvents,
 } from '../client/requests.js'
 import {
   MAX_CONTENT_SIZE,
@@ -180,11 +182,21 @@ const poll = tool({
   },
   async run(a, ctx) {
     const wait = a.wait_seconds ?? 0
+    const api = ctx.api()
     const events = await waiting(
       ctx,
       wait,
-      pollEvents(ctx.api(), { wait: wait * 1000, peek: a.peek, limit: a.limit, signal: ctx.signal }),
+      pollEvents(api, {
+        wait: wait * 1000,
+        peek: a.peek,
+        limit: a.limit,
+        lease: POLL_LEASE,
+        signal: ctx.signal,
+      }),
     )
+    // seen once the answer is written; a call cancelled meanwhile leaves them for the next poll (if the
+    // node cannot be told either way, its lease hands them out again)
+    if (a.peek !== true) ctx.afterAnswer((sent) => void settleEvents(api, events, sent).catch(() => {}))
     return json(events)
   },
 })

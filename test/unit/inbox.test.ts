@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { EventJson, EventType, Priority } from '../../src/api/types.js'
 import { Inbox, type NewEvent } from '../../src/core/inbox.js'
 import { Store } from '../../src/store/database.js'
@@ -302,6 +302,48 @@ describe('held events: seen only once the poll answer is out', () => {
     setTimeout(() => inbox.release(held.map((e) => e.seq)), 50)
     expect(ids(await waiting)).toEqual(['a'])
     expect(Date.now() - started).toBeLessThan(4000)
+  })
+})
+
+describe('leased events: seen once the client confirms', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('what the client does not confirm within its lease goes out again; what it confirms does not', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    inbox.append(event('a'))
+    inbox.append(event('b'))
+    const held = inbox.take(10, false, undefined, true)
+    inbox.lease(
+      held.map((e) => e.seq),
+      60_000,
+    )
+    inbox.confirm([held[0]!.seq])
+    vi.advanceTimersByTime(59_999)
+    // still held for the client: nobody else gets them
+    expect(inbox.take(10, false)).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(ids(inbox.take(10, false))).toEqual(['b'])
+    vi.advanceTimersByTime(120_000)
+    expect(inbox.take(10, false)).toEqual([])
+  })
+
+  it('a release goes out again at once; close ends the leases, and a restart releases what is held', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    inbox.append(event('a'))
+    inbox.append(event('b'))
+    const held = inbox.take(10, false, undefined, true)
+    inbox.lease(
+      held.map((e) => e.seq),
+      1_000,
+    )
+    inbox.release([held[0]!.seq])
+    expect(ids(inbox.take(10, false, undefined, true))).toEqual(['a'])
+    inbox.close()
+    vi.advanceTimersByTime(5_000)
+    expect(inbox.take(10, false)).toEqual([])
+    expect(ids(openInbox().inbox.take(10, false))).toEqual(['a', 'b'])
   })
 })
 

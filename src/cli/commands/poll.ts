@@ -1,4 +1,4 @@
-import { pollEvents } from '../../client/requests.js'
+import { POLL_LEASE, pollEvents, settleEvents } from '../../client/requests.js'
 import { type Command, flag, num } from '../command.js'
 import { connect } from '../connect.js'
 import { printJson } from '../format.js'
@@ -26,13 +26,24 @@ export const poll: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(ctx) {
-    const events = await pollEvents(connect(ctx), {
+    const api = connect(ctx)
+    const peek = flag(ctx, 'peek')
+    const events = await pollEvents(api, {
       wait: (num(ctx, 'wait') ?? 0) * 1000,
-      peek: flag(ctx, 'peek'),
+      peek,
       limit: num(ctx, 'limit'),
+      lease: POLL_LEASE,
     })
     if (flag(ctx, 'json')) printJson(events)
     else printEvents(events)
+    // seen once printed: a poll killed before (an agent's shell timeout) leaves them for the next one;
+    // if the node cannot be told, its lease hands them out again
+    if (!peek && events.length > 0) await settleEvents(api, events, await written()).catch(() => {})
     return 0
   },
+}
+
+/** Resolves once what was printed has gone to stdout: true, or false if it could not be written. */
+function written(): Promise<boolean> {
+  return new Promise((resolve) => process.stdout.write('', (err) => resolve(err == null)))
 }

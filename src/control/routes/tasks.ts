@@ -32,6 +32,9 @@ const RESPONSE_STATES: Record<string, TaskState> = {
 /** Longest a single request may wait (delegate --wait, poll --wait). */
 const MAX_WAIT = 24 * 3600 * 1000
 const MAX_POLL_LIMIT = 1000
+/** A poll's `lease` (ms): how long events wait for the client's confirmation before going out again. */
+const MIN_LEASE = 1_000
+const MAX_LEASE = 600_000
 /** Most tasks in one batch delegation. */
 export const MAX_BATCH = 1000
 
@@ -225,11 +228,41 @@ export function registerTaskRoutes(server: ControlServer, node: ClawLinkNode): v
       ?.split(',')
       .filter((t) => t !== '') as EventType[] | undefined
     const peek = req.query.get('peek') === '1'
+    const leaseRaw = req.query.get('lease')
+    const lease = leaseRaw == null || leaseRaw === '' ? undefined : Number(leaseRaw)
+    if (lease != null && (!Number.isInteger(lease) || lease < MIN_LEASE || lease > MAX_LEASE)) {
+      throw new ApiError(400, 'bad_request', `lease must be ${MIN_LEASE}-${MAX_LEASE} ms`)
+    }
     const events = await node.inbox.poll({ limit, peek, waitMs, signal: req.signal, types, hold: !peek })
     if (!peek && events.length > 0) {
       const seqs = events.map((e) => e.seq)
-      req.onSent((sent) => (sent ? node.inbox.confirm(seqs) : node.inbox.release(seqs)))
+      // sent in full: seen, or with a lease held until the client confirms; not sent: out again
+      req.onSent((sent) => {
+        if (!sent) node.inbox.release(seqs)
+        else if (lease != null) node.inbox.lease(seqs, lease)
+        else node.inbox.confirm(seqs)
+      })
     }
     return events
   })
+
+  // a leased poll's events: the client has them (confirm) or lost them (release, out again at once)
+  for (const [path, settle] of [
+    ['/v1/poll/confirm', (seqs: number[]) => node.inbox.confirm(seqs)],
+    ['/v1/poll/release', (seqs: number[]) => node.inbox.release(seqs)],
+  ] as const) {
+    server.route('POST', path, async (req) => {
+      const seqs = object(req.body, ['seqs']).seqs
+      if (
+        !Array.isArray(seqs) ||
+        seqs.length === 0 ||
+        seqs.length > MAX_POLL_LIMIT ||
+        !seqs.every((n) => Number.isSafeInteger(n) && n > 0)
+      ) {
+        throw new ApiError(400, 'bad_request', `seqs must be 1-${MAX_POLL_LIMIT} event seq numbers`)
+      }
+      settle(seqs as number[])
+      return { ok: true }
+    })
+  }
 }
