@@ -23,8 +23,7 @@ describe('poll with a lease, end to end', () => {
     await seesAll(alice.env, ['bob'])
     const a = alice.api()
     const send = (task: string) => a.post<TaskJson>('/v1/tasks', { to: b.peerId, task })
-    const poll = (query: string) =>
-      bob.api().get<EventJson[]>(`/v1/poll?${query}`, { timeout: 30_000 })
+    const poll = (query: string) => bob.api().get<EventJson[]>(`/v1/poll?${query}`, { timeout: 30_000 })
     const ids = (events: EventJson[]) => events.map((e) => (e as { id?: string }).id)
 
     // not confirmed: held (no other poll gets it) until the lease ends, then out again

@@ -107,7 +107,11 @@ describe('AnswerHooks', () => {
       hooks.after(id, signal, (sent) => seen.push([id, sent]))
     on(1)
     // a notification or another call's answer is not this call's answer
-    await t.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } })
+    await t.send({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: 1, progress: 1 },
+    })
     await t.send(answer(2))
     expect(seen).toEqual([])
     await t.send(answer(1))
