@@ -30,6 +30,8 @@ export interface Miss {
   upFor: number
   /** ms after sending that it did arrive, or null */
   lateBy: number | null
+  /** how it came: gossip, or a history sync */
+  via: 'live' | 'history' | null
   atSend?: MeshView
   atDeadline?: MeshView
 }
@@ -79,6 +81,7 @@ export function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeo
   const reachAll: number[] = []
   let due = 0
   let got = 0
+  let bySync = 0
   for (const s of sent) {
     let last = 0
     let all = true
@@ -87,6 +90,7 @@ export function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeo
       if (onTime(r, s, timeout)) {
         const d = r.arrivals.get(s.id)! - s.at
         got++
+        if (r.synced.has(s.id)) bySync++
         delays.push(d)
         last = Math.max(last, d)
       } else all = false
@@ -97,6 +101,8 @@ export function deliveries(sent: Sent[], expected: (s: Sent) => SimNode[], timeo
     deliveryMs: distribution(delays),
     reachAllMs: distribution(reachAll),
     coveragePercent: due === 0 ? 100 : round((got / due) * 100, 2),
+    /** of the deliveries in time, how many came by history sync rather than gossip */
+    onTimeBySync: bySync,
   }
 }
 
@@ -113,6 +119,7 @@ export function missesOf(sent: Sent[], expected: (s: Sent) => SimNode[], timeout
         node: r.index,
         upFor: s.wall - r.upSince,
         lateBy: t == null ? null : Math.round(t - s.at),
+        via: t == null ? null : r.synced.has(s.id) ? 'history' : 'live',
         ...(atSend != null ? { atSend } : {}),
         ...(atDeadline != null ? { atDeadline } : {}),
       })

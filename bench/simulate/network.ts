@@ -49,8 +49,10 @@ export interface SimNode {
   traffic: Traffic
   /** when it last came up (ms, Date.now) */
   upSince: number
-  /** broadcast id -> arrival (ms, performance.now) */
+  /** broadcast id -> arrival (ms, performance.now), live (gossip) or by history sync */
   arrivals: Map<string, number>
+  /** the ids of `arrivals` that came by history sync (anti-entropy), not gossip */
+  synced: Set<string>
   /** the nodes it was given as bootstrap peers (indices) when it last started */
   bootstrap: number[]
 }
@@ -104,6 +106,7 @@ export class SimNetwork {
         traffic: new Traffic(),
         upSince: 0,
         arrivals: new Map(),
+        synced: new Set(),
         bootstrap: [],
       })
     }
@@ -158,6 +161,12 @@ export class SimNetwork {
         },
       })
       sim.upSince = Date.now()
+      // a broadcast that came by history sync logs nothing but is the agent's too: its inbox event
+      sim.node.inbox.subscribe((e) => {
+        if (e.type !== 'broadcast' || sim.arrivals.has(e.id)) return
+        sim.arrivals.set(e.id, performance.now())
+        sim.synced.add(e.id)
+      })
       if (this.init.rpcs != null) countRpcs(sim.node.libp2p.services.pubsub, this.init.rpcs)
       const { traffic } = sim
       sim.node.libp2p.addEventListener('connection:open', (evt) => {

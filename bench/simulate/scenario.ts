@@ -98,6 +98,8 @@ export interface ScenarioResult {
     /** per broadcast: until the last node had it */
     reachAllMs: Distribution
     coveragePercent: number
+    /** of the deliveries in time, how many came by history sync (anti-entropy) rather than gossip */
+    onTimeBySync: number
     /** the pairs not delivered in time, scored once the idle phase has begun (late ones have come in) */
     misses?: MissSummary
   }
@@ -124,6 +126,7 @@ export interface ScenarioResult {
     broadcasts: number
     deliveryMs: Distribution
     coveragePercent: number
+    onTimeBySync: number
     /** after the churn window, until every running node lists every other again; null if not in time */
     reconvergeMs: number | null
     /** the (broadcast, node) pairs not delivered in time */
@@ -267,7 +270,9 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     }
     const upNow = net.up()
     const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
-    log(`broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} %`)
+    log(
+      `broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} % (${bc.onTimeBySync} by history sync)`,
+    )
     result.broadcast = { sent: sent.length, ...bc }
     await cpuPhase('broadcast')
     phase('broadcast')
@@ -422,6 +427,7 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     broadcasts: sent.length,
     deliveryMs: d.deliveryMs,
     coveragePercent: d.coveragePercent,
+    onTimeBySync: d.onTimeBySync,
     reconvergeMs: ok ? Math.round(performance.now() - r0) : null,
     misses,
   }
