@@ -310,15 +310,21 @@ describe('leased events: seen once the client confirms', () => {
     vi.useRealTimers()
   })
 
-  it('what the client does not confirm within its lease goes out again; what it confirms does not', () => {
+  /** Two events held by a poll whose client confirms them itself, within `ms`. */
+  function leased(ms: number): EventJson[] {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     inbox.append(event('a'))
     inbox.append(event('b'))
     const held = inbox.take(10, false, undefined, true)
     inbox.lease(
       held.map((e) => e.seq),
-      60_000,
+      ms,
     )
+    return held
+  }
+
+  it('what the client does not confirm within its lease goes out again; what it confirms does not', () => {
+    const held = leased(60_000)
     inbox.confirm([held[0]!.seq])
     vi.advanceTimersByTime(59_999)
     // still held for the client: nobody else gets them
@@ -330,14 +336,7 @@ describe('leased events: seen once the client confirms', () => {
   })
 
   it('a release goes out again at once; close ends the leases, and a restart releases what is held', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    inbox.append(event('a'))
-    inbox.append(event('b'))
-    const held = inbox.take(10, false, undefined, true)
-    inbox.lease(
-      held.map((e) => e.seq),
-      1_000,
-    )
+    const held = leased(1_000)
     inbox.release([held[0]!.seq])
     expect(ids(inbox.take(10, false, undefined, true))).toEqual(['a'])
     inbox.close()
