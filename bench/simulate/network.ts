@@ -147,7 +147,12 @@ export class SimNetwork {
     })
     const log = silentLog(core, (event, fields) => {
       sim.traffic.events[event] = (sim.traffic.events[event] ?? 0) + 1
-      if (event === 'broadcast_received') sim.arrivals.set(fields.id as string, performance.now())
+      if (event === 'broadcast_received') {
+        // its inbox event may have come first, in the same instant: it came live all the same
+        const id = fields.id as string
+        if (!sim.arrivals.has(id)) sim.arrivals.set(id, performance.now())
+        sim.synced.delete(id)
+      }
       this.init.onEvent?.(sim, event, fields)
     })
     try {
