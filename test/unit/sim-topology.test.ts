@@ -13,6 +13,7 @@ function fakeCore(): SimCore {
   }
   const node = {
     libp2p: { addEventListener() {}, getConnections: () => [] },
+    inbox: { subscribe: () => () => {} },
     stop: async () => {},
   }
   return {
