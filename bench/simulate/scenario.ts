@@ -269,7 +269,8 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
       }
     }
     const upNow = net.up()
-    const bc = deliveries(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
+    const dueAt = (s: Sent) => upNow.filter((n) => n !== s.author)
+    const bc = deliveries(sent, dueAt, init.deliveryTimeout)
     log(
       `broadcast delivery p99 ${bc.deliveryMs.p99} ms, coverage ${bc.coveragePercent} % (${bc.onTimeBySync} by history sync)`,
     )
@@ -283,7 +284,7 @@ export async function runScenario(core: SimCore, init: ScenarioInit): Promise<Sc
     await sleep(Math.max(3_000, lastStart + (init.idleAfter ?? 0) - performance.now()))
     await cpuPhase('settle')
     if (result.broadcast != null) {
-      const misses = missesOf(sent, (s) => upNow.filter((n) => n !== s.author), init.deliveryTimeout)
+      const misses = missesOf(sent, dueAt, init.deliveryTimeout)
       result.broadcast.misses = misses
       if (misses.count > 0) log(`broadcast misses: ${JSON.stringify(misses)}`)
     }
@@ -407,16 +408,9 @@ async function runChurn(net: SimNetwork, init: ScenarioInit, log: (line: string)
     // a node that left and came back after this broadcast was sent missed part of its window
     return down == null || down > s.wall + init.deliveryTimeout || node.upSince <= s.wall
   }
-  const d = deliveries(
-    sent,
-    (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
-    init.deliveryTimeout,
-  )
-  const misses = missesOf(
-    sent,
-    (s) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s)),
-    init.deliveryTimeout,
-  )
+  const dueAt = (s: Sent) => net.nodes.filter((m) => m !== s.author && stayedUp(m, s))
+  const d = deliveries(sent, dueAt, init.deliveryTimeout)
+  const misses = missesOf(sent, dueAt, init.deliveryTimeout)
   const r0 = performance.now()
   const ok = await waitFor(() => net.converged(), init.reconvergeTimeout, 200)
   log(`churn: ${left} left, ${rejoined} back; coverage ${d.coveragePercent} %, p99 ${d.deliveryMs.p99} ms`)

@@ -37,8 +37,8 @@ export class AnswerHooks {
     else signal.addEventListener('abort', () => this.fire(id, false), { once: true })
   }
 
-  /** The server is closing: no answer still to come will go out. */
-  closeAll(): void {
+  /** The transport has closed: no answer still to come will go out. */
+  private closeAll(): void {
     for (const id of [...this.pending.keys()]) this.fire(id, false)
   }
 
