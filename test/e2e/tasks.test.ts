@@ -185,11 +185,13 @@ describe('tasks between agents, end to end', () => {
       }
     }
     bobProc = await start(bob)
-    // every task delivered (acked) from alice's side
+    // every task delivered (acked) from alice's side; if not, the failure says how far it got
     await eventually(
       async () => {
         const open = await api.get<TaskJson[]>('/v1/tasks?open=1')
-        return open.every((t) => t.state === 'delivered') && open.length === 500 ? true : undefined
+        const delivered = open.filter((t) => t.state === 'delivered').length
+        if (delivered === 500 && open.length === 500) return true
+        throw new Error(`${delivered} of ${open.length} open tasks delivered`)
       },
       60_000,
       250,

@@ -79,7 +79,10 @@ export class Delivery {
     // a channel failing on the old connection right now retries at once rather than backing off
     this.kickedAt.set(peer, Date.now())
     this.backoffUntil.delete(peer)
-    if (this.store.kick(peer) > 0 || this.channels.get(peer) == null) this.refill(peer)
+    this.store.kick(peer)
+    // always: messages queued during the backoff just ended are due but were never handed over, and
+    // no timer is set for them (nextWake counts only retries still to come)
+    this.refill(peer)
   }
 
   /**
@@ -89,7 +92,12 @@ export class Delivery {
    */
   offer(row: OutboxRow): void {
     if (!this.started || this.settling.has(row.msgId)) return
-    if ((this.backoffUntil.get(row.peer) ?? 0) > Date.now()) return
+    const until = this.backoffUntil.get(row.peer) ?? 0
+    if (until > Date.now()) {
+      // held back: the loop must wake when the backoff ends, whatever else it has to wake for
+      this.schedule(until - Date.now())
+      return
+    }
     if (this.waitsForOlder(row)) return
     this.channel(row.peer).offer(row)
   }
@@ -105,10 +113,10 @@ export class Delivery {
     return older.some(({ msg_id: id }) => channel?.has(id) !== true && !this.settling.has(id))
   }
 
-  /** Offers a peer's due messages from the outbox (after a reconnect, a backoff, a full queue). */
-  private refill(peer: string): void {
+  /** Offers a peer's messages due at `now` (after a reconnect, a backoff, a full queue). */
+  private refill(peer: string, now?: number): void {
     if (!this.started) return
-    for (const row of this.store.dueFor(peer, MAX_QUEUED_PER_PEER)) this.offer(row)
+    for (const row of this.store.dueFor(peer, MAX_QUEUED_PER_PEER, now)) this.offer(row)
   }
 
   private channel(peer: string): Channel {
@@ -161,9 +169,11 @@ export class Delivery {
         }
       },
       (err: unknown) => {
-        // not recorded: the messages stay in the outbox and go again (the receiver deduplicates)
+        // not recorded: the messages stay in the outbox, due, and go again at the next wake (the
+        // receiver deduplicates); nothing else would offer them
         for (const { row } of messages) this.settling.delete(row.msgId)
         this.init.log.error('recording an ack failed - %e', err)
+        this.schedule(RETRY_MIN)
       },
     )
   }
@@ -204,7 +214,11 @@ export class Delivery {
         if (first === 0) this.refill(peer)
         else this.schedule(first)
       },
-      (e: unknown) => this.init.log.error('recording a failed delivery failed - %e', e),
+      (e: unknown) => {
+        // the rows keep their old retry time (due): the next wake offers them
+        this.init.log.error('recording a failed delivery failed - %e', e)
+        this.schedule(RETRY_MIN)
+      },
     )
   }
 
@@ -227,6 +241,9 @@ export class Delivery {
   /** The timer: expire what is due to expire, and offer what a backoff held back. */
   wake(): void {
     if (!this.started) return
+    // one reading of the store's clock for the pass: what is due at it is offered, what is due after
+    // it sets the next wake (nextWake), so a retry falling due mid-pass is not missed by both
+    const at = this.store.now()
     try {
       for (const { msg, row } of this.store.expire()) {
         if (row != null) {
@@ -238,11 +255,15 @@ export class Delivery {
       }
       const now = Date.now()
       for (const [peer, until] of this.backoffUntil) if (until <= now) this.backoffUntil.delete(peer)
-      for (const peer of this.store.duePeers()) this.refill(peer)
+      for (const peer of this.store.duePeers(at)) this.refill(peer, at)
     } catch (err) {
       this.init.log.error('delivery pass failed - %e', err)
     }
-    const next = this.store.nextWake()
-    this.schedule(next == null ? MAX_SLEEP : Math.min(MAX_SLEEP, Math.max(0, next - Date.now())))
+    // a timer can fire a little before Date.now() reaches its time (libuv counts from the start of
+    // the loop turn that set it): a backoff still running holds due messages that nextWake does not
+    // count, so its end is a wake time too
+    const times = [this.store.nextWake(at) ?? Number.POSITIVE_INFINITY, ...this.backoffUntil.values()]
+    const next = Math.min(...times)
+    this.schedule(Number.isFinite(next) ? Math.min(MAX_SLEEP, Math.max(0, next - Date.now())) : MAX_SLEEP)
   }
 }

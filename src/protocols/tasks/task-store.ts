@@ -302,22 +302,23 @@ export class TaskStore {
     return t == null ? undefined : Number(t)
   }
 
-  /** Peers with messages due now. */
-  duePeers(): string[] {
-    return (this.stmt.duePeers!.all(this.now()) as Array<{ peer: string }>).map((r) => r.peer)
+  /** Peers with messages due at `now`. */
+  duePeers(now = this.now()): string[] {
+    return (this.stmt.duePeers!.all(now) as Array<{ peer: string }>).map((r) => r.peer)
   }
 
-  /** Messages to `peer` due for (re)sending, oldest first. */
-  dueFor(peer: string, limit: number): OutboxRow[] {
-    return (this.stmt.dueFor!.all(peer, this.now(), limit) as Row[]).map(toOutbox)
+  /** Messages to `peer` due for (re)sending at `now`, oldest first. */
+  dueFor(peer: string, limit: number, now = this.now()): OutboxRow[] {
+    return (this.stmt.dueFor!.all(peer, now, limit) as Row[]).map(toOutbox)
   }
 
   /**
-   * When the delivery loop must next wake: the first retry due after now, or the first expiry. Messages
-   * due now are not counted: they are already with the delivery loop (it is handed every new one).
+   * When the delivery loop must next wake: the first retry due after `now`, or the first expiry.
+   * Messages due at `now` are not counted: the loop's pass at `now` has handed them over (it is also
+   * handed every new one). A pass reads the clock once for both, or a retry falling due between its
+   * two readings would be counted by neither.
    */
-  nextWake(): number | undefined {
-    const now = this.now()
+  nextWake(now = this.now()): number | undefined {
     const retry = (this.stmt.nextRetry!.get(now) as { t: number | null }).t
     const expiry = (this.stmt.nextExpiry!.get() as { t: number | null }).t
     const times = [retry, expiry].filter((t): t is number => t != null).map(Number)
