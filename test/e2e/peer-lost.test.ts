@@ -60,7 +60,14 @@ describe('a peer that dies', () => {
     // the living stay online with each other throughout
     for (const n of survivors) {
       const lost = n.events.filter((e) => ['peer_stale', 'peer_offline'].includes(String(e.event)))
-      expect(lost.map((e) => e.name)).toEqual(['dan', 'dan'])
+      // on failure, every status change this survivor logged, with its time and reason
+      const changes = n.events
+        .filter((e) => String(e.event).startsWith('peer_'))
+        .map((e) => `${e.time} ${e.name} ${e.from}->${e.to} ${e.reason ?? ''}`)
+      expect(
+        lost.map((e) => e.name),
+        changes.join('\n'),
+      ).toEqual(['dan', 'dan'])
     }
   }, 90_000)
 })
