@@ -10,6 +10,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, streamPair } from '@libp2p/utils'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { Delivery } from '../../src/protocols/tasks/delivery.js'
 import { TaskAcks, TaskFrame, TaskMessage } from '../../src/protocols/tasks/pb/task.js'
 import { reply } from '../../src/protocols/tasks/replies.js'
@@ -108,4 +109,18 @@ export async function deliveryRig(opts: { now?: () => number } = {}): Promise<De
     },
   }
   return rig
+}
+
+/** A fresh rig for each test of the calling file (closed, and mocks restored, after it). */
+export function rigPerTest(): () => DeliveryRig {
+  let rig: DeliveryRig | undefined
+  beforeEach(async () => {
+    rig = await deliveryRig()
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
+    rig?.close()
+    rig = undefined
+  })
+  return () => rig!
 }

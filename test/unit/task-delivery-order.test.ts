@@ -2,23 +2,15 @@
 // with its own jitter) fall due in another order: the delivery loop holds a message back while an older
 // one of the same task has not been handed to the channel yet. The loop runs over a real store and
 // in-memory streams (test/helpers/delivery-rig.ts).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { reply } from '../../src/protocols/tasks/replies.js'
-import { type DeliveryRig, deliveryRig } from '../helpers/delivery-rig.js'
+import { rigPerTest } from '../helpers/delivery-rig.js'
 
-let rig: DeliveryRig
-
-beforeEach(async () => {
-  rig = await deliveryRig()
-})
-
-afterEach(() => {
-  vi.restoreAllMocks()
-  rig.close()
-})
+const current = rigPerTest()
 
 describe('delivery order within a task', () => {
   it('a newer message due before an older one waits for it', async () => {
+    const rig = current()
     rig.taskWithReplies()
     const [delegate, one] = rig.outbox()
     // the DELEGATE and 'one' wait out a retry; 'two' and 'three' are due now
@@ -34,6 +26,7 @@ describe('delivery order within a task', () => {
   })
 
   it('a message queued while an older one of its task backs off goes out behind it', async () => {
+    const rig = current()
     const row = rig.newTask('plan')
     rig.tasks.retryLater(rig.outbox()[0]!, Date.now() + 60_000, 'earlier failure')
     rig.delivery.start()
@@ -45,6 +38,7 @@ describe('delivery order within a task', () => {
   })
 
   it('after a failed channel, retry jitter that favours the newest message does not reorder', async () => {
+    const rig = current()
     rig.taskWithReplies()
     // the first attempt fails; each message then gets its own retry time, the newest the soonest
     rig.failOpens = 1
@@ -58,6 +52,7 @@ describe('delivery order within a task', () => {
   })
 
   it('messages of different tasks do not wait for each other', async () => {
+    const rig = current()
     rig.newTask('a')
     rig.newTask('b')
     const [delegateA] = rig.outbox()

@@ -3,22 +3,14 @@
 // millisecond before the backoff's end, so its pass offered the burst but read the clock again to find
 // the next wake, by when the failed task was due: counted as handed over by the one, not yet due by the
 // other. The peer's reconnect a moment later found no retry to bring forward, and offered nothing.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { type DeliveryRig, deliveryRig } from '../helpers/delivery-rig.js'
+import { describe, expect, it, vi } from 'vitest'
+import { deliveryRig, rigPerTest } from '../helpers/delivery-rig.js'
 
-let rig: DeliveryRig
-
-beforeEach(async () => {
-  rig = await deliveryRig()
-})
-
-afterEach(() => {
-  vi.restoreAllMocks()
-  rig.close()
-})
+const current = rigPerTest()
 
 /** Starts the loop with `task` failing once after many attempts: the peer backs off about a minute. */
 async function backingOff(task: string) {
+  const rig = current()
   rig.newTask(task)
   const [row] = rig.outbox()
   for (let i = 0; i < 10; i++) rig.tasks.retryLater(row!, Date.now(), 'earlier failure')
@@ -32,6 +24,7 @@ async function backingOff(task: string) {
 
 describe('delivery loop wakes', () => {
   it('a reconnect hands over what was queued during the backoff, though no retry is still to come', async () => {
+    const rig = current()
     const a = await backingOff('a')
     // queued while the peer backs off: committed and offered, but held back
     rig.newTask('b')
@@ -44,6 +37,7 @@ describe('delivery loop wakes', () => {
   })
 
   it('a wake that comes before the backoff ends wakes again when it ends', async () => {
+    const rig = current()
     const a = await backingOff('a')
     rig.newTask('b')
     // the timer fires a little early: the retry time has come, the backoff's end not quite
