@@ -59,6 +59,21 @@ describe('PeerTable.suspect', () => {
     expect(table.get('bob')!.suspected).toBeUndefined()
   })
 
+  it('is not answered by a relayed newer message the relayer heard before the suspicion began', () => {
+    const signed = { message: new Uint8Array(), signature: new Uint8Array() }
+    now += 1_000
+    table.suspect('bob', 1_000n, 5n, 'carol')
+    // bob's message 7, sent just before it died: the relayer heard it 400 ms before the suspicion
+    table.relayed('bob', card(), 7n, now - 400, signed)
+    expect(status()).toBe('stale')
+    expect(table.get('bob')!.seq).toBe(7n)
+    // heard again by a relayer after the suspicion began: bob outlived it
+    now += 1_000
+    const { change } = table.relayed('bob', card(), 8n, now - 100, signed)
+    expect(change).toMatchObject({ from: 'stale', to: 'online' })
+    expect(table.get('bob')!.suspected).toBeUndefined()
+  })
+
   it('clears when the peer restarted (a newer run)', () => {
     table.suspect('bob', 1_000n, 5n, 'carol')
     table.announce('bob', card(2_000n), 1n)

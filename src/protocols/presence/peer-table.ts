@@ -201,8 +201,9 @@ export class PeerTable {
   /**
    * Applies a card another node relayed, last heard from by that node at `lastSeen` (local clock). Same
    * ordering as announce(), and more: a relay never makes a peer look more recently heard from than the
-   * relayer did, never brings in one that is already offline by that time, and never brings back a peer
-   * that left unless the card is newer than its leave.
+   * relayer did, never brings in one that is already offline by that time, never brings back a peer
+   * that left unless the card is newer than its leave, and never answers a suspicion with a card the
+   * relayer heard before the suspicion began (the peer was alive then, which the suspicion does not deny).
    */
   relayed(
     id: string,
@@ -227,7 +228,7 @@ export class PeerTable {
     const lastHeard = existing != null && existing.leftAt == null ? Math.max(seen, existing.lastSeen) : seen
     const record: PeerRecord = { id, card, seq, lastSeen: lastHeard, signed }
     if (this.status(record) === 'offline') return { result: 'ignored' }
-    return this.put(existing, record)
+    return this.put(existing, record, seen)
   }
 
   /**
@@ -251,14 +252,21 @@ export class PeerTable {
     return { applied: true, change: this.track(record) }
   }
 
+  /** `heardAt`: when the card was heard, by us or by the node that relayed it (local clock). */
   private put(
     existing: PeerRecord | undefined,
     record: PeerRecord,
+    heardAt = this.now(),
   ): { result: AnnounceResult; change?: StatusChange } {
     const { id, card } = record
-    // a suspicion holds until the peer announces a message after the one it was about
+    // A suspicion holds until the peer is heard, after it began, with a message after the one it was
+    // about. Member lists relay cards heard seconds ago: a dead peer's last message, newer than the one
+    // the suspicion was about, would bring it back online for a moment (seen in peer-lost under load).
     const held = existing?.suspected
-    if (held != null && order(held.startedAt, held.seq, card.startedAt, record.seq) <= 0)
+    if (
+      held != null &&
+      (order(held.startedAt, held.seq, card.startedAt, record.seq) <= 0 || heardAt < held.at)
+    )
       record.suspected = held
     this.peers.set(id, record)
     const change = this.track(record)
