@@ -4,10 +4,12 @@
 // away after exactly k x 5 ms: the link delays show, the CPU does not. In real time (run it with
 // SIM_TEST_CLOCK=real to see it fail) each hop adds the busy loops of the nodes before it.
 import { afterEach, describe, expect, it } from 'vitest'
+import { meshCensus } from '../../bench/simulate/mesh-census.js'
 import { type SimCore, SimNetwork, type SimNode, waitFor } from '../../bench/simulate/network.js'
 import { realNow } from '../../bench/simulate/virtual-clock.js'
 import * as core from '../../src/core/index.js'
 import { encodeKeyFile, generateKey } from '../../src/home/mesh-key.js'
+import { TOPIC } from '../../src/protocols/knowledge/constants.js'
 import { SimFixture } from '../helpers/sim.js'
 
 const CORE: SimCore = { ...core, encodeKeyFile, generateKey }
@@ -66,6 +68,14 @@ describe('simulation in virtual time', () => {
         (await waitFor(() => net.converged(), 60_000, 50)) &&
         // the degree keeper trims the bootstrap links to the ring: two neighbours each
         (await waitFor(() => net.degrees().every((d) => d === 2), 300_000, 100)) &&
+        // and gossipsub grafted each ring link into the topic's mesh, both ways (it grafts at its
+        // heartbeat: a link formed just before would carry nothing yet, and the broadcast would reach
+        // the node behind it the long way round the ring; seen once in CI, 25 ms at 3 hops)
+        (await waitFor(
+          () => [...meshCensus(net.up(), TOPIC).values()].every((v) => v.out === 2 && v.in === 2),
+          60_000,
+          100,
+        )) &&
         net.converged(),
       (net) => `no ring of ${NODES} formed: ${net.missing()} listings missing, degrees ${net.degrees()}`,
     )
