@@ -94,7 +94,8 @@ export class Delivery {
     if (!this.started || this.settling.has(row.msgId)) return
     const until = this.backoffUntil.get(row.peer) ?? 0
     if (until > Date.now()) {
-      // held back: the loop must wake when the backoff ends, whatever else it has to wake for
+      // held back: the loop wakes when the backoff ends (a timer can fire a little early, libuv
+      // counting from the start of the loop turn that set it, so a wake may hold a message back too)
       this.schedule(until - Date.now())
       return
     }
@@ -259,11 +260,8 @@ export class Delivery {
     } catch (err) {
       this.init.log.error('delivery pass failed - %e', err)
     }
-    // a timer can fire a little before Date.now() reaches its time (libuv counts from the start of
-    // the loop turn that set it): a backoff still running holds due messages that nextWake does not
-    // count, so its end is a wake time too
-    const times = [this.store.nextWake(at) ?? Number.POSITIVE_INFINITY, ...this.backoffUntil.values()]
-    const next = Math.min(...times)
-    this.schedule(Number.isFinite(next) ? Math.min(MAX_SLEEP, Math.max(0, next - Date.now())) : MAX_SLEEP)
+    // messages a backoff held back in this pass set their own wake (offer)
+    const next = this.store.nextWake(at)
+    this.schedule(next == null ? MAX_SLEEP : Math.min(MAX_SLEEP, Math.max(0, next - Date.now())))
   }
 }
